@@ -1,0 +1,61 @@
+-- solidaire's whole schema. Applied once to a new database under PRAGMA user_version;
+-- later changes are added as numbered migrations in src/store/mod.rs.
+-- Timestamps are UTC text, RFC 3339 with milliseconds: 2026-11-21T08:30:00.000Z.
+-- Phone numbers are E.164 text, NULL when withheld or once anonymised.
+
+CREATE TABLE calls (
+    sid         TEXT PRIMARY KEY,          -- the provider's CallSid
+    line        TEXT NOT NULL,             -- flow id (file stem)
+    caller      TEXT,                      -- E.164, NULL when withheld
+    called      TEXT,                      -- the number dialled (To)
+    language    TEXT,                      -- chosen language, NULL before the choice
+    started_at  TEXT NOT NULL,
+    ended_at    TEXT,
+    status      TEXT NOT NULL,             -- the provider's CallStatus
+    status_seq  INTEGER NOT NULL DEFAULT -1, -- highest status SequenceNumber applied
+    duration    INTEGER,                   -- seconds, from the status callback
+    outcome     TEXT,                      -- transferred | callback | informed | no_response | abandoned
+    step        INTEGER NOT NULL DEFAULT 0,-- webhooks processed
+    node        TEXT NOT NULL DEFAULT '',  -- current node
+    state       TEXT NOT NULL              -- the engine's call state, JSON
+) STRICT;
+CREATE INDEX calls_by_start ON calls (started_at);
+CREATE INDEX calls_by_line_start ON calls (line, started_at);
+CREATE INDEX calls_by_caller ON calls (caller, started_at);
+
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    call_sid    TEXT NOT NULL REFERENCES calls (sid) ON DELETE CASCADE,
+    step        INTEGER NOT NULL,          -- the webhook's step (0: the call arrived)
+    kind        TEXT NOT NULL,             -- incoming | gather | silence | dial | record
+    node        TEXT NOT NULL,             -- where the caller was
+    input       TEXT NOT NULL,             -- keys, 'silence', 'dial:busy', …
+    result      TEXT NOT NULL,             -- what the engine made of it
+    at          TEXT NOT NULL,
+    response    TEXT NOT NULL,             -- the TwiML answered, replayed to a repeated webhook
+    UNIQUE (call_sid, step)
+) STRICT;
+CREATE INDEX events_by_time ON events (at);
+
+CREATE TABLE callback_requests (
+    id                INTEGER PRIMARY KEY,  -- the request number told to the caller
+    call_sid          TEXT NOT NULL UNIQUE REFERENCES calls (sid), -- one request per call
+    line              TEXT NOT NULL,
+    service           TEXT NOT NULL,
+    language          TEXT NOT NULL,
+    phone             TEXT,                 -- E.164; NULL once anonymised
+    postcode          TEXT,
+    priority          INTEGER NOT NULL DEFAULT 0,   -- 0 normal, 1 high, 2 urgent
+    answers           TEXT NOT NULL DEFAULT '{}',   -- JSON: eligibility, errand, …
+    recording_url     TEXT,
+    recording_seconds INTEGER,
+    state             TEXT NOT NULL DEFAULT 'open'
+                      CHECK (state IN ('open', 'claimed', 'done', 'unreachable', 'cancelled')),
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    max_attempts      INTEGER NOT NULL DEFAULT 3,
+    not_before        TEXT NOT NULL,
+    created_at        TEXT NOT NULL
+) STRICT;
+CREATE INDEX callbacks_queue ON callback_requests (state, priority DESC, not_before, created_at);
+CREATE INDEX callbacks_by_created ON callback_requests (created_at);
+CREATE INDEX callbacks_by_phone ON callback_requests (phone, service, created_at);

@@ -1,0 +1,171 @@
+//! Start-up: load the flows, open the database, bind the listener, serve until told to
+//! stop, and keep the flows fresh (SIGHUP or a changed file reloads them, after
+//! validation; an invalid edit keeps the flows in force and says why).
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::flow::{FlowError, Flows, load};
+use crate::settings::Settings;
+use crate::store::{Store, StoreError};
+use crate::web::{self, App, AppState};
+
+/// Why the service did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A flow file is wrong.
+    #[error("invalid flows:\n{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Flows(Vec<FlowError>),
+    /// The database cannot be opened or migrated.
+    #[error("database {path}: {source}")]
+    Store {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: StoreError,
+    },
+    /// The address is taken or not ours.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Loads the flows the settings name: the flows folder, or the flow bundled in the binary
+/// when the default folder does not exist. Returns the folder to watch, if any.
+///
+/// # Errors
+/// Every problem in every flow file.
+pub fn load_flows(settings: &Settings) -> Result<(Flows, Option<PathBuf>), Vec<FlowError>> {
+    if !settings.flows_named && !settings.flows.exists() {
+        tracing::info!(folder = %settings.flows.display(), "no flows folder: using the bundled flow");
+        return Ok((Flows::bundled(), None));
+    }
+    load::load_dir(&settings.flows).map(|f| (f, Some(settings.flows.clone())))
+}
+
+/// The service, built and bound, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    watch: Option<PathBuf>,
+}
+
+impl Application {
+    /// Builds everything the service needs; binds `settings.listen` (port 0 picks one).
+    ///
+    /// # Errors
+    /// A bad flow, an unusable database, an address that cannot be bound.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let (flows, watch) = load_flows(&settings).map_err(StartError::Flows)?;
+        let store = Store::open(&settings.database)
+            .map_err(|source| StartError::Store { path: settings.database.clone(), source })?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
+        if settings.twilio_auth_token.is_none() {
+            tracing::warn!(
+                "NO AUTH TOKEN: webhooks are accepted unsigned. Anyone can drive this line. \
+                 Set SOLIDAIRE_TWILIO_AUTH_TOKEN and SOLIDAIRE_PUBLIC_URL before going live."
+            );
+        }
+        for flow in flows.iter() {
+            tracing::info!(line = %flow.id, name = %flow.file.line.name, numbers = flow.numbers.len(), "flow loaded");
+        }
+        let app = App { settings, store, flows: RwLock::new(Arc::new(flows)), clock };
+        Ok(Self { listener, state: AppState(Arc::new(app)), watch })
+    }
+
+    /// The port bound (useful with port 0).
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared state, for tools that drive the service in-process.
+    #[must_use]
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        if let Some(dir) = self.watch {
+            tokio::spawn(watch_flows(self.state.clone(), dir));
+        }
+        let addr = self.listener.local_addr()?;
+        tracing::info!(%addr, "solidaire is listening");
+        axum::serve(self.listener, web::router(self.state)).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// What changes when a flow file is edited, added or removed.
+fn fingerprint(dir: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        .map(|e| {
+            let meta = e.metadata().ok();
+            (e.path(), meta.as_ref().and_then(|m| m.modified().ok()), meta.map_or(0, |m| m.len()))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Reloads the flows on SIGHUP and when a file in `dir` changes.
+async fn watch_flows(state: AppState, dir: PathBuf) {
+    let mut last = fingerprint(&dir);
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        #[cfg(unix)]
+        let forced = match hangup.as_mut() {
+            Some(h) => tokio::select! { _ = tick.tick() => false, _ = h.recv() => true },
+            None => {
+                tick.tick().await;
+                false
+            }
+        };
+        #[cfg(not(unix))]
+        let forced = {
+            tick.tick().await;
+            false
+        };
+        let now = fingerprint(&dir);
+        if !forced && now == last {
+            continue;
+        }
+        last = now;
+        let reloaded = {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || load::load_dir(&dir)).await
+        };
+        match reloaded {
+            Ok(Ok(flows)) => {
+                state.replace_flows(flows);
+                tracing::info!(folder = %dir.display(), "flows reloaded");
+            }
+            Ok(Err(errors)) => {
+                for e in &errors {
+                    tracing::error!(problem = %e, "flow edit refused; the previous flows stay in force");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "flow reload failed"),
+        }
+    }
+}

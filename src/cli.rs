@@ -1,0 +1,243 @@
+//! The command line: `serve`, `flows check`, `simulate`. Parses arguments, loads settings
+//! and calls into the library; errors become a message and a non-zero exit.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{Application, load_flows};
+use crate::clock::SystemClock;
+use crate::flow::load;
+use crate::settings::{Flags, Settings};
+use crate::simulate::{Caller, Press, Softphone, Transfer};
+
+/// solidaire: a free solidarity phone line for a city.
+#[derive(Debug, Parser)]
+#[command(name = "solidaire", version, about)]
+pub struct Cli {
+    /// Settings file (default: ./solidaire.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// SQLite database file (default: ./solidaire.db).
+    #[arg(long, global = true, value_name = "PATH")]
+    database: Option<PathBuf>,
+    /// Flows folder (default: ./ivr-flows, or the bundled flow when it does not exist).
+    #[arg(long, global = true, value_name = "DIR")]
+    flows: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve {
+        /// Address to listen on (default: 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Work with flow files.
+    Flows {
+        #[command(subcommand)]
+        command: FlowsCommand,
+    },
+    /// Be a caller in the terminal: hear the prompts, type keys. Goes through the real
+    /// HTTP handlers and the real database (a server started in-process, or --url).
+    Simulate {
+        /// The number dialled (chooses the line).
+        #[arg(long, value_name = "NUMBER", default_value = "+3280043436")]
+        line: String,
+        /// The caller's number; "anonymous" for a withheld number.
+        #[arg(long, value_name = "NUMBER", default_value = "+32470123456")]
+        from: String,
+        /// Call a server already running at this URL instead of starting one.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FlowsCommand {
+    /// Validate every flow; exit 1 with every problem, by file, line and column.
+    Check {
+        /// The folder (default: the configured flows folder).
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line.
+#[must_use]
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let flags = Flags { config: cli.config.clone(), listen, database: cli.database.clone(), flows: cli.flows.clone() };
+    let settings = match Settings::load(&flags, &env) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("solidaire: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = match &cli.command {
+        Command::Simulate { .. } => "warn".to_owned(),
+        _ => settings.log.clone(),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("solidaire: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve { .. } => runtime.block_on(serve(settings)),
+        Command::Flows { command: FlowsCommand::Check { dir } } => return check_flows(&settings, dir),
+        Command::Simulate { line, from, url } => runtime.block_on(simulate(settings, &line, &from, url)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("solidaire: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings, Arc::new(SystemClock)).await?;
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down: finishing the requests in flight");
+}
+
+fn check_flows(settings: &Settings, dir: Option<PathBuf>) -> ExitCode {
+    let result = match &dir {
+        Some(dir) => load::load_dir(dir).map(|f| (f, Some(dir.clone()))),
+        None => load_flows(settings),
+    };
+    match result {
+        Ok((flows, from)) => {
+            let place = from.map_or_else(|| "bundled".to_owned(), |d| d.display().to_string());
+            for flow in flows.iter() {
+                println!("ok: {} ({}, {} nodes)", flow.path.display(), flow.file.line.name, flow.file.nodes.len());
+            }
+            println!("{} flow(s) valid in {place}", flows.iter().count());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{} problem(s) found", errors.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn simulate(mut settings: Settings, line: &str, from: &str, url: Option<String>) -> anyhow::Result<()> {
+    let (phone, server) = if let Some(url) = url {
+        (Softphone::new(&url, settings.public_url.as_deref(), settings.twilio_auth_token.as_ref().map(|t| t.expose())), None)
+    } else {
+        settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let app = Application::build(settings.clone(), Arc::new(SystemClock)).await?;
+        let local = format!("http://127.0.0.1:{}", app.port());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        let public = settings.public_url.clone();
+        let token = settings.twilio_auth_token.as_ref().map(|t| t.expose().to_owned());
+        (Softphone::new(&local, public.as_deref(), token.as_deref()), Some((stop, server)))
+    };
+    println!("Calling {line} from {from}. At a question type keys (0-9, *, #) and Enter;");
+    println!("  t = stay silent, h = hang up. Database: {}", settings.database.display());
+    let record = phone.call(from, line, &mut Terminal).await;
+    if let Some((stop, server)) = server {
+        let _ = stop.send(());
+        let _ = server.await;
+    }
+    let record = record?;
+    println!("-- call {} ended after {} webhooks", record.sid, record.exchanges.len());
+    Ok(())
+}
+
+/// A caller at the keyboard.
+struct Terminal;
+
+fn ask(question: &str) -> String {
+    print!("{question}");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => "h".to_owned(),
+        Ok(_) => line.trim().to_owned(),
+    }
+}
+
+impl Caller for Terminal {
+    fn hear(&mut self, language: &str, text: &str) {
+        println!("  [{language}] {text}");
+    }
+
+    fn press(&mut self) -> Press {
+        loop {
+            let answer = ask("keys> ");
+            match answer.as_str() {
+                "t" | "" => return Press::Silence,
+                "h" => return Press::HangUp,
+                keys if keys.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') => {
+                    return Press::Keys(keys.to_owned());
+                }
+                _ => println!("  (type digits, * or #; t for silence, h to hang up)"),
+            }
+        }
+    }
+
+    fn transfer(&mut self, number: &str) -> Transfer {
+        loop {
+            match ask(&format!("  ... ringing {number}: [a]nswered, [n]o answer, [b]usy, [h]ang up> ")).as_str() {
+                "a" => return Transfer::Answered,
+                "n" => return Transfer::NoAnswer,
+                "b" => return Transfer::Busy,
+                "h" => return Transfer::HangUp,
+                _ => {}
+            }
+        }
+    }
+
+    fn record(&mut self) -> Option<u32> {
+        let words = ask("  ... recording: say something (type words; empty = silence)> ");
+        (!words.is_empty()).then(|| u32::try_from(words.split_whitespace().count()).unwrap_or(1).max(1) * 2)
+    }
+}

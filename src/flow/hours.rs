@@ -1,0 +1,170 @@
+//! Opening hours: time ranges per weekday in the line's time zone, and closed dates.
+//! Pure: the caller of [`Schedule::is_open`] says what time it is.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc, Weekday};
+use chrono_tz::Tz;
+
+use super::Hours;
+
+/// When a line is open.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    tz: Tz,
+    /// Monday first; minutes since midnight, end exclusive.
+    week: [Vec<(u16, u16)>; 7],
+    holidays: BTreeSet<NaiveDate>,
+}
+
+/// The hours a Belgian municipal helpline keeps when a flow says nothing.
+const DEFAULT_DAY: &[&str] = &["08:30-12:15", "13:15-16:00"];
+
+impl Schedule {
+    /// Builds the schedule from the file's `[line.hours]`; errors carry the place of the
+    /// bad value in the file.
+    ///
+    /// # Errors
+    /// Every range or date that does not parse, with its span and a message.
+    pub fn parse(tz: Tz, hours: &Hours) -> Result<Self, Vec<(Range<usize>, String)>> {
+        let days = [
+            &hours.monday,
+            &hours.tuesday,
+            &hours.wednesday,
+            &hours.thursday,
+            &hours.friday,
+            &hours.saturday,
+            &hours.sunday,
+        ];
+        let any_day_given = days.iter().any(|d| d.is_some());
+        let mut errors = Vec::new();
+        let mut week: [Vec<(u16, u16)>; 7] = Default::default();
+        for (i, day) in days.iter().enumerate() {
+            match day {
+                Some(ranges) => {
+                    for r in ranges {
+                        match parse_range(r.get_ref()) {
+                            Ok(range) => week[i].push(range),
+                            Err(e) => errors.push((r.span(), e)),
+                        }
+                    }
+                }
+                None if !any_day_given && i < 5 => {
+                    week[i] = DEFAULT_DAY.iter().filter_map(|r| parse_range(r).ok()).collect();
+                }
+                None => {}
+            }
+            week[i].sort_unstable();
+            if week[i].windows(2).any(|w| w[0].1 > w[1].0) {
+                let span = day.as_ref().and_then(|d| d.first()).map_or(0..0, toml::Spanned::span);
+                errors.push((span, "time ranges of one day overlap".to_owned()));
+            }
+        }
+        let mut holidays = BTreeSet::new();
+        for h in &hours.holidays {
+            match NaiveDate::parse_from_str(h.get_ref(), "%Y-%m-%d") {
+                Ok(d) => {
+                    holidays.insert(d);
+                }
+                Err(_) => errors.push((h.span(), format!("`{}` is not a date (YYYY-MM-DD)", h.get_ref()))),
+            }
+        }
+        if errors.is_empty() { Ok(Self { tz, week, holidays }) } else { Err(errors) }
+    }
+
+    /// Whether the line is open at `now`.
+    #[must_use]
+    pub fn is_open(&self, now: DateTime<Utc>) -> bool {
+        let local = now.with_timezone(&self.tz);
+        if self.holidays.contains(&local.date_naive()) {
+            return false;
+        }
+        let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
+        self.week[day_index(local.weekday())]
+            .iter()
+            .any(|&(from, to)| (from..to).contains(&minute))
+    }
+
+    /// The line's time zone.
+    #[must_use]
+    pub fn timezone(&self) -> Tz {
+        self.tz
+    }
+}
+
+fn day_index(day: Weekday) -> usize {
+    day.num_days_from_monday() as usize
+}
+
+/// `"08:30-12:15"` → minutes since midnight; `24:00` may end a range.
+fn parse_range(text: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("`{text}` is not a time range like \"08:30-12:15\"");
+    let (from, to) = text.split_once('-').ok_or_else(bad)?;
+    let from = parse_time(from.trim()).ok_or_else(bad)?;
+    let to = parse_time(to.trim()).ok_or_else(bad)?;
+    if from >= to {
+        return Err(format!("`{text}` ends before it starts"));
+    }
+    Ok((from, to))
+}
+
+fn parse_time(text: &str) -> Option<u16> {
+    let (h, m) = text.split_once(':')?;
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 || h == 24 && m == 0).then_some(h * 60 + m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn brussels(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        chrono_tz::Europe::Brussels
+            .with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn default_schedule() -> Schedule {
+        let mut hours = Hours::default();
+        hours.holidays = vec![toml::Spanned::new(0..0, "2026-12-25".to_owned())];
+        Schedule::parse(chrono_tz::Europe::Brussels, &hours).unwrap()
+    }
+
+    #[test]
+    fn default_hours_have_a_lunch_break() {
+        let s = default_schedule();
+        // Monday 23 November 2026.
+        assert!(!s.is_open(brussels(2026, 11, 23, 8, 29)));
+        assert!(s.is_open(brussels(2026, 11, 23, 8, 30)));
+        assert!(s.is_open(brussels(2026, 11, 23, 12, 14)));
+        assert!(!s.is_open(brussels(2026, 11, 23, 12, 15)));
+        assert!(!s.is_open(brussels(2026, 11, 23, 13, 0)));
+        assert!(s.is_open(brussels(2026, 11, 23, 13, 15)));
+        assert!(!s.is_open(brussels(2026, 11, 23, 16, 0)));
+    }
+
+    #[test]
+    fn weekends_and_holidays_are_closed() {
+        let s = default_schedule();
+        assert!(!s.is_open(brussels(2026, 11, 22, 10, 0)), "Sunday");
+        assert!(!s.is_open(brussels(2026, 12, 25, 10, 0)), "Christmas, a Friday");
+    }
+
+    #[test]
+    fn summer_time_is_respected() {
+        let s = default_schedule();
+        // 1 July 2026 08:45 in Brussels is 06:45 UTC.
+        assert!(s.is_open(Utc.with_ymd_and_hms(2026, 7, 1, 6, 45, 0).unwrap()));
+        assert!(!s.is_open(Utc.with_ymd_and_hms(2026, 7, 1, 14, 30, 0).unwrap()));
+    }
+
+    #[test]
+    fn bad_ranges_are_reported() {
+        assert!(parse_range("8h30-12h").is_err());
+        assert!(parse_range("12:00-08:00").is_err());
+        assert_eq!(parse_range("00:00-24:00"), Ok((0, 1440)));
+    }
+}

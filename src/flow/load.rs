@@ -1,0 +1,642 @@
+//! Reading and validating flow files. Every problem is reported with its file, line and
+//! column, and all of them at once, so `solidaire flows check` is a to-do list.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+
+use super::{Callback, Flow, FlowFile, Menu, Node, Postcode, RawFlowFile, RawNode, Ref, Schedule, Transfer, prompts};
+use crate::phone::{E164, Region};
+
+/// The flow shipped inside the binary, used when no flows folder exists.
+pub const BUNDLED: (&str, &str) = ("liege.toml", include_str!("../../ivr-flows/liege.toml"));
+
+/// One problem in one flow file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line (0 when the problem is the folder itself).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong, and how to mend it when that is not obvious.
+    pub message: String,
+}
+
+impl fmt::Display for FlowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.path.display(), self.message)
+        } else {
+            write!(f, "{}:{}:{}: {}", self.path.display(), self.line, self.column, self.message)
+        }
+    }
+}
+
+/// Every flow of the service, looked up by the called number.
+#[derive(Debug, Clone)]
+pub struct Flows {
+    flows: Vec<Arc<Flow>>,
+    by_number: HashMap<String, usize>,
+    default: usize,
+}
+
+impl Flows {
+    /// The flow answering calls to `to` (any form the provider sends), or the default flow.
+    #[must_use]
+    pub fn for_called(&self, to: &str) -> &Arc<Flow> {
+        let key: String = to.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+        let index = self.by_number.get(&key).copied().unwrap_or(self.default);
+        &self.flows[index]
+    }
+
+    /// The flow with this id (file stem).
+    #[must_use]
+    pub fn get(&self, id: &str) -> Option<&Arc<Flow>> {
+        self.flows.iter().find(|f| f.id == id)
+    }
+
+    /// All flows, in file-name order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Flow>> {
+        self.flows.iter()
+    }
+
+    /// The flows shipped inside the binary.
+    ///
+    /// # Panics
+    /// Never in a released binary: a test checks the bundled flow.
+    #[must_use]
+    pub fn bundled() -> Self {
+        from_sources(vec![(PathBuf::from(BUNDLED.0), BUNDLED.1.to_owned())])
+            .expect("the bundled flow is valid")
+    }
+}
+
+/// Reads and validates every `*.toml` in `dir`.
+///
+/// # Errors
+/// Every problem found, in every file.
+pub fn load_dir(dir: &Path) -> Result<Flows, Vec<FlowError>> {
+    let folder_error = |message: String| {
+        vec![FlowError { path: dir.to_path_buf(), line: 0, column: 0, message }]
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| folder_error(format!("cannot read the flows folder: {e}")))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(folder_error("no flow file (*.toml) in this folder".to_owned()));
+    }
+    let mut sources = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => sources.push((path, text)),
+            Err(e) => errors.push(FlowError { path, line: 0, column: 0, message: format!("cannot read: {e}") }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    from_sources(sources)
+}
+
+/// Validates flows given as (path, text), checking also what spans files: numbers
+/// claimed twice, and which flow is the default.
+///
+/// # Errors
+/// Every problem found.
+pub fn from_sources(sources: Vec<(PathBuf, String)>) -> Result<Flows, Vec<FlowError>> {
+    let mut flows = Vec::new();
+    let mut errors = Vec::new();
+    for (path, text) in &sources {
+        match parse_flow(path, text) {
+            Ok(flow) => flows.push(flow),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut by_number = HashMap::new();
+    for (i, flow) in flows.iter().enumerate() {
+        for (n, spanned) in flow.numbers.iter().zip(&flow.file.line.numbers) {
+            if let Some(other) = by_number.insert(n.as_str().to_owned(), i) {
+                let text = &sources.iter().find(|(p, _)| *p == flow.path).map_or("", |s| s.1.as_str());
+                errors.push(at(&flow.path, text, &spanned.span(), format!(
+                    "number {} is already answered by {}", n.as_str(), flows[other].path.display()
+                )));
+            }
+        }
+    }
+    if flows.is_empty() {
+        return Err(vec![FlowError { path: PathBuf::new(), line: 0, column: 0, message: "no flow given".to_owned() }]);
+    }
+    let defaults: Vec<usize> = (0..flows.len()).filter(|&i| flows[i].file.line.default).collect();
+    let default = match (defaults.as_slice(), flows.len()) {
+        ([one], _) => *one,
+        ([], 1) => 0,
+        ([], _) => {
+            errors.push(FlowError {
+                path: flows.first().map_or_else(PathBuf::new, |f| f.path.clone()),
+                line: 0,
+                column: 0,
+                message: "several flows and none has `default = true` in [line]: calls to other numbers would have nowhere to go".to_owned(),
+            });
+            0
+        }
+        (many, _) => {
+            for &i in &many[1..] {
+                errors.push(FlowError { path: flows[i].path.clone(), line: 0, column: 0, message: format!(
+                    "`default = true` here and in {}: only one flow can be the default", flows[many[0]].path.display()
+                ) });
+            }
+            many[0]
+        }
+    };
+    if errors.is_empty() {
+        Ok(Flows { flows: flows.into_iter().map(Arc::new).collect(), by_number, default })
+    } else {
+        Err(errors)
+    }
+}
+
+fn at(path: &Path, text: &str, span: &Range<usize>, message: String) -> FlowError {
+    let offset = span.start.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
+    FlowError { path: path.to_path_buf(), line, column, message }
+}
+
+struct Check<'a> {
+    path: &'a Path,
+    text: &'a str,
+    errors: Vec<FlowError>,
+}
+
+impl Check<'_> {
+    fn error(&mut self, span: &Range<usize>, message: impl Into<String>) {
+        self.errors.push(at(self.path, self.text, span, message.into()));
+    }
+}
+
+fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
+    let raw: RawFlowFile = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        vec![at(path, text, &span, e.message().trim().to_owned())]
+    })?;
+    let mut check = Check { path, text, errors: Vec::new() };
+    let nodes = raw
+        .nodes
+        .into_iter()
+        .filter_map(|(id, node)| build_node(&mut check, &id, node).map(|n| (id, n)))
+        .collect();
+    let file = FlowFile { line: raw.line, defaults: raw.defaults, nodes, prompts: raw.prompts };
+    let id = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let line = &file.line;
+
+    let tz = line.timezone.get_ref().parse::<Tz>().unwrap_or_else(|_| {
+        check.error(&line.timezone.span(), format!("`{}` is not a time zone (e.g. Europe/Brussels)", line.timezone.get_ref()));
+        chrono_tz::Europe::Brussels
+    });
+    let region = Region::parse(line.region.get_ref()).unwrap_or_else(|e| {
+        check.error(&line.region.span(), e);
+        Region::default()
+    });
+    let schedule = Schedule::parse(tz, &line.hours).unwrap_or_else(|errs| {
+        for (span, message) in errs {
+            check.error(&span, message);
+        }
+        Schedule::parse(tz, &super::Hours::default()).expect("default hours parse")
+    });
+    let mut number = |s: &toml::Spanned<String>, what: &str| -> Option<E164> {
+        let parsed = E164::try_from(s.get_ref().clone()).ok();
+        if parsed.is_none() {
+            check.error(&s.span(), format!("{what} `{}` is not a phone number in E.164 form (+32…)", s.get_ref()));
+        }
+        parsed
+    };
+    let numbers: Vec<E164> = line.numbers.iter().filter_map(|n| number(n, "number")).collect();
+    let fallback = line.fallback.as_ref().and_then(|n| number(n, "fallback"));
+    let transfers: BTreeMap<String, E164> = line
+        .transfers
+        .iter()
+        .filter_map(|(name, n)| number(n, "transfer number").map(|e| (name.clone(), e)))
+        .collect();
+    let mut postcodes = BTreeSet::new();
+    for p in &line.postcodes {
+        if p.get_ref().is_empty() || !p.get_ref().chars().all(|c| c.is_ascii_digit()) {
+            check.error(&p.span(), format!("postcode `{}` must be digits only", p.get_ref()));
+        } else {
+            postcodes.insert(p.get_ref().clone());
+        }
+    }
+
+    check_languages(&mut check, &file);
+    check_prompts(&mut check, &file);
+    check_nodes(&mut check, &file, &postcodes);
+
+    if check.errors.is_empty() {
+        Ok(Flow { id, path: path.to_path_buf(), file, numbers, schedule, region, fallback, transfers, postcodes })
+    } else {
+        Err(check.errors)
+    }
+}
+
+fn check_languages(check: &mut Check<'_>, file: &FlowFile) {
+    let languages = &file.line.languages;
+    if languages.is_empty() {
+        check.error(&(0..0), "[line] languages is empty: name at least one (\"fr\")");
+    }
+    let mut seen = BTreeSet::new();
+    for lang in languages {
+        if !seen.insert(lang.get_ref()) {
+            check.error(&lang.span(), format!("language `{}` is listed twice", lang.get_ref()));
+        }
+        if !file.line.voices.contains_key(lang.get_ref()) && super::Voice::builtin(lang.get_ref()).is_none() {
+            check.error(&lang.span(), format!(
+                "language `{}` has no voice: add [line.voices.{}] with `language` (and `voice`)", lang.get_ref(), lang.get_ref()
+            ));
+        }
+    }
+}
+
+fn check_prompts(check: &mut Check<'_>, file: &FlowFile) {
+    let languages: BTreeSet<&str> = file.line.languages.iter().map(|l| l.get_ref().as_str()).collect();
+    for (id, texts) in &file.prompts {
+        for lang in &languages {
+            if !texts.contains_key(*lang) {
+                check.error(&id.span(), format!("prompt `{}` has no `{lang}` text (missing translation)", id.get_ref()));
+            }
+        }
+        for (lang, text) in texts {
+            if !languages.contains(lang.get_ref().as_str()) {
+                check.error(&lang.span(), format!("`{}` is not a language of this line ([line] languages)", lang.get_ref()));
+            } else if text.trim().is_empty() {
+                check.error(&lang.span(), format!("prompt `{}` is empty in `{}`", id.get_ref(), lang.get_ref()));
+            }
+        }
+    }
+    let has_callback = file.nodes.values().any(|n| matches!(n, Node::Callback(_)));
+    let needed = prompts::ALWAYS.iter().chain(if has_callback { prompts::CALLBACK } else { &[] });
+    for id in needed {
+        if !file.prompts.contains_key(*id) {
+            check.error(&(0..0), format!("prompt `{id}` is missing: the engine says it (see ivr-flows/README.md)"));
+        }
+    }
+}
+
+/// Every reference a node makes: (what it is, the reference).
+fn node_targets<'a>(node: &'a Node, file: &'a FlowFile) -> Vec<(&'static str, &'a Ref)> {
+    let d = &file.defaults;
+    let or = |own: &'a Option<Ref>, default: &'a Option<Ref>| own.as_ref().or(default.as_ref());
+    let mut out: Vec<(&'static str, &'a Ref)> = Vec::new();
+    match node {
+        Node::Say { next, .. } => out.push(("next", next)),
+        Node::Hours { open, closed } => out.extend([("open", open), ("closed", closed)]),
+        Node::Menu(m) => {
+            out.extend(m.options.iter().map(|o| ("goto", &o.goto)));
+            out.extend(or(&m.fail, &d.fail).map(|f| ("fail", f)));
+        }
+        Node::Postcode(p) => {
+            out.extend([("inside", &p.inside), ("outside", &p.outside)]);
+            out.extend(or(&p.fail, &d.fail).map(|f| ("fail", f)));
+        }
+        Node::Transfer(t) => {
+            out.push(("fail", &t.fail));
+            out.extend(t.closed.as_ref().map(|c| ("closed", c)));
+        }
+        Node::Callback(c) => out.extend(or(&c.fail, &d.fail).map(|f| ("fail", f))),
+        Node::End { .. } => {}
+    }
+    out
+}
+
+/// Every prompt a node says.
+fn node_prompts<'a>(node: &'a Node, file: &'a FlowFile) -> Vec<&'a Ref> {
+    let d = &file.defaults;
+    let routes = |no_input: &'a Option<Ref>, invalid: &'a Option<Ref>| {
+        [no_input.as_ref().or(d.no_input.as_ref()), invalid.as_ref().or(d.invalid.as_ref())]
+    };
+    match node {
+        Node::Say { prompt, .. } | Node::End { prompt, .. } => vec![prompt],
+        Node::Menu(m) => {
+            let mut v = vec![&m.prompt];
+            v.extend(m.short.as_ref());
+            v.extend(routes(&m.no_input, &m.invalid).into_iter().flatten());
+            v
+        }
+        Node::Postcode(p) => {
+            let mut v = vec![&p.prompt];
+            v.extend(routes(&p.no_input, &p.invalid).into_iter().flatten());
+            v
+        }
+        Node::Transfer(t) => t.prompt.iter().collect(),
+        Node::Hours { .. } | Node::Callback(_) => vec![],
+    }
+}
+
+fn check_nodes(check: &mut Check<'_>, file: &FlowFile, postcodes: &BTreeSet<String>) {
+    let line = &file.line;
+    let exists = |r: &Ref| file.nodes.contains_key(r.get_ref().as_str());
+    for (what, r) in [("start", &line.start), ("human", &line.human)] {
+        if !exists(r) {
+            check.error(&r.span(), format!("[line] {what} names unknown node `{}`", r.get_ref()));
+        }
+    }
+    for r in [&file.defaults.fail].into_iter().flatten() {
+        if !exists(r) {
+            check.error(&r.span(), format!("[defaults] fail names unknown node `{}`", r.get_ref()));
+        }
+    }
+    for r in [&file.defaults.no_input, &file.defaults.invalid].into_iter().flatten() {
+        if !file.prompts.contains_key(r.get_ref().as_str()) {
+            check.error(&r.span(), format!("unknown prompt `{}`", r.get_ref()));
+        }
+    }
+    let languages: BTreeSet<&str> = line.languages.iter().map(|l| l.get_ref().as_str()).collect();
+    for (id, node) in &file.nodes {
+        for (what, r) in node_targets(node, file) {
+            if !exists(r) {
+                check.error(&r.span(), format!("node `{}`: {what} names unknown node `{}`", id.get_ref(), r.get_ref()));
+            }
+        }
+        for p in node_prompts(node, file) {
+            if !file.prompts.contains_key(p.get_ref().as_str()) {
+                check.error(&p.span(), format!("node `{}` says unknown prompt `{}`", id.get_ref(), p.get_ref()));
+            }
+        }
+        check_node(check, file, id, node, &languages, postcodes);
+    }
+    check_reachable(check, file);
+    check_silent_loops(check, file);
+}
+
+fn check_node(
+    check: &mut Check<'_>,
+    file: &FlowFile,
+    id: &toml::Spanned<String>,
+    node: &Node,
+    languages: &BTreeSet<&str>,
+    postcodes: &BTreeSet<String>,
+) {
+    let d = &file.defaults;
+    let name = id.get_ref();
+    let routes = |check: &mut Check<'_>, no_input: &Option<Ref>, invalid: &Option<Ref>, fail: &Option<Ref>| {
+        for (own, default, what, key) in [
+            (no_input, &d.no_input, "no-input", "no_input"),
+            (invalid, &d.invalid, "invalid-input", "invalid"),
+            (fail, &d.fail, "after-failures", "fail"),
+        ] {
+            if own.is_none() && default.is_none() {
+                check.error(&id.span(), format!(
+                    "node `{name}` has no {what} route: set `{key}` here or in [defaults]"
+                ));
+            }
+        }
+    };
+    match node {
+        Node::Menu(m) => {
+            routes(check, &m.no_input, &m.invalid, &m.fail);
+            if m.options.is_empty() {
+                check.error(&id.span(), format!("menu `{name}` has no options"));
+            }
+            let mut keys = BTreeSet::new();
+            for o in &m.options {
+                let key = o.key.get_ref().as_str();
+                match key {
+                    "0" => check.error(&o.key.span(), "key 0 is reserved: it always reaches a person ([line] human)"),
+                    "*" => check.error(&o.key.span(), "key * is reserved: it repeats the menu"),
+                    k if k.len() == 1 && k.as_bytes()[0].is_ascii_digit() || k == "#" => {
+                        if !keys.insert(k) {
+                            check.error(&o.key.span(), format!("key {k} is used twice in menu `{name}`"));
+                        }
+                    }
+                    k => check.error(&o.key.span(), format!("key `{k}` is not a phone key (1-9 or #)")),
+                }
+                if let Some(lang) = &o.language {
+                    if !languages.contains(lang.get_ref().as_str()) {
+                        check.error(&lang.span(), format!("`{}` is not a language of this line", lang.get_ref()));
+                    }
+                }
+            }
+            if m.options.len() > 6 {
+                check.error(&id.span(), format!("menu `{name}` has {} options: callers cannot keep more than 6 in mind", m.options.len()));
+            }
+        }
+        Node::Postcode(p) => {
+            routes(check, &p.no_input, &p.invalid, &p.fail);
+            if postcodes.is_empty() {
+                check.error(&id.span(), format!("postcode node `{name}` needs [line] postcodes"));
+            }
+            if !(1..=10).contains(&p.digits) {
+                check.error(&id.span(), "`digits` must be between 1 and 10");
+            }
+            if let Some(bad) = postcodes.iter().find(|c| c.len() != usize::from(p.digits)) {
+                check.error(&id.span(), format!("postcode `{bad}` does not have {} digits", p.digits));
+            }
+        }
+        Node::Transfer(t) => {
+            let to = t.to.get_ref();
+            if !file.line.transfers.contains_key(to) && E164::try_from(to.clone()).is_err() {
+                check.error(&t.to.span(), format!("`{to}` is neither a name in [line.transfers] nor an E.164 number"));
+            }
+            if t.timeout == 0 || t.timeout > 600 {
+                check.error(&t.to.span(), "`timeout` must be between 1 and 600 seconds");
+            }
+        }
+        Node::Callback(c) => {
+            if c.service.trim().is_empty() {
+                check.error(&id.span(), format!("callback `{name}` needs a `service`"));
+            }
+            if c.fail.is_none() && d.fail.is_none() {
+                check.error(&id.span(), format!("callback `{name}` has no after-failures route: set `fail` here or in [defaults]"));
+            }
+        }
+        Node::Say { .. } | Node::Hours { .. } | Node::End { .. } => {}
+    }
+}
+
+fn check_reachable(check: &mut Check<'_>, file: &FlowFile) {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<&str> = vec![file.line.start.get_ref(), file.line.human.get_ref()];
+    todo.extend(file.defaults.fail.iter().map(|f| f.get_ref().as_str()));
+    while let Some(id) = todo.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if let Some(node) = file.nodes.get(id) {
+            todo.extend(node_targets(node, file).into_iter().map(|(_, r)| r.get_ref().as_str()));
+        }
+    }
+    for id in file.nodes.keys() {
+        if !seen.contains(id.get_ref().as_str()) {
+            check.error(&id.span(), format!("node `{}` is unreachable from `{}`", id.get_ref(), file.line.start.get_ref()));
+        }
+    }
+}
+
+/// Nodes that pass the call on without asking anything (`say`, `hours`) must not loop.
+fn check_silent_loops(check: &mut Check<'_>, file: &FlowFile) {
+    let silent_next = |id: &str| -> Vec<&str> {
+        match file.nodes.get(id) {
+            Some(Node::Say { next, .. }) => vec![next.get_ref()],
+            Some(Node::Hours { open, closed }) => vec![open.get_ref(), closed.get_ref()],
+            _ => vec![],
+        }
+    };
+    for start in file.nodes.keys() {
+        let mut path: Vec<&str> = Vec::new();
+        let mut stack = vec![(start.get_ref().as_str(), 0usize)];
+        while let Some((id, depth)) = stack.pop() {
+            path.truncate(depth);
+            path.push(id);
+            for next in silent_next(id) {
+                if next == start.get_ref() {
+                    path.push(next);
+                    check.error(&start.span(), format!("nodes {} loop without asking the caller anything", path.join(" → ")));
+                    return;
+                }
+                if depth < file.nodes.len() && !path.contains(&next) {
+                    stack.push((next, depth + 1));
+                }
+            }
+        }
+    }
+}
+
+/// Turns a node as written into a typed node: the fields its type needs must be there,
+/// and fields of other types must not (a typo there would silently change nothing).
+fn build_node(check: &mut Check<'_>, id: &toml::Spanned<String>, raw: RawNode) -> Option<Node> {
+    let name = id.get_ref().clone();
+    let kind = raw.kind.get_ref().clone();
+    let given: [(&str, bool); 21] = [
+        ("prompt", raw.prompt.is_some()),
+        ("short", raw.short.is_some()),
+        ("next", raw.next.is_some()),
+        ("open", raw.open.is_some()),
+        ("closed", raw.closed.is_some()),
+        ("options", raw.options.is_some()),
+        ("all_languages", raw.all_languages.is_some()),
+        ("no_input", raw.no_input.is_some()),
+        ("invalid", raw.invalid.is_some()),
+        ("fail", raw.fail.is_some()),
+        ("inside", raw.inside.is_some()),
+        ("outside", raw.outside.is_some()),
+        ("digits", raw.digits.is_some()),
+        ("to", raw.to.is_some()),
+        ("timeout", raw.timeout.is_some()),
+        ("any_hour", raw.any_hour.is_some()),
+        ("service", raw.service.is_some()),
+        ("priority", raw.priority.is_some()),
+        ("message", raw.message.is_some()),
+        ("message_max_seconds", raw.message_max_seconds.is_some()),
+        ("outcome", raw.outcome.is_some()),
+    ];
+    let allowed: &[&str] = match kind.as_str() {
+        "say" => &["prompt", "next"],
+        "hours" => &["open", "closed"],
+        "menu" => &["prompt", "short", "options", "all_languages", "no_input", "invalid", "fail"],
+        "postcode" => &["prompt", "inside", "outside", "digits", "no_input", "invalid", "fail"],
+        "transfer" => &["to", "prompt", "timeout", "fail", "closed", "any_hour"],
+        "callback" => &["service", "priority", "message", "message_max_seconds", "fail"],
+        "end" => &["prompt", "outcome"],
+        other => {
+            check.error(&raw.kind.span(), format!(
+                "node `{name}`: unknown type `{other}` (say, hours, menu, postcode, transfer, callback, end)"
+            ));
+            return None;
+        }
+    };
+    let mut ok = true;
+    for (field, present) in given {
+        if present && !allowed.contains(&field) {
+            check.error(&id.span(), format!("node `{name}`: a `{kind}` node has no field `{field}`"));
+            ok = false;
+        }
+    }
+    let mut need = |value: Option<Ref>, field: &str, check: &mut Check<'_>| -> Option<Ref> {
+        if value.is_none() {
+            let hint = if matches!(field, "next" | "open" | "closed" | "fail" | "inside" | "outside") {
+                " (without it the call would stop here: a dead end; use an `end` node to end a call on purpose)"
+            } else {
+                ""
+            };
+            check.error(&id.span(), format!("node `{name}`: a `{kind}` node needs `{field}`{hint}"));
+            ok = false;
+        }
+        value
+    };
+    let node = match kind.as_str() {
+        "say" => {
+            let (prompt, next) = (need(raw.prompt, "prompt", check), need(raw.next, "next", check));
+            Node::Say { prompt: prompt?, next: next? }
+        }
+        "hours" => {
+            let (open, closed) = (need(raw.open, "open", check), need(raw.closed, "closed", check));
+            Node::Hours { open: open?, closed: closed? }
+        }
+        "menu" => {
+            let prompt = need(raw.prompt, "prompt", check);
+            let options = raw.options.unwrap_or_default();
+            Node::Menu(Menu {
+                prompt: prompt?,
+                short: raw.short,
+                all_languages: raw.all_languages.unwrap_or(false),
+                options,
+                no_input: raw.no_input,
+                invalid: raw.invalid,
+                fail: raw.fail,
+            })
+        }
+        "postcode" => {
+            let prompt = need(raw.prompt, "prompt", check);
+            let inside = need(raw.inside, "inside", check);
+            let outside = need(raw.outside, "outside", check);
+            Node::Postcode(Postcode {
+                prompt: prompt?,
+                inside: inside?,
+                outside: outside?,
+                digits: raw.digits.unwrap_or(4),
+                no_input: raw.no_input,
+                invalid: raw.invalid,
+                fail: raw.fail,
+            })
+        }
+        "transfer" => {
+            let fail = need(raw.fail, "fail", check);
+            let Some(to) = raw.to else {
+                check.error(&id.span(), format!("node `{name}`: a `transfer` node needs `to`"));
+                return None;
+            };
+            Node::Transfer(Transfer {
+                to,
+                prompt: raw.prompt,
+                timeout: raw.timeout.unwrap_or(25),
+                fail: fail?,
+                closed: raw.closed,
+                any_hour: raw.any_hour.unwrap_or(false),
+            })
+        }
+        "callback" => Node::Callback(Callback {
+            service: raw.service.unwrap_or_default(),
+            priority: raw.priority.unwrap_or_default(),
+            message: raw.message.unwrap_or(false),
+            message_max_seconds: raw.message_max_seconds.unwrap_or(60),
+            fail: raw.fail,
+        }),
+        _ => {
+            let prompt = need(raw.prompt, "prompt", check);
+            Node::End { prompt: prompt?, outcome: raw.outcome }
+        }
+    };
+    ok.then_some(node)
+}

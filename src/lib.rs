@@ -1,0 +1,18 @@
+//! solidaire: a free solidarity phone line for a city.
+//!
+//! The voice provider posts webhooks to [`web`]; [`telephony`] turns them into events and
+//! the engine's actions back into TwiML; [`flow`] holds the menus and the pure engine that
+//! walks a caller through them; [`store`] keeps every call, step and callback request in
+//! SQLite. [`app::Application`] wires them together; `main.rs` only parses the command line.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod flow;
+pub mod phone;
+pub mod settings;
+pub mod simulate;
+pub mod store;
+pub mod voice;
+pub mod telephony;
+pub mod web;

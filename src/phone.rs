@@ -1,0 +1,226 @@
+//! Phone numbers: parsed once at the boundary into [`E164`], then trusted.
+//!
+//! Callers' numbers are personal data. [`E164`]'s `Display` and `Debug` print the masked
+//! form (`+32 4** ** ** 67`), so a number that slips into a log line is never whole; the
+//! full form is reached only through [`E164::as_str`], on purpose.
+
+use std::fmt;
+
+use phonenumber::{Mode, PhoneNumber, Type, country};
+use serde::{Deserialize, Serialize};
+
+/// A valid phone number in E.164 form (`+3242211111`).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct E164(String);
+
+/// Why a number typed by a caller cannot be used for a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    /// Not a number of any known plan (too short, too long, wrong prefix).
+    #[error("not a valid phone number")]
+    Invalid,
+    /// A number that costs the city money or reaches a service, not a person.
+    #[error("premium, shared-cost or short numbers are not called back")]
+    NotCallable,
+}
+
+/// A region (ISO 3166 alpha-2, `BE`) that numbers without a country code belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region(country::Id);
+
+impl Region {
+    /// Parses `BE`, `FR`, `NL`, … (case-insensitive).
+    ///
+    /// # Errors
+    /// When the code names no region of the numbering plan.
+    pub fn parse(code: &str) -> Result<Self, String> {
+        code.to_ascii_uppercase()
+            .parse::<country::Id>()
+            .map(Self)
+            .map_err(|_| format!("`{code}` is not a region code (expected e.g. BE, FR, NL)"))
+    }
+}
+
+impl Default for Region {
+    fn default() -> Self {
+        Self(country::Id::BE)
+    }
+}
+
+impl E164 {
+    /// Parses a number typed or received in any usual form, national numbers being read
+    /// in `region`.
+    ///
+    /// # Errors
+    /// [`PhoneError::Invalid`] when the number is not valid in the numbering plan,
+    /// [`PhoneError::NotCallable`] for premium-rate, shared-cost and short numbers.
+    pub fn parse(input: &str, region: Region) -> Result<Self, PhoneError> {
+        let input = input.trim();
+        if input.is_empty() || input.len() > 32 {
+            return Err(PhoneError::Invalid);
+        }
+        let number = phonenumber::parse(Some(region.0), input).map_err(|_| PhoneError::Invalid)?;
+        if !number.is_valid() {
+            return Err(PhoneError::Invalid);
+        }
+        match number.number_type(&phonenumber::metadata::DATABASE) {
+            Type::PremiumRate | Type::SharedCost | Type::ShortCode | Type::Emergency => {
+                Err(PhoneError::NotCallable)
+            }
+            _ => Ok(Self(number.format().mode(Mode::E164).to_string())),
+        }
+    }
+
+    /// Reads the provider's `From`: a number when there is one, `None` for withheld or
+    /// unusable caller IDs (`anonymous`, `unknown`, `restricted`, `+266696687`, empty).
+    #[must_use]
+    pub fn caller_id(from: &str, region: Region) -> Option<Self> {
+        let from = from.trim();
+        if from.is_empty() || from == "+266696687" || !from.starts_with(|c: char| c == '+' || c.is_ascii_digit()) {
+            return None;
+        }
+        Self::parse(from, region).ok()
+    }
+
+    /// The full number. Only for the database, a `<Dial>` and the agent holding a claim.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number as a resident knows it (`0470 12 34 56` in Belgium for a Belgian
+    /// number, international form otherwise), grouped as it is usually said.
+    #[must_use]
+    pub fn spoken_form(&self, region: Region) -> String {
+        let Ok(number) = phonenumber::parse(None, &self.0) else {
+            return self.0.clone();
+        };
+        let same_country = number_region(&number) == Some(region.0);
+        let mode = if same_country { Mode::National } else { Mode::International };
+        number.format().mode(mode).to_string()
+    }
+
+    /// The masked form for logs and lists: country code, first digit and last two
+    /// digits kept (`+32 4** ** ** 67`).
+    #[must_use]
+    pub fn masked(&self) -> String {
+        mask(&self.0)
+    }
+}
+
+fn number_region(number: &PhoneNumber) -> Option<country::Id> {
+    number.country().id()
+}
+
+/// Masks any string that may hold a phone number: keeps a leading `+` and country code
+/// guess (two digits), the next digit and the last two; everything else becomes `*`.
+#[must_use]
+pub fn mask(number: &str) -> String {
+    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 6 {
+        return "*".repeat(digits.len().max(3));
+    }
+    let plus = number.trim_start().starts_with('+');
+    let (head, rest) = digits.split_at(if plus { 2 } else { 1 });
+    let keep_from = rest.len() - 2;
+    let shown: Vec<char> = rest
+        .iter()
+        .enumerate()
+        .map(|(i, d)| if i == 0 || i >= keep_from { *d } else { '*' })
+        .collect();
+    // Groups as numbers are said: pairs, with a group of three first when the count is odd.
+    let first = if shown.len() % 2 == 1 { 3 } else { 2 };
+    let mut groups = vec![shown[..first].iter().collect::<String>()];
+    groups.extend(shown[first..].chunks(2).map(|c| c.iter().collect::<String>()));
+    format!("{}{} {}", if plus { "+" } else { "" }, head.iter().collect::<String>(), groups.join(" "))
+}
+
+/// Writes digits so that a text-to-speech voice reads them one by one: `0470 12` becomes
+/// `0, 4, 7, 0. 1, 2`. Groups separated by spaces in the input are kept as short pauses.
+#[must_use]
+pub fn spell_digits(text: &str) -> String {
+    text.split_whitespace()
+        .map(|group| {
+            group
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '+')
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|g| !g.is_empty())
+        .collect::<Vec<_>>()
+        .join(". ")
+}
+
+impl TryFrom<String> for E164 {
+    type Error = PhoneError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let parsed = phonenumber::parse(None, &value).map_err(|_| PhoneError::Invalid)?;
+        if value.starts_with('+') && parsed.is_valid() {
+            Ok(Self(parsed.format().mode(Mode::E164).to_string()))
+        } else {
+            Err(PhoneError::Invalid)
+        }
+    }
+}
+
+impl From<E164> for String {
+    fn from(value: E164) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl fmt::Debug for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "E164({})", self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn national_belgian_numbers_become_e164() {
+        let n = E164::parse("0470 12 34 56", Region::default()).unwrap();
+        assert_eq!(n.as_str(), "+32470123456");
+        assert_eq!(n.spoken_form(Region::default()), "0470 12 34 56");
+    }
+
+    #[test]
+    fn premium_and_short_numbers_are_refused() {
+        assert_eq!(E164::parse("0903 12 345", Region::default()), Err(PhoneError::NotCallable));
+        assert!(E164::parse("112", Region::default()).is_err());
+        assert_eq!(E164::parse("0470", Region::default()), Err(PhoneError::Invalid));
+    }
+
+    #[test]
+    fn withheld_caller_ids_are_none() {
+        for from in ["anonymous", "unknown", "restricted", "+266696687", "", "  "] {
+            assert_eq!(E164::caller_id(from, Region::default()), None, "{from:?}");
+        }
+        assert!(E164::caller_id("+3242211111", Region::default()).is_some());
+    }
+
+    #[test]
+    fn masks_keep_country_first_and_last_two_digits() {
+        assert_eq!(mask("+32470123456"), "+32 4** ** ** 56");
+        let shown = format!("{}", E164::parse("+32470123456", Region::default()).unwrap());
+        assert!(!shown.contains("470123456"), "{shown}");
+    }
+
+    #[test]
+    fn digits_are_spelled_one_by_one_with_pauses_between_groups() {
+        assert_eq!(spell_digits("0470 12"), "0, 4, 7, 0. 1, 2");
+        assert_eq!(spell_digits("4020"), "4, 0, 2, 0");
+    }
+}

@@ -1,0 +1,304 @@
+//! Typed settings, layered: embedded defaults < `solidaire.toml` (or `--config FILE`) <
+//! `SOLIDAIRE_*` environment variables < command-line flags. Everything is checked before
+//! the service starts; a bad value stops it with the key's name.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The service's settings, checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The SQLite file.
+    pub database: PathBuf,
+    /// The flows folder.
+    pub flows: PathBuf,
+    /// Whether the flows folder was named (otherwise a missing `./ivr-flows` falls back to
+    /// the flow bundled in the binary).
+    pub flows_named: bool,
+    /// Prompt audio served under `/sounds/`.
+    pub sounds: PathBuf,
+    /// The URL the provider calls, without a trailing slash (`https://line.example.org`).
+    pub public_url: Option<String>,
+    /// The provider's auth token: webhooks must be signed with it.
+    pub twilio_auth_token: Option<Secret>,
+    /// Log filter (`info`, `solidaire=debug`).
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: PathBuf::from("solidaire.db"),
+            flows: PathBuf::from("ivr-flows"),
+            flows_named: false,
+            sounds: PathBuf::from("sounds"),
+            public_url: None,
+            twilio_auth_token: None,
+            log: "info".to_owned(),
+        }
+    }
+}
+
+/// A secret whose `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    #[must_use]
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("setting `{key}` (from {origin}): {message}")]
+pub struct SettingsError {
+    /// The key as the user wrote it (`listen`, `SOLIDAIRE_LISTEN`, `--listen`).
+    pub key: String,
+    /// Where it came from.
+    pub origin: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Values given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+    /// `--listen ADDR`.
+    pub listen: Option<String>,
+    /// `--database PATH`.
+    pub database: Option<PathBuf>,
+    /// `--flows DIR`.
+    pub flows: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layer {
+    listen: Option<String>,
+    database: Option<PathBuf>,
+    flows: Option<PathBuf>,
+    sounds: Option<PathBuf>,
+    public_url: Option<String>,
+    twilio_auth_token: Option<String>,
+    log: Option<String>,
+}
+
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "database",
+    "flows",
+    "sounds",
+    "public_url",
+    "twilio_auth_token",
+    "log",
+];
+
+/// The default configuration file, read when it exists and `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "solidaire.toml";
+
+impl Settings {
+    /// Loads the layers and checks them. `env` is the process environment (a parameter so
+    /// tests need not touch the real one).
+    ///
+    /// # Errors
+    /// The first bad value, named by its key and origin.
+    pub fn load(flags: &Flags, env: &[(String, String)]) -> Result<Self, SettingsError> {
+        let mut settings = Self::default();
+        let (file_layer, file_origin) = read_config(flags.config.as_deref())?;
+        settings.apply(file_layer, &|key| (key.to_owned(), file_origin.clone()))?;
+
+        let mut env_layer = Layer::default();
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("SOLIDAIRE_") else { continue };
+            let key = key.to_ascii_lowercase();
+            let value = Some(value.clone());
+            match key.as_str() {
+                "listen" => env_layer.listen = value,
+                "database" => env_layer.database = value.map(PathBuf::from),
+                "flows" => env_layer.flows = value.map(PathBuf::from),
+                "sounds" => env_layer.sounds = value.map(PathBuf::from),
+                "public_url" => env_layer.public_url = value,
+                "twilio_auth_token" => env_layer.twilio_auth_token = value,
+                "log" => env_layer.log = value,
+                _ => {
+                    return Err(SettingsError {
+                        key: name.clone(),
+                        origin: "the environment".to_owned(),
+                        message: format!(
+                            "unknown setting; known: {}",
+                            ENV_KEYS.iter().map(|k| format!("SOLIDAIRE_{}", k.to_uppercase())).collect::<Vec<_>>().join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        settings.apply(env_layer, &|key| (format!("SOLIDAIRE_{}", key.to_uppercase()), "the environment".to_owned()))?;
+
+        let flag_layer = Layer {
+            listen: flags.listen.clone(),
+            database: flags.database.clone(),
+            flows: flags.flows.clone(),
+            ..Layer::default()
+        };
+        settings.apply(flag_layer, &|key| (format!("--{key}"), "the command line".to_owned()))?;
+
+        if settings.twilio_auth_token.is_some() && settings.public_url.is_none() {
+            return Err(SettingsError {
+                key: "public_url".to_owned(),
+                origin: "the settings".to_owned(),
+                message: "must be set when twilio_auth_token is: the provider signs the public URL it calls, which the server cannot guess behind a proxy".to_owned(),
+            });
+        }
+        Ok(settings)
+    }
+
+    fn apply(&mut self, layer: Layer, name: &dyn Fn(&str) -> (String, String)) -> Result<(), SettingsError> {
+        let error = |key: &str, message: String| {
+            let (key, origin) = name(key);
+            SettingsError { key, origin, message }
+        };
+        if let Some(listen) = layer.listen {
+            self.listen = listen
+                .parse()
+                .map_err(|_| error("listen", format!("`{listen}` is not an address like 127.0.0.1:8080")))?;
+        }
+        if let Some(database) = layer.database {
+            if database.as_os_str().is_empty() {
+                return Err(error("database", "is empty".to_owned()));
+            }
+            self.database = database;
+        }
+        if let Some(flows) = layer.flows {
+            self.flows = flows;
+            self.flows_named = true;
+        }
+        if let Some(sounds) = layer.sounds {
+            self.sounds = sounds;
+        }
+        if let Some(url) = layer.public_url {
+            self.public_url = Some(check_public_url(&url).map_err(|m| error("public_url", m))?);
+        }
+        if let Some(token) = layer.twilio_auth_token {
+            if token.trim().is_empty() {
+                return Err(error("twilio_auth_token", "is empty: remove it to run unsigned (development only)".to_owned()));
+            }
+            self.twilio_auth_token = Some(Secret::new(token.trim()));
+        }
+        if let Some(log) = layer.log {
+            tracing_subscriber::EnvFilter::try_new(&log).map_err(|e| error("log", format!("`{log}`: {e}")))?;
+            self.log = log;
+        }
+        Ok(())
+    }
+}
+
+fn read_config(path: Option<&Path>) -> Result<(Layer, String), SettingsError> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG), false),
+    };
+    let origin = path.display().to_string();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok((Layer::default(), origin)),
+        Err(e) => {
+            return Err(SettingsError { key: "--config".to_owned(), origin: "the command line".to_owned(), message: format!("cannot read {origin}: {e}") });
+        }
+    };
+    let layer: Layer = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let key = e
+            .message()
+            .split('`')
+            .nth(1)
+            .map_or_else(|| format!("line {line}"), str::to_owned);
+        SettingsError { key, origin: format!("{origin}, line {line}"), message: e.message().trim().to_owned() }
+    })?;
+    Ok((layer, origin))
+}
+
+fn check_public_url(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{url}` must start with https:// (or http:// for tests)"))?;
+    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
+        return Err(format!("`{url}` must be a scheme and host, optionally a path, without query"));
+    }
+    Ok(url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn environment_overrides_defaults_and_flags_override_environment() {
+        let flags = Flags { listen: Some("127.0.0.1:9000".into()), ..Flags::default() };
+        let s = Settings::load(&flags, &env(&[("SOLIDAIRE_LISTEN", "127.0.0.1:7000"), ("SOLIDAIRE_DATABASE", "x.db")])).unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.database, PathBuf::from("x.db"));
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_LISTEN", "nowhere")])).unwrap_err();
+        assert_eq!(e.key, "SOLIDAIRE_LISTEN");
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TWILIO_TOKEN", "x")])).unwrap_err();
+        assert_eq!(e.key, "SOLIDAIRE_TWILIO_TOKEN");
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_PUBLIC_URL", "line.example.org")])).unwrap_err();
+        assert_eq!(e.key, "SOLIDAIRE_PUBLIC_URL");
+    }
+
+    #[test]
+    fn a_token_needs_a_public_url() {
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TWILIO_AUTH_TOKEN", "abc")])).unwrap_err();
+        assert_eq!(e.key, "public_url");
+        let s = Settings::load(
+            &Flags::default(),
+            &env(&[("SOLIDAIRE_TWILIO_AUTH_TOKEN", "abc"), ("SOLIDAIRE_PUBLIC_URL", "https://line.example.org/")]),
+        )
+        .unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("https://line.example.org"));
+        assert_eq!(format!("{:?}", s.twilio_auth_token), "Some(Secret(***))");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused_with_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\ntwilio_token = \"x\"\n").unwrap();
+        let flags = Flags { config: Some(path), ..Flags::default() };
+        let e = Settings::load(&flags, &[]).unwrap_err();
+        assert_eq!(e.key, "twilio_token", "{e}");
+        assert!(e.origin.ends_with("line 2"), "{e}");
+    }
+}

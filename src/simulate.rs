@@ -1,0 +1,433 @@
+//! A caller in software: places a call against a running server over real HTTP and
+//! follows the TwiML it gets the way the provider does (`<Gather>` → its action with
+//! `Digits`, silence → the next verb, `<Redirect>`, `<Dial>` → its action with
+//! `DialCallStatus`, `<Record>` → its action with the recording, end of document → the
+//! call ends and the status callback is sent). `solidaire simulate` drives it from the
+//! keyboard; the tests drive it from a script.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use quick_xml::Reader;
+use quick_xml::events::Event as XmlEvent;
+use sha1::{Digest, Sha1};
+
+use crate::telephony::signature;
+
+/// A verb of a TwiML document, as far as a caller can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verb {
+    /// Speech.
+    Say {
+        /// `language` attribute.
+        language: String,
+        /// The words.
+        text: String,
+    },
+    /// Audio.
+    Play(String),
+    /// A question.
+    Gather {
+        /// Where the keys go.
+        action: String,
+        /// What is said while listening.
+        prompts: Vec<Verb>,
+        /// `finishOnKey`.
+        finish_on_key: String,
+    },
+    /// Go to another URL.
+    Redirect(String),
+    /// A transfer.
+    Dial {
+        /// Where the result goes (none: the document continues).
+        action: Option<String>,
+        /// The number dialled.
+        number: String,
+    },
+    /// A recording.
+    Record {
+        /// Where the recording goes.
+        action: String,
+    },
+    /// End of call.
+    Hangup,
+    /// Anything else (`Pause`, …): no effect on the path.
+    Other(String),
+}
+
+/// What a caller does when asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Press {
+    /// Keys, without the finishing `#`.
+    Keys(String),
+    /// Nothing: the question times out.
+    Silence,
+    /// The caller hangs up.
+    HangUp,
+}
+
+/// How a transfer ends, from the caller's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    /// Someone answered and the conversation ended.
+    Answered,
+    /// Nobody answered.
+    NoAnswer,
+    /// Busy.
+    Busy,
+    /// The caller hung up while it rang.
+    HangUp,
+}
+
+/// The person on the phone.
+pub trait Caller {
+    /// Hears speech.
+    fn hear(&mut self, language: &str, text: &str);
+    /// Is asked something; answers with keys, silence or a hang-up.
+    fn press(&mut self) -> Press;
+    /// Is transferred to `number`.
+    fn transfer(&mut self, number: &str) -> Transfer;
+    /// Is recorded: `Some(seconds)` of speech, `None` for silence.
+    fn record(&mut self) -> Option<u32>;
+}
+
+/// One request of the call, for inspection.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The URL posted to.
+    pub url: String,
+    /// HTTP status.
+    pub status: u16,
+    /// The answer.
+    pub body: String,
+}
+
+/// What happened during a call.
+#[derive(Debug, Clone, Default)]
+pub struct CallRecord {
+    /// The CallSid used.
+    pub sid: String,
+    /// Every request and its answer.
+    pub exchanges: Vec<Exchange>,
+    /// Every `<Say>` heard, `(language, text)`.
+    pub heard: Vec<(String, String)>,
+}
+
+impl CallRecord {
+    /// Everything heard, one line each.
+    #[must_use]
+    pub fn transcript(&self) -> String {
+        self.heard.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Whether some heard text contains `needle`.
+    #[must_use]
+    pub fn heard(&self, needle: &str) -> bool {
+        self.heard.iter().any(|(_, t)| t.contains(needle))
+    }
+}
+
+/// A failure of the simulated provider.
+#[derive(Debug, thiserror::Error)]
+pub enum SoftphoneError {
+    /// The server could not be reached.
+    #[error("HTTP: {0}")]
+    Http(String),
+    /// The server answered something a provider would refuse.
+    #[error("{url} answered {status}: {body}")]
+    Refused {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The body.
+        body: String,
+    },
+    /// The answer is not TwiML.
+    #[error("{url}: not TwiML: {reason}")]
+    NotTwiml {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A simulated provider placing calls to one server.
+#[derive(Clone)]
+pub struct Softphone {
+    client: Client<HttpConnector, Full<Bytes>>,
+    /// Where the server really listens (`http://127.0.0.1:8080`).
+    server: String,
+    /// The base URL the server writes in its TwiML (its public URL), mapped to `server`.
+    public: String,
+    token: Option<String>,
+}
+
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh `CA…` call id.
+#[must_use]
+pub fn new_call_sid() -> String {
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let digest = Sha1::digest(format!("{nanos}-{n}-{}", std::process::id()).as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("CA{hex}")
+}
+
+impl Softphone {
+    /// A provider calling `server`, which writes `public` in its links and checks
+    /// signatures with `token` when given.
+    #[must_use]
+    pub fn new(server: &str, public: Option<&str>, token: Option<&str>) -> Self {
+        let server = server.trim_end_matches('/').to_owned();
+        Self {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            public: public.map_or_else(|| server.clone(), |p| p.trim_end_matches('/').to_owned()),
+            server,
+            token: token.map(str::to_owned),
+        }
+    }
+
+    /// Posts a signed form to `url` (a public URL or a path).
+    ///
+    /// # Errors
+    /// When the server cannot be reached.
+    pub async fn post(&self, url: &str, params: &[(String, String)]) -> Result<Exchange, SoftphoneError> {
+        let public_url = if url.starts_with('/') { format!("{}{url}", self.public) } else { url.to_owned() };
+        let target = match public_url.strip_prefix(&self.public) {
+            Some(rest) => format!("{}{rest}", self.server),
+            None => public_url.clone(),
+        };
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        let mut request = hyper::Request::post(&target).header("content-type", "application/x-www-form-urlencoded");
+        if let Some(token) = &self.token {
+            request = request.header("x-twilio-signature", signature::compute(token, &public_url, params));
+        }
+        let request = request.body(Full::new(Bytes::from(body))).map_err(|e| SoftphoneError::Http(e.to_string()))?;
+        let response = self.client.request(request).await.map_err(|e| SoftphoneError::Http(e.to_string()))?;
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.map_err(|e| SoftphoneError::Http(e.to_string()))?.to_bytes();
+        Ok(Exchange { url: public_url, status, body: String::from_utf8_lossy(&bytes).into_owned() })
+    }
+
+    /// Places a call from `from` to `to` and lets `caller` live it to the end.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or answers what a provider would not accept.
+    pub async fn call(&self, from: &str, to: &str, caller: &mut impl Caller) -> Result<CallRecord, SoftphoneError> {
+        let sid = new_call_sid();
+        let mut record = CallRecord { sid: sid.clone(), ..CallRecord::default() };
+        let base = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
+            let mut p: Vec<(String, String)> = [
+                ("CallSid", sid.as_str()),
+                ("AccountSid", "AC00000000000000000000000000000000"),
+                ("From", from),
+                ("To", to),
+                ("Caller", from),
+                ("Called", to),
+                ("CallStatus", "in-progress"),
+                ("ApiVersion", "2010-04-01"),
+                ("Direction", "inbound"),
+            ]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+            p.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            p
+        };
+        let mut next: Option<(String, Vec<(String, String)>)> = Some(("/voice/incoming".to_owned(), base(&[])));
+        let mut requests = 0;
+        'call: while let Some((url, params)) = next.take() {
+            requests += 1;
+            if requests > 500 {
+                break;
+            }
+            let exchange = self.post(&url, &params).await?;
+            record.exchanges.push(exchange.clone());
+            if exchange.status != 200 {
+                return Err(SoftphoneError::Refused { url: exchange.url, status: exchange.status, body: exchange.body });
+            }
+            let verbs = parse(&exchange.body).map_err(|reason| SoftphoneError::NotTwiml { url: exchange.url.clone(), reason })?;
+            for verb in verbs {
+                match verb {
+                    Verb::Say { language, text } => {
+                        caller.hear(&language, &text);
+                        record.heard.push((language, text));
+                    }
+                    Verb::Gather { action, prompts, finish_on_key } => {
+                        for p in prompts {
+                            if let Verb::Say { language, text } = p {
+                                caller.hear(&language, &text);
+                                record.heard.push((language, text));
+                            }
+                        }
+                        match caller.press() {
+                            Press::Keys(keys) => {
+                                let keys = match finish_on_key.chars().next() {
+                                    Some(k) => keys.trim_end_matches(k).to_owned(),
+                                    None => keys,
+                                };
+                                next = Some((action, base(&[("Digits", &keys), ("FinishedOnKey", ""), ("msg", "Gather End")])));
+                                continue 'call;
+                            }
+                            Press::Silence => {}
+                            Press::HangUp => break 'call,
+                        }
+                    }
+                    Verb::Redirect(url) => {
+                        next = Some((url, base(&[])));
+                        continue 'call;
+                    }
+                    Verb::Dial { action, number } => {
+                        let status = match caller.transfer(&number) {
+                            Transfer::Answered => "completed",
+                            Transfer::NoAnswer => "no-answer",
+                            Transfer::Busy => "busy",
+                            Transfer::HangUp => break 'call,
+                        };
+                        if let Some(action) = action {
+                            next = Some((action, base(&[("DialCallStatus", status), ("DialCallSid", "CA11111111111111111111111111111111")])));
+                            continue 'call;
+                        }
+                    }
+                    Verb::Record { action } => {
+                        if let Some(seconds) = caller.record() {
+                            let url = format!("https://recordings.example.invalid/{sid}.wav");
+                            let seconds = seconds.to_string();
+                            next = Some((action, base(&[("RecordingUrl", &url), ("RecordingDuration", &seconds), ("Digits", "#")])));
+                            continue 'call;
+                        }
+                    }
+                    Verb::Hangup => break 'call,
+                    Verb::Play(_) | Verb::Other(_) => {}
+                }
+            }
+        }
+        let ended = self
+            .post(
+                "/voice/status",
+                &base(&[("CallStatus", "completed"), ("CallDuration", "60"), ("SequenceNumber", "3"), ("CallbackSource", "call-progress-events")]),
+            )
+            .await?;
+        record.exchanges.push(ended);
+        Ok(record)
+    }
+}
+
+/// Reads a TwiML document into its verbs, refusing what the provider would refuse.
+///
+/// # Errors
+/// A document that is not `<?xml …?><Response>…</Response>`.
+pub fn parse(xml: &str) -> Result<Vec<Verb>, String> {
+    if !xml.starts_with("<?xml") {
+        return Err("the document must start with <?xml".to_owned());
+    }
+    let mut reader = Reader::from_str(xml);
+    let mut stack: Vec<(String, Vec<(String, String)>, String, Vec<Verb>)> = Vec::new();
+    let mut root: Option<Vec<Verb>> = None;
+    loop {
+        match reader.read_event().map_err(|e| e.to_string())? {
+            XmlEvent::Start(e) => {
+                let name = e.name().as_ref().to_owned();
+                stack.push((name, attributes(&e)?, String::new(), Vec::new()));
+            }
+            XmlEvent::Empty(e) => {
+                let name = e.name().as_ref().to_owned();
+                let verb = verb(&name, &attributes(&e)?, String::new(), Vec::new())?;
+                stack.last_mut().ok_or("element outside <Response>")?.3.push(verb);
+            }
+            XmlEvent::Text(t) => {
+                let text = t.xml10_content();
+                if let Some(top) = stack.last_mut() {
+                    top.2.push_str(&text);
+                }
+            }
+            XmlEvent::GeneralRef(r) => {
+                let text = match r.resolve_char_ref().map_err(|e| e.to_string())? {
+                    Some(c) => c.to_string(),
+                    None => quick_xml::escape::unescape(&format!("&{};", r.xml10_content()))
+                        .map_err(|e| e.to_string())?
+                        .into_owned(),
+                };
+                if let Some(top) = stack.last_mut() {
+                    top.2.push_str(&text);
+                }
+            }
+            XmlEvent::End(_) => {
+                let (name, attrs, text, children) = stack.pop().ok_or("unbalanced end tag")?;
+                if stack.is_empty() {
+                    if name != "Response" {
+                        return Err(format!("the root is <{name}>, not <Response>"));
+                    }
+                    root = Some(children);
+                } else {
+                    let verb = verb(&name, &attrs, text, children)?;
+                    stack.last_mut().ok_or("unbalanced")?.3.push(verb);
+                }
+            }
+            XmlEvent::Eof => break,
+            _ => {}
+        }
+    }
+    root.ok_or_else(|| "no <Response>".to_owned())
+}
+
+fn attributes(e: &quick_xml::events::BytesStart<'_>) -> Result<Vec<(String, String)>, String> {
+    e.attributes()
+        .map(|a| {
+            let a = a.map_err(|e| e.to_string())?;
+            let value = a.normalized_value(quick_xml::XmlVersion::Explicit1_0).map_err(|e| e.to_string())?.into_owned();
+            Ok((a.key.as_ref().to_owned(), value))
+        })
+        .collect()
+}
+
+fn verb(name: &str, attrs: &[(String, String)], text: String, children: Vec<Verb>) -> Result<Verb, String> {
+    let attr = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let absolute = |k: &str| -> Result<String, String> {
+        let url = attr(k).ok_or_else(|| format!("<{name}> without {k}"))?;
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Ok(url)
+        } else {
+            Err(format!("<{name} {k}=\"{url}\"> is not an absolute URL"))
+        }
+    };
+    Ok(match name {
+        "Say" => Verb::Say { language: attr("language").unwrap_or_default(), text: text.trim().to_owned() },
+        "Play" => Verb::Play(text.trim().to_owned()),
+        "Gather" => {
+            if children.iter().any(|c| !matches!(c, Verb::Say { .. } | Verb::Play(_) | Verb::Other(_))) {
+                return Err("only <Say>, <Play> and <Pause> may be inside <Gather>".to_owned());
+            }
+            Verb::Gather { action: absolute("action")?, prompts: children, finish_on_key: attr("finishOnKey").unwrap_or_else(|| "#".to_owned()) }
+        }
+        "Redirect" => {
+            let url = text.trim().to_owned();
+            if !url.starts_with("http") {
+                return Err(format!("<Redirect>{url}</Redirect> is not an absolute URL"));
+            }
+            Verb::Redirect(url)
+        }
+        "Dial" => {
+            let number = children
+                .iter()
+                .find_map(|c| match c {
+                    Verb::Other(n) => Some(n.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| text.trim().to_owned());
+            Verb::Dial { action: attr("action"), number }
+        }
+        "Number" => Verb::Other(text.trim().to_owned()),
+        "Record" => Verb::Record { action: absolute("action")? },
+        "Hangup" => Verb::Hangup,
+        "Pause" => Verb::Other(String::new()),
+        other => return Err(format!("unknown verb <{other}>")),
+    })
+}

@@ -1,0 +1,236 @@
+//! Calls, their steps and the callback requests they leave: the SQL the voice webhooks
+//! need. Every function takes the connection it is given, so the caller decides the
+//! transaction (the writer's batch).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{StoreError, time};
+use crate::flow::engine::{CallState, CallbackDraft};
+use crate::phone::E164;
+
+/// A call as stored.
+#[derive(Debug, Clone)]
+pub struct StoredCall {
+    /// The flow id.
+    pub line: String,
+    /// The engine's state.
+    pub state: CallState,
+    /// True when only a status callback has been seen so far (it arrived first).
+    pub placeholder: bool,
+}
+
+/// A call arriving.
+#[derive(Debug, Clone)]
+pub struct NewCall<'a> {
+    /// CallSid.
+    pub sid: &'a str,
+    /// Flow id.
+    pub line: &'a str,
+    /// Caller ID, when usable.
+    pub caller: Option<&'a E164>,
+    /// The number dialled, as sent.
+    pub called: &'a str,
+    /// The provider's CallStatus.
+    pub status: &'a str,
+    /// When it arrived.
+    pub at: DateTime<Utc>,
+}
+
+/// One processed webhook.
+#[derive(Debug, Clone)]
+pub struct StepRecord<'a> {
+    /// CallSid.
+    pub sid: &'a str,
+    /// The step the webhook carried.
+    pub step: u32,
+    /// `incoming`, `gather`, `silence`, `dial`, `record`.
+    pub kind: &'a str,
+    /// Where the caller was.
+    pub node: &'a str,
+    /// What they did.
+    pub input: &'a str,
+    /// What the engine made of it.
+    pub result: &'a str,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The TwiML answered.
+    pub response: &'a str,
+}
+
+/// Reads a call.
+///
+/// # Errors
+/// SQLite errors, or a state that does not parse.
+pub fn find(conn: &Connection, sid: &str) -> Result<Option<StoredCall>, StoreError> {
+    let row: Option<(String, String, i64, String)> = conn
+        .prepare_cached("SELECT line, state, step, node FROM calls WHERE sid = ?1")?
+        .query_row([sid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    row.map(|(line, state, step, node)| {
+        Ok(StoredCall { line, state: serde_json::from_str(&state)?, placeholder: step == 0 && node.is_empty() })
+    })
+    .transpose()
+}
+
+/// Stores a new call with its first state (or completes a placeholder row left by an
+/// early status callback).
+///
+/// # Errors
+/// SQLite errors.
+pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Result<(), StoreError> {
+    let json = serde_json::to_string(state)?;
+    conn.prepare_cached(
+        "INSERT INTO calls (sid, line, caller, called, language, started_at, status, step, node, state, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (sid) DO UPDATE SET
+            line = excluded.line, caller = excluded.caller, called = excluded.called,
+            language = excluded.language, started_at = excluded.started_at,
+            step = excluded.step, node = excluded.node, state = excluded.state,
+            outcome = COALESCE(excluded.outcome, calls.outcome)",
+    )?
+    .execute(params![
+        call.sid,
+        call.line,
+        call.caller.map(E164::as_str),
+        call.called,
+        state.language,
+        time::format(call.at),
+        call.status,
+        state.step,
+        state.node,
+        json,
+        state.outcome,
+    ])?;
+    Ok(())
+}
+
+/// Saves the state after a step.
+///
+/// # Errors
+/// SQLite errors.
+pub fn save_state(conn: &Connection, sid: &str, state: &CallState) -> Result<(), StoreError> {
+    let json = serde_json::to_string(state)?;
+    conn.prepare_cached(
+        "UPDATE calls SET step = ?2, node = ?3, language = ?4, state = ?5,
+                outcome = COALESCE(?6, outcome)
+         WHERE sid = ?1",
+    )?
+    .execute(params![sid, state.step, state.node, state.language, json, state.outcome])?;
+    Ok(())
+}
+
+/// The TwiML answered to step `step` of a call, for a replayed webhook.
+///
+/// # Errors
+/// SQLite errors.
+pub fn response_of(conn: &Connection, sid: &str, step: u32) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT response FROM events WHERE call_sid = ?1 AND step = ?2")?
+        .query_row(params![sid, step], |r| r.get(0))
+        .optional()?)
+}
+
+/// Logs a processed webhook.
+///
+/// # Errors
+/// SQLite errors (a second record of the same step among them).
+pub fn insert_event(conn: &Connection, e: &StepRecord<'_>) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO events (call_sid, step, kind, node, input, result, at, response)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![e.sid, e.step, e.kind, e.node, e.input, e.result, time::format(e.at), e.response])?;
+    Ok(())
+}
+
+/// Stores a callback request; a second one from the same call (a replayed webhook) is
+/// the same request. Returns the request number.
+///
+/// # Errors
+/// SQLite errors.
+pub fn insert_callback(
+    conn: &Connection,
+    sid: &str,
+    line: &str,
+    draft: &CallbackDraft,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let now = time::format(at);
+    conn.prepare_cached(
+        "INSERT INTO callback_requests
+            (call_sid, line, service, language, phone, postcode, priority, answers,
+             recording_url, recording_seconds, not_before, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+         ON CONFLICT (call_sid) DO NOTHING",
+    )?
+    .execute(params![
+        sid,
+        line,
+        draft.service,
+        draft.language,
+        draft.phone.as_str(),
+        draft.postcode,
+        draft.priority.rank(),
+        serde_json::to_string(&draft.answers)?,
+        draft.recording_url,
+        draft.recording_seconds,
+        now,
+    ])?;
+    Ok(conn
+        .prepare_cached("SELECT id FROM callback_requests WHERE call_sid = ?1")?
+        .query_row([sid], |r| r.get(0))?)
+}
+
+/// A status callback.
+#[derive(Debug, Clone)]
+pub struct StatusUpdate<'a> {
+    /// CallSid.
+    pub sid: &'a str,
+    /// Flow id, for a call not seen before.
+    pub line: &'a str,
+    /// The number dialled.
+    pub called: &'a str,
+    /// `completed`, `busy`, …
+    pub status: &'a str,
+    /// `SequenceNumber`, when sent.
+    pub sequence: Option<i64>,
+    /// `CallDuration`, seconds.
+    pub duration: Option<i64>,
+    /// When it arrived.
+    pub at: DateTime<Utc>,
+}
+
+/// The statuses after which a call is over.
+pub const FINAL_STATUSES: &[&str] = &["completed", "busy", "failed", "no-answer", "canceled"];
+
+/// Records a status callback. Idempotent, and safe out of order: an older sequence
+/// number never overwrites a newer one, and a final status is never undone. A call that
+/// ends without an outcome was abandoned in the menu.
+///
+/// # Errors
+/// SQLite errors.
+pub fn record_status(conn: &Connection, s: &StatusUpdate<'_>) -> Result<(), StoreError> {
+    let at = time::format(s.at);
+    conn.prepare_cached(
+        "INSERT INTO calls (sid, line, called, started_at, status, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, '{}')
+         ON CONFLICT (sid) DO NOTHING",
+    )?
+    .execute(params![s.sid, s.line, s.called, at, s.status])?;
+    let is_final = FINAL_STATUSES.contains(&s.status);
+    let sequence = s.sequence.unwrap_or(if is_final { i64::MAX } else { -1 });
+    conn.prepare_cached(
+        "UPDATE calls SET
+            status = ?2,
+            status_seq = ?3,
+            ended_at = CASE WHEN ?4 THEN COALESCE(ended_at, ?5) ELSE ended_at END,
+            duration = CASE WHEN ?4 THEN COALESCE(?6, duration) ELSE duration END,
+            outcome = CASE WHEN ?4 THEN COALESCE(outcome, 'abandoned') ELSE outcome END
+         WHERE sid = ?1
+           AND status_seq < ?3
+           AND (ended_at IS NULL OR ?4)",
+    )?
+    .execute(params![s.sid, s.status, sequence, is_final, at, s.duration])?;
+    Ok(())
+}

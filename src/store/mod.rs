@@ -1,0 +1,228 @@
+//! SQLite: the schema, one writer thread, a small pool of readers.
+//!
+//! Writes never run on the async workers. [`Store::write`] sends a closure to the writer
+//! thread, which owns the only write connection and groups whatever is waiting into one
+//! `BEGIN IMMEDIATE` transaction (each closure in its own savepoint, so one failure does
+//! not undo the others). A closure's result is handed back only after the transaction has
+//! committed: a caller is told "registered" only once the row is on disk. Reads run in
+//! `spawn_blocking` on pooled read-only connections and never wait behind the writer
+//! (WAL).
+
+pub mod calls;
+pub mod time;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
+
+/// The schema, applied to a new database.
+pub const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// Migrations by version: index 0 brings a new database to version 1.
+const MIGRATIONS: &[&str] = &[SCHEMA];
+
+/// Jobs the writer runs in one transaction at most.
+const MAX_BATCH: usize = 64;
+
+/// A failure of the store. Details are logged, never shown to callers or agents.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Stored JSON that does not read back.
+    #[error("stored data: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The database is newer than this binary.
+    #[error("the database is at schema version {0}, newer than this program knows ({1})")]
+    TooNew(i64, usize),
+    /// The writer thread is gone.
+    #[error("the database writer has stopped")]
+    Closed,
+    /// The transaction could not begin or commit.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// A reader task panicked or was cancelled.
+    #[error("a database reader failed: {0}")]
+    Reader(String),
+}
+
+type Delivery = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+/// A write: given the connection inside the batch's transaction (or `None` when the
+/// transaction could not begin), it runs and returns how to deliver its result once the
+/// commit is known.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Delivery + Send>;
+
+/// The database.
+#[derive(Clone)]
+pub struct Store {
+    writer: mpsc::Sender<Job>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn configure(conn: &Connection, synchronous: &str) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+    ))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Brings the database to the newest schema version.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len();
+    if version > i64::try_from(known).unwrap_or(i64::MAX) {
+        return Err(StoreError::TooNew(version, known));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating and migrating) the database at `path` and starts the writer.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or migrated.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        // FULL: a confirmed callback must survive a power cut, not only a crash.
+        configure(&conn, "FULL")?;
+        migrate(&mut conn)?;
+        let (tx, rx) = mpsc::channel::<Job>(4096);
+        std::thread::Builder::new()
+            .name("solidaire-db-writer".to_owned())
+            .spawn(move || writer_loop(&conn, rx))
+            .map_err(|e| StoreError::Reader(e.to_string()))?;
+        Ok(Self { writer: tx, readers: Arc::new(Mutex::new(Vec::new())), path: Arc::new(path.to_path_buf()) })
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the writer thread inside a transaction; returns once it committed.
+    ///
+    /// # Errors
+    /// `f`'s own error (its changes are rolled back), or the commit's.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (done, result) = oneshot::channel::<Result<T, StoreError>>();
+        let job: Job = Box::new(move |conn: Option<&Connection>| {
+            let outcome = match conn {
+                Some(conn) => run_in_savepoint(conn, f),
+                None => Err(StoreError::Unavailable("no transaction".to_owned())),
+            };
+            Box::new(move |commit_error: Option<&rusqlite::Error>| {
+                let outcome = match (outcome, commit_error) {
+                    (Ok(_), Some(e)) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
+                    (outcome, _) => outcome,
+                };
+                let _ = done.send(outcome);
+            })
+        });
+        self.writer.send(job).await.map_err(|_| StoreError::Closed)?;
+        result.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a read connection off the async workers.
+    ///
+    /// # Errors
+    /// `f`'s error, or when no connection can be opened.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let path = Arc::clone(&self.path);
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().map_err(|e| StoreError::Reader(e.to_string()))?.pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        path.as_path(),
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    configure(&c, "NORMAL")?;
+                    c
+                }
+            };
+            let result = f(&conn);
+            if let Ok(mut pool) = readers.lock() {
+                if pool.len() < 8 {
+                    pool.push(conn);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Reader(e.to_string()))?
+    }
+}
+
+fn run_in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT job")?;
+    match f(conn) {
+        Ok(value) => {
+            conn.execute_batch("RELEASE job")?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+            Err(e)
+        }
+    }
+}
+
+fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            for job in jobs {
+                job(None)(Some(&e));
+            }
+            continue;
+        }
+        let deliveries: Vec<Delivery> = jobs.into_iter().map(|job| job(Some(conn))).collect();
+        let commit = conn.execute_batch("COMMIT");
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, batch = deliveries.len(), "write transaction failed to commit");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for deliver in deliveries {
+            deliver(commit.as_ref().err());
+        }
+    }
+}

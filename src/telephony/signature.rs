@@ -1,0 +1,142 @@
+//! `X-Twilio-Signature`: HMAC-SHA1 over the public URL followed by the sorted form
+//! parameters, keyed with the account's auth token, base64. Checked in constant time, and
+//! against the URL both with and without the default port, since the provider signs
+//! either form.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+type HmacSha1 = Hmac<Sha1>;
+
+fn mac(token: &str, url: &str, params: &[(String, String)]) -> HmacSha1 {
+    let mut mac = HmacSha1::new_from_slice(token.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(url.as_bytes());
+    let mut names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let mut values: Vec<&str> = params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect();
+        values.sort_unstable();
+        values.dedup();
+        for value in values {
+            mac.update(name.as_bytes());
+            mac.update(value.as_bytes());
+        }
+    }
+    mac
+}
+
+/// The signature the provider computes for `url` and form `params`.
+#[must_use]
+pub fn compute(token: &str, url: &str, params: &[(String, String)]) -> String {
+    STANDARD.encode(mac(token, url, params).finalize().into_bytes())
+}
+
+/// Whether `signature` is right for `url` (with or without its default port) and `params`.
+#[must_use]
+pub fn is_valid(token: &str, url: &str, params: &[(String, String)], signature: &str) -> bool {
+    let Ok(given) = STANDARD.decode(signature.trim()) else { return false };
+    url_variants(url)
+        .iter()
+        .any(|candidate| mac(token, candidate, params).verify_slice(&given).is_ok())
+}
+
+/// Whether a JSON body's signature is right: the URL must carry `bodySHA256`, the hex
+/// SHA-256 of the body, and is signed with no parameters.
+#[must_use]
+pub fn is_valid_json(token: &str, url: &str, body: &[u8], signature: &str) -> bool {
+    let digest = hex(&Sha256::digest(body));
+    let carried = url
+        .split_once('?')
+        .map(|(_, q)| form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "bodySHA256" && v == digest.as_str()));
+    carried == Some(true) && is_valid(token, url, &[], signature)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The URL as given, with the scheme's default port added, and with any port removed.
+fn url_variants(url: &str) -> Vec<String> {
+    let mut out = vec![url.to_owned()];
+    let Some((scheme, rest)) = url.split_once("://") else { return out };
+    let (authority, path) = rest.find(['/', '?']).map_or((rest, ""), |i| rest.split_at(i));
+    let default_port = match scheme {
+        "https" => "443",
+        "http" => "80",
+        _ => return out,
+    };
+    // Userinfo and IPv6 literals are not used in provider URLs; a port is what follows
+    // the last ':' of the authority.
+    match authority.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
+            out.push(format!("{scheme}://{host}{path}"));
+        }
+        _ => out.push(format!("{scheme}://{authority}:{default_port}{path}")),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn call(caller: &str) -> Vec<(String, String)> {
+        p(&[("CallSid", "CA1234567890ABCDE"), ("Caller", caller), ("Digits", "1234"), ("From", caller), ("To", "+18005551212")])
+    }
+
+    const URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
+
+    #[test]
+    fn known_answers_from_the_provider() {
+        assert_eq!(compute("12345", URL, &call("+14158675309")), "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+        assert_eq!(
+            compute("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", &call("+14158675309")),
+            "kvajT1Ptam85bY51eRf/AJRuM3w="
+        );
+        assert_eq!(
+            compute("12345", "http://mycompany.com:1234/myapp.php?foo=1&bar=2", &call("+14158675309")),
+            "Zmvh+3yNM1Phv2jhDCwEM3q5ebU="
+        );
+        assert_eq!(
+            compute("12345", "https://example.com/myapp.php?foo=1&bar=2", &call("+14158675310")),
+            "L/OH5YylLD5NRKLltdqwSvS0BnU="
+        );
+        let repeated = p(&[("Sid", "CA123"), ("SidAccount", "AC123"), ("Digits", "5678"), ("Digits", "1234"), ("Digits", "1234")]);
+        assert_eq!(compute("12345", URL, &repeated), "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
+    }
+
+    #[test]
+    fn either_port_form_is_accepted() {
+        let params = call("+14158675309");
+        assert!(is_valid("12345", URL, &params, "kvajT1Ptam85bY51eRf/AJRuM3w="));
+        assert!(is_valid("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", &params, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+    }
+
+    #[test]
+    fn forgeries_are_refused() {
+        let params = call("+14158675309");
+        assert!(!is_valid("12345", URL, &params, "RSOYDt4T1cUTdK1PDd93/VVr8B8"));
+        assert!(!is_valid("54321", URL, &params, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(!is_valid("12345", URL, &call("+14158675310"), "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(!is_valid("12345", URL, &params, "not base64!"));
+    }
+
+    #[test]
+    fn json_bodies_are_signed_through_their_digest() {
+        let body = br#"{"property": "value", "boolean": true}"#;
+        let digest = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
+        assert_eq!(hex(&Sha256::digest(body)), digest);
+        let url = format!("{URL}&bodySHA256={digest}");
+        assert_eq!(compute("12345", &url, &[]), "a9nBmqA0ju/hNViExpshrM61xv4=");
+        assert!(is_valid_json("12345", &url, body, "a9nBmqA0ju/hNViExpshrM61xv4="));
+        assert!(!is_valid_json("12345", &url, b"{}", "a9nBmqA0ju/hNViExpshrM61xv4="));
+    }
+}

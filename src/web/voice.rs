@@ -1,0 +1,211 @@
+//! The provider's webhooks under `/voice/`. Every request is checked against its
+//! signature (when a token is set), read into a [`voice::Request`], and handled on the
+//! database writer. Whatever fails inside, the caller hears valid TwiML: an apology and
+//! the fallback number, never a 5xx or an empty body.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+
+use super::AppState;
+use crate::flow::engine::{DialStatus, Event, Speech};
+use crate::flow::prompts;
+use crate::phone::mask;
+use crate::store::calls::{self, StatusUpdate};
+use crate::telephony::{Params, is_call_sid, signature, twiml};
+use crate::voice::{self, Hook};
+
+/// Largest webhook body accepted; the provider's are under 2 KiB.
+const MAX_BODY: usize = 64 * 1024;
+/// Time allowed to the database for one webhook; the provider gives up after 15 s.
+const STEP_BUDGET: Duration = Duration::from_secs(5);
+
+/// Voice routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/voice/incoming", post(incoming))
+        .route("/voice/status", post(status))
+        .route("/voice/{hook}", post(step))
+}
+
+/// A webhook whose signature has been checked.
+pub struct Webhook {
+    /// Its form parameters.
+    pub params: Params,
+    /// The host it was sent to, for links when no public URL is set.
+    pub host: Option<String>,
+}
+
+impl FromRequest<AppState> for Webhook {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "webhook body too large\n").into_response())?;
+        let params = Params::parse(&bytes);
+        if let (Some(token), Some(base)) = (&state.settings.twilio_auth_token, &state.settings.public_url) {
+            let url = format!("{base}{}", parts.uri.path_and_query().map_or("", |p| p.as_str()));
+            let given = signature_header(&parts.headers);
+            let valid = given.is_some_and(|sig| {
+                let json = parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+                if json {
+                    signature::is_valid_json(token.expose(), &url, &bytes, sig)
+                } else {
+                    signature::is_valid(token.expose(), &url, &params.0, sig)
+                }
+            });
+            if !valid {
+                tracing::warn!(path = %parts.uri.path(), signed = given.is_some(), "webhook refused: bad or missing signature");
+                return Err((StatusCode::FORBIDDEN, "invalid signature\n").into_response());
+            }
+        }
+        let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+        Ok(Self { params, host })
+    }
+}
+
+fn signature_header(headers: &HeaderMap) -> Option<&str> {
+    ["x-twilio-signature", "x-signalwire-signature"]
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|v| v.to_str().ok())
+}
+
+fn xml(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
+}
+
+fn bad_request(message: &'static str) -> Response {
+    (StatusCode::BAD_REQUEST, message).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct StepQuery {
+    s: Option<u32>,
+}
+
+async fn incoming(State(app): State<AppState>, hook: Webhook) -> Response {
+    run(&app, Hook::Incoming, None, hook).await
+}
+
+async fn step(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<StepQuery>,
+    hook: Webhook,
+) -> Response {
+    match Hook::from_path(&name) {
+        Some(h) if h != Hook::Incoming => run(&app, h, query.s, hook).await,
+        _ => (StatusCode::NOT_FOUND, "no such webhook\n").into_response(),
+    }
+}
+
+fn event_of(hook: Hook, params: &Params) -> Option<Event> {
+    Some(match hook {
+        Hook::Incoming => return None,
+        Hook::Gather => match params.get("Digits").map(str::trim) {
+            Some(d) if !d.is_empty() => Event::Digits(d.to_owned()),
+            _ => Event::Silence,
+        },
+        Hook::Silence => Event::Silence,
+        Hook::Dial => Event::Dial(DialStatus::parse(params.get("DialCallStatus").unwrap_or("failed"))),
+        Hook::Record => {
+            let seconds = params.get("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0);
+            match params.get("RecordingUrl") {
+                Some(url) if !url.is_empty() && seconds > 0 => Event::Recorded { url: url.to_owned(), seconds },
+                _ => Event::Silence,
+            }
+        }
+    })
+}
+
+async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) -> Response {
+    let params = &webhook.params;
+    let Some(sid) = params.get("CallSid").filter(|s| is_call_sid(s)) else {
+        return bad_request("missing or malformed CallSid\n");
+    };
+    let base = app
+        .settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", webhook.host.as_deref().unwrap_or("localhost")));
+    let req = voice::Request {
+        hook,
+        sid: sid.to_owned(),
+        step,
+        from: params.get("From").unwrap_or_default().to_owned(),
+        to: params.get("To").unwrap_or_default().to_owned(),
+        status: params.get("CallStatus").unwrap_or("in-progress").to_owned(),
+        event: event_of(hook, params),
+        base,
+        at: app.clock.now(),
+    };
+    if hook == Hook::Incoming {
+        tracing::info!(call = %req.sid, from = %mask(&req.from), to = %req.to, "call arrives");
+    }
+    let flows = app.flows();
+    let to = req.to.clone();
+    let job = {
+        let flows = std::sync::Arc::clone(&flows);
+        app.store.write(move |conn| voice::handle(conn, &flows, &req))
+    };
+    match tokio::time::timeout(STEP_BUDGET, job).await {
+        Ok(Ok(body)) => xml(body),
+        Ok(Err(e)) => {
+            tracing::error!(call = %sid, error = %e, "webhook failed: caller gets the apology");
+            xml(apology(&flows, &to))
+        }
+        Err(_) => {
+            tracing::error!(call = %sid, "webhook timed out on the database: caller gets the apology");
+            xml(apology(&flows, &to))
+        }
+    }
+}
+
+/// The apology in the line's first language, then the fallback number.
+fn apology(flows: &crate::flow::Flows, to: &str) -> String {
+    let flow = flows.for_called(to);
+    let language = flow.default_language().to_owned();
+    let text = flow.text(prompts::APOLOGY, &language).unwrap_or_default().to_owned();
+    twiml::apology(&[Speech { text, language }], &|l| flow.voice(l), flow.fallback.as_ref())
+}
+
+async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
+    let params = webhook.params;
+    let Some(sid) = params.get("CallSid").filter(|s| is_call_sid(s)).map(str::to_owned) else {
+        return bad_request("missing or malformed CallSid\n");
+    };
+    let Some(call_status) = params.get("CallStatus").map(str::to_owned) else {
+        return bad_request("missing CallStatus\n");
+    };
+    let to = params.get("To").unwrap_or_default().to_owned();
+    let line = app.flows().for_called(&to).id.clone();
+    let sequence = params.get("SequenceNumber").and_then(|s| s.parse().ok());
+    let duration = params.get("CallDuration").and_then(|s| s.parse().ok());
+    let at = app.clock.now();
+    let result = app
+        .store
+        .write(move |conn| {
+            calls::record_status(
+                conn,
+                &StatusUpdate { sid: &sid, line: &line, called: &to, status: &call_status, sequence, duration, at },
+            )
+        })
+        .await;
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            // The provider does not retry; the failure is ours to see in the logs.
+            tracing::error!(error = %e, "status callback not recorded");
+            StatusCode::NO_CONTENT.into_response()
+        }
+    }
+}
