@@ -100,6 +100,8 @@ pub trait Caller {
 pub struct Exchange {
     /// The URL posted to.
     pub url: String,
+    /// The form posted.
+    pub params: Vec<(String, String)>,
     /// HTTP status.
     pub status: u16,
     /// The answer.
@@ -213,7 +215,7 @@ impl Softphone {
         let response = self.client.request(request).await.map_err(|e| SoftphoneError::Http(e.to_string()))?;
         let status = response.status().as_u16();
         let bytes = response.into_body().collect().await.map_err(|e| SoftphoneError::Http(e.to_string()))?.to_bytes();
-        Ok(Exchange { url: public_url, status, body: String::from_utf8_lossy(&bytes).into_owned() })
+        Ok(Exchange { url: public_url, params: params.to_vec(), status, body: String::from_utf8_lossy(&bytes).into_owned() })
     }
 
     /// Places a call from `from` to `to` and lets `caller` live it to the end.
@@ -236,6 +238,7 @@ impl Softphone {
                 ("Direction", "inbound"),
             ]
             .iter()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
             p.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));

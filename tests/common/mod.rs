@@ -1,0 +1,180 @@
+//! Test helpers: a real server on a free port with its own database and an injected
+//! clock, and a scripted caller for the simulated provider.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::Connection;
+use solidaire::app::Application;
+use solidaire::clock::ManualClock;
+use solidaire::settings::{Secret, Settings};
+use solidaire::simulate::{CallRecord, Caller, Press, Softphone, Transfer};
+
+/// The public URL the test server believes it is behind (a proxy in production).
+pub const PUBLIC_URL: &str = "https://line.example.org";
+/// The bundled line's number.
+pub const LINE: &str = "+3280043436";
+/// A Belgian mobile caller.
+pub const CALLER: &str = "+32470123456";
+
+/// A Brussels wall-clock time as UTC.
+pub fn brussels(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::Brussels.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap().with_timezone(&Utc)
+}
+
+/// Monday 23 November 2026, 10:00 in Brussels: the line is open.
+pub fn open_hours() -> DateTime<Utc> {
+    brussels(2026, 11, 23, 10, 0)
+}
+
+/// Sunday 22 November 2026, 10:00 in Brussels: the line is closed.
+pub fn closed_hours() -> DateTime<Utc> {
+    brussels(2026, 11, 22, 10, 0)
+}
+
+pub fn repo_flows() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("ivr-flows")
+}
+
+pub struct TestApp {
+    pub server: String,
+    pub clock: ManualClock,
+    pub db: PathBuf,
+    pub token: Option<String>,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+pub struct Options {
+    pub at: DateTime<Utc>,
+    pub token: Option<String>,
+    pub flows: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { at: open_hours(), token: None, flows: None }
+    }
+}
+
+pub async fn spawn_app(options: Options) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("solidaire.db");
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: db.clone(),
+        flows: options.flows.unwrap_or_else(repo_flows),
+        flows_named: true,
+        sounds: dir.path().join("sounds"),
+        public_url: Some(PUBLIC_URL.to_owned()),
+        twilio_auth_token: options.token.clone().map(Secret::new),
+        log: "warn".to_owned(),
+    };
+    let clock = ManualClock::new(options.at);
+    let app = Application::build(settings, Arc::new(clock.clone())).await.expect("the app builds");
+    let server = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp { server, clock, db, token: options.token, dir, stop: Some(stop) }
+}
+
+impl TestApp {
+    pub async fn open() -> Self {
+        spawn_app(Options::default()).await
+    }
+
+    pub async fn closed() -> Self {
+        spawn_app(Options { at: closed_hours(), ..Options::default() }).await
+    }
+
+    /// The provider, signing with the app's token.
+    pub fn phone(&self) -> Softphone {
+        Softphone::new(&self.server, Some(PUBLIC_URL), self.token.as_deref())
+    }
+
+    /// Places a call from `from` that follows `script`; panics with the transcript when
+    /// the script does not fit what the line asked.
+    pub async fn call_from(&self, from: &str, script: &[Step]) -> CallRecord {
+        let mut caller = Script::new(script);
+        let record = self.phone().call(from, LINE, &mut caller).await.expect("the call goes through");
+        assert!(caller.steps.is_empty(), "script not used up: {:?}\n--- heard:\n{}", caller.steps, record.transcript());
+        record
+    }
+
+    pub async fn call(&self, script: &[Step]) -> CallRecord {
+        self.call_from(CALLER, script).await
+    }
+
+    pub fn db(&self) -> Connection {
+        Connection::open(&self.db).unwrap()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// One thing the scripted caller does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Keys(&'static str),
+    Silence,
+    HangUp,
+    Transfer(Transfer),
+    Record(Option<u32>),
+}
+
+pub use Step::{HangUp, Keys, Silence};
+
+pub struct Script {
+    pub steps: VecDeque<Step>,
+    pub dialled: Vec<String>,
+}
+
+impl Script {
+    pub fn new(steps: &[Step]) -> Self {
+        Self { steps: steps.iter().cloned().collect(), dialled: Vec::new() }
+    }
+}
+
+impl Caller for Script {
+    fn hear(&mut self, _language: &str, _text: &str) {}
+
+    fn press(&mut self) -> Press {
+        match self.steps.pop_front() {
+            Some(Step::Keys(k)) => Press::Keys(k.to_owned()),
+            Some(Step::Silence) => Press::Silence,
+            Some(Step::HangUp) | None => Press::HangUp,
+            Some(other) => panic!("the line asked for keys, the script had {other:?}"),
+        }
+    }
+
+    fn transfer(&mut self, number: &str) -> Transfer {
+        self.dialled.push(number.to_owned());
+        match self.steps.pop_front() {
+            Some(Step::Transfer(t)) => t,
+            Some(Step::HangUp) | None => Transfer::HangUp,
+            Some(other) => panic!("the line transferred to {number}, the script had {other:?}"),
+        }
+    }
+
+    fn record(&mut self) -> Option<u32> {
+        match self.steps.pop_front() {
+            Some(Step::Record(r)) => r,
+            other => panic!("the line started a recording, the script had {other:?}"),
+        }
+    }
+}
