@@ -218,6 +218,20 @@ impl Softphone {
         Ok(Exchange { url: public_url, params: params.to_vec(), status, body: String::from_utf8_lossy(&bytes).into_owned() })
     }
 
+    /// Fetches `path` from the server (health checks, prompt audio).
+    ///
+    /// # Errors
+    /// When the server cannot be reached.
+    pub async fn get(&self, path: &str) -> Result<Exchange, SoftphoneError> {
+        let request = hyper::Request::get(format!("{}{path}", self.server))
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| SoftphoneError::Http(e.to_string()))?;
+        let response = self.client.request(request).await.map_err(|e| SoftphoneError::Http(e.to_string()))?;
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.map_err(|e| SoftphoneError::Http(e.to_string()))?.to_bytes();
+        Ok(Exchange { url: path.to_owned(), params: Vec::new(), status, body: String::from_utf8_lossy(&bytes).into_owned() })
+    }
+
     /// Places a call from `from` to `to` and lets `caller` live it to the end.
     ///
     /// # Errors

@@ -180,6 +180,8 @@ struct Check<'a> {
     path: &'a Path,
     text: &'a str,
     errors: Vec<FlowError>,
+    /// Nodes already reported as malformed: references to them are not reported again.
+    broken: BTreeSet<String>,
 }
 
 impl Check<'_> {
@@ -193,11 +195,17 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
         let span = e.span().unwrap_or(0..0);
         vec![at(path, text, &span, e.message().trim().to_owned())]
     })?;
-    let mut check = Check { path, text, errors: Vec::new() };
+    let mut check = Check { path, text, errors: Vec::new(), broken: BTreeSet::new() };
     let nodes = raw
         .nodes
         .into_iter()
-        .filter_map(|(id, node)| build_node(&mut check, &id, node).map(|n| (id, n)))
+        .filter_map(|(id, node)| match build_node(&mut check, &id, node) {
+            Some(n) => Some((id, n)),
+            None => {
+                check.broken.insert(id.get_ref().clone());
+                None
+            }
+        })
         .collect();
     let file = FlowFile { line: raw.line, defaults: raw.defaults, nodes, prompts: raw.prompts };
     let id = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
@@ -346,7 +354,8 @@ fn node_prompts<'a>(node: &'a Node, file: &'a FlowFile) -> Vec<&'a Ref> {
 
 fn check_nodes(check: &mut Check<'_>, file: &FlowFile, postcodes: &BTreeSet<String>) {
     let line = &file.line;
-    let exists = |r: &Ref| file.nodes.contains_key(r.get_ref().as_str());
+    let broken = check.broken.clone();
+    let exists = |r: &Ref| file.nodes.contains_key(r.get_ref().as_str()) || broken.contains(r.get_ref());
     for (what, r) in [("start", &line.start), ("human", &line.human)] {
         if !exists(r) {
             check.error(&r.span(), format!("[line] {what} names unknown node `{}`", r.get_ref()));

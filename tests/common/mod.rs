@@ -137,6 +137,7 @@ pub enum Step {
     Record(Option<u32>),
 }
 
+#[allow(unused_imports)]
 pub use Step::{HangUp, Keys, Silence};
 
 pub struct Script {

@@ -1,0 +1,163 @@
+//! The `solidaire` binary as an operator uses it: checking flows, refusing bad settings,
+//! serving, and calling the line from the terminal.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn solidaire() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_solidaire"));
+    cmd.env_clear();
+    cmd
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn flows_check_reports_every_problem_with_file_line_and_column() {
+    let out = solidaire().args(["flows", "check"]).arg(repo("tests/data/broken-flow")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    for expected in [
+        "broken.toml:16:8: node `person`: a `say` node needs `next` (without it the call would stop here: a dead end",
+        "broken.toml:24:10: prompt `main` has no `nl` text (missing translation)",
+        "broken.toml:11:23: node `main`: goto names unknown node `nowhere`",
+        "broken.toml:7:8: node `main` has no no-input route",
+        "broken.toml:7:8: node `main` has no invalid-input route",
+        "broken.toml:12:11: key 1 is used twice in menu `main`",
+        "broken.toml:13:11: key 0 is reserved",
+        "broken.toml:20:8: node `orphan` is unreachable from `main`",
+        "prompt `apology` is missing",
+        "11 problem(s) found",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn flows_check_accepts_every_bundled_flow() {
+    let out = solidaire().args(["flows", "check"]).arg(repo("ivr-flows")).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("liege.toml (Liège Solidaire, 28 nodes)"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn a_toml_syntax_error_is_reported_at_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(repo("ivr-flows/liege.toml")).unwrap();
+    let line = original.lines().position(|l| l == "type = \"hours\"").unwrap() + 1;
+    std::fs::write(dir.path().join("liege.toml"), original.replacen("type = \"hours\"", "type = hours", 1)).unwrap();
+    let out = solidaire().args(["flows", "check"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let expected = format!("liege.toml:{line}:8: string values must be quoted");
+    assert!(text(&out.stderr).contains(&expected), "{expected} in {}", text(&out.stderr));
+}
+
+#[test]
+fn serve_refuses_a_bad_setting_and_names_its_key() {
+    let out = solidaire().env("SOLIDAIRE_LISTEN", "nowhere").arg("serve").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("setting `SOLIDAIRE_LISTEN` (from the environment): `nowhere` is not an address"), "{}", text(&out.stderr));
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("solidaire.toml"), "listen = \"127.0.0.1:0\"\npublic_url = \"line.example.org\"\n").unwrap();
+    let out = solidaire().current_dir(dir.path()).arg("serve").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("setting `public_url` (from solidaire.toml)"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn serve_refuses_a_bad_flow_and_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = solidaire()
+        .args(["--database"])
+        .arg(dir.path().join("s.db"))
+        .args(["--flows"])
+        .arg(repo("tests/data/broken-flow"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("broken.toml:16:8: node `person`"), "{}", text(&out.stderr));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn serve_runs_on_its_defaults_creates_the_database_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // No flows folder here: the flow bundled in the binary is used.
+    let child = solidaire()
+        .current_dir(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut up = false;
+    while started.elapsed() < Duration::from_secs(20) {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut answer = String::new();
+            std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
+            up = answer.starts_with("HTTP/1.1 200");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(up, "the service answers /healthz");
+    assert!(dir.path().join("solidaire.db").exists(), "the database is created in the working folder");
+    let version: i64 = rusqlite::Connection::open(dir.path().join("solidaire.db"))
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out: Output = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log = text(&out.stderr);
+    assert!(log.contains("NO AUTH TOKEN"), "development mode is announced loudly: {log}");
+    assert!(log.contains("using the bundled flow"), "{log}");
+}
+
+#[test]
+fn simulate_walks_a_call_from_the_terminal_through_the_real_handlers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sim.db");
+    let mut child = solidaire()
+        .current_dir(dir.path())
+        .arg("--database")
+        .arg(&db)
+        .arg("--flows")
+        .arg(repo("ivr-flows"))
+        .args(["simulate", "--from", "+32470123456"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // French, errands, 65+, postcode 4020, groceries, confirm the number, no message.
+    child.stdin.take().unwrap().write_all(b"1\n3\n1\nx\n4020\n1\n1\n2\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{}\n{}", said, text(&out.stderr));
+    assert!(said.contains("[fr-BE] Bienvenue à Liège Solidaire. Pour le français, tapez 1."), "{said}");
+    assert!(said.contains("[nl-BE] Welkom bij Luik Solidair. Voor Nederlands, druk op 2."), "{said}");
+    assert!(said.contains("(type digits, * or #; t for silence, h to hang up)"), "bad input is explained: {said}");
+    assert!(said.contains("[fr-BE] Votre demande est enregistrée sous le numéro 1."), "{said}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (service, postcode): (String, String) = conn
+        .query_row("SELECT service, postcode FROM callback_requests", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((service.as_str(), postcode.as_str()), ("errands", "4020"));
+}
