@@ -1,0 +1,57 @@
+//! Flows as data: TwiML of the main nodes pinned by snapshots, and menus changed by
+//! editing a file while the service runs.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[test]
+fn the_flow_bundled_in_the_binary_is_the_one_in_ivr_flows() {
+    let on_disk = std::fs::read_to_string(repo_flows().join("liege.toml")).unwrap();
+    assert_eq!(solidaire::flow::load::BUNDLED.1, on_disk);
+    let flows = solidaire::flow::Flows::bundled();
+    assert_eq!(flows.for_called("+32 800 43 436").id, "liege");
+    assert_eq!(flows.for_called("+3242999999").id, "liege", "the default flow answers other numbers");
+}
+
+/// The TwiML of the main nodes, so a change to what callers hear is always a reviewed diff.
+#[tokio::test]
+async fn twiml_of_the_main_nodes() {
+    let app = TestApp::open().await;
+    let call = app
+        .call(&[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("1"), Keys("1"), Keys("1"), Step::Record(Some(5))])
+        .await;
+    let names = ["incoming", "main_menu", "errands", "postcode", "errand_kind", "confirm_caller", "offer_message", "record", "registered"];
+    for (name, exchange) in names.iter().zip(&call.exchanges) {
+        insta::assert_snapshot!(*name, exchange.body.replace("><", ">\n<"));
+    }
+}
+
+#[tokio::test]
+async fn editing_a_flow_file_changes_the_menu_without_a_restart_and_a_bad_edit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("liege.toml");
+    let original = std::fs::read_to_string(repo_flows().join("liege.toml")).unwrap();
+    std::fs::write(&path, &original).unwrap();
+    let app = spawn_app(Options { flows: Some(dir.path().to_path_buf()), ..Options::default() }).await;
+    let greeting = |record: &solidaire::simulate::CallRecord| record.heard[0].1.clone();
+    assert_eq!(greeting(&app.call(&[HangUp]).await), "Bienvenue à Liège Solidaire. Pour le français, tapez 1.");
+
+    std::fs::write(&path, original.replace("Bienvenue à Liège Solidaire. Pour", "Bonjour, ici Liège Solidaire. Pour")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let heard = greeting(&app.call(&[HangUp]).await);
+        if heard.starts_with("Bonjour") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the edit was not picked up: {heard}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // An invalid edit: the menu in force stays.
+    std::fs::write(&path, original.replace("goto = \"seniors\"", "goto = \"senoirs\"").replace("Bienvenue", "Broken")).unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(greeting(&app.call(&[HangUp]).await).starts_with("Bonjour"), "a bad edit keeps the previous flow");
+}
