@@ -87,7 +87,7 @@ impl Application {
     /// The port bound (useful with port 0).
     #[must_use]
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        self.listener.local_addr().map_or(0, |a| a.port())
     }
 
     /// The shared state, for tools that drive the service in-process.
@@ -134,12 +134,11 @@ async fn watch_flows(state: AppState, dir: PathBuf) {
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
         #[cfg(unix)]
-        let forced = match hangup.as_mut() {
-            Some(h) => tokio::select! { _ = tick.tick() => false, _ = h.recv() => true },
-            None => {
-                tick.tick().await;
-                false
-            }
+        let forced = if let Some(h) = hangup.as_mut() {
+            tokio::select! { _ = tick.tick() => false, _ = h.recv() => true }
+        } else {
+            tick.tick().await;
+            false
         };
         #[cfg(not(unix))]
         let forced = {

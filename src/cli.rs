@@ -77,7 +77,12 @@ pub fn main() -> ExitCode {
         Command::Serve { listen } => listen.clone(),
         _ => None,
     };
-    let flags = Flags { config: cli.config.clone(), listen, database: cli.database.clone(), flows: cli.flows.clone() };
+    let flags = Flags {
+        config: cli.config.clone(),
+        listen,
+        database: cli.database.clone(),
+        flows: cli.flows.clone(),
+    };
     let settings = match Settings::load(&flags, &env) {
         Ok(s) => s,
         Err(e) => {
@@ -102,7 +107,9 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve { .. } => runtime.block_on(serve(settings)),
-        Command::Flows { command: FlowsCommand::Check { dir } } => return check_flows(&settings, dir),
+        Command::Flows { command: FlowsCommand::Check { dir } } => {
+            return check_flows(&settings, dir.as_ref());
+        }
         Command::Simulate { line, from, url } => runtime.block_on(simulate(settings, &line, &from, url)),
     };
     match result {
@@ -141,16 +148,21 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing the requests in flight");
 }
 
-fn check_flows(settings: &Settings, dir: Option<PathBuf>) -> ExitCode {
-    let result = match &dir {
-        Some(dir) => load::load_dir(dir).map(|f| (f, Some(dir.clone()))),
+fn check_flows(settings: &Settings, dir: Option<&PathBuf>) -> ExitCode {
+    let result = match dir {
+        Some(dir) => load::load_dir(dir).map(|f| (f, Some((*dir).clone()))),
         None => load_flows(settings),
     };
     match result {
         Ok((flows, from)) => {
             let place = from.map_or_else(|| "bundled".to_owned(), |d| d.display().to_string());
             for flow in flows.iter() {
-                println!("ok: {} ({}, {} nodes)", flow.path.display(), flow.file.line.name, flow.file.nodes.len());
+                println!(
+                    "ok: {} ({}, {} nodes)",
+                    flow.path.display(),
+                    flow.file.line.name,
+                    flow.file.nodes.len()
+                );
             }
             println!("{} flow(s) valid in {place}", flows.iter().count());
             ExitCode::SUCCESS
@@ -167,7 +179,14 @@ fn check_flows(settings: &Settings, dir: Option<PathBuf>) -> ExitCode {
 
 async fn simulate(mut settings: Settings, line: &str, from: &str, url: Option<String>) -> anyhow::Result<()> {
     let (phone, server) = if let Some(url) = url {
-        (Softphone::new(&url, settings.public_url.as_deref(), settings.twilio_auth_token.as_ref().map(|t| t.expose())), None)
+        (
+            Softphone::new(
+                &url,
+                settings.public_url.as_deref(),
+                settings.twilio_auth_token.as_ref().map(super::settings::Secret::expose),
+            ),
+            None,
+        )
     } else {
         settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let app = Application::build(settings.clone(), Arc::new(SystemClock)).await?;
@@ -226,7 +245,9 @@ impl Caller for Terminal {
 
     fn transfer(&mut self, number: &str) -> Transfer {
         loop {
-            match ask(&format!("  ... ringing {number}: [a]nswered, [n]o answer, [b]usy, [h]ang up> ")).as_str() {
+            match ask(&format!("  ... ringing {number}: [a]nswered, [n]o answer, [b]usy, [h]ang up> "))
+                .as_str()
+            {
                 "a" => return Transfer::Answered,
                 "n" => return Transfer::NoAnswer,
                 "b" => return Transfer::Busy,

@@ -33,11 +33,17 @@ impl ManualClock {
     }
 
     /// Moves the clock to `at`.
+    ///
+    /// # Panics
+    /// If another thread panicked while moving the clock.
     pub fn set(&self, at: DateTime<Utc>) {
         *self.0.lock().expect("clock lock poisoned") = at;
     }
 
     /// Moves the clock forward.
+    ///
+    /// # Panics
+    /// If another thread panicked while moving the clock.
     pub fn advance(&self, by: chrono::Duration) {
         let mut now = self.0.lock().expect("clock lock poisoned");
         *now += by;

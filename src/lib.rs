@@ -13,6 +13,6 @@ pub mod phone;
 pub mod settings;
 pub mod simulate;
 pub mod store;
-pub mod voice;
 pub mod telephony;
+pub mod voice;
 pub mod web;

@@ -77,7 +77,10 @@ impl E164 {
     #[must_use]
     pub fn caller_id(from: &str, region: Region) -> Option<Self> {
         let from = from.trim();
-        if from.is_empty() || from == "+266696687" || !from.starts_with(|c: char| c == '+' || c.is_ascii_digit()) {
+        if from.is_empty()
+            || from == "+266696687"
+            || !from.starts_with(|c: char| c == '+' || c.is_ascii_digit())
+        {
             return None;
         }
         Self::parse(from, region).ok()
@@ -124,11 +127,8 @@ pub fn mask(number: &str) -> String {
     let plus = number.trim_start().starts_with('+');
     let (head, rest) = digits.split_at(if plus { 2 } else { 1 });
     let keep_from = rest.len() - 2;
-    let shown: Vec<char> = rest
-        .iter()
-        .enumerate()
-        .map(|(i, d)| if i == 0 || i >= keep_from { *d } else { '*' })
-        .collect();
+    let shown: Vec<char> =
+        rest.iter().enumerate().map(|(i, d)| if i == 0 || i >= keep_from { *d } else { '*' }).collect();
     // Groups as numbers are said: pairs, with a group of three first when the count is odd.
     let first = if shown.len() % 2 == 1 { 3 } else { 2 };
     let mut groups = vec![shown[..first].iter().collect::<String>()];

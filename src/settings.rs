@@ -106,15 +106,8 @@ struct Layer {
     log: Option<String>,
 }
 
-const ENV_KEYS: &[&str] = &[
-    "listen",
-    "database",
-    "flows",
-    "sounds",
-    "public_url",
-    "twilio_auth_token",
-    "log",
-];
+const ENV_KEYS: &[&str] =
+    &["listen", "database", "flows", "sounds", "public_url", "twilio_auth_token", "log"];
 
 /// The default configuration file, read when it exists and `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "solidaire.toml";
@@ -149,13 +142,19 @@ impl Settings {
                         origin: "the environment".to_owned(),
                         message: format!(
                             "unknown setting; known: {}",
-                            ENV_KEYS.iter().map(|k| format!("SOLIDAIRE_{}", k.to_uppercase())).collect::<Vec<_>>().join(", ")
+                            ENV_KEYS
+                                .iter()
+                                .map(|k| format!("SOLIDAIRE_{}", k.to_uppercase()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     });
                 }
             }
         }
-        settings.apply(env_layer, &|key| (format!("SOLIDAIRE_{}", key.to_uppercase()), "the environment".to_owned()))?;
+        settings.apply(env_layer, &|key| {
+            (format!("SOLIDAIRE_{}", key.to_uppercase()), "the environment".to_owned())
+        })?;
 
         let flag_layer = Layer {
             listen: flags.listen.clone(),
@@ -203,12 +202,16 @@ impl Settings {
         }
         if let Some(token) = layer.twilio_auth_token {
             if token.trim().is_empty() {
-                return Err(error("twilio_auth_token", "is empty: remove it to run unsigned (development only)".to_owned()));
+                return Err(error(
+                    "twilio_auth_token",
+                    "is empty: remove it to run unsigned (development only)".to_owned(),
+                ));
             }
             self.twilio_auth_token = Some(Secret::new(token.trim()));
         }
         if let Some(log) = layer.log {
-            tracing_subscriber::EnvFilter::try_new(&log).map_err(|e| error("log", format!("`{log}`: {e}")))?;
+            tracing_subscriber::EnvFilter::try_new(&log)
+                .map_err(|e| error("log", format!("`{log}`: {e}")))?;
             self.log = log;
         }
         Ok(())
@@ -223,19 +226,25 @@ fn read_config(path: Option<&Path>) -> Result<(Layer, String), SettingsError> {
     let origin = path.display().to_string();
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok((Layer::default(), origin)),
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((Layer::default(), origin));
+        }
         Err(e) => {
-            return Err(SettingsError { key: "--config".to_owned(), origin: "the command line".to_owned(), message: format!("cannot read {origin}: {e}") });
+            return Err(SettingsError {
+                key: "--config".to_owned(),
+                origin: "the command line".to_owned(),
+                message: format!("cannot read {origin}: {e}"),
+            });
         }
     };
     let layer: Layer = toml::from_str(&text).map_err(|e| {
         let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let key = e
-            .message()
-            .split('`')
-            .nth(1)
-            .map_or_else(|| format!("line {line}"), str::to_owned);
-        SettingsError { key, origin: format!("{origin}, line {line}"), message: e.message().trim().to_owned() }
+        let key = e.message().split('`').nth(1).map_or_else(|| format!("line {line}"), str::to_owned);
+        SettingsError {
+            key,
+            origin: format!("{origin}, line {line}"),
+            message: e.message().trim().to_owned(),
+        }
     })?;
     Ok((layer, origin))
 }
@@ -263,7 +272,11 @@ mod tests {
     #[test]
     fn environment_overrides_defaults_and_flags_override_environment() {
         let flags = Flags { listen: Some("127.0.0.1:9000".into()), ..Flags::default() };
-        let s = Settings::load(&flags, &env(&[("SOLIDAIRE_LISTEN", "127.0.0.1:7000"), ("SOLIDAIRE_DATABASE", "x.db")])).unwrap();
+        let s = Settings::load(
+            &flags,
+            &env(&[("SOLIDAIRE_LISTEN", "127.0.0.1:7000"), ("SOLIDAIRE_DATABASE", "x.db")]),
+        )
+        .unwrap();
         assert_eq!(s.listen.port(), 9000);
         assert_eq!(s.database, PathBuf::from("x.db"));
     }
@@ -274,17 +287,22 @@ mod tests {
         assert_eq!(e.key, "SOLIDAIRE_LISTEN");
         let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TWILIO_TOKEN", "x")])).unwrap_err();
         assert_eq!(e.key, "SOLIDAIRE_TWILIO_TOKEN");
-        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_PUBLIC_URL", "line.example.org")])).unwrap_err();
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_PUBLIC_URL", "line.example.org")]))
+            .unwrap_err();
         assert_eq!(e.key, "SOLIDAIRE_PUBLIC_URL");
     }
 
     #[test]
     fn a_token_needs_a_public_url() {
-        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TWILIO_AUTH_TOKEN", "abc")])).unwrap_err();
+        let e =
+            Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TWILIO_AUTH_TOKEN", "abc")])).unwrap_err();
         assert_eq!(e.key, "public_url");
         let s = Settings::load(
             &Flags::default(),
-            &env(&[("SOLIDAIRE_TWILIO_AUTH_TOKEN", "abc"), ("SOLIDAIRE_PUBLIC_URL", "https://line.example.org/")]),
+            &env(&[
+                ("SOLIDAIRE_TWILIO_AUTH_TOKEN", "abc"),
+                ("SOLIDAIRE_PUBLIC_URL", "https://line.example.org/"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.public_url.as_deref(), Some("https://line.example.org"));

@@ -176,10 +176,10 @@ static CALLS: AtomicU64 = AtomicU64::new(0);
 #[must_use]
 pub fn new_call_sid() -> String {
     let n = CALLS.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let digest = Sha1::digest(format!("{nanos}-{n}-{}", std::process::id()).as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("CA{hex}")
+    format!("CA{}", crate::telephony::signature::hex(&digest[..16]))
 }
 
 impl Softphone {
@@ -207,15 +207,23 @@ impl Softphone {
             None => public_url.clone(),
         };
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
-        let mut request = hyper::Request::post(&target).header("content-type", "application/x-www-form-urlencoded");
+        let mut request =
+            hyper::Request::post(&target).header("content-type", "application/x-www-form-urlencoded");
         if let Some(token) = &self.token {
             request = request.header("x-twilio-signature", signature::compute(token, &public_url, params));
         }
-        let request = request.body(Full::new(Bytes::from(body))).map_err(|e| SoftphoneError::Http(e.to_string()))?;
+        let request =
+            request.body(Full::new(Bytes::from(body))).map_err(|e| SoftphoneError::Http(e.to_string()))?;
         let response = self.client.request(request).await.map_err(|e| SoftphoneError::Http(e.to_string()))?;
         let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await.map_err(|e| SoftphoneError::Http(e.to_string()))?.to_bytes();
-        Ok(Exchange { url: public_url, params: params.to_vec(), status, body: String::from_utf8_lossy(&bytes).into_owned() })
+        let bytes =
+            response.into_body().collect().await.map_err(|e| SoftphoneError::Http(e.to_string()))?.to_bytes();
+        Ok(Exchange {
+            url: public_url,
+            params: params.to_vec(),
+            status,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        })
     }
 
     /// Fetches `path` from the server (health checks, prompt audio).
@@ -228,15 +236,26 @@ impl Softphone {
             .map_err(|e| SoftphoneError::Http(e.to_string()))?;
         let response = self.client.request(request).await.map_err(|e| SoftphoneError::Http(e.to_string()))?;
         let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await.map_err(|e| SoftphoneError::Http(e.to_string()))?.to_bytes();
-        Ok(Exchange { url: path.to_owned(), params: Vec::new(), status, body: String::from_utf8_lossy(&bytes).into_owned() })
+        let bytes =
+            response.into_body().collect().await.map_err(|e| SoftphoneError::Http(e.to_string()))?.to_bytes();
+        Ok(Exchange {
+            url: path.to_owned(),
+            params: Vec::new(),
+            status,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        })
     }
 
     /// Places a call from `from` to `to` and lets `caller` live it to the end.
     ///
     /// # Errors
     /// When the server cannot be reached or answers what a provider would not accept.
-    pub async fn call(&self, from: &str, to: &str, caller: &mut impl Caller) -> Result<CallRecord, SoftphoneError> {
+    pub async fn call(
+        &self,
+        from: &str,
+        to: &str,
+        caller: &mut impl Caller,
+    ) -> Result<CallRecord, SoftphoneError> {
         let sid = new_call_sid();
         let mut record = CallRecord { sid: sid.clone(), ..CallRecord::default() };
         let base = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
@@ -258,7 +277,8 @@ impl Softphone {
             p.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
             p
         };
-        let mut next: Option<(String, Vec<(String, String)>)> = Some(("/voice/incoming".to_owned(), base(&[])));
+        let mut next: Option<(String, Vec<(String, String)>)> =
+            Some(("/voice/incoming".to_owned(), base(&[])));
         let mut requests = 0;
         'call: while let Some((url, params)) = next.take() {
             requests += 1;
@@ -268,9 +288,14 @@ impl Softphone {
             let exchange = self.post(&url, &params).await?;
             record.exchanges.push(exchange.clone());
             if exchange.status != 200 {
-                return Err(SoftphoneError::Refused { url: exchange.url, status: exchange.status, body: exchange.body });
+                return Err(SoftphoneError::Refused {
+                    url: exchange.url,
+                    status: exchange.status,
+                    body: exchange.body,
+                });
             }
-            let verbs = parse(&exchange.body).map_err(|reason| SoftphoneError::NotTwiml { url: exchange.url.clone(), reason })?;
+            let verbs = parse(&exchange.body)
+                .map_err(|reason| SoftphoneError::NotTwiml { url: exchange.url.clone(), reason })?;
             for verb in verbs {
                 match verb {
                     Verb::Say { language, text } => {
@@ -290,7 +315,10 @@ impl Softphone {
                                     Some(k) => keys.trim_end_matches(k).to_owned(),
                                     None => keys,
                                 };
-                                next = Some((action, base(&[("Digits", &keys), ("FinishedOnKey", ""), ("msg", "Gather End")])));
+                                next = Some((
+                                    action,
+                                    base(&[("Digits", &keys), ("FinishedOnKey", ""), ("msg", "Gather End")]),
+                                ));
                                 continue 'call;
                             }
                             Press::Silence => {}
@@ -309,7 +337,13 @@ impl Softphone {
                             Transfer::HangUp => break 'call,
                         };
                         if let Some(action) = action {
-                            next = Some((action, base(&[("DialCallStatus", status), ("DialCallSid", "CA11111111111111111111111111111111")])));
+                            next = Some((
+                                action,
+                                base(&[
+                                    ("DialCallStatus", status),
+                                    ("DialCallSid", "CA11111111111111111111111111111111"),
+                                ]),
+                            ));
                             continue 'call;
                         }
                     }
@@ -317,7 +351,14 @@ impl Softphone {
                         if let Some(seconds) = caller.record() {
                             let url = format!("https://recordings.example.invalid/{sid}.wav");
                             let seconds = seconds.to_string();
-                            next = Some((action, base(&[("RecordingUrl", &url), ("RecordingDuration", &seconds), ("Digits", "#")])));
+                            next = Some((
+                                action,
+                                base(&[
+                                    ("RecordingUrl", &url),
+                                    ("RecordingDuration", &seconds),
+                                    ("Digits", "#"),
+                                ]),
+                            ));
                             continue 'call;
                         }
                     }
@@ -329,7 +370,12 @@ impl Softphone {
         let ended = self
             .post(
                 "/voice/status",
-                &base(&[("CallStatus", "completed"), ("CallDuration", "60"), ("SequenceNumber", "3"), ("CallbackSource", "call-progress-events")]),
+                &base(&[
+                    ("CallStatus", "completed"),
+                    ("CallDuration", "60"),
+                    ("SequenceNumber", "3"),
+                    ("CallbackSource", "call-progress-events"),
+                ]),
             )
             .await?;
         record.exchanges.push(ended);
@@ -346,23 +392,24 @@ pub fn parse(xml: &str) -> Result<Vec<Verb>, String> {
         return Err("the document must start with <?xml".to_owned());
     }
     let mut reader = Reader::from_str(xml);
-    let mut stack: Vec<(String, Vec<(String, String)>, String, Vec<Verb>)> = Vec::new();
+    // Elements being read: name, attributes, text, child verbs.
+    let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Vec<Verb>> = None;
     loop {
         match reader.read_event().map_err(|e| e.to_string())? {
             XmlEvent::Start(e) => {
                 let name = e.name().as_ref().to_owned();
-                stack.push((name, attributes(&e)?, String::new(), Vec::new()));
+                stack.push(Open { name, attrs: attributes(&e)?, text: String::new(), children: Vec::new() });
             }
             XmlEvent::Empty(e) => {
                 let name = e.name().as_ref().to_owned();
-                let verb = verb(&name, &attributes(&e)?, String::new(), Vec::new())?;
-                stack.last_mut().ok_or("element outside <Response>")?.3.push(verb);
+                let verb = verb(&name, &attributes(&e)?, "", Vec::new())?;
+                stack.last_mut().ok_or("element outside <Response>")?.children.push(verb);
             }
             XmlEvent::Text(t) => {
                 let text = t.xml10_content();
                 if let Some(top) = stack.last_mut() {
-                    top.2.push_str(&text);
+                    top.text.push_str(&text);
                 }
             }
             XmlEvent::GeneralRef(r) => {
@@ -373,19 +420,19 @@ pub fn parse(xml: &str) -> Result<Vec<Verb>, String> {
                         .into_owned(),
                 };
                 if let Some(top) = stack.last_mut() {
-                    top.2.push_str(&text);
+                    top.text.push_str(&text);
                 }
             }
             XmlEvent::End(_) => {
-                let (name, attrs, text, children) = stack.pop().ok_or("unbalanced end tag")?;
+                let Open { name, attrs, text, children } = stack.pop().ok_or("unbalanced end tag")?;
                 if stack.is_empty() {
                     if name != "Response" {
                         return Err(format!("the root is <{name}>, not <Response>"));
                     }
                     root = Some(children);
                 } else {
-                    let verb = verb(&name, &attrs, text, children)?;
-                    stack.last_mut().ok_or("unbalanced")?.3.push(verb);
+                    let verb = verb(&name, &attrs, &text, children)?;
+                    stack.last_mut().ok_or("unbalanced")?.children.push(verb);
                 }
             }
             XmlEvent::Eof => break,
@@ -399,13 +446,24 @@ fn attributes(e: &quick_xml::events::BytesStart<'_>) -> Result<Vec<(String, Stri
     e.attributes()
         .map(|a| {
             let a = a.map_err(|e| e.to_string())?;
-            let value = a.normalized_value(quick_xml::XmlVersion::Explicit1_0).map_err(|e| e.to_string())?.into_owned();
+            let value = a
+                .normalized_value(quick_xml::XmlVersion::Explicit1_0)
+                .map_err(|e| e.to_string())?
+                .into_owned();
             Ok((a.key.as_ref().to_owned(), value))
         })
         .collect()
 }
 
-fn verb(name: &str, attrs: &[(String, String)], text: String, children: Vec<Verb>) -> Result<Verb, String> {
+/// An element whose end tag has not been read yet.
+struct Open {
+    name: String,
+    attrs: Vec<(String, String)>,
+    text: String,
+    children: Vec<Verb>,
+}
+
+fn verb(name: &str, attrs: &[(String, String)], text: &str, children: Vec<Verb>) -> Result<Verb, String> {
     let attr = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let absolute = |k: &str| -> Result<String, String> {
         let url = attr(k).ok_or_else(|| format!("<{name}> without {k}"))?;
@@ -422,7 +480,11 @@ fn verb(name: &str, attrs: &[(String, String)], text: String, children: Vec<Verb
             if children.iter().any(|c| !matches!(c, Verb::Say { .. } | Verb::Play(_) | Verb::Other(_))) {
                 return Err("only <Say>, <Play> and <Pause> may be inside <Gather>".to_owned());
             }
-            Verb::Gather { action: absolute("action")?, prompts: children, finish_on_key: attr("finishOnKey").unwrap_or_else(|| "#".to_owned()) }
+            Verb::Gather {
+                action: absolute("action")?,
+                prompts: children,
+                finish_on_key: attr("finishOnKey").unwrap_or_else(|| "#".to_owned()),
+            }
         }
         "Redirect" => {
             let url = text.trim().to_owned();

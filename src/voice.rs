@@ -112,8 +112,15 @@ pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<String,
         _ => {
             let caller = E164::caller_id(&req.from, flow.region);
             let turn = engine::start(flow, caller.clone(), req.at);
-            let new = NewCall { sid: &req.sid, line: &flow.id, caller: caller.as_ref(), called: &req.to, status: &req.status, at: req.at };
-            finish(conn, flow, req, turn, 0, Some(new))
+            let new = NewCall {
+                sid: &req.sid,
+                line: &flow.id,
+                caller: caller.as_ref(),
+                called: &req.to,
+                status: &req.status,
+                at: req.at,
+            };
+            finish(conn, flow, req, turn, 0, Some(&new))
         }
     }
 }
@@ -124,10 +131,10 @@ fn finish(
     req: &Request,
     mut turn: Turn,
     step: u32,
-    new_call: Option<NewCall<'_>>,
+    new_call: Option<&NewCall<'_>>,
 ) -> Result<String, StoreError> {
     // The call row first: callback requests and events refer to it.
-    match &new_call {
+    match new_call {
         Some(call) => calls::insert(conn, call, &turn.state)?,
         None => calls::save_state(conn, &req.sid, &turn.state)?,
     }
@@ -140,7 +147,11 @@ fn finish(
             }
         }
     }
-    let body = twiml::render(&turn.actions, &|lang| flow.voice(lang), Links { base: &req.base, step: turn.state.step });
+    let body = twiml::render(
+        &turn.actions,
+        &|lang| flow.voice(lang),
+        Links { base: &req.base, step: turn.state.step },
+    );
     let input = describe(req);
     calls::insert_event(
         conn,

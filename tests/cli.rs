@@ -53,7 +53,8 @@ fn a_toml_syntax_error_is_reported_at_its_place() {
     let dir = tempfile::tempdir().unwrap();
     let original = std::fs::read_to_string(repo("ivr-flows/liege.toml")).unwrap();
     let line = original.lines().position(|l| l == "type = \"hours\"").unwrap() + 1;
-    std::fs::write(dir.path().join("liege.toml"), original.replacen("type = \"hours\"", "type = hours", 1)).unwrap();
+    std::fs::write(dir.path().join("liege.toml"), original.replacen("type = \"hours\"", "type = hours", 1))
+        .unwrap();
     let out = solidaire().args(["flows", "check"]).arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let expected = format!("liege.toml:{line}:8: string values must be quoted");
@@ -64,13 +65,26 @@ fn a_toml_syntax_error_is_reported_at_its_place() {
 fn serve_refuses_a_bad_setting_and_names_its_key() {
     let out = solidaire().env("SOLIDAIRE_LISTEN", "nowhere").arg("serve").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("setting `SOLIDAIRE_LISTEN` (from the environment): `nowhere` is not an address"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("setting `SOLIDAIRE_LISTEN` (from the environment): `nowhere` is not an address"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("solidaire.toml"), "listen = \"127.0.0.1:0\"\npublic_url = \"line.example.org\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("solidaire.toml"),
+        "listen = \"127.0.0.1:0\"\npublic_url = \"line.example.org\"\n",
+    )
+    .unwrap();
     let out = solidaire().current_dir(dir.path()).arg("serve").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("setting `public_url` (from solidaire.toml)"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("setting `public_url` (from solidaire.toml)"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -153,7 +167,10 @@ fn simulate_walks_a_call_from_the_terminal_through_the_real_handlers() {
     assert!(out.status.success(), "{}\n{}", said, text(&out.stderr));
     assert!(said.contains("[fr-BE] Bienvenue à Liège Solidaire. Pour le français, tapez 1."), "{said}");
     assert!(said.contains("[nl-BE] Welkom bij Luik Solidair. Voor Nederlands, druk op 2."), "{said}");
-    assert!(said.contains("(type digits, * or #; t for silence, h to hang up)"), "bad input is explained: {said}");
+    assert!(
+        said.contains("(type digits, * or #; t for silence, h to hang up)"),
+        "bad input is explained: {said}"
+    );
     assert!(said.contains("[fr-BE] Votre demande est enregistrée sous le numéro 1."), "{said}");
     let conn = rusqlite::Connection::open(&db).unwrap();
     let (service, postcode): (String, String) = conn

@@ -40,13 +40,16 @@ async fn registered_is_said_only_after_the_request_is_committed() {
             "CREATE TRIGGER refuse BEFORE INSERT ON callback_requests BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
         )
         .unwrap();
-    let call = app.call(&[Keys("1"), Keys("1"), Step::Transfer(Transfer::Busy), Keys("1"), Keys("1"), Keys("2")]).await;
+    let call = app
+        .call(&[Keys("1"), Keys("1"), Step::Transfer(Transfer::Busy), Keys("1"), Keys("1"), Keys("2")])
+        .await;
     assert!(!call.heard("enregistrée"), "a promise without the row: {}", call.transcript());
     assert!(call.heard("Nous sommes désolés, un problème technique"), "{}", call.transcript());
     let last = &call.exchanges[call.exchanges.len() - 2];
     assert!(last.body.contains("<Number>+3242210009</Number>"), "sent to a person: {}", last.body);
     // The failed step was rolled back whole: no event and no state change for it.
-    let step: i64 = app.db().query_row("SELECT step FROM calls WHERE sid = ?1", [&call.sid], |r| r.get(0)).unwrap();
+    let step: i64 =
+        app.db().query_row("SELECT step FROM calls WHERE sid = ?1", [&call.sid], |r| r.get(0)).unwrap();
     let events = app.count("SELECT count(*) FROM events");
     assert_eq!(step, events, "one event per processed step, none for the failed one");
     assert_eq!(app.count("SELECT count(*) FROM callback_requests"), 0);

@@ -21,9 +21,28 @@ fn the_flow_bundled_in_the_binary_is_the_one_in_ivr_flows() {
 async fn twiml_of_the_main_nodes() {
     let app = TestApp::open().await;
     let call = app
-        .call(&[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("1"), Keys("1"), Keys("1"), Step::Record(Some(5))])
+        .call(&[
+            Keys("1"),
+            Keys("3"),
+            Keys("1"),
+            Keys("4020"),
+            Keys("1"),
+            Keys("1"),
+            Keys("1"),
+            Step::Record(Some(5)),
+        ])
         .await;
-    let names = ["incoming", "main_menu", "errands", "postcode", "errand_kind", "confirm_caller", "offer_message", "record", "registered"];
+    let names = [
+        "incoming",
+        "main_menu",
+        "errands",
+        "postcode",
+        "errand_kind",
+        "confirm_caller",
+        "offer_message",
+        "record",
+        "registered",
+    ];
     for (name, exchange) in names.iter().zip(&call.exchanges) {
         insta::assert_snapshot!(*name, exchange.body.replace("><", ">\n<"));
     }
@@ -37,9 +56,16 @@ async fn editing_a_flow_file_changes_the_menu_without_a_restart_and_a_bad_edit_i
     std::fs::write(&path, &original).unwrap();
     let app = spawn_app(Options { flows: Some(dir.path().to_path_buf()), ..Options::default() }).await;
     let greeting = |record: &solidaire::simulate::CallRecord| record.heard[0].1.clone();
-    assert_eq!(greeting(&app.call(&[HangUp]).await), "Bienvenue à Liège Solidaire. Pour le français, tapez 1.");
+    assert_eq!(
+        greeting(&app.call(&[HangUp]).await),
+        "Bienvenue à Liège Solidaire. Pour le français, tapez 1."
+    );
 
-    std::fs::write(&path, original.replace("Bienvenue à Liège Solidaire. Pour", "Bonjour, ici Liège Solidaire. Pour")).unwrap();
+    std::fs::write(
+        &path,
+        original.replace("Bienvenue à Liège Solidaire. Pour", "Bonjour, ici Liège Solidaire. Pour"),
+    )
+    .unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let heard = greeting(&app.call(&[HangUp]).await);
@@ -51,7 +77,14 @@ async fn editing_a_flow_file_changes_the_menu_without_a_restart_and_a_bad_edit_i
     }
 
     // An invalid edit: the menu in force stays.
-    std::fs::write(&path, original.replace("goto = \"seniors\"", "goto = \"senoirs\"").replace("Bienvenue", "Broken")).unwrap();
+    std::fs::write(
+        &path,
+        original.replace("goto = \"seniors\"", "goto = \"senoirs\"").replace("Bienvenue", "Broken"),
+    )
+    .unwrap();
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert!(greeting(&app.call(&[HangUp]).await).starts_with("Bonjour"), "a bad edit keeps the previous flow");
+    assert!(
+        greeting(&app.call(&[HangUp]).await).starts_with("Bonjour"),
+        "a bad edit keeps the previous flow"
+    );
 }

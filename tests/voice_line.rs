@@ -6,15 +6,37 @@ mod common;
 use common::*;
 use solidaire::simulate::Transfer;
 
-fn callback_rows(app: &TestApp) -> Vec<(String, String, Option<String>, i64, String, Option<String>, String)> {
+/// A stored callback request, as the tests look at it.
+#[derive(Debug)]
+struct Row {
+    service: String,
+    phone: String,
+    postcode: Option<String>,
+    priority: i64,
+    language: String,
+    recording: Option<String>,
+    answers: serde_json::Value,
+}
+
+fn callback_rows(app: &TestApp) -> Vec<Row> {
     let db = app.db();
     let mut stmt = db
         .prepare("SELECT service, phone, postcode, priority, language, recording_url, answers FROM callback_requests ORDER BY id")
         .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    stmt.query_map([], |r| {
+        Ok(Row {
+            service: r.get(0)?,
+            phone: r.get(1)?,
+            postcode: r.get(2)?,
+            priority: r.get(3)?,
+            language: r.get(4)?,
+            recording: r.get(5)?,
+            answers: serde_json::from_str(&r.get::<_, String>(6)?).unwrap(),
+        })
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
 
 fn outcome(app: &TestApp, sid: &str) -> (Option<String>, String) {
@@ -27,26 +49,38 @@ fn outcome(app: &TestApp, sid: &str) -> (Option<String>, String) {
 async fn errands_call_in_french_registers_a_callback_with_every_answer() {
     let app = TestApp::open().await;
     let call = app
-        .call(&[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("2"), Keys("1"), Keys("1"), Step::Record(Some(8))])
+        .call(&[
+            Keys("1"),
+            Keys("3"),
+            Keys("1"),
+            Keys("4020"),
+            Keys("2"),
+            Keys("1"),
+            Keys("1"),
+            Step::Record(Some(8)),
+        ])
         .await;
     assert!(call.heard("Pour le soutien aux seniors, tapez 1."), "{}", call.transcript());
     assert!(call.heard("Code postal 4, 0, 2, 0, c'est noté."), "{}", call.transcript());
-    assert!(call.heard("Nous vous rappellerons au numéro 0, 4, 7, 0. 1, 2. 3, 4. 5, 6."), "{}", call.transcript());
+    assert!(
+        call.heard("Nous vous rappellerons au numéro 0, 4, 7, 0. 1, 2. 3, 4. 5, 6."),
+        "{}",
+        call.transcript()
+    );
     assert!(call.heard("Votre demande est enregistrée sous le numéro 1."), "{}", call.transcript());
     assert!(call.heard("Une personne vous rappellera aujourd'hui."), "{}", call.transcript());
 
     let rows = callback_rows(&app);
     assert_eq!(rows.len(), 1);
-    let (service, phone, postcode, priority, language, recording, answers) = &rows[0];
-    assert_eq!(service, "errands");
-    assert_eq!(phone, CALLER);
-    assert_eq!(postcode.as_deref(), Some("4020"));
-    assert_eq!(*priority, 0);
-    assert_eq!(language, "fr");
-    assert!(recording.as_deref().is_some_and(|u| u.ends_with(".wav")));
-    let answers: serde_json::Value = serde_json::from_str(answers).unwrap();
-    assert_eq!(answers["eligibility"], "65_or_reduced_mobility");
-    assert_eq!(answers["errand"], "pharmacy");
+    let row = &rows[0];
+    assert_eq!(row.service, "errands");
+    assert_eq!(row.phone, CALLER);
+    assert_eq!(row.postcode.as_deref(), Some("4020"));
+    assert_eq!(row.priority, 0);
+    assert_eq!(row.language, "fr");
+    assert_eq!(row.recording, Some(format!("https://recordings.example.invalid/{}.wav", call.sid)));
+    assert_eq!(row.answers["eligibility"], "65_or_reduced_mobility");
+    assert_eq!(row.answers["errand"], "pharmacy");
     assert_eq!(outcome(&app, &call.sid), (Some("callback".to_owned()), "completed".to_owned()));
     // Every webhook is one event, the status callback aside.
     let events = app.count(&format!("SELECT count(*) FROM events WHERE call_sid = '{}'", call.sid));
@@ -57,7 +91,11 @@ async fn errands_call_in_french_registers_a_callback_with_every_answer() {
 async fn dutch_caller_hears_dutch_and_is_transferred_to_seniors_support() {
     let app = TestApp::open().await;
     let call = app.call(&[Keys("2"), Keys("1"), Step::Transfer(Transfer::Answered)]).await;
-    assert!(call.heard("Welkom bij Luik Solidair, de gratis lijn van de Stad Luik."), "{}", call.transcript());
+    assert!(
+        call.heard("Welkom bij Luik Solidair, de gratis lijn van de Stad Luik."),
+        "{}",
+        call.transcript()
+    );
     assert!(call.heard("We verbinden u door."), "{}", call.transcript());
     assert!(!call.heard("Bienvenue à Liège Solidaire, la ligne"), "French after choosing Dutch");
     let dial = call.exchanges.iter().find(|e| e.body.contains("<Dial")).expect("a transfer");
@@ -70,17 +108,20 @@ async fn dutch_caller_hears_dutch_and_is_transferred_to_seniors_support() {
 #[tokio::test]
 async fn a_busy_transfer_offers_a_callback() {
     let app = TestApp::open().await;
-    let call = app.call(&[Keys("1"), Keys("2"), Step::Transfer(Transfer::Busy), Keys("1"), Keys("1"), Keys("2")]).await;
+    let call = app
+        .call(&[Keys("1"), Keys("2"), Step::Transfer(Transfer::Busy), Keys("1"), Keys("1"), Keys("2")])
+        .await;
     assert!(call.heard("Personne n'est disponible pour le moment."), "{}", call.transcript());
     assert!(call.heard("Votre demande est enregistrée sous le numéro 1."), "{}", call.transcript());
-    assert_eq!(callback_rows(&app)[0].0, "youth");
-    assert!(callback_rows(&app)[0].5.is_none(), "no voice message was left");
+    assert_eq!(callback_rows(&app)[0].service, "youth");
+    assert!(callback_rows(&app)[0].recording.is_none(), "no voice message was left");
 }
 
 #[tokio::test]
 async fn invalid_keys_three_times_reach_a_person() {
     let app = TestApp::open().await;
-    let call = app.call(&[Keys("1"), Keys("9"), Keys("8"), Keys("#"), Step::Transfer(Transfer::Answered)]).await;
+    let call =
+        app.call(&[Keys("1"), Keys("9"), Keys("8"), Keys("#"), Step::Transfer(Transfer::Answered)]).await;
     let invalid = call.heard.iter().filter(|(_, t)| t == "Cette touche ne fait pas partie du menu.").count();
     assert_eq!(invalid, 2, "{}", call.transcript());
     assert!(!call.heard("Nous n'avons rien entendu"), "silence and wrong keys have different words");
@@ -116,7 +157,11 @@ async fn a_line_left_silent_is_closed_politely_not_looped_for_ever() {
     let app = TestApp::closed().await;
     let silences = [Silence; 9];
     let call = app.call(&silences).await;
-    assert!(call.heard("Nous n'entendons rien. N'hésitez pas à nous rappeler. Au revoir."), "{}", call.transcript());
+    assert!(
+        call.heard("Nous n'entendons rien. N'hésitez pas à nous rappeler. Au revoir."),
+        "{}",
+        call.transcript()
+    );
     assert!(call.exchanges.iter().rev().nth(1).unwrap().body.ends_with("<Hangup/></Response>"));
     assert_eq!(outcome(&app, &call.sid).0.as_deref(), Some("no_response"));
 }
@@ -124,12 +169,22 @@ async fn a_line_left_silent_is_closed_politely_not_looped_for_ever() {
 #[tokio::test]
 async fn a_withheld_caller_id_is_asked_for_a_number() {
     let app = TestApp::closed().await;
-    let call = app.call_from("anonymous", &[Keys("1"), Keys("0"), Keys("1"), Keys("0470123456#"), Keys("1"), Keys("2")]).await;
-    assert!(call.heard("Tapez le numéro de téléphone où nous pouvons vous rappeler, puis la touche dièse."), "{}", call.transcript());
+    let call = app
+        .call_from("anonymous", &[Keys("1"), Keys("0"), Keys("1"), Keys("0470123456#"), Keys("1"), Keys("2")])
+        .await;
+    assert!(
+        call.heard("Tapez le numéro de téléphone où nous pouvons vous rappeler, puis la touche dièse."),
+        "{}",
+        call.transcript()
+    );
     assert!(call.heard("Vous avez tapé 0, 4, 7, 0. 1, 2. 3, 4. 5, 6."), "{}", call.transcript());
-    assert!(call.heard("Une personne vous rappellera dès la réouverture de la ligne."), "{}", call.transcript());
+    assert!(
+        call.heard("Une personne vous rappellera dès la réouverture de la ligne."),
+        "{}",
+        call.transcript()
+    );
     let rows = callback_rows(&app);
-    assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("general", CALLER));
+    assert_eq!((rows[0].service.as_str(), rows[0].phone.as_str()), ("general", CALLER));
     let caller: Option<String> = app.db().query_row("SELECT caller FROM calls", [], |r| r.get(0)).unwrap();
     assert_eq!(caller, None);
     let ask = call.exchanges.iter().find(|e| e.body.contains("puis la touche dièse")).unwrap();
@@ -141,13 +196,26 @@ async fn a_withheld_caller_id_is_asked_for_a_number() {
 async fn an_unusable_callback_number_is_refused_and_asked_again() {
     let app = TestApp::open().await;
     let call = app
-        .call_from("", &[Keys("1"), Keys("5"), Step::Transfer(Transfer::NoAnswer), Keys("1"), Keys("123#"), Keys("090312345#"), Keys("042211111#"), Keys("1"), Keys("2")])
+        .call_from(
+            "",
+            &[
+                Keys("1"),
+                Keys("5"),
+                Step::Transfer(Transfer::NoAnswer),
+                Keys("1"),
+                Keys("123#"),
+                Keys("090312345#"),
+                Keys("042211111#"),
+                Keys("1"),
+                Keys("2"),
+            ],
+        )
         .await;
     let refused = call.heard.iter().filter(|(_, t)| t == "Ce numéro ne peut pas être rappelé.").count();
     assert_eq!(refused, 2, "{}", call.transcript());
     assert!(call.heard("Cellule Covid de la Ville de Liège."), "{}", call.transcript());
     let rows = callback_rows(&app);
-    assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("covid", "+3242211111"));
+    assert_eq!((rows[0].service.as_str(), rows[0].phone.as_str()), ("covid", "+3242211111"));
 }
 
 #[tokio::test]
@@ -155,9 +223,13 @@ async fn closed_hours_say_so_give_the_hours_and_offer_a_callback_instead_of_a_tr
     let app = TestApp::closed().await;
     let call = app.call(&[Keys("1"), Keys("1"), Keys("1"), Keys("1"), Keys("2")]).await;
     assert!(call.heard("La ligne est fermée en ce moment."), "{}", call.transcript());
-    assert!(call.heard("de 8 heures 30 à 12 heures 15, et de 13 heures 15 à 16 heures"), "{}", call.transcript());
+    assert!(
+        call.heard("de 8 heures 30 à 12 heures 15, et de 13 heures 15 à 16 heures"),
+        "{}",
+        call.transcript()
+    );
     assert!(!call.exchanges.iter().any(|e| e.body.contains("<Dial")), "no transfer while closed");
-    assert_eq!(callback_rows(&app)[0].0, "seniors");
+    assert_eq!(callback_rows(&app)[0].service, "seniors");
 }
 
 #[tokio::test]
@@ -171,7 +243,11 @@ async fn a_holiday_is_closed_even_on_a_weekday() {
 async fn a_postcode_outside_the_city_is_told_where_to_turn() {
     let app = TestApp::open().await;
     let call = app.call(&[Keys("1"), Keys("3"), Keys("1"), Keys("1000"), HangUp]).await;
-    assert!(call.heard("Le code postal 1, 0, 0, 0 ne fait pas partie de la Ville de Liège."), "{}", call.transcript());
+    assert!(
+        call.heard("Le code postal 1, 0, 0, 0 ne fait pas partie de la Ville de Liège."),
+        "{}",
+        call.transcript()
+    );
     assert!(call.heard("Seniors, tapez 1."), "back to the main menu: {}", call.transcript());
     assert_eq!(app.count("SELECT count(*) FROM callback_requests"), 0);
 }
@@ -187,8 +263,9 @@ async fn a_caller_not_eligible_for_errands_is_told_kindly_and_gets_the_main_menu
 #[tokio::test]
 async fn quarantine_requests_are_flagged_for_analysis() {
     let app = TestApp::open().await;
-    app.call(&[Keys("1"), Keys("3"), Keys("2"), Keys("1"), Keys("4000"), Keys("1"), Keys("1"), Keys("2")]).await;
-    let answers: serde_json::Value = serde_json::from_str(&callback_rows(&app)[0].6).unwrap();
+    app.call(&[Keys("1"), Keys("3"), Keys("2"), Keys("1"), Keys("4000"), Keys("1"), Keys("1"), Keys("2")])
+        .await;
+    let answers = &callback_rows(&app)[0].answers;
     assert_eq!(answers["eligibility"], "quarantine");
     assert_eq!(answers["review"], "to_analyse");
     assert_eq!(answers["errand"], "groceries");
@@ -201,13 +278,14 @@ async fn urgent_transport_falls_back_to_a_high_priority_callback() {
     assert!(call.heard("Le service de transport urgent ne répond pas."), "{}", call.transcript());
     assert!(!call.heard("court message vocal"), "no message step for transport");
     let rows = callback_rows(&app);
-    assert_eq!((rows[0].0.as_str(), rows[0].3), ("transport", 1));
+    assert_eq!((rows[0].service.as_str(), rows[0].priority), ("transport", 1));
 }
 
 #[tokio::test]
 async fn star_repeats_the_menu_in_its_short_form_and_zero_reaches_a_person_anywhere() {
     let app = TestApp::open().await;
-    let call = app.call(&[Keys("1"), Keys("*"), Keys("3"), Keys("0"), Step::Transfer(Transfer::Answered)]).await;
+    let call =
+        app.call(&[Keys("1"), Keys("*"), Keys("3"), Keys("0"), Step::Transfer(Transfer::Answered)]).await;
     assert!(call.heard("Seniors, tapez 1. Jeunes, 2."), "{}", call.transcript());
     let last_dial = call.exchanges.iter().rev().find(|e| e.body.contains("<Dial")).unwrap();
     assert!(last_dial.body.contains("+3242210000"), "0 in the errands menu reaches the agents");
@@ -216,7 +294,9 @@ async fn star_repeats_the_menu_in_its_short_form_and_zero_reaches_a_person_anywh
 #[tokio::test]
 async fn a_replayed_webhook_gets_the_same_answer_and_creates_no_second_request() {
     let app = TestApp::open().await;
-    let call = app.call(&[Keys("1"), Keys("1"), Step::Transfer(Transfer::Busy), Keys("1"), Keys("1"), Keys("2")]).await;
+    let call = app
+        .call(&[Keys("1"), Keys("1"), Step::Transfer(Transfer::Busy), Keys("1"), Keys("1"), Keys("2")])
+        .await;
     let registering = call.exchanges.iter().find(|e| e.body.contains("enregistrée")).unwrap().clone();
     let phone = app.phone();
     for _ in 0..3 {
@@ -239,7 +319,8 @@ async fn a_missing_or_malformed_call_sid_gets_400_and_extra_parameters_are_ignor
     };
     let missing = phone.post("/voice/incoming", &form(&[("From", CALLER), ("To", LINE)])).await.unwrap();
     assert_eq!(missing.status, 400);
-    let malformed = phone.post("/voice/incoming", &form(&[("CallSid", "<script>"), ("To", LINE)])).await.unwrap();
+    let malformed =
+        phone.post("/voice/incoming", &form(&[("CallSid", "<script>"), ("To", LINE)])).await.unwrap();
     assert_eq!(malformed.status, 400);
     let extra = phone
         .post(
@@ -276,9 +357,18 @@ async fn webhooks_must_carry_a_valid_signature_when_a_token_is_set() {
     let mut tampered = call.exchanges[1].params.clone();
     tampered.retain(|(k, _)| k != "Digits");
     tampered.push(("Digits".to_owned(), "5".to_owned()));
-    let sig_for_other = solidaire::telephony::signature::compute("s3cret-token", &call.exchanges[1].url, &call.exchanges[1].params);
+    let sig_for_other = solidaire::telephony::signature::compute(
+        "s3cret-token",
+        &call.exchanges[1].url,
+        &call.exchanges[1].params,
+    );
     let _ = genuine;
-    assert!(!solidaire::telephony::signature::is_valid("s3cret-token", &call.exchanges[1].url, &tampered, &sig_for_other));
+    assert!(!solidaire::telephony::signature::is_valid(
+        "s3cret-token",
+        &call.exchanges[1].url,
+        &tampered,
+        &sig_for_other
+    ));
 }
 
 #[tokio::test]

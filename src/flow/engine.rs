@@ -199,7 +199,7 @@ pub struct Turn {
 pub fn start(flow: &Flow, caller: Option<E164>, now: DateTime<Utc>) -> Turn {
     let state = CallState { caller, ..CallState::default() };
     let mut walk = Walk::new(flow, state, now);
-    walk.result = "call started".to_owned();
+    walk.note("call started");
     walk.enter(flow.file.line.start.get_ref());
     walk.finish()
 }
@@ -216,7 +216,7 @@ pub fn advance(flow: &Flow, state: CallState, event: &Event, now: DateTime<Utc>)
 #[must_use]
 pub fn repeat(flow: &Flow, state: CallState, now: DateTime<Utc>) -> Turn {
     let mut walk = Walk::new(flow, state, now);
-    walk.result = "asked again".to_owned();
+    walk.note("asked again");
     if walk.state.phase == Phase::Finished {
         walk.actions.push(Action::Hangup);
     } else if !walk.ask(None) {
@@ -247,11 +247,30 @@ impl<'f> Walk<'f> {
     fn new(flow: &'f Flow, mut state: CallState, now: DateTime<Utc>) -> Self {
         state.step += 1;
         let node_before = state.node.clone();
-        Self { flow, now, state, node_before, actions: Vec::new(), effects: Vec::new(), result: String::new() }
+        Self {
+            flow,
+            now,
+            state,
+            node_before,
+            actions: Vec::new(),
+            effects: Vec::new(),
+            result: String::new(),
+        }
+    }
+
+    /// What the engine made of the event, for the event log.
+    fn note(&mut self, what: impl Into<String>) {
+        self.result = what.into();
     }
 
     fn finish(self) -> Turn {
-        Turn { state: self.state, actions: self.actions, effects: self.effects, node: self.node_before, result: self.result }
+        Turn {
+            state: self.state,
+            actions: self.actions,
+            effects: self.effects,
+            node: self.node_before,
+            result: self.result,
+        }
     }
 
     fn language(&self) -> String {
@@ -338,7 +357,12 @@ impl<'f> Walk<'f> {
                 }
                 Node::End { prompt, outcome } => {
                     self.say(prompt.get_ref());
-                    let outcome = self.state.outcome.clone().or_else(|| outcome.clone()).unwrap_or_else(|| "informed".to_owned());
+                    let outcome = self
+                        .state
+                        .outcome
+                        .clone()
+                        .or_else(|| outcome.clone())
+                        .unwrap_or_else(|| "informed".to_owned());
                     self.hang_up(Some(&outcome));
                     return;
                 }
@@ -410,19 +434,19 @@ impl<'f> Walk<'f> {
 
     fn on_event(&mut self, event: &Event) {
         if self.state.phase == Phase::Finished {
-            self.result = "call already ended".to_owned();
+            self.note("call already ended");
             self.actions.push(Action::Hangup);
             return;
         }
         let node = self.flow.node(&self.state.node);
         match event {
             Event::Silence if self.state.phase == Phase::Recording => {
-                self.result = "no voice message".to_owned();
+                self.note("no voice message");
                 self.register(None);
             }
             Event::Silence => self.fail(Failure::NoInput),
             Event::Recorded { url, seconds } if self.state.phase == Phase::Recording => {
-                self.result = format!("voice message, {seconds} s");
+                self.note(format!("voice message, {seconds} s"));
                 self.register(Some((url.clone(), *seconds)));
             }
             Event::Dial(status) if matches!(node, Some(Node::Transfer(_))) => self.on_dial(*status),
@@ -431,7 +455,7 @@ impl<'f> Walk<'f> {
                 self.on_keys(keys);
             }
             Event::Recorded { .. } | Event::Dial(_) => {
-                self.result = "event out of place: asked again".to_owned();
+                self.note("event out of place: asked again");
                 if !self.ask(None) {
                     let id = self.state.node.clone();
                     self.enter(&id);
@@ -443,10 +467,10 @@ impl<'f> Walk<'f> {
     fn on_dial(&mut self, status: DialStatus) {
         let Some(Node::Transfer(t)) = self.flow.node(&self.state.node) else { return };
         if status == DialStatus::Completed {
-            self.result = "transfer answered".to_owned();
+            self.note("transfer answered");
             self.hang_up(Some("transferred"));
         } else {
-            self.result = format!("transfer not answered ({status:?}) → {}", t.fail.get_ref());
+            self.note(format!("transfer not answered ({status:?}) → {}", t.fail.get_ref()));
             self.enter(t.fail.get_ref());
         }
     }
@@ -455,12 +479,12 @@ impl<'f> Walk<'f> {
         let flow = self.flow;
         let keys = keys.trim();
         if keys == "0" && self.state.phase != Phase::Recording {
-            self.result = "0 → a person".to_owned();
+            self.note("0 → a person");
             self.enter(flow.file.line.human.get_ref());
             return;
         }
         if keys.contains('*') {
-            self.result = "* → repeat".to_owned();
+            self.note("* → repeat");
             self.ask(None);
             return;
         }
@@ -472,7 +496,7 @@ impl<'f> Walk<'f> {
                         self.state.language = Some(lang.get_ref().clone());
                     }
                     self.state.answers.extend(option.set.iter().map(|(k, v)| (k.clone(), v.clone())));
-                    self.result = format!("option {keys} → {}", option.goto.get_ref());
+                    self.note(format!("option {keys} → {}", option.goto.get_ref()));
                     self.enter(option.goto.get_ref());
                 }
                 None => self.fail(Failure::Invalid),
@@ -485,62 +509,63 @@ impl<'f> Walk<'f> {
                 self.state.answers.insert("postcode".to_owned(), keys.to_owned());
                 let inside = flow.postcodes.contains(keys);
                 let next = if inside { &p.inside } else { &p.outside };
-                self.result = format!("postcode {} → {}", if inside { "served" } else { "not served" }, next.get_ref());
+                self.result =
+                    format!("postcode {} → {}", if inside { "served" } else { "not served" }, next.get_ref());
                 self.enter(next.get_ref());
             }
             (Node::Callback(_), Phase::ConfirmCaller) => match keys {
                 "1" => {
-                    self.result = "caller ID confirmed".to_owned();
+                    self.note("caller ID confirmed");
                     let phone = self.state.caller.clone();
                     self.after_number(phone);
                 }
                 "2" => {
-                    self.result = "another number".to_owned();
-                    self.to_phase(Phase::AskNumber);
+                    self.note("another number");
+                    self.ask_in_phase(Phase::AskNumber);
                 }
                 _ => self.fail(Failure::Invalid),
             },
             (Node::Callback(_), Phase::AskNumber) => match E164::parse(keys, flow.region) {
                 Ok(number) => {
-                    self.result = format!("number typed: {}", number.masked());
-                    self.to_phase(Phase::ConfirmNumber(number));
+                    self.note(format!("number typed: {}", number.masked()));
+                    self.ask_in_phase(Phase::ConfirmNumber(number));
                 }
                 Err(_) => self.fail(Failure::BadNumber),
             },
             (Node::Callback(_), Phase::ConfirmNumber(number)) => match keys {
                 "1" => {
-                    self.result = "typed number confirmed".to_owned();
+                    self.note("typed number confirmed");
                     self.after_number(Some(number));
                 }
                 "2" => {
-                    self.result = "number typed again".to_owned();
-                    self.to_phase(Phase::AskNumber);
+                    self.note("number typed again");
+                    self.ask_in_phase(Phase::AskNumber);
                 }
                 _ => self.fail(Failure::Invalid),
             },
             (Node::Callback(_), Phase::OfferMessage) => match keys {
                 "1" => {
                     let Some(Node::Callback(c)) = flow.node(&self.state.node) else { return };
-                    self.result = "leaves a voice message".to_owned();
+                    self.note("leaves a voice message");
                     self.state.phase = Phase::Recording;
                     self.say(prompts::RECORD_INTRO);
                     self.actions.push(Action::Record { max_seconds: c.message_max_seconds });
                 }
                 "2" => {
-                    self.result = "no voice message".to_owned();
+                    self.note("no voice message");
                     self.register(None);
                 }
                 _ => self.fail(Failure::Invalid),
             },
             (_, Phase::Recording) => {
-                self.result = "voice message ended by a key".to_owned();
+                self.note("voice message ended by a key");
                 self.register(None);
             }
             _ => self.fail(Failure::Invalid),
         }
     }
 
-    fn to_phase(&mut self, phase: Phase) {
+    fn ask_in_phase(&mut self, phase: Phase) {
         self.state.phase = phase;
         self.state.attempts = 0;
         self.ask(None);
@@ -551,7 +576,7 @@ impl<'f> Walk<'f> {
         self.state.answers.insert("phone".to_owned(), phone.as_str().to_owned());
         let Some(Node::Callback(c)) = self.flow.node(&self.state.node) else { return };
         if c.message {
-            self.to_phase(Phase::OfferMessage);
+            self.ask_in_phase(Phase::OfferMessage);
         } else {
             self.register(None);
         }
@@ -578,7 +603,7 @@ impl<'f> Walk<'f> {
             recording_seconds,
         }));
         if self.result.is_empty() {
-            self.result = "callback registered".to_owned();
+            self.note("callback registered");
         } else {
             self.result.push_str("; callback registered");
         }
@@ -593,7 +618,7 @@ impl<'f> Walk<'f> {
         if failure == Failure::NoInput {
             self.state.silences += 1;
             if self.state.silences >= defaults.give_up_after_silences {
-                self.result = "silence: line closed".to_owned();
+                self.note("silence: line closed");
                 self.say(prompts::SILENCE_GOODBYE);
                 self.hang_up(Some("no_response"));
                 return;
@@ -614,12 +639,12 @@ impl<'f> Walk<'f> {
         };
         if self.state.attempts >= defaults.max_attempts {
             if let Some(fail) = fail.or(defaults.fail.as_ref()) {
-                self.result = format!("{what} ({} times) → {}", self.state.attempts, fail.get_ref());
+                self.note(format!("{what} ({} times) → {}", self.state.attempts, fail.get_ref()));
                 self.enter(fail.get_ref());
                 return;
             }
         }
-        self.result = format!("{what} ({} of {})", self.state.attempts, defaults.max_attempts);
+        self.note(format!("{what} ({} of {})", self.state.attempts, defaults.max_attempts));
         let words = match failure {
             Failure::NoInput => no_input.or(defaults.no_input.as_ref()).map(|r| r.get_ref().as_str()),
             Failure::Invalid => invalid.or(defaults.invalid.as_ref()).map(|r| r.get_ref().as_str()),

@@ -81,9 +81,7 @@ impl Schedule {
             return false;
         }
         let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
-        self.week[day_index(local.weekday())]
-            .iter()
-            .any(|&(from, to)| (from..to).contains(&minute))
+        self.week[day_index(local.weekday())].iter().any(|&(from, to)| (from..to).contains(&minute))
     }
 
     /// The line's time zone.
@@ -121,15 +119,12 @@ mod tests {
     use chrono::TimeZone;
 
     fn brussels(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        chrono_tz::Europe::Brussels
-            .with_ymd_and_hms(y, mo, d, h, mi, 0)
-            .unwrap()
-            .with_timezone(&Utc)
+        chrono_tz::Europe::Brussels.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap().with_timezone(&Utc)
     }
 
     fn default_schedule() -> Schedule {
-        let mut hours = Hours::default();
-        hours.holidays = vec![toml::Spanned::new(0..0, "2026-12-25".to_owned())];
+        let hours =
+            Hours { holidays: vec![toml::Spanned::new(0..0, "2026-12-25".to_owned())], ..Hours::default() };
         Schedule::parse(chrono_tz::Europe::Brussels, &hours).unwrap()
     }
 

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 
-use super::{Callback, Flow, FlowFile, Menu, Node, Postcode, RawFlowFile, RawNode, Ref, Schedule, Transfer, prompts};
+use super::{
+    Callback, Flow, FlowFile, Menu, Node, Postcode, RawFlowFile, RawNode, Ref, Schedule, Transfer, prompts,
+};
 use crate::phone::{E164, Region};
 
 /// The flow shipped inside the binary, used when no flows folder exists.
@@ -41,7 +43,7 @@ impl fmt::Display for FlowError {
 /// Every flow of the service, looked up by the called number.
 #[derive(Debug, Clone)]
 pub struct Flows {
-    flows: Vec<Arc<Flow>>,
+    lines: Vec<Arc<Flow>>,
     by_number: HashMap<String, usize>,
     default: usize,
 }
@@ -52,18 +54,18 @@ impl Flows {
     pub fn for_called(&self, to: &str) -> &Arc<Flow> {
         let key: String = to.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
         let index = self.by_number.get(&key).copied().unwrap_or(self.default);
-        &self.flows[index]
+        &self.lines[index]
     }
 
     /// The flow with this id (file stem).
     #[must_use]
     pub fn get(&self, id: &str) -> Option<&Arc<Flow>> {
-        self.flows.iter().find(|f| f.id == id)
+        self.lines.iter().find(|f| f.id == id)
     }
 
     /// All flows, in file-name order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Flow>> {
-        self.flows.iter()
+        self.lines.iter()
     }
 
     /// The flows shipped inside the binary.
@@ -72,8 +74,7 @@ impl Flows {
     /// Never in a released binary: a test checks the bundled flow.
     #[must_use]
     pub fn bundled() -> Self {
-        from_sources(vec![(PathBuf::from(BUNDLED.0), BUNDLED.1.to_owned())])
-            .expect("the bundled flow is valid")
+        from_sources(&[(PathBuf::from(BUNDLED.0), BUNDLED.1.to_owned())]).expect("the bundled flow is valid")
     }
 }
 
@@ -82,10 +83,10 @@ impl Flows {
 /// # Errors
 /// Every problem found, in every file.
 pub fn load_dir(dir: &Path) -> Result<Flows, Vec<FlowError>> {
-    let folder_error = |message: String| {
-        vec![FlowError { path: dir.to_path_buf(), line: 0, column: 0, message }]
-    };
-    let entries = std::fs::read_dir(dir).map_err(|e| folder_error(format!("cannot read the flows folder: {e}")))?;
+    let folder_error =
+        |message: String| vec![FlowError { path: dir.to_path_buf(), line: 0, column: 0, message }];
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| folder_error(format!("cannot read the flows folder: {e}")))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -99,13 +100,15 @@ pub fn load_dir(dir: &Path) -> Result<Flows, Vec<FlowError>> {
     for path in paths {
         match std::fs::read_to_string(&path) {
             Ok(text) => sources.push((path, text)),
-            Err(e) => errors.push(FlowError { path, line: 0, column: 0, message: format!("cannot read: {e}") }),
+            Err(e) => {
+                errors.push(FlowError { path, line: 0, column: 0, message: format!("cannot read: {e}") });
+            }
         }
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    from_sources(sources)
+    from_sources(&sources)
 }
 
 /// Validates flows given as (path, text), checking also what spans files: numbers
@@ -113,10 +116,10 @@ pub fn load_dir(dir: &Path) -> Result<Flows, Vec<FlowError>> {
 ///
 /// # Errors
 /// Every problem found.
-pub fn from_sources(sources: Vec<(PathBuf, String)>) -> Result<Flows, Vec<FlowError>> {
+pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Flows, Vec<FlowError>> {
     let mut flows = Vec::new();
     let mut errors = Vec::new();
-    for (path, text) in &sources {
+    for (path, text) in sources {
         match parse_flow(path, text) {
             Ok(flow) => flows.push(flow),
             Err(mut e) => errors.append(&mut e),
@@ -130,14 +133,22 @@ pub fn from_sources(sources: Vec<(PathBuf, String)>) -> Result<Flows, Vec<FlowEr
         for (n, spanned) in flow.numbers.iter().zip(&flow.file.line.numbers) {
             if let Some(other) = by_number.insert(n.as_str().to_owned(), i) {
                 let text = &sources.iter().find(|(p, _)| *p == flow.path).map_or("", |s| s.1.as_str());
-                errors.push(at(&flow.path, text, &spanned.span(), format!(
-                    "number {} is already answered by {}", n.as_str(), flows[other].path.display()
-                )));
+                errors.push(at(
+                    &flow.path,
+                    text,
+                    &spanned.span(),
+                    format!("number {} is already answered by {}", n.as_str(), flows[other].path.display()),
+                ));
             }
         }
     }
     if flows.is_empty() {
-        return Err(vec![FlowError { path: PathBuf::new(), line: 0, column: 0, message: "no flow given".to_owned() }]);
+        return Err(vec![FlowError {
+            path: PathBuf::new(),
+            line: 0,
+            column: 0,
+            message: "no flow given".to_owned(),
+        }]);
     }
     let defaults: Vec<usize> = (0..flows.len()).filter(|&i| flows[i].file.line.default).collect();
     let default = match (defaults.as_slice(), flows.len()) {
@@ -154,15 +165,21 @@ pub fn from_sources(sources: Vec<(PathBuf, String)>) -> Result<Flows, Vec<FlowEr
         }
         (many, _) => {
             for &i in &many[1..] {
-                errors.push(FlowError { path: flows[i].path.clone(), line: 0, column: 0, message: format!(
-                    "`default = true` here and in {}: only one flow can be the default", flows[many[0]].path.display()
-                ) });
+                errors.push(FlowError {
+                    path: flows[i].path.clone(),
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "`default = true` here and in {}: only one flow can be the default",
+                        flows[many[0]].path.display()
+                    ),
+                });
             }
             many[0]
         }
     };
     if errors.is_empty() {
-        Ok(Flows { flows: flows.into_iter().map(Arc::new).collect(), by_number, default })
+        Ok(Flows { lines: flows.into_iter().map(Arc::new).collect(), by_number, default })
     } else {
         Err(errors)
     }
@@ -199,9 +216,10 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
     let nodes = raw
         .nodes
         .into_iter()
-        .filter_map(|(id, node)| match build_node(&mut check, &id, node) {
-            Some(n) => Some((id, n)),
-            None => {
+        .filter_map(|(id, node)| {
+            if let Some(n) = build_node(&mut check, &id, node) {
+                Some((id, n))
+            } else {
                 check.broken.insert(id.get_ref().clone());
                 None
             }
@@ -212,7 +230,10 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
     let line = &file.line;
 
     let tz = line.timezone.get_ref().parse::<Tz>().unwrap_or_else(|_| {
-        check.error(&line.timezone.span(), format!("`{}` is not a time zone (e.g. Europe/Brussels)", line.timezone.get_ref()));
+        check.error(
+            &line.timezone.span(),
+            format!("`{}` is not a time zone (e.g. Europe/Brussels)", line.timezone.get_ref()),
+        );
         chrono_tz::Europe::Brussels
     });
     let region = Region::parse(line.region.get_ref()).unwrap_or_else(|e| {
@@ -228,7 +249,10 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
     let mut number = |s: &toml::Spanned<String>, what: &str| -> Option<E164> {
         let parsed = E164::try_from(s.get_ref().clone()).ok();
         if parsed.is_none() {
-            check.error(&s.span(), format!("{what} `{}` is not a phone number in E.164 form (+32…)", s.get_ref()));
+            check.error(
+                &s.span(),
+                format!("{what} `{}` is not a phone number in E.164 form (+32…)", s.get_ref()),
+            );
         }
         parsed
     };
@@ -253,7 +277,17 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
     check_nodes(&mut check, &file, &postcodes);
 
     if check.errors.is_empty() {
-        Ok(Flow { id, path: path.to_path_buf(), file, numbers, schedule, region, fallback, transfers, postcodes })
+        Ok(Flow {
+            id,
+            path: path.to_path_buf(),
+            file,
+            numbers,
+            schedule,
+            region,
+            fallback,
+            transfers,
+            postcodes,
+        })
     } else {
         Err(check.errors)
     }
@@ -270,9 +304,14 @@ fn check_languages(check: &mut Check<'_>, file: &FlowFile) {
             check.error(&lang.span(), format!("language `{}` is listed twice", lang.get_ref()));
         }
         if !file.line.voices.contains_key(lang.get_ref()) && super::Voice::builtin(lang.get_ref()).is_none() {
-            check.error(&lang.span(), format!(
-                "language `{}` has no voice: add [line.voices.{}] with `language` (and `voice`)", lang.get_ref(), lang.get_ref()
-            ));
+            check.error(
+                &lang.span(),
+                format!(
+                    "language `{}` has no voice: add [line.voices.{}] with `language` (and `voice`)",
+                    lang.get_ref(),
+                    lang.get_ref()
+                ),
+            );
         }
     }
 }
@@ -282,14 +321,23 @@ fn check_prompts(check: &mut Check<'_>, file: &FlowFile) {
     for (id, texts) in &file.prompts {
         for lang in &languages {
             if !texts.contains_key(*lang) {
-                check.error(&id.span(), format!("prompt `{}` has no `{lang}` text (missing translation)", id.get_ref()));
+                check.error(
+                    &id.span(),
+                    format!("prompt `{}` has no `{lang}` text (missing translation)", id.get_ref()),
+                );
             }
         }
         for (lang, text) in texts {
             if !languages.contains(lang.get_ref().as_str()) {
-                check.error(&lang.span(), format!("`{}` is not a language of this line ([line] languages)", lang.get_ref()));
+                check.error(
+                    &lang.span(),
+                    format!("`{}` is not a language of this line ([line] languages)", lang.get_ref()),
+                );
             } else if text.trim().is_empty() {
-                check.error(&lang.span(), format!("prompt `{}` is empty in `{}`", id.get_ref(), lang.get_ref()));
+                check.error(
+                    &lang.span(),
+                    format!("prompt `{}` is empty in `{}`", id.get_ref(), lang.get_ref()),
+                );
             }
         }
     }
@@ -297,7 +345,10 @@ fn check_prompts(check: &mut Check<'_>, file: &FlowFile) {
     let needed = prompts::ALWAYS.iter().chain(if has_callback { prompts::CALLBACK } else { &[] });
     for id in needed {
         if !file.prompts.contains_key(*id) {
-            check.error(&(0..0), format!("prompt `{id}` is missing: the engine says it (see ivr-flows/README.md)"));
+            check.error(
+                &(0..0),
+                format!("prompt `{id}` is missing: the engine says it (see ivr-flows/README.md)"),
+            );
         }
     }
 }
@@ -375,12 +426,18 @@ fn check_nodes(check: &mut Check<'_>, file: &FlowFile, postcodes: &BTreeSet<Stri
     for (id, node) in &file.nodes {
         for (what, r) in node_targets(node, file) {
             if !exists(r) {
-                check.error(&r.span(), format!("node `{}`: {what} names unknown node `{}`", id.get_ref(), r.get_ref()));
+                check.error(
+                    &r.span(),
+                    format!("node `{}`: {what} names unknown node `{}`", id.get_ref(), r.get_ref()),
+                );
             }
         }
         for p in node_prompts(node, file) {
             if !file.prompts.contains_key(p.get_ref().as_str()) {
-                check.error(&p.span(), format!("node `{}` says unknown prompt `{}`", id.get_ref(), p.get_ref()));
+                check.error(
+                    &p.span(),
+                    format!("node `{}` says unknown prompt `{}`", id.get_ref(), p.get_ref()),
+                );
             }
         }
         check_node(check, file, id, node, &languages, postcodes);
@@ -399,19 +456,21 @@ fn check_node(
 ) {
     let d = &file.defaults;
     let name = id.get_ref();
-    let routes = |check: &mut Check<'_>, no_input: &Option<Ref>, invalid: &Option<Ref>, fail: &Option<Ref>| {
-        for (own, default, what, key) in [
-            (no_input, &d.no_input, "no-input", "no_input"),
-            (invalid, &d.invalid, "invalid-input", "invalid"),
-            (fail, &d.fail, "after-failures", "fail"),
-        ] {
-            if own.is_none() && default.is_none() {
-                check.error(&id.span(), format!(
-                    "node `{name}` has no {what} route: set `{key}` here or in [defaults]"
-                ));
+    let routes =
+        |check: &mut Check<'_>, no_input: &Option<Ref>, invalid: &Option<Ref>, fail: &Option<Ref>| {
+            for (own, default, what, key) in [
+                (no_input, &d.no_input, "no-input", "no_input"),
+                (invalid, &d.invalid, "invalid-input", "invalid"),
+                (fail, &d.fail, "after-failures", "fail"),
+            ] {
+                if own.is_none() && default.is_none() {
+                    check.error(
+                        &id.span(),
+                        format!("node `{name}` has no {what} route: set `{key}` here or in [defaults]"),
+                    );
+                }
             }
-        }
-    };
+        };
     match node {
         Node::Menu(m) => {
             routes(check, &m.no_input, &m.invalid, &m.fail);
@@ -422,7 +481,8 @@ fn check_node(
             for o in &m.options {
                 let key = o.key.get_ref().as_str();
                 match key {
-                    "0" => check.error(&o.key.span(), "key 0 is reserved: it always reaches a person ([line] human)"),
+                    "0" => check
+                        .error(&o.key.span(), "key 0 is reserved: it always reaches a person ([line] human)"),
                     "*" => check.error(&o.key.span(), "key * is reserved: it repeats the menu"),
                     k if k.len() == 1 && k.as_bytes()[0].is_ascii_digit() || k == "#" => {
                         if !keys.insert(k) {
@@ -433,12 +493,21 @@ fn check_node(
                 }
                 if let Some(lang) = &o.language {
                     if !languages.contains(lang.get_ref().as_str()) {
-                        check.error(&lang.span(), format!("`{}` is not a language of this line", lang.get_ref()));
+                        check.error(
+                            &lang.span(),
+                            format!("`{}` is not a language of this line", lang.get_ref()),
+                        );
                     }
                 }
             }
             if m.options.len() > 6 {
-                check.error(&id.span(), format!("menu `{name}` has {} options: callers cannot keep more than 6 in mind", m.options.len()));
+                check.error(
+                    &id.span(),
+                    format!(
+                        "menu `{name}` has {} options: callers cannot keep more than 6 in mind",
+                        m.options.len()
+                    ),
+                );
             }
         }
         Node::Postcode(p) => {
@@ -456,7 +525,10 @@ fn check_node(
         Node::Transfer(t) => {
             let to = t.to.get_ref();
             if !file.line.transfers.contains_key(to) && E164::try_from(to.clone()).is_err() {
-                check.error(&t.to.span(), format!("`{to}` is neither a name in [line.transfers] nor an E.164 number"));
+                check.error(
+                    &t.to.span(),
+                    format!("`{to}` is neither a name in [line.transfers] nor an E.164 number"),
+                );
             }
             if t.timeout == 0 || t.timeout > 600 {
                 check.error(&t.to.span(), "`timeout` must be between 1 and 600 seconds");
@@ -467,7 +539,12 @@ fn check_node(
                 check.error(&id.span(), format!("callback `{name}` needs a `service`"));
             }
             if c.fail.is_none() && d.fail.is_none() {
-                check.error(&id.span(), format!("callback `{name}` has no after-failures route: set `fail` here or in [defaults]"));
+                check.error(
+                    &id.span(),
+                    format!(
+                        "callback `{name}` has no after-failures route: set `fail` here or in [defaults]"
+                    ),
+                );
             }
         }
         Node::Say { .. } | Node::Hours { .. } | Node::End { .. } => {}
@@ -488,7 +565,10 @@ fn check_reachable(check: &mut Check<'_>, file: &FlowFile) {
     }
     for id in file.nodes.keys() {
         if !seen.contains(id.get_ref().as_str()) {
-            check.error(&id.span(), format!("node `{}` is unreachable from `{}`", id.get_ref(), file.line.start.get_ref()));
+            check.error(
+                &id.span(),
+                format!("node `{}` is unreachable from `{}`", id.get_ref(), file.line.start.get_ref()),
+            );
         }
     }
 }
@@ -511,7 +591,10 @@ fn check_silent_loops(check: &mut Check<'_>, file: &FlowFile) {
             for next in silent_next(id) {
                 if next == start.get_ref() {
                     path.push(next);
-                    check.error(&start.span(), format!("nodes {} loop without asking the caller anything", path.join(" → ")));
+                    check.error(
+                        &start.span(),
+                        format!("nodes {} loop without asking the caller anything", path.join(" → ")),
+                    );
                     return;
                 }
                 if depth < file.nodes.len() && !path.contains(&next) {

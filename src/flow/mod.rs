@@ -64,10 +64,7 @@ impl Flow {
     #[must_use]
     pub fn text(&self, id: &str, language: &str) -> Option<&str> {
         let texts = self.file.prompts.get(id)?;
-        texts
-            .get(language)
-            .or_else(|| texts.get(self.default_language()))
-            .map(String::as_str)
+        texts.get(language).or_else(|| texts.get(self.default_language())).map(String::as_str)
     }
 
     /// How `<Say>` speaks `language` on this line.
@@ -222,6 +219,7 @@ impl Voice {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
+#[derive(Default)]
 pub struct Hours {
     pub monday: Option<Vec<Spanned<String>>>,
     pub tuesday: Option<Vec<Spanned<String>>>,
@@ -233,21 +231,6 @@ pub struct Hours {
     /// Dates (`YYYY-MM-DD`) the line is closed all day.
     #[serde(default)]
     pub holidays: Vec<Spanned<String>>,
-}
-
-impl Default for Hours {
-    fn default() -> Self {
-        Self {
-            monday: None,
-            tuesday: None,
-            wednesday: None,
-            thursday: None,
-            friday: None,
-            saturday: None,
-            sunday: None,
-            holidays: Vec::new(),
-        }
-    }
 }
 
 /// `[defaults]`: what a menu uses when it does not say.

@@ -68,7 +68,11 @@ pub fn find(conn: &Connection, sid: &str) -> Result<Option<StoredCall>, StoreErr
         .query_row([sid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
     row.map(|(line, state, step, node)| {
-        Ok(StoredCall { line, state: serde_json::from_str(&state)?, placeholder: step == 0 && node.is_empty() })
+        Ok(StoredCall {
+            line,
+            state: serde_json::from_str(&state)?,
+            placeholder: step == 0 && node.is_empty(),
+        })
     })
     .transpose()
 }
@@ -140,7 +144,16 @@ pub fn insert_event(conn: &Connection, e: &StepRecord<'_>) -> Result<(), StoreEr
         "INSERT INTO events (call_sid, step, kind, node, input, result, at, response)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![e.sid, e.step, e.kind, e.node, e.input, e.result, time::format(e.at), e.response])?;
+    .execute(params![
+        e.sid,
+        e.step,
+        e.kind,
+        e.node,
+        e.input,
+        e.result,
+        time::format(e.at),
+        e.response
+    ])?;
     Ok(())
 }
 

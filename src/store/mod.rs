@@ -158,16 +158,15 @@ impl Store {
         let path = Arc::clone(&self.path);
         tokio::task::spawn_blocking(move || {
             let pooled = readers.lock().map_err(|e| StoreError::Reader(e.to_string()))?.pop();
-            let conn = match pooled {
-                Some(c) => c,
-                None => {
-                    let c = Connection::open_with_flags(
-                        path.as_path(),
-                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )?;
-                    configure(&c, "NORMAL")?;
-                    c
-                }
+            let conn = if let Some(c) = pooled {
+                c
+            } else {
+                let c = Connection::open_with_flags(
+                    path.as_path(),
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c, "NORMAL")?;
+                c
             };
             let result = f(&conn);
             if let Ok(mut pool) = readers.lock() {

@@ -18,7 +18,8 @@ fn mac(token: &str, url: &str, params: &[(String, String)]) -> HmacSha1 {
     names.sort_unstable();
     names.dedup();
     for name in names {
-        let mut values: Vec<&str> = params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect();
+        let mut values: Vec<&str> =
+            params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect();
         values.sort_unstable();
         values.dedup();
         for value in values {
@@ -39,9 +40,7 @@ pub fn compute(token: &str, url: &str, params: &[(String, String)]) -> String {
 #[must_use]
 pub fn is_valid(token: &str, url: &str, params: &[(String, String)], signature: &str) -> bool {
     let Ok(given) = STANDARD.decode(signature.trim()) else { return false };
-    url_variants(url)
-        .iter()
-        .any(|candidate| mac(token, candidate, params).verify_slice(&given).is_ok())
+    url_variants(url).iter().any(|candidate| mac(token, candidate, params).verify_slice(&given).is_ok())
 }
 
 /// Whether a JSON body's signature is right: the URL must carry `bodySHA256`, the hex
@@ -49,14 +48,19 @@ pub fn is_valid(token: &str, url: &str, params: &[(String, String)], signature: 
 #[must_use]
 pub fn is_valid_json(token: &str, url: &str, body: &[u8], signature: &str) -> bool {
     let digest = hex(&Sha256::digest(body));
-    let carried = url
-        .split_once('?')
-        .map(|(_, q)| form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "bodySHA256" && v == digest.as_str()));
+    let carried = url.split_once('?').map(|(_, q)| {
+        form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "bodySHA256" && v == digest.as_str())
+    });
     carried == Some(true) && is_valid(token, url, &[], signature)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Lower-case hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 /// The URL as given, with the scheme's default port added, and with any port removed.
@@ -89,7 +93,13 @@ mod tests {
     }
 
     fn call(caller: &str) -> Vec<(String, String)> {
-        p(&[("CallSid", "CA1234567890ABCDE"), ("Caller", caller), ("Digits", "1234"), ("From", caller), ("To", "+18005551212")])
+        p(&[
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Caller", caller),
+            ("Digits", "1234"),
+            ("From", caller),
+            ("To", "+18005551212"),
+        ])
     }
 
     const URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
@@ -109,7 +119,13 @@ mod tests {
             compute("12345", "https://example.com/myapp.php?foo=1&bar=2", &call("+14158675310")),
             "L/OH5YylLD5NRKLltdqwSvS0BnU="
         );
-        let repeated = p(&[("Sid", "CA123"), ("SidAccount", "AC123"), ("Digits", "5678"), ("Digits", "1234"), ("Digits", "1234")]);
+        let repeated = p(&[
+            ("Sid", "CA123"),
+            ("SidAccount", "AC123"),
+            ("Digits", "5678"),
+            ("Digits", "1234"),
+            ("Digits", "1234"),
+        ]);
         assert_eq!(compute("12345", URL, &repeated), "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
     }
 
@@ -117,7 +133,12 @@ mod tests {
     fn either_port_form_is_accepted() {
         let params = call("+14158675309");
         assert!(is_valid("12345", URL, &params, "kvajT1Ptam85bY51eRf/AJRuM3w="));
-        assert!(is_valid("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", &params, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(is_valid(
+            "12345",
+            "https://mycompany.com:443/myapp.php?foo=1&bar=2",
+            &params,
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        ));
     }
 
     #[test]

@@ -53,7 +53,9 @@ fn say(w: &mut Xml, speech: &Speech, voice: &dyn Fn(&str) -> Voice) -> XmlResult
 }
 
 fn redirect(w: &mut Xml, url: &str) -> XmlResult {
-    w.create_element("Redirect").with_attribute(("method", "POST")).write_text_content(BytesText::new(url))?;
+    w.create_element("Redirect")
+        .with_attribute(("method", "POST"))
+        .write_text_content(BytesText::new(url))?;
     Ok(())
 }
 
@@ -127,7 +129,9 @@ pub fn apology(speech: &[Speech], voice: &dyn Fn(&str) -> Voice, fallback: Optio
             say(w, s, voice)?;
         }
         if let Some(number) = fallback {
-            w.create_element("Dial").with_attribute(("timeout", "30")).write_inner_content(|w| number_element(w, number))?;
+            w.create_element("Dial")
+                .with_attribute(("timeout", "30"))
+                .write_inner_content(|w| number_element(w, number))?;
         }
         w.create_element("Hangup").write_empty()?;
         Ok(())

@@ -13,7 +13,10 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn healthz(State(app): State<AppState>) -> (StatusCode, &'static str) {
-    let db = app.store.read(|conn| Ok(conn.query_row("SELECT count(*) FROM calls", [], |r| r.get::<_, i64>(0))?)).await;
+    let db = app
+        .store
+        .read(|conn| Ok(conn.query_row("SELECT count(*) FROM calls", [], |r| r.get::<_, i64>(0))?))
+        .await;
     match db {
         Ok(_) => (StatusCode::OK, "ok\n"),
         Err(e) => {

@@ -64,14 +64,14 @@ pub fn router(state: AppState) -> Router {
         .merge(voice::router())
         .merge(health::router())
         .nest_service("/sounds", sounds)
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
+            |req: &axum::http::Request<_>| {
                 let route = req
                     .extensions()
                     .get::<axum::extract::MatchedPath>()
                     .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
                 tracing::info_span!("request", method = %req.method(), route = %route)
-            }),
-        )
+            },
+        ))
         .with_state(state)
 }

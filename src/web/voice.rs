@@ -55,7 +55,10 @@ impl FromRequest<AppState> for Webhook {
             let url = format!("{base}{}", parts.uri.path_and_query().map_or("", |p| p.as_str()));
             let given = signature_header(&parts.headers);
             let valid = given.is_some_and(|sig| {
-                let json = parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+                let json = parts
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
                 if json {
                     signature::is_valid_json(token.expose(), &url, &bytes, sig)
                 } else {
@@ -120,7 +123,9 @@ fn event_of(hook: Hook, params: &Params) -> Option<Event> {
         Hook::Record => {
             let seconds = params.get("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0);
             match params.get("RecordingUrl") {
-                Some(url) if !url.is_empty() && seconds > 0 => Event::Recorded { url: url.to_owned(), seconds },
+                Some(url) if !url.is_empty() && seconds > 0 => {
+                    Event::Recorded { url: url.to_owned(), seconds }
+                }
                 _ => Event::Silence,
             }
         }
@@ -196,7 +201,15 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
         .write(move |conn| {
             calls::record_status(
                 conn,
-                &StatusUpdate { sid: &sid, line: &line, called: &to, status: &call_status, sequence, duration, at },
+                &StatusUpdate {
+                    sid: &sid,
+                    line: &line,
+                    called: &to,
+                    status: &call_status,
+                    sequence,
+                    duration,
+                    at,
+                },
             )
         })
         .await;

@@ -102,7 +102,12 @@ impl TestApp {
     pub async fn call_from(&self, from: &str, script: &[Step]) -> CallRecord {
         let mut caller = Script::new(script);
         let record = self.phone().call(from, LINE, &mut caller).await.expect("the call goes through");
-        assert!(caller.steps.is_empty(), "script not used up: {:?}\n--- heard:\n{}", caller.steps, record.transcript());
+        assert!(
+            caller.steps.is_empty(),
+            "script not used up: {:?}\n--- heard:\n{}",
+            caller.steps,
+            record.transcript()
+        );
         record
     }
 
@@ -147,7 +152,7 @@ pub struct Script {
 
 impl Script {
     pub fn new(steps: &[Step]) -> Self {
-        Self { steps: steps.iter().cloned().collect(), dialled: Vec::new() }
+        Self { steps: steps.iter().copied().collect(), dialled: Vec::new() }
     }
 }
 
