@@ -104,6 +104,8 @@ pub struct Exchange {
     pub params: Vec<(String, String)>,
     /// HTTP status.
     pub status: u16,
+    /// Time from sending the request to the end of the answer.
+    pub elapsed: std::time::Duration,
     /// The answer.
     pub body: String,
 }
@@ -214,16 +216,7 @@ impl Softphone {
         }
         let request =
             request.body(Full::new(Bytes::from(body))).map_err(|e| SoftphoneError::Http(e.to_string()))?;
-        let response = self.client.request(request).await.map_err(|e| SoftphoneError::Http(e.to_string()))?;
-        let status = response.status().as_u16();
-        let bytes =
-            response.into_body().collect().await.map_err(|e| SoftphoneError::Http(e.to_string()))?.to_bytes();
-        Ok(Exchange {
-            url: public_url,
-            params: params.to_vec(),
-            status,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        })
+        self.send(request, public_url, params.to_vec()).await
     }
 
     /// Fetches `path` from the server (health checks, prompt audio).
@@ -234,16 +227,22 @@ impl Softphone {
         let request = hyper::Request::get(format!("{}{path}", self.server))
             .body(Full::new(Bytes::new()))
             .map_err(|e| SoftphoneError::Http(e.to_string()))?;
+        self.send(request, path.to_owned(), Vec::new()).await
+    }
+
+    async fn send(
+        &self,
+        request: hyper::Request<Full<Bytes>>,
+        url: String,
+        params: Vec<(String, String)>,
+    ) -> Result<Exchange, SoftphoneError> {
+        let sent = std::time::Instant::now();
         let response = self.client.request(request).await.map_err(|e| SoftphoneError::Http(e.to_string()))?;
         let status = response.status().as_u16();
         let bytes =
             response.into_body().collect().await.map_err(|e| SoftphoneError::Http(e.to_string()))?.to_bytes();
-        Ok(Exchange {
-            url: path.to_owned(),
-            params: Vec::new(),
-            status,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        })
+        let elapsed = sent.elapsed();
+        Ok(Exchange { url, params, status, elapsed, body: String::from_utf8_lossy(&bytes).into_owned() })
     }
 
     /// Places a call from `from` to `to` and lets `caller` live it to the end.
