@@ -37,9 +37,33 @@ CREATE TABLE events (
 ) STRICT;
 CREATE INDEX events_by_time ON events (at);
 
+CREATE TABLE agents (
+    id            INTEGER PRIMARY KEY,
+    login         TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL CHECK (role IN ('agent', 'supervisor')),
+    password_hash TEXT NOT NULL,          -- argon2id, PHC string
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE api_tokens (
+    id          INTEGER PRIMARY KEY,
+    agent_id    INTEGER NOT NULL REFERENCES agents (id),
+    token_hash  TEXT NOT NULL UNIQUE,     -- SHA-256 of the token, hex; the token is shown once
+    created_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE sessions (
+    token_hash  TEXT PRIMARY KEY,         -- SHA-256 of the cookie value, hex
+    agent_id    INTEGER NOT NULL REFERENCES agents (id),
+    csrf        TEXT NOT NULL,            -- the token every form of this session carries
+    created_at  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL
+) STRICT;
+
 CREATE TABLE callback_requests (
     id                INTEGER PRIMARY KEY,  -- the request number told to the caller
-    call_sid          TEXT NOT NULL UNIQUE REFERENCES calls (sid), -- one request per call
+    call_sid          TEXT NOT NULL REFERENCES calls (sid), -- the call that asked first
     line              TEXT NOT NULL,
     service           TEXT NOT NULL,
     language          TEXT NOT NULL,
@@ -53,9 +77,33 @@ CREATE TABLE callback_requests (
                       CHECK (state IN ('open', 'claimed', 'done', 'unreachable', 'cancelled')),
     attempts          INTEGER NOT NULL DEFAULT 0,
     max_attempts      INTEGER NOT NULL DEFAULT 3,
-    not_before        TEXT NOT NULL,
-    created_at        TEXT NOT NULL
+    not_before        TEXT NOT NULL,        -- not shown to agents before this time
+    created_at        TEXT NOT NULL,
+    claimed_by        INTEGER REFERENCES agents (id),
+    lease_until       TEXT,                 -- a claim past this time is open again
+    first_attempt_at  TEXT,
+    closed_at         TEXT,
+    closed_reason     TEXT                  -- the last outcome, or the cancel reason
 ) STRICT;
-CREATE INDEX callbacks_queue ON callback_requests (state, priority DESC, not_before, created_at);
+CREATE INDEX callbacks_queue ON callback_requests (state, priority DESC, created_at);
 CREATE INDEX callbacks_by_created ON callback_requests (created_at);
 CREATE INDEX callbacks_by_phone ON callback_requests (phone, service, created_at);
+
+-- Every call that asked for a request; a second call for the same service within a day
+-- joins the first request. A call asks once: replays find their request here.
+CREATE TABLE callback_calls (
+    request_id  INTEGER NOT NULL REFERENCES callback_requests (id),
+    call_sid    TEXT NOT NULL UNIQUE REFERENCES calls (sid)
+) STRICT;
+CREATE INDEX callback_calls_by_request ON callback_calls (request_id);
+
+-- Everything that happened to a request, with who and when.
+CREATE TABLE callback_history (
+    id          INTEGER PRIMARY KEY,
+    request_id  INTEGER NOT NULL REFERENCES callback_requests (id),
+    agent_id    INTEGER REFERENCES agents (id),   -- NULL: the line itself
+    action      TEXT NOT NULL,    -- created, merged, claimed, released, lease_expired, outcome, …
+    detail      TEXT NOT NULL DEFAULT '',
+    at          TEXT NOT NULL
+) STRICT;
+CREATE INDEX callback_history_by_request ON callback_history (request_id, id);

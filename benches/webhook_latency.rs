@@ -53,6 +53,7 @@ fn main() {
             public_url: Some(PUBLIC.to_owned()),
             twilio_auth_token: Some(Secret::new(TOKEN)),
             log: "error".to_owned(),
+            ..Settings::default()
         };
         let clock = ManualClock::new(chrono::Utc::now());
         let app = Application::build(settings, Arc::new(clock)).await.unwrap();

@@ -57,6 +57,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     watch: Option<PathBuf>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -80,8 +81,10 @@ impl Application {
         for flow in flows.iter() {
             tracing::info!(line = %flow.id, name = %flow.file.line.name, numbers = flow.numbers.len(), "flow loaded");
         }
-        let app = App { settings, store, flows: RwLock::new(Arc::new(flows)), clock };
-        Ok(Self { listener, state: AppState(Arc::new(app)), watch })
+        let (changes, _) = tokio::sync::broadcast::channel(64);
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let app = App { settings, store, flows: RwLock::new(Arc::new(flows)), clock, changes, stopping };
+        Ok(Self { listener, state: AppState(Arc::new(app)), watch, stop })
     }
 
     /// The port bound (useful with port 0).
@@ -106,6 +109,12 @@ impl Application {
         }
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "solidaire is listening");
+        let stop = self.stop;
+        let shutdown = async move {
+            shutdown.await;
+            // Ends the consoles' event streams, so the graceful shutdown can complete.
+            let _ = stop.send(true);
+        };
         axum::serve(self.listener, web::router(self.state)).with_graceful_shutdown(shutdown).await
     }
 }

@@ -6,6 +6,7 @@
 //! SQLite. [`app::Application`] wires them together; `main.rs` only parses the command line.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod flow;

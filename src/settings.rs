@@ -28,6 +28,10 @@ pub struct Settings {
     pub twilio_auth_token: Option<Secret>,
     /// Log filter (`info`, `solidaire=debug`).
     pub log: String,
+    /// How long a claim on a callback request lasts, minutes.
+    pub lease_minutes: u32,
+    /// Console sessions end after this much inactivity, minutes.
+    pub session_idle_minutes: u32,
 }
 
 impl Default for Settings {
@@ -41,6 +45,8 @@ impl Default for Settings {
             public_url: None,
             twilio_auth_token: None,
             log: "info".to_owned(),
+            lease_minutes: 15,
+            session_idle_minutes: 30,
         }
     }
 }
@@ -104,10 +110,12 @@ struct Layer {
     public_url: Option<String>,
     twilio_auth_token: Option<String>,
     log: Option<String>,
+    lease_minutes: Option<u32>,
+    session_idle_minutes: Option<u32>,
 }
 
 const ENV_KEYS: &[&str] =
-    &["listen", "database", "flows", "sounds", "public_url", "twilio_auth_token", "log"];
+    &["listen", "database", "flows", "sounds", "public_url", "twilio_auth_token", "log", "lease_minutes", "session_idle_minutes"];
 
 /// The default configuration file, read when it exists and `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "solidaire.toml";
@@ -136,6 +144,18 @@ impl Settings {
                 "public_url" => env_layer.public_url = value,
                 "twilio_auth_token" => env_layer.twilio_auth_token = value,
                 "log" => env_layer.log = value,
+                "lease_minutes" | "session_idle_minutes" => {
+                    let minutes = value.as_deref().map(str::trim).and_then(|v| v.parse().ok()).ok_or_else(|| SettingsError {
+                        key: name.clone(),
+                        origin: "the environment".to_owned(),
+                        message: format!("`{}` is not a number of minutes", value.as_deref().unwrap_or_default()),
+                    })?;
+                    if key == "lease_minutes" {
+                        env_layer.lease_minutes = Some(minutes);
+                    } else {
+                        env_layer.session_idle_minutes = Some(minutes);
+                    }
+                }
                 _ => {
                     return Err(SettingsError {
                         key: name.clone(),
@@ -208,6 +228,17 @@ impl Settings {
                 ));
             }
             self.twilio_auth_token = Some(Secret::new(token.trim()));
+        }
+        for (key, value, target) in [
+            ("lease_minutes", layer.lease_minutes, &mut self.lease_minutes),
+            ("session_idle_minutes", layer.session_idle_minutes, &mut self.session_idle_minutes),
+        ] {
+            if let Some(minutes) = value {
+                if !(1..=24 * 60).contains(&minutes) {
+                    return Err(error(key, format!("{minutes} is not a number of minutes from 1 to 1440")));
+                }
+                *target = minutes;
+            }
         }
         if let Some(log) = layer.log {
             tracing_subscriber::EnvFilter::try_new(&log)

@@ -13,6 +13,7 @@ use crate::flow::engine::{self, Action, Effect, Event, Turn};
 use crate::flow::{Flow, Flows};
 use crate::phone::{E164, mask, spell_digits};
 use crate::store::StoreError;
+use crate::store::callbacks;
 use crate::store::calls::{self, NewCall, StepRecord};
 use crate::telephony::twiml::{self, Links};
 
@@ -79,11 +80,20 @@ pub struct Request {
     pub at: DateTime<Utc>,
 }
 
+/// The answer to a webhook.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// TwiML.
+    pub body: String,
+    /// A callback request was registered (the queue changed).
+    pub registered: bool,
+}
+
 /// Handles one webhook; returns the TwiML to answer.
 ///
 /// # Errors
 /// Any store failure; the caller answers with the apology instead.
-pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<String, StoreError> {
+pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<Reply, StoreError> {
     let stored = calls::find(conn, &req.sid)?;
     let flow = stored
         .as_ref()
@@ -100,7 +110,7 @@ pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<String,
             if carried < expected {
                 if let Some(previous) = calls::response_of(conn, &req.sid, carried)? {
                     tracing::info!(call = %req.sid, step = carried, "replayed webhook: same answer again");
-                    return Ok(previous);
+                    return Ok(Reply { body: previous, registered: false });
                 }
             }
             let turn = match (&req.event, carried == expected) {
@@ -132,7 +142,7 @@ fn finish(
     mut turn: Turn,
     step: u32,
     new_call: Option<&NewCall<'_>>,
-) -> Result<String, StoreError> {
+) -> Result<Reply, StoreError> {
     // The call row first: callback requests and events refer to it.
     match new_call {
         Some(call) => calls::insert(conn, call, &turn.state)?,
@@ -141,7 +151,7 @@ fn finish(
     for effect in &turn.effects {
         match effect {
             Effect::RegisterCallback(draft) => {
-                let id = calls::insert_callback(conn, &req.sid, &flow.id, draft, req.at)?;
+                let id = callbacks::register(conn, &req.sid, &flow.id, draft, req.at)?;
                 tracing::info!(call = %req.sid, request = id, service = %draft.service, phone = %draft.phone, "callback request registered");
                 fill_request_number(&mut turn.actions, id);
             }
@@ -167,7 +177,7 @@ fn finish(
         },
     )?;
     tracing::debug!(call = %req.sid, step, node = %turn.node, input = %input, result = %turn.result, "step");
-    Ok(body)
+    Ok(Reply { body, registered: !turn.effects.is_empty() })
 }
 
 fn fill_request_number(actions: &mut [Action], id: i64) {

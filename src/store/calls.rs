@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, time};
-use crate::flow::engine::{CallState, CallbackDraft};
+use crate::flow::engine::CallState;
 use crate::phone::E164;
 
 /// A call as stored.
@@ -155,44 +155,6 @@ pub fn insert_event(conn: &Connection, e: &StepRecord<'_>) -> Result<(), StoreEr
         e.response
     ])?;
     Ok(())
-}
-
-/// Stores a callback request; a second one from the same call (a replayed webhook) is
-/// the same request. Returns the request number.
-///
-/// # Errors
-/// SQLite errors.
-pub fn insert_callback(
-    conn: &Connection,
-    sid: &str,
-    line: &str,
-    draft: &CallbackDraft,
-    at: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    let now = time::format(at);
-    conn.prepare_cached(
-        "INSERT INTO callback_requests
-            (call_sid, line, service, language, phone, postcode, priority, answers,
-             recording_url, recording_seconds, not_before, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
-         ON CONFLICT (call_sid) DO NOTHING",
-    )?
-    .execute(params![
-        sid,
-        line,
-        draft.service,
-        draft.language,
-        draft.phone.as_str(),
-        draft.postcode,
-        draft.priority.rank(),
-        serde_json::to_string(&draft.answers)?,
-        draft.recording_url,
-        draft.recording_seconds,
-        now,
-    ])?;
-    Ok(conn
-        .prepare_cached("SELECT id FROM callback_requests WHERE call_sid = ?1")?
-        .query_row([sid], |r| r.get(0))?)
 }
 
 /// A status callback.

@@ -8,6 +8,8 @@
 //! `spawn_blocking` on pooled read-only connections and never wait behind the writer
 //! (WAL).
 
+pub mod agents;
+pub mod callbacks;
 pub mod calls;
 pub mod time;
 

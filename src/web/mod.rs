@@ -1,7 +1,12 @@
 //! HTTP: the provider's voice webhooks, health, and prompt audio. Each area has its own
 //! `router()`; [`router`] merges them over the shared [`AppState`].
 
+pub mod api;
+pub mod assets;
+pub mod console;
 pub mod health;
+pub mod pages;
+pub mod session;
 pub mod voice;
 
 use std::sync::{Arc, RwLock};
@@ -24,6 +29,10 @@ pub struct App {
     pub flows: RwLock<Arc<Flows>>,
     /// The time source.
     pub clock: Arc<dyn Clock>,
+    /// Told whenever the callback queue changes (consoles refresh).
+    pub changes: tokio::sync::broadcast::Sender<()>,
+    /// Becomes true when the service is shutting down (long-lived streams end).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl App {
@@ -34,6 +43,54 @@ impl App {
     #[must_use]
     pub fn flows(&self) -> Arc<Flows> {
         Arc::clone(&self.flows.read().expect("flows lock poisoned"))
+    }
+
+    /// Tells the consoles that the queue changed.
+    pub fn queue_changed(&self) {
+        // No console listening is not an error.
+        let _ = self.changes.send(());
+    }
+
+    /// Runs a change to the queue on the writer; tells the consoles when it happened.
+    pub async fn queue_change<T, F>(&self, f: F) -> crate::store::callbacks::QueueResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> crate::store::callbacks::QueueResult<T> + Send + 'static,
+    {
+        let result = self.store.write(f).await;
+        if matches!(result, Ok(Ok(_))) {
+            self.queue_changed();
+        }
+        result
+    }
+
+    /// Services and languages offered by the lines, for the console's filters.
+    #[must_use]
+    pub fn choices(&self) -> (Vec<String>, Vec<String>) {
+        let flows = self.flows();
+        let mut services = std::collections::BTreeSet::new();
+        let mut languages = std::collections::BTreeSet::new();
+        for flow in flows.iter() {
+            for node in flow.file.nodes.values() {
+                if let crate::flow::Node::Callback(c) = node {
+                    services.insert(c.service.clone());
+                }
+            }
+            languages.extend(flow.file.line.languages.iter().map(|l| l.get_ref().clone()));
+        }
+        (services.into_iter().collect(), languages.into_iter().collect())
+    }
+
+    /// The time zone of the default line, for times shown to people.
+    #[must_use]
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.flows().for_called("").schedule.timezone()
+    }
+
+    /// The lease of a claim.
+    #[must_use]
+    pub fn lease(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.settings.lease_minutes))
     }
 
     /// Puts new flows in force.
@@ -63,6 +120,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(voice::router())
         .merge(health::router())
+        .merge(session::router())
+        .merge(console::router())
+        .merge(api::router())
+        .merge(assets::router())
         .nest_service("/sounds", sounds)
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<_>| {

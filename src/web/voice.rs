@@ -163,7 +163,12 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
         app.store.write(move |conn| voice::handle(conn, &flows, &req))
     };
     match tokio::time::timeout(STEP_BUDGET, job).await {
-        Ok(Ok(body)) => xml(body),
+        Ok(Ok(reply)) => {
+            if reply.registered {
+                app.queue_changed();
+            }
+            xml(reply.body)
+        }
         Ok(Err(e)) => {
             tracing::error!(call = %sid, error = %e, "webhook failed: caller gets the apology");
             xml(apology(&flows, &to))

@@ -72,6 +72,7 @@ pub async fn spawn_app(options: Options) -> TestApp {
         public_url: Some(PUBLIC_URL.to_owned()),
         twilio_auth_token: options.token.clone().map(Secret::new),
         log: "warn".to_owned(),
+        ..Settings::default()
     };
     let clock = ManualClock::new(options.at);
     let app = Application::build(settings, Arc::new(clock.clone())).await.expect("the app builds");

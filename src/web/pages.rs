@@ -1,0 +1,395 @@
+//! The console's HTML, written with maud (escaped by construction). Pages are plain
+//! server-rendered forms and tables: usable with the keyboard alone, on a phone, at 200 %
+//! zoom, and with JavaScript off (one small script only keeps the queue fresh).
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use maud::{DOCTYPE, Markup, html};
+
+use super::session::Viewer;
+use crate::phone::mask;
+use crate::store::StoreError;
+use crate::store::callbacks::{Filter, HistoryEntry, Outcome, Request};
+use crate::store::{agents::Agent, time};
+
+/// A whole page.
+#[must_use]
+pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " · solidaire" }
+                    link rel="stylesheet" href="/assets/console.css";
+                    script src="/assets/console.js" defer {}
+                }
+                body {
+                    a.skip href="#main" { "Skip to content" }
+                    header {
+                        nav aria-label="Main" {
+                            a href="/console" { "Queue" }
+                            @if let Some(v) = viewer {
+                                @if v.agent.is_supervisor() { a href="/console/agents" { "Agents" } }
+                                span.who { (v.agent.login) " (" (v.agent.role.as_str()) ")" }
+                                form.inline method="post" action="/logout" {
+                                    input type="hidden" name="csrf" value=(v.csrf.clone().unwrap_or_default());
+                                    button type="submit" { "Log out" }
+                                }
+                            }
+                        }
+                    }
+                    main #main { (body) }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+/// The login form.
+#[must_use]
+pub fn login(csrf: &str, failed: bool) -> Html<String> {
+    layout(
+        "Log in",
+        None,
+        &html! {
+            h1 { "Log in" }
+            @if failed { p.error role="alert" { "Wrong login or password." } }
+            form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="login" { "Login" }
+                input #login name="login" autocomplete="username" required autofocus;
+                label for="password" { "Password" }
+                input #password name="password" type="password" autocomplete="current-password" required;
+                button type="submit" { "Log in" }
+            }
+        },
+    )
+}
+
+/// A short message with a way back.
+#[must_use]
+pub fn message(title: &str, text: &str, back: &str) -> Html<String> {
+    layout(title, None, &html! { h1 { (title) } p role="alert" { (text) } p { a href=(back) { "Back" } } })
+}
+
+/// The answer when the store fails: logged here, never shown.
+#[must_use]
+pub fn failure(error: &StoreError) -> Response {
+    tracing::error!(error = %error, "console: store failure");
+    (StatusCode::SERVICE_UNAVAILABLE, message("Unavailable", "The database is unavailable. Try again in a moment.", "/console"))
+        .into_response()
+}
+
+/// The answer to a form without the right CSRF token.
+#[must_use]
+pub fn csrf_refused() -> Response {
+    (StatusCode::FORBIDDEN, message("Form expired", "This form is out of date. Reload the page and try again.", "/console"))
+        .into_response()
+}
+
+/// `12 min`, `3 h 05`, `2 d 4 h`.
+#[must_use]
+pub fn age(since: &str, now: DateTime<Utc>) -> String {
+    let Some(since) = time::parse(since) else { return String::new() };
+    let minutes = (now - since).num_minutes().max(0);
+    match minutes {
+        0..60 => format!("{minutes} min"),
+        60..1440 => format!("{} h {:02}", minutes / 60, minutes % 60),
+        _ => format!("{} d {} h", minutes / 1440, minutes % 1440 / 60),
+    }
+}
+
+/// A stored time in the line's time zone.
+#[must_use]
+pub fn local(at: &str, tz: Tz) -> String {
+    time::parse(at).map_or_else(String::new, |t| t.with_timezone(&tz).format("%a %d/%m %H:%M").to_string())
+}
+
+fn priority(p: i64) -> &'static str {
+    match p {
+        2 => "urgent",
+        1 => "high",
+        _ => "normal",
+    }
+}
+
+/// The filters in a query string.
+#[must_use]
+pub fn filter_query(f: &Filter) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(f.service.iter().map(|v| ("service", v.as_str())))
+        .extend_pairs(f.language.iter().map(|v| ("language", v.as_str())))
+        .extend_pairs(f.postcode.iter().map(|v| ("postcode", v.as_str())))
+        .finish()
+}
+
+fn hidden_filters(f: &Filter) -> Markup {
+    html! {
+        @if let Some(v) = &f.service { input type="hidden" name="service" value=(v); }
+        @if let Some(v) = &f.language { input type="hidden" name="language" value=(v); }
+        @if let Some(v) = &f.postcode { input type="hidden" name="postcode" value=(v); }
+    }
+}
+
+/// The queue table, also served alone for the page to refresh itself.
+#[must_use]
+pub fn queue_table(requests: &[Request], viewer: &Viewer, filter: &Filter, now: DateTime<Utc>) -> Markup {
+    let csrf = viewer.csrf.clone().unwrap_or_default();
+    let supervisor = viewer.agent.is_supervisor();
+    html! {
+        @if requests.is_empty() {
+            p.empty { "No request is waiting." }
+        } @else {
+            table {
+                caption { (requests.len()) " request(s), highest priority then oldest first" }
+                thead { tr {
+                    th scope="col" { "No." } th scope="col" { "Service" } th scope="col" { "Language" }
+                    th scope="col" { "Postcode" } th scope="col" { "Waiting" } th scope="col" { "Attempts" }
+                    th scope="col" { "Number" } th scope="col" { "Priority" }
+                    @if supervisor { th scope="col" { "Held by" } }
+                    th scope="col" { span.visually-hidden { "Action" } }
+                } }
+                tbody {
+                    @for r in requests {
+                        tr data-request=(r.id) {
+                            td { a href={ "/console/requests/" (r.id) } { (r.id) } }
+                            td { (r.service) } td { (r.language) }
+                            td { (r.postcode.as_deref().unwrap_or("–")) }
+                            td { (age(&r.created_at, now)) }
+                            td { (r.attempts) " / " (r.max_attempts) }
+                            td { (r.phone.as_deref().map(mask).unwrap_or_default()) }
+                            td { (priority(r.priority)) }
+                            @if supervisor {
+                                td { @match &r.holder { Some((_, login)) => (login), None => @if r.state == "open" && r.not_before.as_str() > time::format(now).as_str() { "due " (age(&time::format(now), time::parse(&r.not_before).unwrap_or(now))) } @else { "–" } } }
+                            }
+                            td {
+                                @if r.holder.is_none() && r.not_before.as_str() <= time::format(now).as_str() {
+                                    form.inline method="post" action={ "/console/requests/" (r.id) "/claim" } {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" aria-label={ "Take request " (r.id) } { "Take this one" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @let _ = filter;
+    }
+}
+
+/// The queue page.
+#[must_use]
+pub fn queue_page(
+    viewer: &Viewer,
+    mine: &[Request],
+    requests: &[Request],
+    filter: &Filter,
+    choices: &(Vec<String>, Vec<String>),
+    now: DateTime<Utc>,
+) -> Html<String> {
+    let csrf = viewer.csrf.clone().unwrap_or_default();
+    let (services, languages) = choices;
+    let query = filter_query(filter);
+    layout(
+        "Queue",
+        Some(viewer),
+        &html! {
+            h1 { "Callback queue" }
+            @if !mine.is_empty() {
+                section aria-labelledby="mine" {
+                    h2 #mine { "Your requests" }
+                    ul { @for r in mine {
+                        li { a href={ "/console/requests/" (r.id) } { "Request " (r.id) " · " (r.service) } }
+                    } }
+                }
+            }
+            form.filters method="get" action="/console" {
+                div { label for="service" { "Service" }
+                    select #service name="service" {
+                        option value="" { "Any" }
+                        @for s in services { option value=(s) selected[filter.service.as_deref() == Some(s.as_str())] { (s) } }
+                    } }
+                div { label for="language" { "Language" }
+                    select #language name="language" {
+                        option value="" { "Any" }
+                        @for l in languages { option value=(l) selected[filter.language.as_deref() == Some(l.as_str())] { (l) } }
+                    } }
+                div { label for="postcode" { "Postcode" }
+                    input #postcode name="postcode" inputmode="numeric" size="6" value=(filter.postcode.clone().unwrap_or_default()); }
+                button type="submit" { "Filter" }
+            }
+            form method="post" action="/console/claim-next" {
+                input type="hidden" name="csrf" value=(csrf);
+                (hidden_filters(filter))
+                button.primary type="submit" { "Take the next one" }
+            }
+            div #queue aria-live="polite" data-src={ "/console/queue?" (query) } {
+                (queue_table(requests, viewer, filter, now))
+            }
+        },
+    )
+}
+
+/// One request.
+#[must_use]
+pub fn request_page(
+    viewer: &Viewer,
+    r: &Request,
+    history: &[HistoryEntry],
+    agents: &[Agent],
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Html<String> {
+    let csrf = viewer.csrf.clone().unwrap_or_default();
+    let holder = r.holder.as_ref().is_some_and(|(id, _)| *id == viewer.agent.id);
+    let supervisor = viewer.agent.is_supervisor();
+    let action = |what: &str| format!("/console/requests/{}/{what}", r.id);
+    layout(
+        &format!("Request {}", r.id),
+        Some(viewer),
+        &html! {
+            h1 { "Request " (r.id) " · " (r.service) }
+            dl.facts {
+                dt { "State" } dd { (r.state) @if let Some((_, login)) = &r.holder { " by " (login) " until " (r.lease_until.as_deref().map(|l| local(l, tz)).unwrap_or_default()) } }
+                dt { "Language" } dd { (r.language) }
+                dt { "Postcode" } dd { (r.postcode.as_deref().unwrap_or("–")) }
+                dt { "Priority" } dd { (priority(r.priority)) }
+                dt { "Waiting" } dd { (age(&r.created_at, now)) " (since " (local(&r.created_at, tz)) ")" }
+                dt { "Attempts" } dd { (r.attempts) " / " (r.max_attempts) }
+                dt { "Number" }
+                dd {
+                    @match (&r.phone, holder) {
+                        (Some(phone), true) => a.phone href={ "tel:" (phone) } { (phone) },
+                        (Some(phone), false) => (mask(phone)),
+                        (None, _) => "removed",
+                    }
+                }
+            }
+            @if holder {
+                section aria-labelledby="answers" {
+                    h2 #answers { "What the caller said" }
+                    @if let Some(map) = r.answers.as_object() {
+                        @if map.is_empty() { p { "No answers recorded." } }
+                        dl { @for (k, v) in map { dt { (k) } dd { (v.as_str().unwrap_or_default()) } } }
+                    }
+                    @if let Some(url) = &r.recording_url {
+                        p { "Voice message:" }
+                        audio controls preload="none" src=(url) { a href=(url) { "Listen to the message" } }
+                    }
+                }
+                section aria-labelledby="outcome" {
+                    h2 #outcome { "Record the call" }
+                    form method="post" action=(action("outcome")) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        fieldset {
+                            legend { "Outcome" }
+                            @for (value, label) in Outcome::CHOICES {
+                                div.choice {
+                                    input type="radio" name="outcome" id={ "o-" (value) } value=(value) required;
+                                    label for={ "o-" (value) } { (label) }
+                                }
+                            }
+                        }
+                        label for="follow_up" { "Follow-up date (for a follow-up)" }
+                        input #follow_up type="datetime-local" name="follow_up";
+                        label for="partner" { "Partner (for a referral)" }
+                        input #partner name="partner";
+                        label for="note" { "Note" }
+                        textarea #note name="note" rows="3" {}
+                        button.primary type="submit" { "Save the outcome" }
+                    }
+                }
+            }
+            @if r.holder.is_some() && (holder || supervisor) {
+                form method="post" action=(action("release")) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button type="submit" { "Give it back to the queue" }
+                }
+            }
+            @if r.holder.is_none() && matches!(r.state.as_str(), "open") && r.not_before.as_str() <= time::format(now).as_str() {
+                form method="post" action=(action("claim")) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.primary type="submit" { "Take this one" }
+                }
+            }
+            @if supervisor && matches!(r.state.as_str(), "open" | "claimed") {
+                section aria-labelledby="supervise" {
+                    h2 #supervise { "Supervise" }
+                    form method="post" action=(action("reassign")) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        label for="agent" { "Give to" }
+                        select #agent name="agent" { @for a in agents.iter().filter(|a| !a.disabled) { option value=(a.login) { (a.login) } } }
+                        button type="submit" { "Reassign" }
+                    }
+                    form method="post" action=(action("priority")) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        label for="priority" { "Priority" }
+                        select #priority name="priority" {
+                            @for (v, l) in [(0, "normal"), (1, "high"), (2, "urgent")] { option value=(v) selected[r.priority == v] { (l) } }
+                        }
+                        button type="submit" { "Change" }
+                    }
+                    form method="post" action=(action("cancel")) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        label for="reason" { "Reason for cancelling" }
+                        input #reason name="reason" required;
+                        button type="submit" { "Cancel the request" }
+                    }
+                }
+            }
+            section aria-labelledby="history" {
+                h2 #history { "History" }
+                ol.history { @for h in history {
+                    li { time { (local(&h.at, tz)) } " · " (h.agent.as_deref().unwrap_or("the line")) " · " (h.action) @if !h.detail.is_empty() { " · " (h.detail) } }
+                } }
+            }
+        },
+    )
+}
+
+/// Account management.
+#[must_use]
+pub fn agents_page(viewer: &Viewer, agents: &[Agent], notice: Option<&str>) -> Html<String> {
+    let csrf = viewer.csrf.clone().unwrap_or_default();
+    layout(
+        "Agents",
+        Some(viewer),
+        &html! {
+            h1 { "Agents" }
+            @if let Some(n) = notice { p role="status" { (n) } }
+            table {
+                thead { tr { th scope="col" { "Login" } th scope="col" { "Role" } th scope="col" { "State" } th scope="col" { span.visually-hidden { "Action" } } } }
+                tbody { @for a in agents {
+                    tr {
+                        td { (a.login) } td { (a.role.as_str()) } td { @if a.disabled { "disabled" } @else { "active" } }
+                        td { @if !a.disabled && a.id != viewer.agent.id {
+                            form.inline method="post" action={ "/console/agents/" (a.login) "/disable" } {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button type="submit" { "Disable " (a.login) }
+                            }
+                        } }
+                    }
+                } }
+            }
+            h2 { "Add an account" }
+            form method="post" action="/console/agents" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="new-login" { "Login" }
+                input #new-login name="login" required pattern="[A-Za-z0-9._-]{2,64}";
+                label for="new-role" { "Role" }
+                select #new-role name="role" { option value="agent" { "agent" } option value="supervisor" { "supervisor" } }
+                label for="new-password" { "Password (10 characters or more)" }
+                input #new-password name="password" type="password" minlength="10" autocomplete="new-password" required;
+                button type="submit" { "Add" }
+            }
+        },
+    )
+}

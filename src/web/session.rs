@@ -1,0 +1,238 @@
+//! Who is asking: console sessions (cookie) and API tokens (`Authorization: Bearer`), the
+//! login and logout pages, and CSRF protection. Session cookies are HttpOnly,
+//! SameSite=Strict, Secure behind https, and end after `session_idle_minutes` idle.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Form;
+use serde::Deserialize;
+
+use super::{AppState, pages};
+use crate::auth;
+use crate::store::StoreError;
+use crate::store::agents::{self, Agent};
+
+/// The session cookie.
+pub const COOKIE: &str = "solidaire_session";
+/// The cookie that protects the login form itself.
+const LOGIN_COOKIE: &str = "solidaire_login";
+/// Pause after a failed login: guessing passwords becomes slow.
+const FAILED_LOGIN_PAUSE: Duration = Duration::from_secs(1);
+
+/// Login and logout.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/login", get(login_page).post(login)).route("/logout", post(logout))
+}
+
+/// An authenticated account.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// The account.
+    pub agent: Agent,
+    /// The session's CSRF token (`None` when authenticated by an API token).
+    pub csrf: Option<String>,
+    /// The session's digest, for logout.
+    session: Option<String>,
+}
+
+impl Viewer {
+    /// Whether `given` is this session's CSRF token. Token-authenticated requests carry no
+    /// cookie a third-party page could ride on, so they need none.
+    #[must_use]
+    pub fn csrf_ok(&self, given: &str) -> bool {
+        self.csrf.as_deref().is_none_or(|expected| constant_time_eq(expected.as_bytes(), given.as_bytes()))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The value of cookie `name`.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn secure(app: &AppState) -> bool {
+    app.settings.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+}
+
+fn set_cookie(app: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
+    if secure(app) {
+        c.push_str("; Secure");
+    }
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Finds who sent the request, ending a session that was idle too long.
+async fn identify(app: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>, StoreError> {
+    let now = app.clock.now();
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        let digest = auth::digest(token.trim());
+        let agent = app.store.read(move |c| agents::by_token(c, &digest)).await?;
+        return Ok(agent.map(|agent| Viewer { agent, csrf: None, session: None }));
+    }
+    let Some(value) = cookie(headers, COOKIE) else { return Ok(None) };
+    let digest = auth::digest(value);
+    let found = {
+        let digest = digest.clone();
+        app.store.read(move |c| agents::session(c, &digest)).await?
+    };
+    let Some(session) = found else { return Ok(None) };
+    let idle = chrono::Duration::minutes(i64::from(app.settings.session_idle_minutes));
+    if now - session.last_seen > idle {
+        let digest = digest.clone();
+        app.store.write(move |c| agents::end_session(c, &digest)).await?;
+        tracing::info!(agent = %session.agent.login, "session ended after inactivity");
+        return Ok(None);
+    }
+    if now - session.last_seen > chrono::Duration::seconds(30) {
+        let digest = digest.clone();
+        app.store.write(move |c| agents::touch_session(c, &digest, now)).await?;
+    }
+    Ok(Some(Viewer { agent: session.agent, csrf: Some(session.csrf), session: Some(digest) }))
+}
+
+/// A console page's viewer; anyone else is sent to the login page.
+pub struct ConsoleUser(pub Viewer);
+
+impl FromRequestParts<AppState> for ConsoleUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        match identify(app, &parts.headers).await {
+            Ok(Some(viewer)) => Ok(Self(viewer)),
+            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Err(e) => Err(pages::failure(&e)),
+        }
+    }
+}
+
+/// An API caller; anyone else gets `401`. A cookie-authenticated change must carry the
+/// session's CSRF token in `X-CSRF-Token`.
+pub struct ApiUser(pub Viewer);
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let viewer = match identify(app, &parts.headers).await {
+            Ok(Some(viewer)) => viewer,
+            Ok(None) => return Err(super::api::error(StatusCode::UNAUTHORIZED, "unauthenticated", "log in or send `Authorization: Bearer <token>`")),
+            Err(e) => {
+                tracing::error!(error = %e, "API: store failure");
+                return Err(super::api::error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable"));
+            }
+        };
+        let safe = matches!(parts.method, Method::GET | Method::HEAD);
+        let given = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !safe && !viewer.csrf_ok(given) {
+            return Err(super::api::error(StatusCode::FORBIDDEN, "csrf", "missing or wrong X-CSRF-Token"));
+        }
+        Ok(Self(viewer))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    failed: bool,
+}
+
+async fn login_page(
+    State(app): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> Response {
+    let token = auth::new_token();
+    let mut response = pages::login(&token, q.failed).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, set_cookie(&app, LOGIN_COOKIE, &token, Some(900)));
+    response
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    login: String,
+    password: String,
+    csrf: String,
+}
+
+async fn login(State(app): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
+        return (StatusCode::FORBIDDEN, pages::message("Form expired", "Please go back and log in again.", "/login")).into_response();
+    }
+    let login: String = form.login.trim().chars().take(64).collect();
+    let found = {
+        let login = login.clone();
+        app.store.read(move |c| agents::by_login(c, &login)).await
+    };
+    let found = match found {
+        Ok(f) => f,
+        Err(e) => return pages::failure(&e),
+    };
+    let password = form.password;
+    let (agent, hash) = match found {
+        Some((agent, hash)) if !agent.disabled => (Some(agent), hash),
+        _ => (None, auth::decoy_hash().to_owned()),
+    };
+    let valid = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
+    let Some(agent) = agent.filter(|_| valid) else {
+        tracing::warn!(login = %login, "failed login");
+        tokio::time::sleep(FAILED_LOGIN_PAUSE).await;
+        return Redirect::to("/login?failed=true").into_response();
+    };
+    let token = auth::new_token();
+    let csrf = auth::new_token();
+    let digest = auth::digest(&token);
+    let now = app.clock.now();
+    let id = agent.id;
+    if let Err(e) = app.store.write(move |c| agents::create_session(c, &digest, id, &csrf, now)).await {
+        return pages::failure(&e);
+    }
+    tracing::info!(agent = %agent.login, "logged in");
+    let mut response = Redirect::to("/console").into_response();
+    let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, set_cookie(&app, COOKIE, &token, None));
+    headers.append(header::SET_COOKIE, set_cookie(&app, LOGIN_COOKIE, "", Some(0)));
+    response
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, Form(form): Form<CsrfForm>) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return pages::csrf_refused();
+    }
+    if let Some(digest) = viewer.session.clone() {
+        if let Err(e) = app.store.write(move |c| agents::end_session(c, &digest)).await {
+            return pages::failure(&e);
+        }
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(header::SET_COOKIE, set_cookie(&app, COOKIE, "", Some(0)));
+    response
+}
