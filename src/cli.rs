@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         command: FlowsCommand,
     },
+    /// Manage agent and supervisor accounts.
+    Agents {
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
     /// Be a caller in the terminal: hear the prompts, type keys. Goes through the real
     /// HTTP handlers and the real database (a server started in-process, or --url).
     Simulate {
@@ -56,6 +61,30 @@ enum Command {
         /// Call a server already running at this URL instead of starting one.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentsCommand {
+    /// Add an account; the password is read from standard input.
+    Add {
+        /// Login name (letters, digits, `.`, `_`, `-`).
+        login: String,
+        /// `agent` or `supervisor`.
+        #[arg(long, default_value = "agent")]
+        role: String,
+    },
+    /// List the accounts.
+    List,
+    /// Disable an account (its sessions and tokens end at once).
+    Disable {
+        /// Login name.
+        login: String,
+    },
+    /// Create an API token for an account; it is shown once.
+    Token {
+        /// Login name.
+        login: String,
     },
 }
 
@@ -111,6 +140,7 @@ pub fn main() -> ExitCode {
             return check_flows(&settings, dir.as_ref());
         }
         Command::Simulate { line, from, url } => runtime.block_on(simulate(settings, &line, &from, url)),
+        Command::Agents { command } => runtime.block_on(manage_agents(&settings, command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -261,4 +291,51 @@ impl Caller for Terminal {
         let words = ask("  ... recording: say something (type words; empty = silence)> ");
         (!words.is_empty()).then(|| u32::try_from(words.split_whitespace().count()).unwrap_or(1).max(1) * 2)
     }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    anyhow::ensure!(!password.is_empty(), "give the password on standard input");
+    Ok(password)
+}
+
+async fn manage_agents(settings: &Settings, command: AgentsCommand) -> anyhow::Result<()> {
+    use crate::store::{Store, agents};
+    let store = Store::open(&settings.database)?;
+    let now = chrono::Utc::now();
+    match command {
+        AgentsCommand::Add { login, role } => {
+            let role = agents::Role::parse(&role).map_err(anyhow::Error::msg)?;
+            crate::web::console::check_login(&login).map_err(anyhow::Error::msg)?;
+            let hash = crate::auth::hash_password(&read_password()?).map_err(anyhow::Error::msg)?;
+            let name = login.clone();
+            store.write(move |c| agents::add(c, &name, role, &hash, now)).await?.map_err(anyhow::Error::msg)?;
+            println!("added {login} ({})", role.as_str());
+        }
+        AgentsCommand::List => {
+            for a in store.read(agents::list).await? {
+                println!("{}\t{}\t{}", a.login, a.role.as_str(), if a.disabled { "disabled" } else { "active" });
+            }
+        }
+        AgentsCommand::Disable { login } => {
+            let name = login.clone();
+            anyhow::ensure!(store.write(move |c| agents::disable(c, &name)).await?, "no account `{login}`");
+            println!("disabled {login}");
+        }
+        AgentsCommand::Token { login } => {
+            let name = login.clone();
+            let agent = store.read(move |c| agents::by_login(c, &name)).await?;
+            let Some((agent, _)) = agent.filter(|(a, _)| !a.disabled) else {
+                anyhow::bail!("no active account `{login}`");
+            };
+            let token = crate::auth::new_token();
+            let digest = crate::auth::digest(&token);
+            store.write(move |c| agents::add_token(c, agent.id, &digest, now)).await?;
+            println!("{token}");
+            eprintln!("This token is shown once; store it safely. Use it as: Authorization: Bearer <token>");
+        }
+    }
+    Ok(())
 }

@@ -185,3 +185,84 @@ impl Caller for Script {
         }
     }
 }
+
+/// A JSON client for `/api`.
+pub struct Api {
+    client: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<hyper::body::Bytes>,
+    >,
+    server: String,
+}
+
+impl Api {
+    pub fn new(app: &TestApp) -> Self {
+        Self {
+            client: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
+            server: app.server.clone(),
+        }
+    }
+
+    /// Sends a request; `auth` is a bearer token. Returns the status and the JSON body
+    /// (`Null` when empty).
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        use http_body_util::BodyExt;
+        let mut request = hyper::Request::builder().method(method).uri(format!("{}{path}", self.server));
+        if let Some(token) = auth {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+        let request = request
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(bytes)))
+            .unwrap();
+        let response = self.client.request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = if bytes.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        self.send("GET", path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send("POST", path, Some(token), Some(body)).await
+    }
+}
+
+impl TestApp {
+    /// Adds an account directly in the database; returns an API token for it.
+    pub fn add_agent(&self, login: &str, role: &str, password: &str) -> String {
+        let hash = solidaire::auth::hash_password(password).unwrap();
+        let db = self.db();
+        db.execute(
+            "INSERT INTO agents (login, role, password_hash, created_at) VALUES (?1, ?2, ?3, '2026-01-01T00:00:00.000Z')",
+            rusqlite::params![login, role, hash],
+        )
+        .unwrap();
+        let token = solidaire::auth::new_token();
+        db.execute(
+            "INSERT INTO api_tokens (agent_id, token_hash, created_at) VALUES (?1, ?2, '2026-01-01T00:00:00.000Z')",
+            rusqlite::params![db.last_insert_rowid(), solidaire::auth::digest(&token)],
+        )
+        .unwrap();
+        token
+    }
+
+    /// A caller asks for errands (groceries) and is registered; returns the call.
+    pub async fn errands_request(&self, from: &str) -> CallRecord {
+        let call = self
+            .call_from(from, &[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("1"), Keys("1"), Keys("2")])
+            .await;
+        assert!(call.heard("Votre demande est enregistrée"), "{}", call.transcript());
+        call
+    }
+}
