@@ -311,12 +311,20 @@ async fn manage_agents(settings: &Settings, command: AgentsCommand) -> anyhow::R
             crate::web::console::check_login(&login).map_err(anyhow::Error::msg)?;
             let hash = crate::auth::hash_password(&read_password()?).map_err(anyhow::Error::msg)?;
             let name = login.clone();
-            store.write(move |c| agents::add(c, &name, role, &hash, now)).await?.map_err(anyhow::Error::msg)?;
+            store
+                .write(move |c| agents::add(c, &name, role, &hash, now))
+                .await?
+                .map_err(anyhow::Error::msg)?;
             println!("added {login} ({})", role.as_str());
         }
         AgentsCommand::List => {
             for a in store.read(agents::list).await? {
-                println!("{}\t{}\t{}", a.login, a.role.as_str(), if a.disabled { "disabled" } else { "active" });
+                println!(
+                    "{}\t{}\t{}",
+                    a.login,
+                    a.role.as_str(),
+                    if a.disabled { "disabled" } else { "active" }
+                );
             }
         }
         AgentsCommand::Disable { login } => {

@@ -114,8 +114,17 @@ struct Layer {
     session_idle_minutes: Option<u32>,
 }
 
-const ENV_KEYS: &[&str] =
-    &["listen", "database", "flows", "sounds", "public_url", "twilio_auth_token", "log", "lease_minutes", "session_idle_minutes"];
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "database",
+    "flows",
+    "sounds",
+    "public_url",
+    "twilio_auth_token",
+    "log",
+    "lease_minutes",
+    "session_idle_minutes",
+];
 
 /// The default configuration file, read when it exists and `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "solidaire.toml";
@@ -145,11 +154,17 @@ impl Settings {
                 "twilio_auth_token" => env_layer.twilio_auth_token = value,
                 "log" => env_layer.log = value,
                 "lease_minutes" | "session_idle_minutes" => {
-                    let minutes = value.as_deref().map(str::trim).and_then(|v| v.parse().ok()).ok_or_else(|| SettingsError {
-                        key: name.clone(),
-                        origin: "the environment".to_owned(),
-                        message: format!("`{}` is not a number of minutes", value.as_deref().unwrap_or_default()),
-                    })?;
+                    let minutes =
+                        value.as_deref().map(str::trim).and_then(|v| v.parse().ok()).ok_or_else(|| {
+                            SettingsError {
+                                key: name.clone(),
+                                origin: "the environment".to_owned(),
+                                message: format!(
+                                    "`{}` is not a number of minutes",
+                                    value.as_deref().unwrap_or_default()
+                                ),
+                            }
+                        })?;
                     if key == "lease_minutes" {
                         env_layer.lease_minutes = Some(minutes);
                     } else {

@@ -49,8 +49,13 @@ async fn a_request_goes_claimed_no_answer_busy_voicemail_then_unreachable_and_at
     assert_eq!(claimed["request"]["held_by"], "anna");
 
     let mut now = open_hours();
-    for (attempt, outcome, back_off) in [(1, "no_answer", Duration::minutes(30)), (2, "busy", Duration::hours(2))] {
-        let (status, body) = d.api.post("/api/requests/1/outcome", &d.anna, json!({ "outcome": outcome, "note": "tried" })).await;
+    for (attempt, outcome, back_off) in
+        [(1, "no_answer", Duration::minutes(30)), (2, "busy", Duration::hours(2))]
+    {
+        let (status, body) = d
+            .api
+            .post("/api/requests/1/outcome", &d.anna, json!({ "outcome": outcome, "note": "tried" }))
+            .await;
         assert_eq!((status, body["state"].as_str()), (200, Some("open")), "{body}");
         let (_, one) = d.api.get("/api/requests/1", &d.anna).await;
         assert_eq!(one["request"]["attempts"], attempt);
@@ -65,17 +70,23 @@ async fn a_request_goes_claimed_no_answer_busy_voicemail_then_unreachable_and_at
         assert_eq!(ids(&d.api.get("/api/requests", &d.bert).await.1), vec![1]);
         assert_eq!(d.api.post("/api/requests/1/claim", &d.anna, json!({})).await.0, 200);
     }
-    let (status, body) = d.api.post("/api/requests/1/outcome", &d.anna, json!({ "outcome": "voicemail" })).await;
+    let (status, body) =
+        d.api.post("/api/requests/1/outcome", &d.anna, json!({ "outcome": "voicemail" })).await;
     assert_eq!((status, body["state"].as_str()), (200, Some("unreachable")));
     let (_, one) = d.api.get("/api/requests/1", &d.sue).await;
     assert_eq!(one["request"]["attempts"], 3);
     assert_eq!(one["request"]["state"], "unreachable");
-    let actions: Vec<String> = one["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap().to_owned()).collect();
+    let actions: Vec<String> =
+        one["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap().to_owned()).collect();
     assert_eq!(actions, ["created", "claimed", "outcome", "claimed", "outcome", "claimed", "outcome"]);
-    let last = one["history"].as_array().unwrap().last().unwrap();
-    assert_eq!(last["agent"], "anna");
-    assert_eq!(last["detail"], "voicemail; attempt 3 of 3; closed as unreachable");
-    assert_eq!(d.api.post("/api/requests/1/claim", &d.bert, json!({})).await.0, 409, "a closed request cannot be claimed");
+    let final_entry = one["history"].as_array().unwrap().last().unwrap();
+    assert_eq!(final_entry["agent"], "anna");
+    assert_eq!(final_entry["detail"], "voicemail; attempt 3 of 3; closed as unreachable");
+    assert_eq!(
+        d.api.post("/api/requests/1/claim", &d.bert, json!({})).await.0,
+        409,
+        "a closed request cannot be claimed"
+    );
 }
 
 #[tokio::test]
@@ -98,8 +109,13 @@ async fn reached_outcomes_close_or_schedule_the_request() {
         async move { api.post(&format!("/api/requests/{id}/outcome"), &token, body).await }
     };
     assert_eq!(outcome(1, json!({ "outcome": "reached_resolved" })).await.1["state"], "done");
-    assert_eq!(outcome(2, json!({ "outcome": "reached_follow_up" })).await.0, 422, "a follow-up needs a date");
-    let follow = outcome(2, json!({ "outcome": "reached_follow_up", "follow_up": "2026-11-25T09:00:00Z" })).await;
+    assert_eq!(
+        outcome(2, json!({ "outcome": "reached_follow_up" })).await.0,
+        422,
+        "a follow-up needs a date"
+    );
+    let follow =
+        outcome(2, json!({ "outcome": "reached_follow_up", "follow_up": "2026-11-25T09:00:00Z" })).await;
     assert_eq!(follow.1["state"], "open");
     assert_eq!(outcome(3, json!({ "outcome": "referred" })).await.1["error"]["code"], "invalid");
     assert_eq!(outcome(3, json!({ "outcome": "referred", "partner": "CPAS" })).await.1["state"], "done");
@@ -124,7 +140,8 @@ async fn an_expired_lease_returns_the_request_to_the_queue() {
     let (status, body) = d.api.post("/api/requests/1/outcome", &d.anna, json!({ "outcome": "busy" })).await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("not_holder")));
     let (_, one) = d.api.get("/api/requests/1/history", &d.bert).await;
-    let actions: Vec<&str> = one["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        one["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["created", "claimed", "lease_expired", "claimed"]);
 }
 
@@ -132,7 +149,8 @@ async fn an_expired_lease_returns_the_request_to_the_queue() {
 async fn when_agents_race_for_a_request_exactly_one_wins() {
     let d = desk().await;
     d.app.errands_request(CALLER).await;
-    let tokens: Vec<String> = (0..12).map(|i| d.app.add_agent(&format!("racer{i}"), "agent", PASSWORD)).collect();
+    let tokens: Vec<String> =
+        (0..12).map(|i| d.app.add_agent(&format!("racer{i}"), "agent", PASSWORD)).collect();
     let api = std::sync::Arc::new(Api::new(&d.app));
     let racers: Vec<_> = tokens
         .iter()
@@ -180,9 +198,22 @@ async fn the_same_number_asking_again_for_the_same_service_joins_its_first_reque
     let first = d.app.errands_request(CALLER).await;
     d.app.clock.advance(Duration::hours(2));
     let second = d.app.errands_request(CALLER).await;
-    assert!(second.heard("enregistrée sous le numéro 1."), "the same request number: {}", second.transcript());
+    assert!(
+        second.heard("enregistrée sous le numéro 1."),
+        "the same request number: {}",
+        second.transcript()
+    );
     // Another service is another request.
-    d.app.call(&[Keys("1"), Keys("1"), Step::Transfer(solidaire::simulate::Transfer::Busy), Keys("1"), Keys("1"), Keys("2")]).await;
+    d.app
+        .call(&[
+            Keys("1"),
+            Keys("1"),
+            Step::Transfer(solidaire::simulate::Transfer::Busy),
+            Keys("1"),
+            Keys("1"),
+            Keys("2"),
+        ])
+        .await;
     let (_, list) = d.api.get("/api/requests", &d.anna).await;
     assert_eq!(ids(&list), vec![1, 2]);
     let created_at = list["requests"][0]["created_at"].as_str().unwrap().to_owned();
@@ -223,7 +254,11 @@ async fn each_role_sees_and_does_only_what_it_may() {
     assert_eq!(d.api.get("/api/agents", &d.anna).await.0, 403);
     let new = json!({ "login": "eve", "role": "supervisor", "password": PASSWORD });
     assert_eq!(d.api.post("/api/agents", &d.anna, new.clone()).await.0, 403);
-    for (action, body) in [("priority", json!({ "priority": 2 })), ("cancel", json!({ "reason": "x" })), ("reassign", json!({ "agent": "bert" }))] {
+    for (action, body) in [
+        ("priority", json!({ "priority": 2 })),
+        ("cancel", json!({ "reason": "x" })),
+        ("reassign", json!({ "agent": "bert" })),
+    ] {
         assert_eq!(d.api.post(&format!("/api/requests/1/{action}"), &d.anna, body).await.0, 403, "{action}");
     }
 
@@ -237,11 +272,20 @@ async fn each_role_sees_and_does_only_what_it_may() {
     assert_eq!(d.api.get("/api/requests/1", &d.bert).await.1["request"]["phone"], CALLER);
     assert_eq!(d.api.post("/api/requests/1/release", &d.sue, json!({})).await.0, 200);
     assert_eq!(d.api.post("/api/requests/1/cancel", &d.sue, json!({ "reason": "" })).await.0, 422);
-    assert_eq!(d.api.post("/api/requests/1/cancel", &d.sue, json!({ "reason": "moved away" })).await.1["state"], "cancelled");
+    assert_eq!(
+        d.api.post("/api/requests/1/cancel", &d.sue, json!({ "reason": "moved away" })).await.1["state"],
+        "cancelled"
+    );
 
     // Supervisors manage accounts; a disabled account's token stops working.
     assert_eq!(d.api.post("/api/agents", &d.sue, new).await.0, 201);
-    assert_eq!(d.api.post("/api/agents", &d.sue, json!({ "login": "x", "role": "agent", "password": "short" })).await.0, 422);
+    assert_eq!(
+        d.api
+            .post("/api/agents", &d.sue, json!({ "login": "x", "role": "agent", "password": "short" }))
+            .await
+            .0,
+        422
+    );
     let (_, listed) = d.api.get("/api/agents", &d.sue).await;
     assert_eq!(listed["agents"].as_array().unwrap().len(), 4);
     assert_eq!(d.api.post("/api/agents/anna/disable", &d.sue, json!({})).await.0, 200);
@@ -255,7 +299,8 @@ async fn bad_json_and_unknown_requests_get_stable_error_codes() {
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
     let (status, body) = d.api.post("/api/requests/claim-next", &d.anna, json!({})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("queue_empty")));
-    let (status, body) = d.api.post("/api/requests/9/outcome", &d.anna, json!({ "outcome": "teleported" })).await;
+    let (status, body) =
+        d.api.post("/api/requests/9/outcome", &d.anna, json!({ "outcome": "teleported" })).await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid")));
     let (status, body) = d.api.post("/api/requests/9/outcome", &d.anna, json!({ "outcum": "busy" })).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("bad_json")));

@@ -82,7 +82,8 @@ pub fn add(
     password_hash: &str,
     at: DateTime<Utc>,
 ) -> Result<Result<i64, String>, StoreError> {
-    let taken: bool = conn.query_row("SELECT count(*) > 0 FROM agents WHERE login = ?1", [login], |r| r.get(0))?;
+    let taken: bool =
+        conn.query_row("SELECT count(*) > 0 FROM agents WHERE login = ?1", [login], |r| r.get(0))?;
     if taken {
         return Ok(Err(format!("login `{login}` is already taken")));
     }
@@ -119,7 +120,10 @@ pub fn by_login(conn: &Connection, login: &str) -> Result<Option<(Agent, String)
 /// # Errors
 /// SQLite errors.
 pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Agent>, StoreError> {
-    Ok(conn.prepare_cached("SELECT id, login, role, disabled FROM agents WHERE id = ?1")?.query_row([id], read_agent).optional()?)
+    Ok(conn
+        .prepare_cached("SELECT id, login, role, disabled FROM agents WHERE id = ?1")?
+        .query_row([id], read_agent)
+        .optional()?)
 }
 
 /// Disables an account and ends its sessions and tokens. Returns whether it exists.
@@ -138,7 +142,12 @@ pub fn disable(conn: &Connection, login: &str) -> Result<bool, StoreError> {
 ///
 /// # Errors
 /// SQLite errors.
-pub fn add_token(conn: &Connection, agent: i64, token_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn add_token(
+    conn: &Connection,
+    agent: i64,
+    token_hash: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO api_tokens (agent_id, token_hash, created_at) VALUES (?1, ?2, ?3)",
         params![agent, token_hash, time::format(at)],
@@ -202,7 +211,11 @@ pub fn session(conn: &Connection, token_hash: &str) -> Result<Option<Session>, S
         )?
         .query_row([token_hash], |r| {
             let last_seen: String = r.get(5)?;
-            Ok(Session { agent: read_agent(r)?, csrf: r.get(4)?, last_seen: time::parse(&last_seen).unwrap_or_default() })
+            Ok(Session {
+                agent: read_agent(r)?,
+                csrf: r.get(4)?,
+                last_seen: time::parse(&last_seen).unwrap_or_default(),
+            })
         })
         .optional()?)
 }
@@ -212,7 +225,10 @@ pub fn session(conn: &Connection, token_hash: &str) -> Result<Option<Session>, S
 /// # Errors
 /// SQLite errors.
 pub fn touch_session(conn: &Connection, token_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-    conn.execute("UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1", params![token_hash, time::format(at)])?;
+    conn.execute(
+        "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
+        params![token_hash, time::format(at)],
+    )?;
     Ok(())
 }
 

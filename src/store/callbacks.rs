@@ -164,7 +164,11 @@ impl Outcome {
     ///
     /// # Errors
     /// An unknown name, a follow-up without a date, a referral without a partner.
-    pub fn parse(name: &str, follow_up: Option<DateTime<Utc>>, partner: Option<&str>) -> Result<Self, String> {
+    pub fn parse(
+        name: &str,
+        follow_up: Option<DateTime<Utc>>,
+        partner: Option<&str>,
+    ) -> Result<Self, String> {
         Ok(match name {
             "reached_resolved" => Self::ReachedResolved,
             "reached_follow_up" => Self::ReachedFollowUp(follow_up.ok_or("a follow-up needs a date")?),
@@ -406,7 +410,13 @@ impl Refusal {
 /// A queue operation's result: done, or refused for a reason the agent should see.
 pub type QueueResult<T> = Result<Result<T, Refusal>, StoreError>;
 
-fn claim_row(conn: &Connection, id: i64, agent: i64, lease: Duration, at: DateTime<Utc>) -> Result<(), StoreError> {
+fn claim_row(
+    conn: &Connection,
+    id: i64,
+    agent: i64,
+    lease: Duration,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let previous: Option<i64> = conn
         .prepare_cached("SELECT claimed_by FROM callback_requests WHERE id = ?1 AND state = 'claimed'")?
         .query_row([id], |r| r.get(0))
@@ -423,7 +433,8 @@ fn claim_row(conn: &Connection, id: i64, agent: i64, lease: Duration, at: DateTi
     Ok(())
 }
 
-const AVAILABLE: &str = "(state = 'open' OR (state = 'claimed' AND lease_until <= :now)) AND not_before <= :now";
+const AVAILABLE: &str =
+    "(state = 'open' OR (state = 'claimed' AND lease_until <= :now)) AND not_before <= :now";
 
 /// Claims the first request of the queue (within `filter`) for `agent`.
 ///
@@ -463,7 +474,8 @@ pub fn claim_next(
 pub fn claim(conn: &Connection, id: i64, agent: i64, lease: Duration, at: DateTime<Utc>) -> QueueResult<i64> {
     let now = time::format(at);
     let sql = format!("SELECT count(*) FROM callback_requests WHERE id = :id AND {AVAILABLE}");
-    let available: i64 = conn.prepare_cached(&sql)?.query_row(named_params! {":id": id, ":now": now}, |r| r.get(0))?;
+    let available: i64 =
+        conn.prepare_cached(&sql)?.query_row(named_params! {":id": id, ":now": now}, |r| r.get(0))?;
     if available == 0 {
         let exists = get(conn, id, at)?.is_some();
         return Ok(Err(if exists { Refusal::NotAvailable } else { Refusal::NotFound }));
@@ -537,7 +549,11 @@ pub fn record_outcome(
             if attempts >= request.max_attempts {
                 ("unreachable", None, format!("attempt {attempts} of {}", request.max_attempts))
             } else {
-                ("open", Some(at + back_off(attempts)), format!("attempt {attempts} of {}", request.max_attempts))
+                (
+                    "open",
+                    Some(at + back_off(attempts)),
+                    format!("attempt {attempts} of {}", request.max_attempts),
+                )
             }
         }
         Outcome::WrongNumber | Outcome::NoLongerNeeded => ("cancelled", None, String::new()),
@@ -570,12 +586,20 @@ pub fn record_outcome(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn set_priority(conn: &Connection, id: i64, supervisor: i64, priority: i64, at: DateTime<Utc>) -> QueueResult<()> {
+pub fn set_priority(
+    conn: &Connection,
+    id: i64,
+    supervisor: i64,
+    priority: i64,
+    at: DateTime<Utc>,
+) -> QueueResult<()> {
     if !(0..=2).contains(&priority) {
         return Ok(Err(Refusal::Invalid("priority is 0 (normal), 1 (high) or 2 (urgent)".to_owned())));
     }
     let changed = conn
-        .prepare_cached("UPDATE callback_requests SET priority = ?2 WHERE id = ?1 AND state IN ('open', 'claimed')")?
+        .prepare_cached(
+            "UPDATE callback_requests SET priority = ?2 WHERE id = ?1 AND state IN ('open', 'claimed')",
+        )?
         .execute(params![id, priority])?;
     if changed == 0 {
         return Ok(Err(Refusal::NotFound));
@@ -588,7 +612,13 @@ pub fn set_priority(conn: &Connection, id: i64, supervisor: i64, priority: i64, 
 ///
 /// # Errors
 /// SQLite errors.
-pub fn cancel(conn: &Connection, id: i64, supervisor: i64, reason: &str, at: DateTime<Utc>) -> QueueResult<()> {
+pub fn cancel(
+    conn: &Connection,
+    id: i64,
+    supervisor: i64,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> QueueResult<()> {
     if reason.trim().is_empty() {
         return Ok(Err(Refusal::Invalid("cancelling needs a reason".to_owned())));
     }

@@ -94,21 +94,25 @@ pub fn view(r: &Request, viewer: &Viewer) -> Value {
     })
 }
 
-fn body<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, Response> {
+fn body<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, Box<Response>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes).map_err(|e| error(StatusCode::BAD_REQUEST, "bad_json", &e.to_string()))
+    serde_json::from_slice(bytes)
+        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, "bad_json", &e.to_string())))
 }
 
 async fn list(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q): RawQuery) -> Response {
     let query = q.unwrap_or_default();
     let mut filter = Filter::from_str(&query).unwrap_or_default();
-    filter.everything_active =
-        viewer.agent.is_supervisor() && form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "all" && v == "true");
+    filter.everything_active = viewer.agent.is_supervisor()
+        && form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "all" && v == "true");
     let now = app.clock.now();
     match app.store.read(move |c| callbacks::list(c, &filter, now)).await {
-        Ok(requests) => Json(json!({ "requests": requests.iter().map(|r| view(r, &viewer)).collect::<Vec<_>>() })).into_response(),
+        Ok(requests) => {
+            Json(json!({ "requests": requests.iter().map(|r| view(r, &viewer)).collect::<Vec<_>>() }))
+                .into_response()
+        }
         Err(e) => store_error(&e),
     }
 }
@@ -116,13 +120,19 @@ async fn list(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q)
 async fn fetch(app: &AppState, viewer: &Viewer, id: i64) -> Response {
     let now = app.clock.now();
     match app.store.read(move |c| Ok((callbacks::get(c, id, now)?, callbacks::history_of(c, id)?))).await {
-        Ok((Some(r), history)) => Json(json!({ "request": view(&r, viewer), "history": history })).into_response(),
+        Ok((Some(r), history)) => {
+            Json(json!({ "request": view(&r, viewer), "history": history })).into_response()
+        }
         Ok((None, _)) => refusal(&Refusal::NotFound),
         Err(e) => store_error(&e),
     }
 }
 
-async fn claim_next(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q): RawQuery) -> Response {
+async fn claim_next(
+    State(app): State<AppState>,
+    ApiUser(viewer): ApiUser,
+    RawQuery(q): RawQuery,
+) -> Response {
     let filter = Filter::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
     let (agent, lease, now) = (viewer.agent.id, app.lease(), app.clock.now());
     match app.queue_change(move |c| callbacks::claim_next(c, agent, &filter, lease, now)).await {
@@ -162,9 +172,10 @@ async fn act(
 ) -> Response {
     let form: ActionBody = match body(&bytes) {
         Ok(f) => f,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
-    let (me, supervisor, lease, now) = (viewer.agent.id, viewer.agent.is_supervisor(), app.lease(), app.clock.now());
+    let (me, supervisor, lease, now) =
+        (viewer.agent.id, viewer.agent.is_supervisor(), app.lease(), app.clock.now());
     if matches!(action.as_str(), "priority" | "cancel" | "reassign") {
         if let Some(response) = forbidden_unless_supervisor(&viewer) {
             return response;
@@ -182,14 +193,19 @@ async fn act(
             })
         }
         "outcome" => {
-            let outcome = match Outcome::parse(form.outcome.as_deref().unwrap_or_default(), form.follow_up, form.partner.as_deref()) {
+            let outcome = match Outcome::parse(
+                form.outcome.as_deref().unwrap_or_default(),
+                form.follow_up,
+                form.partner.as_deref(),
+            ) {
                 Ok(o) => o,
                 Err(message) => return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &message),
             };
             let note = form.note.unwrap_or_default();
-            answer(app.queue_change(move |c| callbacks::record_outcome(c, id, me, &outcome, &note, now)).await, |state| {
-                Json(json!({ "state": state })).into_response()
-            })
+            answer(
+                app.queue_change(move |c| callbacks::record_outcome(c, id, me, &outcome, &note, now)).await,
+                |state| Json(json!({ "state": state })).into_response(),
+            )
         }
         "priority" => {
             let priority = form.priority.unwrap_or(-1);
@@ -207,7 +223,9 @@ async fn act(
             let login = form.agent.unwrap_or_default();
             let result = app
                 .queue_change(move |c| match agents::by_login(c, &login)? {
-                    Some((agent, _)) if !agent.disabled => callbacks::reassign(c, id, me, agent.id, lease, now).map(|r| r.map(|()| login)),
+                    Some((agent, _)) if !agent.disabled => {
+                        callbacks::reassign(c, id, me, agent.id, lease, now).map(|r| r.map(|()| login))
+                    }
                     _ => Ok(Err(Refusal::Invalid(format!("no active agent `{login}`")))),
                 })
                 .await;
@@ -241,16 +259,22 @@ async fn add_agent(State(app): State<AppState>, ApiUser(viewer): ApiUser, bytes:
     }
     let new: NewAgent = match body(&bytes) {
         Ok(n) => n,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match super::console::create_agent(&app, new.login.trim().to_owned(), &new.role, new.password).await {
-        Ok(Ok(id)) => (StatusCode::CREATED, Json(json!({ "id": id, "login": new.login.trim() }))).into_response(),
+        Ok(Ok(id)) => {
+            (StatusCode::CREATED, Json(json!({ "id": id, "login": new.login.trim() }))).into_response()
+        }
         Ok(Err(problem)) => error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &problem),
         Err(e) => store_error(&e),
     }
 }
 
-async fn disable_agent(State(app): State<AppState>, ApiUser(viewer): ApiUser, Path(login): Path<String>) -> Response {
+async fn disable_agent(
+    State(app): State<AppState>,
+    ApiUser(viewer): ApiUser,
+    Path(login): Path<String>,
+) -> Response {
     if let Some(response) = forbidden_unless_supervisor(&viewer) {
         return response;
     }

@@ -40,7 +40,11 @@ fn filter_of(query: Option<&str>, viewer: &Viewer) -> Filter {
     filter
 }
 
-async fn queue(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, RawQuery(query): RawQuery) -> Response {
+async fn queue(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    RawQuery(query): RawQuery,
+) -> Response {
     let filter = filter_of(query.as_deref(), &viewer);
     let now = app.clock.now();
     let agent = viewer.agent.id;
@@ -70,7 +74,9 @@ async fn queue_fragment(
         app.store.read(move |c| callbacks::list(c, &filter, now)).await
     };
     match listed {
-        Ok(requests) => Html(pages::queue_table(&requests, &viewer, &filter, now).into_string()).into_response(),
+        Ok(requests) => {
+            Html(pages::queue_table(&requests, &viewer, &filter, now).into_string()).into_response()
+        }
         Err(e) => pages::failure(&e),
     }
 }
@@ -79,20 +85,21 @@ async fn queue_fragment(
 async fn events(State(app): State<AppState>, ConsoleUser(_): ConsoleUser) -> impl IntoResponse {
     let changes = app.changes.subscribe();
     let stopping = app.stopping.clone();
-    let stream = futures_util::stream::unfold((changes, stopping), |(mut changes, mut stopping)| async move {
-        if *stopping.borrow() {
-            return None;
-        }
-        tokio::select! {
-            received = changes.recv() => match received {
-                Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    Some((Ok::<_, Infallible>(Event::default().data("changed")), (changes, stopping)))
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
-            },
-            _ = stopping.changed() => None,
-        }
-    });
+    let stream =
+        futures_util::stream::unfold((changes, stopping), |(mut changes, mut stopping)| async move {
+            if *stopping.borrow() {
+                return None;
+            }
+            tokio::select! {
+                received = changes.recv() => match received {
+                    Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        Some((Ok::<_, Infallible>(Event::default().data("changed")), (changes, stopping)))
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
+                },
+                _ = stopping.changed() => None,
+            }
+        });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
@@ -137,7 +144,11 @@ async fn claim_next(
     }
 }
 
-async fn request(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, Path(id): Path<i64>) -> Response {
+async fn request(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path(id): Path<i64>,
+) -> Response {
     let now = app.clock.now();
     let found = app
         .store
@@ -186,14 +197,22 @@ async fn act(
     let supervisor = viewer.agent.is_supervisor();
     let lease = app.lease();
     let done: callbacks::QueueResult<&'static str> = match action.as_str() {
-        "claim" => app.queue_change(move |c| callbacks::claim(c, id, me, lease, now).map(|r| r.map(|_| "request"))).await,
+        "claim" => {
+            app.queue_change(move |c| callbacks::claim(c, id, me, lease, now).map(|r| r.map(|_| "request")))
+                .await
+        }
         "release" => {
             let actor = Actor { id: me, supervisor };
-            app.queue_change(move |c| callbacks::release(c, id, actor, now).map(|r| r.map(|()| "queue"))).await
+            app.queue_change(move |c| callbacks::release(c, id, actor, now).map(|r| r.map(|()| "queue")))
+                .await
         }
         "outcome" => {
             let follow_up = local_time(form.follow_up.as_deref(), app.timezone());
-            match Outcome::parse(form.outcome.as_deref().unwrap_or_default(), follow_up, form.partner.as_deref()) {
+            match Outcome::parse(
+                form.outcome.as_deref().unwrap_or_default(),
+                follow_up,
+                form.partner.as_deref(),
+            ) {
                 Ok(outcome) => {
                     let note = form.note.unwrap_or_default();
                     app.queue_change(move |c| {
@@ -207,12 +226,17 @@ async fn act(
         "priority" | "cancel" | "reassign" if !supervisor => Ok(Err(Refusal::NotHolder)),
         "priority" => {
             let priority = form.priority.unwrap_or_default();
-            app.queue_change(move |c| callbacks::set_priority(c, id, me, priority, now).map(|r| r.map(|()| "request")))
-                .await
+            app.queue_change(move |c| {
+                callbacks::set_priority(c, id, me, priority, now).map(|r| r.map(|()| "request"))
+            })
+            .await
         }
         "cancel" => {
             let reason = form.reason.unwrap_or_default();
-            app.queue_change(move |c| callbacks::cancel(c, id, me, &reason, now).map(|r| r.map(|()| "request"))).await
+            app.queue_change(move |c| {
+                callbacks::cancel(c, id, me, &reason, now).map(|r| r.map(|()| "request"))
+            })
+            .await
         }
         "reassign" => {
             let login = form.agent.unwrap_or_default();
@@ -259,11 +283,20 @@ struct NewAgent {
 pub fn check_login(login: &str) -> Result<(), String> {
     let ok = (2..=64).contains(&login.len())
         && login.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok { Ok(()) } else { Err("a login has 2 to 64 letters, digits, dots, dashes or underscores".to_owned()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("a login has 2 to 64 letters, digits, dots, dashes or underscores".to_owned())
+    }
 }
 
 /// Creates an account from the console or the API.
-pub(crate) async fn create_agent(app: &AppState, login: String, role: &str, password: String) -> Result<Result<i64, String>, crate::store::StoreError> {
+pub(crate) async fn create_agent(
+    app: &AppState,
+    login: String,
+    role: &str,
+    password: String,
+) -> Result<Result<i64, String>, crate::store::StoreError> {
     let role = match Role::parse(role) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
@@ -280,7 +313,11 @@ pub(crate) async fn create_agent(app: &AppState, login: String, role: &str, pass
     app.store.write(move |c| agents::add(c, &login, role, &hash, now)).await
 }
 
-async fn add_agent(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, Form(form): Form<NewAgent>) -> Response {
+async fn add_agent(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Form(form): Form<NewAgent>,
+) -> Response {
     if !viewer.csrf_ok(&form.csrf) {
         return pages::csrf_refused();
     }

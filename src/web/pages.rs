@@ -15,7 +15,6 @@ use crate::store::callbacks::{Filter, HistoryEntry, Outcome, Request};
 use crate::store::{agents::Agent, time};
 
 /// A whole page.
-#[must_use]
 pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<String> {
     Html(
         html! {
@@ -52,7 +51,6 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<Strin
 }
 
 /// The login form.
-#[must_use]
 pub fn login(csrf: &str, failed: bool) -> Html<String> {
     layout(
         "Log in",
@@ -73,7 +71,6 @@ pub fn login(csrf: &str, failed: bool) -> Html<String> {
 }
 
 /// A short message with a way back.
-#[must_use]
 pub fn message(title: &str, text: &str, back: &str) -> Html<String> {
     layout(title, None, &html! { h1 { (title) } p role="alert" { (text) } p { a href=(back) { "Back" } } })
 }
@@ -82,14 +79,20 @@ pub fn message(title: &str, text: &str, back: &str) -> Html<String> {
 #[must_use]
 pub fn failure(error: &StoreError) -> Response {
     tracing::error!(error = %error, "console: store failure");
-    (StatusCode::SERVICE_UNAVAILABLE, message("Unavailable", "The database is unavailable. Try again in a moment.", "/console"))
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        message("Unavailable", "The database is unavailable. Try again in a moment.", "/console"),
+    )
         .into_response()
 }
 
 /// The answer to a form without the right CSRF token.
 #[must_use]
 pub fn csrf_refused() -> Response {
-    (StatusCode::FORBIDDEN, message("Form expired", "This form is out of date. Reload the page and try again.", "/console"))
+    (
+        StatusCode::FORBIDDEN,
+        message("Form expired", "This form is out of date. Reload the page and try again.", "/console"),
+    )
         .into_response()
 }
 
@@ -186,7 +189,6 @@ pub fn queue_table(requests: &[Request], viewer: &Viewer, filter: &Filter, now: 
 }
 
 /// The queue page.
-#[must_use]
 pub fn queue_page(
     viewer: &Viewer,
     mine: &[Request],
@@ -239,7 +241,6 @@ pub fn queue_page(
 }
 
 /// One request.
-#[must_use]
 pub fn request_page(
     viewer: &Viewer,
     r: &Request,
@@ -356,7 +357,6 @@ pub fn request_page(
 }
 
 /// Account management.
-#[must_use]
 pub fn agents_page(viewer: &Viewer, agents: &[Agent], notice: Option<&str>) -> Html<String> {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     layout(

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
+use axum::Form;
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Form;
 use serde::Deserialize;
 
 use super::{AppState, pages};
@@ -76,7 +76,7 @@ fn set_cookie(app: &AppState, name: &str, value: &str, max_age: Option<i64>) -> 
         c.push_str("; Secure");
     }
     if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={age}"));
+        c = format!("{c}; Max-Age={age}");
     }
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -139,10 +139,20 @@ impl FromRequestParts<AppState> for ApiUser {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
         let viewer = match identify(app, &parts.headers).await {
             Ok(Some(viewer)) => viewer,
-            Ok(None) => return Err(super::api::error(StatusCode::UNAUTHORIZED, "unauthenticated", "log in or send `Authorization: Bearer <token>`")),
+            Ok(None) => {
+                return Err(super::api::error(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "log in or send `Authorization: Bearer <token>`",
+                ));
+            }
             Err(e) => {
                 tracing::error!(error = %e, "API: store failure");
-                return Err(super::api::error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable"));
+                return Err(super::api::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable",
+                ));
             }
         };
         let safe = matches!(parts.method, Method::GET | Method::HEAD);
@@ -180,7 +190,11 @@ struct LoginForm {
 async fn login(State(app): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
-        return (StatusCode::FORBIDDEN, pages::message("Form expired", "Please go back and log in again.", "/login")).into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            pages::message("Form expired", "Please go back and log in again.", "/login"),
+        )
+            .into_response();
     }
     let login: String = form.login.trim().chars().take(64).collect();
     let found = {
@@ -196,7 +210,8 @@ async fn login(State(app): State<AppState>, headers: HeaderMap, Form(form): Form
         Some((agent, hash)) if !agent.disabled => (Some(agent), hash),
         _ => (None, auth::decoy_hash().to_owned()),
     };
-    let valid = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
+    let valid =
+        tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
     let Some(agent) = agent.filter(|_| valid) else {
         tracing::warn!(login = %login, "failed login");
         tokio::time::sleep(FAILED_LOGIN_PAUSE).await;
@@ -223,7 +238,11 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, Form(form): Form<CsrfForm>) -> Response {
+async fn logout(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     if !viewer.csrf_ok(&form.csrf) {
         return pages::csrf_refused();
     }

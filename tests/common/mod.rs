@@ -44,6 +44,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub db: PathBuf,
     pub token: Option<String>,
+    pub public: Option<String>,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -52,11 +53,13 @@ pub struct Options {
     pub at: DateTime<Utc>,
     pub token: Option<String>,
     pub flows: Option<PathBuf>,
+    /// `None`: no public URL, links are built from the Host header (development mode).
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { at: open_hours(), token: None, flows: None }
+        Self { at: open_hours(), token: None, flows: None, public_url: Some(PUBLIC_URL.to_owned()) }
     }
 }
 
@@ -69,7 +72,7 @@ pub async fn spawn_app(options: Options) -> TestApp {
         flows: options.flows.unwrap_or_else(repo_flows),
         flows_named: true,
         sounds: dir.path().join("sounds"),
-        public_url: Some(PUBLIC_URL.to_owned()),
+        public_url: options.public_url.clone(),
         twilio_auth_token: options.token.clone().map(Secret::new),
         log: "warn".to_owned(),
         ..Settings::default()
@@ -81,7 +84,7 @@ pub async fn spawn_app(options: Options) -> TestApp {
     tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    TestApp { server, clock, db, token: options.token, dir, stop: Some(stop) }
+    TestApp { server, clock, db, token: options.token, public: options.public_url, dir, stop: Some(stop) }
 }
 
 impl TestApp {
@@ -95,7 +98,7 @@ impl TestApp {
 
     /// The provider, signing with the app's token.
     pub fn phone(&self) -> Softphone {
-        Softphone::new(&self.server, Some(PUBLIC_URL), self.token.as_deref())
+        Softphone::new(&self.server, self.public.as_deref(), self.token.as_deref())
     }
 
     /// Places a call from `from` that follows `script`; panics with the transcript when
@@ -198,7 +201,8 @@ pub struct Api {
 impl Api {
     pub fn new(app: &TestApp) -> Self {
         Self {
-            client: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
+            client: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http(),
             server: app.server.clone(),
         }
     }
@@ -225,7 +229,8 @@ impl Api {
         let response = self.client.request(request).await.unwrap();
         let status = response.status().as_u16();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let json = if bytes.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+        let json =
+            if bytes.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
         (status, json)
     }
 
@@ -260,7 +265,10 @@ impl TestApp {
     /// A caller asks for errands (groceries) and is registered; returns the call.
     pub async fn errands_request(&self, from: &str) -> CallRecord {
         let call = self
-            .call_from(from, &[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("1"), Keys("1"), Keys("2")])
+            .call_from(
+                from,
+                &[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("1"), Keys("1"), Keys("2")],
+            )
             .await;
         assert!(call.heard("Votre demande est enregistrée"), "{}", call.transcript());
         call

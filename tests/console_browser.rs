@@ -1,0 +1,111 @@
+//! The console in real headless Chromium: a call arrives through the voice webhook, an
+//! agent sees it appear without reloading, claims it, records "no answer", sees it come
+//! back after the back-off, claims it again and resolves it; a second agent never sees it
+//! while it is claimed.
+
+mod common;
+#[path = "common/webdriver.rs"]
+mod webdriver;
+
+use chrono::Duration;
+use common::*;
+use webdriver::{Browser, Driver};
+
+const PASSWORD: &str = "correct horse battery";
+const ENTER: &str = "\u{E007}";
+
+async fn log_in(browser: &Browser, app: &TestApp, login: &str) {
+    browser.goto(&format!("{}/login", app.server)).await;
+    browser.fill("#login", login).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_text("h1", 10, |t| t == "Callback queue").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_works_a_callback_to_the_end_in_a_real_browser() {
+    let app = spawn_app(Options { public_url: None, ..Options::default() }).await;
+    app.add_agent("anna", "agent", PASSWORD);
+    app.add_agent("bert", "agent", PASSWORD);
+    let driver = Driver::start().await;
+
+    // A wrong password is refused.
+    let anna = driver.browser("anna").await;
+    anna.goto(&format!("{}/login", app.server)).await;
+    anna.fill("#login", "anna").await;
+    anna.fill("#password", "not her password").await;
+    anna.click("button[type=submit]").await;
+    anna.wait_text("[role=alert]", 10, |t| t.contains("Wrong login or password")).await;
+
+    log_in(&anna, &app, "anna").await;
+    assert!(anna.text("#queue").await.contains("No request is waiting"));
+
+    // A resident calls; the request appears on the open page by itself.
+    app.errands_request(CALLER).await;
+    let row = anna.wait_text("#queue", 10, |t| t.contains("errands")).await;
+    assert!(row.contains("+32 4** ** ** 56"), "masked in the queue: {row}");
+    assert!(row.contains("4020"), "{row}");
+    assert!(row.contains("0 / 3"), "{row}");
+
+    let bert = driver.browser("bert").await;
+    log_in(&bert, &app, "bert").await;
+    bert.wait_text("#queue", 10, |t| t.contains("errands")).await;
+    bert.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-queue.png")).await;
+
+    // Anna takes the next one with the keyboard alone.
+    anna.script("document.querySelector('button.primary').focus()").await;
+    anna.keys(ENTER).await;
+    anna.wait_text("h1", 10, |t| t.starts_with("Request 1")).await;
+    assert_eq!(anna.text("a.phone").await, CALLER, "the holder sees the full number");
+    assert!(anna.text("#main").await.contains("groceries"), "and the caller's answers");
+
+    // While Anna holds it, Bert's queue loses it without a reload, and he cannot see the number.
+    bert.wait_text("#queue", 10, |t| t.contains("No request is waiting")).await;
+    bert.goto(&format!("{}/console/requests/1", app.server)).await;
+    let seen = bert.text("#main").await;
+    assert!(seen.contains("+32 4** ** ** 56") && !seen.contains(CALLER), "{seen}");
+    assert!(!bert.exists("a.phone").await);
+    assert!(!seen.contains("groceries"), "answers are the holder's only");
+
+    // No answer: the request leaves the queue for its back-off.
+    anna.click("#o-no_answer").await;
+    anna.fill("#note", "rang ten times").await;
+    anna.click("form[action$='/outcome'] button[type=submit]").await;
+    anna.wait_text("h1", 10, |t| t == "Callback queue").await;
+    assert!(anna.text("#queue").await.contains("No request is waiting"));
+
+    // After the back-off it is back, with its attempt counted. (Anna stays active
+    // meanwhile: a session idle for 30 minutes ends.)
+    app.clock.advance(Duration::minutes(20));
+    anna.goto(&format!("{}/console", app.server)).await;
+    assert!(anna.wait_text("#queue", 10, |t| !t.is_empty()).await.contains("No request is waiting"));
+    app.clock.advance(Duration::minutes(11));
+    anna.goto(&format!("{}/console", app.server)).await;
+    let back = anna.wait_text("#queue", 10, |t| t.contains("errands")).await;
+    assert!(back.contains("1 / 3"), "{back}");
+
+    anna.click("tr[data-request='1'] button").await;
+    anna.wait_text("h1", 10, |t| t.starts_with("Request 1")).await;
+    anna.click("#o-reached_resolved").await;
+    anna.click("form[action$='/outcome'] button[type=submit]").await;
+    anna.wait_text("h1", 10, |t| t == "Callback queue").await;
+
+    anna.goto(&format!("{}/console/requests/1", app.server)).await;
+    let history = anna.text("ol.history").await;
+    assert!(history.contains("anna · outcome · no_answer; attempt 1 of 3; rang ten times"), "{history}");
+    assert!(history.contains("anna · outcome · reached_resolved"), "{history}");
+    assert!(anna.text("dl.facts").await.contains("done"));
+
+    // Logging out ends the session.
+    anna.click("form[action='/logout'] button").await;
+    anna.wait_text("h1", 10, |t| t == "Log in").await;
+    anna.goto(&format!("{}/console", app.server)).await;
+    anna.wait_text("h1", 10, |t| t == "Log in").await;
+
+    // Bert, idle for more than 30 minutes, has to log in again.
+    bert.goto(&format!("{}/console", app.server)).await;
+    bert.wait_text("h1", 10, |t| t == "Log in").await;
+
+    anna.close().await;
+    bert.close().await;
+}
