@@ -10,6 +10,8 @@ CREATE TABLE calls (
     called      TEXT,                      -- the number dialled (To)
     language    TEXT,                      -- chosen language, NULL before the choice
     started_at  TEXT NOT NULL,
+    day         TEXT NOT NULL,             -- local date of started_at in the line's time zone
+    open_at_arrival INTEGER,               -- 1 when the line was open as the call arrived
     ended_at    TEXT,
     status      TEXT NOT NULL,             -- the provider's CallStatus
     status_seq  INTEGER NOT NULL DEFAULT -1, -- highest status SequenceNumber applied
@@ -17,10 +19,17 @@ CREATE TABLE calls (
     outcome     TEXT,                      -- transferred | callback | informed | no_response | abandoned
     step        INTEGER NOT NULL DEFAULT 0,-- webhooks processed
     node        TEXT NOT NULL DEFAULT '',  -- current node
-    state       TEXT NOT NULL              -- the engine's call state, JSON
+    state       TEXT NOT NULL,             -- the engine's call state, JSON
+    -- Figures for the statistics, kept on the call (they survive the retention purge):
+    left_menu_at       TEXT,               -- a transfer started, a request was stored, or the flow ended the call
+    menu_keys          TEXT NOT NULL DEFAULT '',  -- keys pressed at menus, in order
+    invalid_inputs     INTEGER NOT NULL DEFAULT 0,
+    silences           INTEGER NOT NULL DEFAULT 0,
+    transfers          INTEGER NOT NULL DEFAULT 0,
+    transfers_answered INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX calls_by_start ON calls (started_at);
-CREATE INDEX calls_by_line_start ON calls (line, started_at);
+CREATE INDEX calls_by_day ON calls (day, line);
 CREATE INDEX calls_by_caller ON calls (caller, started_at);
 
 CREATE TABLE events (

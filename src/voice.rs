@@ -122,6 +122,8 @@ pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<Reply, 
         _ => {
             let caller = E164::caller_id(&req.from, flow.region);
             let turn = engine::start(flow, caller.clone(), req.at);
+            let day = req.at.with_timezone(&flow.schedule.timezone()).date_naive().to_string();
+            let open = flow.schedule.is_open(req.at);
             let new = NewCall {
                 sid: &req.sid,
                 line: &flow.id,
@@ -129,6 +131,8 @@ pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<Reply, 
                 called: &req.to,
                 status: &req.status,
                 at: req.at,
+                day: &day,
+                open,
             };
             finish(conn, flow, req, turn, 0, Some(&new))
         }
@@ -146,7 +150,7 @@ fn finish(
     // The call row first: callback requests and events refer to it.
     match new_call {
         Some(call) => calls::insert(conn, call, &turn.state)?,
-        None => calls::save_state(conn, &req.sid, &turn.state)?,
+        None => calls::save_state(conn, &req.sid, &turn.state, req.at)?,
     }
     for effect in &turn.effects {
         match effect {

@@ -40,6 +40,28 @@ pub struct CallState {
     pub answers: BTreeMap<String, String>,
     /// What the call achieved (`transferred`, `callback`, `informed`, …).
     pub outcome: Option<String>,
+    /// Figures kept for the statistics.
+    pub tally: Tally,
+}
+
+/// What a call did, counted for the daily statistics (kept on the call, so figures stay
+/// the same whatever happens to the event log).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Tally {
+    /// Keys pressed at menus, in order (`13*0`).
+    pub keys: String,
+    /// Wrong keys and unusable numbers.
+    pub invalid: u32,
+    /// Questions that timed out.
+    pub silences: u32,
+    /// Transfers started.
+    pub transfers: u32,
+    /// Transfers answered.
+    pub transfers_answered: u32,
+    /// The caller has left the menus (a transfer started, a request was stored, or the
+    /// flow ended the call).
+    pub left_menu: bool,
 }
 
 /// A sub-step of a node.
@@ -314,6 +336,7 @@ impl<'f> Walk<'f> {
     }
 
     fn hang_up(&mut self, outcome: Option<&str>) {
+        self.state.tally.left_menu = true;
         self.actions.push(Action::Hangup);
         self.state.phase = Phase::Finished;
         if let Some(outcome) = outcome {
@@ -353,6 +376,8 @@ impl<'f> Walk<'f> {
                         self.say(prompt.get_ref());
                     }
                     self.actions.push(Action::Dial { number, timeout: t.timeout });
+                    self.state.tally.transfers += 1;
+                    self.state.tally.left_menu = true;
                     return;
                 }
                 Node::End { prompt, outcome } => {
@@ -467,6 +492,7 @@ impl<'f> Walk<'f> {
     fn on_dial(&mut self, status: DialStatus) {
         let Some(Node::Transfer(t)) = self.flow.node(&self.state.node) else { return };
         if status == DialStatus::Completed {
+            self.state.tally.transfers_answered += 1;
             self.note("transfer answered");
             self.hang_up(Some("transferred"));
         } else {
@@ -478,6 +504,9 @@ impl<'f> Walk<'f> {
     fn on_keys(&mut self, keys: &str) {
         let flow = self.flow;
         let keys = keys.trim();
+        if self.state.phase == Phase::Node && matches!(flow.node(&self.state.node), Some(Node::Menu(_))) && keys.len() == 1 {
+            self.state.tally.keys.push_str(keys);
+        }
         if keys == "0" && self.state.phase != Phase::Recording {
             self.note("0 → a person");
             self.enter(flow.file.line.human.get_ref());
@@ -615,6 +644,11 @@ impl<'f> Walk<'f> {
     fn fail(&mut self, failure: Failure) {
         let flow = self.flow;
         let defaults = &flow.file.defaults;
+        if failure == Failure::NoInput {
+            self.state.tally.silences += 1;
+        } else {
+            self.state.tally.invalid += 1;
+        }
         if failure == Failure::NoInput {
             self.state.silences += 1;
             if self.state.silences >= defaults.give_up_after_silences {

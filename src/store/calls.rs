@@ -35,6 +35,10 @@ pub struct NewCall<'a> {
     pub status: &'a str,
     /// When it arrived.
     pub at: DateTime<Utc>,
+    /// Its local date in the line's time zone.
+    pub day: &'a str,
+    /// Whether the line was open then.
+    pub open: bool,
 }
 
 /// One processed webhook.
@@ -85,11 +89,13 @@ pub fn find(conn: &Connection, sid: &str) -> Result<Option<StoredCall>, StoreErr
 pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Result<(), StoreError> {
     let json = serde_json::to_string(state)?;
     conn.prepare_cached(
-        "INSERT INTO calls (sid, line, caller, called, language, started_at, status, step, node, state, outcome)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO calls (sid, line, caller, called, language, started_at, status, step, node, state, outcome,
+                            day, open_at_arrival)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT (sid) DO UPDATE SET
             line = excluded.line, caller = excluded.caller, called = excluded.called,
-            language = excluded.language, started_at = excluded.started_at,
+            language = excluded.language, started_at = excluded.started_at, day = excluded.day,
+            open_at_arrival = excluded.open_at_arrival,
             step = excluded.step, node = excluded.node, state = excluded.state,
             outcome = COALESCE(excluded.outcome, calls.outcome)",
     )?
@@ -105,7 +111,22 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
         state.node,
         json,
         state.outcome,
+        call.day,
+        call.open,
     ])?;
+    save_tally(conn, call.sid, state, call.at)
+}
+
+/// Copies the call's counters to their columns; notes when the caller left the menus.
+fn save_tally(conn: &Connection, sid: &str, state: &CallState, at: DateTime<Utc>) -> Result<(), StoreError> {
+    let t = &state.tally;
+    conn.prepare_cached(
+        "UPDATE calls SET menu_keys = ?2, invalid_inputs = ?3, silences = ?4, transfers = ?5,
+                transfers_answered = ?6,
+                left_menu_at = CASE WHEN ?7 THEN COALESCE(left_menu_at, ?8) ELSE left_menu_at END
+         WHERE sid = ?1",
+    )?
+    .execute(params![sid, t.keys, t.invalid, t.silences, t.transfers, t.transfers_answered, t.left_menu, time::format(at)])?;
     Ok(())
 }
 
@@ -113,7 +134,7 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
 ///
 /// # Errors
 /// SQLite errors.
-pub fn save_state(conn: &Connection, sid: &str, state: &CallState) -> Result<(), StoreError> {
+pub fn save_state(conn: &Connection, sid: &str, state: &CallState, at: DateTime<Utc>) -> Result<(), StoreError> {
     let json = serde_json::to_string(state)?;
     conn.prepare_cached(
         "UPDATE calls SET step = ?2, node = ?3, language = ?4, state = ?5,
@@ -121,7 +142,7 @@ pub fn save_state(conn: &Connection, sid: &str, state: &CallState) -> Result<(),
          WHERE sid = ?1",
     )?
     .execute(params![sid, state.step, state.node, state.language, json, state.outcome])?;
-    Ok(())
+    save_tally(conn, sid, state, at)
 }
 
 /// The TwiML answered to step `step` of a call, for a replayed webhook.
@@ -174,6 +195,8 @@ pub struct StatusUpdate<'a> {
     pub duration: Option<i64>,
     /// When it arrived.
     pub at: DateTime<Utc>,
+    /// Its local date in the line's time zone (for a call not seen before).
+    pub day: &'a str,
 }
 
 /// The statuses after which a call is over.
@@ -188,11 +211,11 @@ pub const FINAL_STATUSES: &[&str] = &["completed", "busy", "failed", "no-answer"
 pub fn record_status(conn: &Connection, s: &StatusUpdate<'_>) -> Result<(), StoreError> {
     let at = time::format(s.at);
     conn.prepare_cached(
-        "INSERT INTO calls (sid, line, called, started_at, status, state)
-         VALUES (?1, ?2, ?3, ?4, ?5, '{}')
+        "INSERT INTO calls (sid, line, called, started_at, day, status, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '{}')
          ON CONFLICT (sid) DO NOTHING",
     )?
-    .execute(params![s.sid, s.line, s.called, at, s.status])?;
+    .execute(params![s.sid, s.line, s.called, at, s.day, s.status])?;
     let is_final = FINAL_STATUSES.contains(&s.status);
     let sequence = s.sequence.unwrap_or(if is_final { i64::MAX } else { -1 });
     conn.prepare_cached(

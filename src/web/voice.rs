@@ -197,10 +197,13 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
         return bad_request("missing CallStatus\n");
     };
     let to = params.get("To").unwrap_or_default().to_owned();
-    let line = app.flows().for_called(&to).id.clone();
+    let flows = app.flows();
+    let flow = flows.for_called(&to);
+    let line = flow.id.clone();
     let sequence = params.get("SequenceNumber").and_then(|s| s.parse().ok());
     let duration = params.get("CallDuration").and_then(|s| s.parse().ok());
     let at = app.clock.now();
+    let day = at.with_timezone(&flow.schedule.timezone()).date_naive().to_string();
     let result = app
         .store
         .write(move |conn| {
@@ -214,6 +217,7 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
                     sequence,
                     duration,
                     at,
+                    day: &day,
                 },
             )
         })
