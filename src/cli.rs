@@ -44,6 +44,24 @@ enum Command {
         #[command(subcommand)]
         command: FlowsCommand,
     },
+    /// Export daily call statistics (counts only, no personal data).
+    Stats {
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        date: String,
+        /// Last day (default: the first).
+        #[arg(long)]
+        to: Option<String>,
+        /// One line, by its called number (default: all lines together).
+        #[arg(long, value_name = "NUMBER")]
+        line: Option<String>,
+        /// The hourly table.
+        #[arg(long)]
+        hourly: bool,
+        /// `csv` or `json`.
+        #[arg(long, default_value = "csv")]
+        format: String,
+    },
     /// Manage agent and supervisor accounts.
     Agents {
         #[command(subcommand)]
@@ -141,6 +159,15 @@ pub fn main() -> ExitCode {
         }
         Command::Simulate { line, from, url } => runtime.block_on(simulate(settings, &line, &from, url)),
         Command::Agents { command } => runtime.block_on(manage_agents(&settings, command)),
+        Command::Stats { date, to, line, hourly, format } => {
+            match crate::stats::Request::parse(&date, to.as_deref(), line.as_deref(), hourly, Some(&format)) {
+                Ok(request) => runtime.block_on(export_stats(&settings, request)),
+                Err(problem) => {
+                    eprintln!("solidaire: {problem}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -345,5 +372,16 @@ async fn manage_agents(settings: &Settings, command: AgentsCommand) -> anyhow::R
             eprintln!("This token is shown once; store it safely. Use it as: Authorization: Bearer <token>");
         }
     }
+    Ok(())
+}
+
+async fn export_stats(settings: &Settings, request: crate::stats::Request) -> anyhow::Result<()> {
+    let (flows, _) = load_flows(settings).map_err(|errors| {
+        anyhow::anyhow!(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+    })?;
+    let store = crate::store::Store::open(&settings.database)?;
+    let query = request.query(&flows, settings.service_level_hours, chrono::Utc::now());
+    let report = store.read(move |c| crate::stats::compute(c, &query)).await?;
+    print!("{}", request.render(&report));
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod flow;
 pub mod phone;
 pub mod settings;
 pub mod simulate;
+pub mod stats;
 pub mod store;
 pub mod telephony;
 pub mod voice;

@@ -32,6 +32,9 @@ pub struct Settings {
     pub lease_minutes: u32,
     /// Console sessions end after this much inactivity, minutes.
     pub session_idle_minutes: u32,
+    /// The service level counts callback requests first attempted within this many
+    /// working hours.
+    pub service_level_hours: u32,
 }
 
 impl Default for Settings {
@@ -47,6 +50,7 @@ impl Default for Settings {
             log: "info".to_owned(),
             lease_minutes: 15,
             session_idle_minutes: 30,
+            service_level_hours: 4,
         }
     }
 }
@@ -112,6 +116,7 @@ struct Layer {
     log: Option<String>,
     lease_minutes: Option<u32>,
     session_idle_minutes: Option<u32>,
+    service_level_hours: Option<u32>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -124,6 +129,7 @@ const ENV_KEYS: &[&str] = &[
     "log",
     "lease_minutes",
     "session_idle_minutes",
+    "service_level_hours",
 ];
 
 /// The default configuration file, read when it exists and `--config` is not given.
@@ -153,7 +159,7 @@ impl Settings {
                 "public_url" => env_layer.public_url = value,
                 "twilio_auth_token" => env_layer.twilio_auth_token = value,
                 "log" => env_layer.log = value,
-                "lease_minutes" | "session_idle_minutes" => {
+                "lease_minutes" | "session_idle_minutes" | "service_level_hours" => {
                     let minutes =
                         value.as_deref().map(str::trim).and_then(|v| v.parse().ok()).ok_or_else(|| {
                             SettingsError {
@@ -165,10 +171,10 @@ impl Settings {
                                 ),
                             }
                         })?;
-                    if key == "lease_minutes" {
-                        env_layer.lease_minutes = Some(minutes);
-                    } else {
-                        env_layer.session_idle_minutes = Some(minutes);
+                    match key.as_str() {
+                        "lease_minutes" => env_layer.lease_minutes = Some(minutes),
+                        "session_idle_minutes" => env_layer.session_idle_minutes = Some(minutes),
+                        _ => env_layer.service_level_hours = Some(minutes),
                     }
                 }
                 _ => {
@@ -254,6 +260,12 @@ impl Settings {
                 }
                 *target = minutes;
             }
+        }
+        if let Some(hours) = layer.service_level_hours {
+            if !(1..=168).contains(&hours) {
+                return Err(error("service_level_hours", format!("{hours} is not a number of hours from 1 to 168")));
+            }
+            self.service_level_hours = hours;
         }
         if let Some(log) = layer.log {
             tracing_subscriber::EnvFilter::try_new(&log)

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 
 use super::Hours;
@@ -84,6 +84,39 @@ impl Schedule {
         self.week[day_index(local.weekday())].iter().any(|&(from, to)| (from..to).contains(&minute))
     }
 
+    /// Opening time between `from` and `to`, in minutes, counted up to `cap` (enough to
+    /// decide whether it exceeds `cap` without walking years of days).
+    #[must_use]
+    pub fn open_minutes_between(&self, from: DateTime<Utc>, to: DateTime<Utc>, cap: i64) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        let mut total = 0;
+        let mut date = from.with_timezone(&self.tz).date_naive();
+        let last = to.with_timezone(&self.tz).date_naive();
+        while date <= last && total <= cap {
+            if !self.holidays.contains(&date) {
+                for &(start, end) in &self.week[day_index(date.weekday())] {
+                    let (Some(s), Some(e)) = (self.instant(date, start), self.instant(date, end)) else { continue };
+                    let (s, e) = (s.max(from), e.min(to));
+                    if e > s {
+                        total += (e - s).num_minutes();
+                    }
+                }
+            }
+            let Some(next) = date.succ_opt() else { break };
+            date = next;
+        }
+        total
+    }
+
+    /// The instant a local time of day (minutes since midnight) falls on.
+    fn instant(&self, date: NaiveDate, minute: u16) -> Option<DateTime<Utc>> {
+        let midnight = date.and_hms_opt(0, 0, 0)?;
+        let local = midnight + chrono::Duration::minutes(i64::from(minute));
+        self.tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&Utc))
+    }
+
     /// The line's time zone.
     #[must_use]
     pub fn timezone(&self) -> Tz {
@@ -154,6 +187,16 @@ mod tests {
         // 1 July 2026 08:45 in Brussels is 06:45 UTC.
         assert!(s.is_open(Utc.with_ymd_and_hms(2026, 7, 1, 6, 45, 0).unwrap()));
         assert!(!s.is_open(Utc.with_ymd_and_hms(2026, 7, 1, 14, 30, 0).unwrap()));
+    }
+
+    #[test]
+    fn open_minutes_count_only_opening_hours() {
+        let s = default_schedule();
+        // Monday 11:00 to 14:00: 75 min before lunch, 45 after.
+        assert_eq!(s.open_minutes_between(brussels(2026, 11, 23, 11, 0), brussels(2026, 11, 23, 14, 0), 10_000), 120);
+        // Friday 15:00 to Monday 09:00: one hour on Friday, 30 min on Monday.
+        assert_eq!(s.open_minutes_between(brussels(2026, 11, 27, 15, 0), brussels(2026, 11, 30, 9, 0), 10_000), 90);
+        assert_eq!(s.open_minutes_between(brussels(2026, 11, 30, 9, 0), brussels(2026, 11, 27, 15, 0), 10_000), 0);
     }
 
     #[test]

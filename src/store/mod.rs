@@ -34,6 +34,9 @@ pub enum StoreError {
     /// SQLite refused.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A stored value of the wrong type.
+    #[error("stored value: {0}")]
+    Value(#[from] rusqlite::types::FromSqlError),
     /// Stored JSON that does not read back.
     #[error("stored data: {0}")]
     Json(#[from] serde_json::Error),

@@ -1,0 +1,527 @@
+//! Daily call statistics, computed from the counters kept on each call and from the
+//! callback requests; exported as CSV (RFC 4180) or JSON with the same columns in the same
+//! order. Exports hold counts only, never a number. Every column is defined in the README.
+//!
+//! Days are local days in the line's time zone (23 or 25 hours at the daylight-saving
+//! changes); hours are the hours that really happened that day, labelled with their
+//! offset so the doubled autumn hour is two rows.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use rusqlite::{Connection, params};
+use serde_json::{Map, Value};
+
+use crate::flow::Schedule;
+use crate::store::{StoreError, time};
+
+/// What to compute.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day (inclusive).
+    pub to: NaiveDate,
+    /// One line (flow id), or all lines together.
+    pub line: Option<String>,
+    /// The days' time zone.
+    pub tz: Tz,
+    /// Opening hours, for the service level.
+    pub schedule: Schedule,
+    /// The service level counts first attempts within this many working hours.
+    pub service_level_hours: u32,
+    /// Now: requests still waiting count against the service level only once late.
+    pub now: DateTime<Utc>,
+}
+
+/// The longest range computed at once.
+pub const MAX_DAYS: i64 = 3660;
+
+/// Keys counted at menus, in column order.
+const KEYS: [(char, &str); 12] = [
+    ('1', "key_1"),
+    ('2', "key_2"),
+    ('3', "key_3"),
+    ('4', "key_4"),
+    ('5', "key_5"),
+    ('6', "key_6"),
+    ('7', "key_7"),
+    ('8', "key_8"),
+    ('9', "key_9"),
+    ('0', "key_0"),
+    ('*', "key_star"),
+    ('#', "key_hash"),
+];
+
+/// One value of a row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// A count.
+    Count(u64),
+    /// A measure that may not exist (no data: empty, never 0).
+    Measure(Option<f64>),
+    /// Text that may be empty.
+    Text(Option<String>),
+}
+
+/// A row: named cells in a stable order.
+pub type Row = Vec<(&'static str, Cell)>;
+
+#[derive(Debug, Default, Clone)]
+struct DayTally {
+    offered: u64,
+    callers: HashSet<String>,
+    closed: u64,
+    abandoned: u64,
+    transfers: u64,
+    transfers_answered: u64,
+    outcomes: [u64; 4],
+    keys: [u64; 12],
+    invalid: u64,
+    silences: u64,
+    menu_seconds: Vec<f64>,
+    requested: u64,
+    completed: u64,
+    unreachable: u64,
+    open_at_end: i64,
+    first_attempt_minutes: Vec<f64>,
+    within: u64,
+    judged: u64,
+    per_hour: Vec<HourTally>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct HourTally {
+    offered: u64,
+    closed: u64,
+    abandoned: u64,
+    transfers: u64,
+    requested: u64,
+}
+
+/// The computed figures.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// One row per day.
+    pub days: Vec<Row>,
+    /// One row per hour of every day.
+    pub hours: Vec<Row>,
+}
+
+struct Calendar {
+    from: NaiveDate,
+    /// Start of each day and of the day after the last, UTC.
+    starts: Vec<DateTime<Utc>>,
+}
+
+impl Calendar {
+    fn new(query: &Query) -> Self {
+        let mut starts = Vec::new();
+        let mut date = query.from;
+        loop {
+            let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+            let start = query
+                .tz
+                .from_local_datetime(&midnight)
+                .earliest()
+                .map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc));
+            starts.push(start);
+            if date > query.to {
+                break;
+            }
+            date = date.succ_opt().unwrap_or(date);
+        }
+        Self { from: query.from, starts }
+    }
+
+    fn days(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// The day an instant falls in, if within the range.
+    fn day_of(&self, at: DateTime<Utc>) -> Option<usize> {
+        let i = self.starts.partition_point(|s| *s <= at);
+        (1..=self.days()).contains(&i).then(|| i - 1)
+    }
+
+    /// Like `day_of`, but instants before the range give 0 and after it `days()`.
+    fn clamp_day(&self, at: DateTime<Utc>) -> usize {
+        self.starts.partition_point(|s| *s <= at).saturating_sub(1).min(self.days())
+    }
+
+    fn hours_of(&self, day: usize) -> usize {
+        usize::try_from((self.starts[day + 1] - self.starts[day]).num_hours()).unwrap_or(24)
+    }
+}
+
+/// Nearest-rank percentile (`p` in 0–1) of unsorted values.
+fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let rank = ((p * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    Some(values[rank - 1])
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// Computes the figures of every day of the query.
+///
+/// # Errors
+/// SQLite errors.
+pub fn compute(conn: &Connection, query: &Query) -> Result<Report, StoreError> {
+    let calendar = Calendar::new(query);
+    let mut days: Vec<DayTally> = (0..calendar.days())
+        .map(|d| DayTally { per_hour: vec![HourTally::default(); calendar.hours_of(d)], ..DayTally::default() })
+        .collect();
+    count_calls(conn, query, &calendar, &mut days)?;
+    count_callbacks(conn, query, &calendar, &mut days)?;
+    Ok(render(query, &calendar, days))
+}
+
+fn count_calls(conn: &Connection, query: &Query, calendar: &Calendar, days: &mut [DayTally]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT day, started_at, caller, open_at_arrival, outcome, COALESCE(left_menu_at, ended_at),
+                menu_keys, invalid_inputs, silences, transfers, transfers_answered
+         FROM calls WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR line = ?3)",
+    )?;
+    let mut rows = stmt.query(params![query.from.to_string(), query.to.to_string(), query.line])?;
+    while let Some(r) = rows.next()? {
+        let day: String = r.get_ref(0)?.as_str()?.to_owned();
+        let Some(index) = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| usize::try_from((d - calendar.from).num_days()).ok())
+            .filter(|i| *i < days.len())
+        else {
+            continue;
+        };
+        let started = time::parse(r.get_ref(1)?.as_str()?).unwrap_or(calendar.starts[index]);
+        let t = &mut days[index];
+        t.offered += 1;
+        if let Some(caller) = r.get_ref(2)?.as_str_or_null()? {
+            if !t.callers.contains(caller) {
+                t.callers.insert(caller.to_owned());
+            }
+        }
+        let closed = r.get::<_, Option<bool>>(3)? == Some(false);
+        let outcome = r.get_ref(4)?.as_str_or_null()?;
+        let abandoned = outcome == Some("abandoned");
+        t.closed += u64::from(closed);
+        t.abandoned += u64::from(abandoned);
+        if let Some(i) = ["callback", "transferred", "informed", "no_response"].iter().position(|o| Some(*o) == outcome) {
+            t.outcomes[i] += 1;
+        }
+        if let Some(left) = r.get_ref(5)?.as_str_or_null()?.and_then(time::parse) {
+            #[allow(clippy::cast_precision_loss)]
+            t.menu_seconds.push((left - started).num_milliseconds().max(0) as f64 / 1000.0);
+        }
+        for key in r.get_ref(6)?.as_str()?.chars() {
+            if let Some(k) = KEYS.iter().position(|(c, _)| *c == key) {
+                t.keys[k] += 1;
+            }
+        }
+        let get = |i: usize| -> rusqlite::Result<u64> { Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0)) };
+        t.invalid += get(7)?;
+        t.silences += get(8)?;
+        let transfers = get(9)?;
+        t.transfers += transfers;
+        t.transfers_answered += get(10)?;
+        let hour = usize::try_from((started - calendar.starts[index]).num_hours()).unwrap_or(0).min(t.per_hour.len() - 1);
+        let h = &mut t.per_hour[hour];
+        h.offered += 1;
+        h.closed += u64::from(closed);
+        h.abandoned += u64::from(abandoned);
+        h.transfers += transfers;
+    }
+    Ok(())
+}
+
+fn count_callbacks(conn: &Connection, query: &Query, calendar: &Calendar, days: &mut [DayTally]) -> Result<(), StoreError> {
+    let (start, end) = (calendar.starts[0], calendar.starts[calendar.days()]);
+    let mut stmt = conn.prepare_cached(
+        "SELECT created_at, first_attempt_at, closed_at, state FROM callback_requests
+         WHERE created_at < ?1 AND (closed_at IS NULL OR closed_at >= ?2) AND (?3 IS NULL OR line = ?3)",
+    )?;
+    let mut rows = stmt.query(params![time::format(end), time::format(start), query.line])?;
+    let mut open_delta = vec![0i64; days.len() + 1];
+    let limit = i64::from(query.service_level_hours) * 60;
+    while let Some(r) = rows.next()? {
+        let Some(created) = time::parse(r.get_ref(0)?.as_str()?) else { continue };
+        let first = r.get_ref(1)?.as_str_or_null()?.and_then(time::parse);
+        let closed = r.get_ref(2)?.as_str_or_null()?.and_then(time::parse);
+        let state = r.get_ref(3)?.as_str()?;
+        open_delta[calendar.clamp_day(created)] += 1;
+        if let Some(closed) = closed {
+            open_delta[calendar.clamp_day(closed)] -= 1;
+            if let Some(d) = calendar.day_of(closed) {
+                days[d].completed += u64::from(state == "done");
+                days[d].unreachable += u64::from(state == "unreachable");
+            }
+        }
+        let Some(d) = calendar.day_of(created) else { continue };
+        let t = &mut days[d];
+        t.requested += 1;
+        let hour = usize::try_from((created - calendar.starts[d]).num_hours()).unwrap_or(0).min(t.per_hour.len() - 1);
+        t.per_hour[hour].requested += 1;
+        match first {
+            Some(first) => {
+                #[allow(clippy::cast_precision_loss)]
+                t.first_attempt_minutes.push((first - created).num_seconds().max(0) as f64 / 60.0);
+                t.judged += 1;
+                t.within += u64::from(query.schedule.open_minutes_between(created, first, limit) <= limit);
+            }
+            None if state == "open" || state == "claimed" => {
+                // Still waiting: it counts once it is late.
+                if query.schedule.open_minutes_between(created, query.now, limit) > limit {
+                    t.judged += 1;
+                }
+            }
+            // Cancelled before any attempt: no service to measure.
+            None => {}
+        }
+    }
+    let mut open = 0;
+    for (d, t) in days.iter_mut().enumerate() {
+        open += open_delta[d];
+        t.open_at_end = open;
+    }
+    Ok(())
+}
+
+fn round1(v: Option<f64>) -> Cell {
+    Cell::Measure(v.map(|v| (v * 10.0).round() / 10.0))
+}
+
+fn render(query: &Query, calendar: &Calendar, days: Vec<DayTally>) -> Report {
+    let line = query.line.clone().unwrap_or_else(|| "all".to_owned());
+    let mut day_rows = Vec::new();
+    let mut hour_rows = Vec::new();
+    for (d, mut t) in days.into_iter().enumerate() {
+        let date = calendar.from + Duration::days(i64::try_from(d).unwrap_or(0));
+        let label = |h: usize| {
+            let at = calendar.starts[d] + Duration::hours(i64::try_from(h).unwrap_or(0));
+            at.with_timezone(&query.tz).format("%H:%M%:z").to_string()
+        };
+        let busiest = t
+            .per_hour
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.offered > 0)
+            .max_by(|a, b| a.1.offered.cmp(&b.1.offered).then(b.0.cmp(&a.0)))
+            .map(|(h, _)| label(h));
+        #[allow(clippy::cast_precision_loss)]
+        let service_level = (t.judged > 0).then(|| 100.0 * t.within as f64 / t.judged as f64);
+        let mut row: Row = vec![
+            ("date", Cell::Text(Some(date.to_string()))),
+            ("line", Cell::Text(Some(line.clone()))),
+            ("calls_offered", Cell::Count(t.offered)),
+            ("distinct_callers", Cell::Count(t.callers.len() as u64)),
+            ("calls_while_closed", Cell::Count(t.closed)),
+            ("abandoned_in_menu", Cell::Count(t.abandoned)),
+            ("transfers", Cell::Count(t.transfers)),
+            ("transfers_answered", Cell::Count(t.transfers_answered)),
+            ("transfers_unanswered", Cell::Count(t.transfers - t.transfers_answered.min(t.transfers))),
+            ("outcome_callback", Cell::Count(t.outcomes[0])),
+            ("outcome_transferred", Cell::Count(t.outcomes[1])),
+            ("outcome_informed", Cell::Count(t.outcomes[2])),
+            ("outcome_no_response", Cell::Count(t.outcomes[3])),
+        ];
+        row.extend(KEYS.iter().zip(t.keys).map(|((_, name), n)| (*name, Cell::Count(n))));
+        row.extend([
+            ("invalid_inputs", Cell::Count(t.invalid)),
+            ("silences", Cell::Count(t.silences)),
+            ("avg_seconds_in_menu", round1(mean(&t.menu_seconds))),
+            ("p90_seconds_in_menu", round1(percentile(&mut t.menu_seconds, 0.9))),
+            ("callbacks_requested", Cell::Count(t.requested)),
+            ("callbacks_completed", Cell::Count(t.completed)),
+            ("callbacks_unreachable", Cell::Count(t.unreachable)),
+            ("callbacks_open_at_end_of_day", Cell::Count(u64::try_from(t.open_at_end).unwrap_or(0))),
+            ("median_minutes_to_first_attempt", round1(percentile(&mut t.first_attempt_minutes, 0.5))),
+            ("p90_minutes_to_first_attempt", round1(percentile(&mut t.first_attempt_minutes, 0.9))),
+            ("service_level_hours", Cell::Count(u64::from(query.service_level_hours))),
+            ("service_level_percent", round1(service_level)),
+            ("busiest_hour", Cell::Text(busiest)),
+        ]);
+        day_rows.push(row);
+        for (h, hour) in t.per_hour.iter().enumerate() {
+            hour_rows.push(vec![
+                ("date", Cell::Text(Some(date.to_string()))),
+                ("hour", Cell::Text(Some(label(h)))),
+                ("line", Cell::Text(Some(line.clone()))),
+                ("calls_offered", Cell::Count(hour.offered)),
+                ("calls_while_closed", Cell::Count(hour.closed)),
+                ("abandoned_in_menu", Cell::Count(hour.abandoned)),
+                ("transfers", Cell::Count(hour.transfers)),
+                ("callbacks_requested", Cell::Count(hour.requested)),
+            ]);
+        }
+    }
+    Report { days: day_rows, hours: hour_rows }
+}
+
+fn csv_field(out: &mut String, text: &str) {
+    if text.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&text.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(text);
+    }
+}
+
+/// Rows as CSV (RFC 4180: comma-separated, CRLF line ends, a header row).
+#[must_use]
+pub fn to_csv(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let Some(first) = rows.first() else { return out };
+    out.push_str(&first.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(","));
+    out.push_str("\r\n");
+    for row in rows {
+        for (i, (_, cell)) in row.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            match cell {
+                Cell::Count(n) => {
+                    let _ = write!(out, "{n}");
+                }
+                Cell::Measure(Some(v)) => {
+                    let _ = write!(out, "{v:.1}");
+                }
+                Cell::Measure(None) | Cell::Text(None) => {}
+                Cell::Text(Some(t)) => csv_field(&mut out, t),
+            }
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Rows as JSON objects with the same names and order; missing measures are `null`.
+#[must_use]
+pub fn to_json(rows: &[Row]) -> Value {
+    Value::Array(
+        rows.iter()
+            .map(|row| {
+                let mut object = Map::new();
+                for (name, cell) in row {
+                    let value = match cell {
+                        Cell::Count(n) => Value::from(*n),
+                        Cell::Measure(v) => v.map_or(Value::Null, Value::from),
+                        Cell::Text(t) => t.clone().map_or(Value::Null, Value::from),
+                    };
+                    object.insert((*name).to_owned(), value);
+                }
+                Value::Object(object)
+            })
+            .collect(),
+    )
+}
+
+/// A count by name, for charts.
+#[must_use]
+pub fn count(row: &Row, name: &str) -> u64 {
+    row.iter().find(|(n, _)| *n == name).map_or(0, |(_, c)| match c {
+        Cell::Count(n) => *n,
+        _ => 0,
+    })
+}
+
+/// A measure by name, for charts.
+#[must_use]
+pub fn measure(row: &Row, name: &str) -> Option<f64> {
+    row.iter().find(|(n, _)| *n == name).and_then(|(_, c)| match c {
+        Cell::Measure(v) => *v,
+        _ => None,
+    })
+}
+
+/// A text by name.
+#[must_use]
+pub fn text<'r>(row: &'r Row, name: &str) -> Option<&'r str> {
+    row.iter().find(|(n, _)| *n == name).and_then(|(_, c)| match c {
+        Cell::Text(t) => t.as_deref(),
+        _ => None,
+    })
+}
+
+/// A stats request as people write it: dates, an optional line number, the format.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+    /// A called number naming the line (`None`: all lines).
+    pub line: Option<String>,
+    /// The hourly table instead of the daily one (CSV), or as well (JSON).
+    pub hourly: bool,
+    /// `csv` or `json`.
+    pub json: bool,
+}
+
+impl Request {
+    /// Reads `date`, `to`, `line`, `hourly` and `format`.
+    ///
+    /// # Errors
+    /// A message naming the bad value.
+    pub fn parse(date: &str, to: Option<&str>, line: Option<&str>, hourly: bool, format: Option<&str>) -> Result<Self, String> {
+        let day = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD)"));
+        let from = day(date)?;
+        let to = to.filter(|t| !t.trim().is_empty()).map_or(Ok(from), day)?;
+        if to < from {
+            return Err(format!("the range ends ({to}) before it starts ({from})"));
+        }
+        if (to - from).num_days() >= MAX_DAYS {
+            return Err(format!("at most {MAX_DAYS} days at once"));
+        }
+        let json = match format.unwrap_or("csv") {
+            "csv" => false,
+            "json" => true,
+            other => return Err(format!("unknown format `{other}` (csv or json)")),
+        };
+        Ok(Self { from, to, line: line.map(str::to_owned).filter(|l| !l.trim().is_empty()), hourly, json })
+    }
+
+    /// The computation for `flows`: the named line's time zone and hours, or the default
+    /// line's for all lines together.
+    #[must_use]
+    pub fn query(&self, flows: &crate::flow::Flows, service_level_hours: u32, now: DateTime<Utc>) -> Query {
+        let flow = flows.for_called(self.line.as_deref().unwrap_or_default());
+        Query {
+            from: self.from,
+            to: self.to,
+            line: self.line.as_ref().map(|_| flow.id.clone()),
+            tz: flow.schedule.timezone(),
+            schedule: flow.schedule.clone(),
+            service_level_hours,
+            now,
+        }
+    }
+
+    /// The export: CSV text, or a JSON document.
+    #[must_use]
+    pub fn render(&self, report: &Report) -> String {
+        if self.json {
+            let mut doc = Map::new();
+            doc.insert("days".to_owned(), to_json(&report.days));
+            if self.hourly {
+                doc.insert("hours".to_owned(), to_json(&report.hours));
+            }
+            let mut text = Value::Object(doc).to_string();
+            text.push('\n');
+            text
+        } else if self.hourly {
+            to_csv(&report.hours)
+        } else {
+            to_csv(&report.days)
+        }
+    }
+}
