@@ -263,7 +263,10 @@ impl Settings {
         }
         if let Some(hours) = layer.service_level_hours {
             if !(1..=168).contains(&hours) {
-                return Err(error("service_level_hours", format!("{hours} is not a number of hours from 1 to 168")));
+                return Err(error(
+                    "service_level_hours",
+                    format!("{hours} is not a number of hours from 1 to 168"),
+                ));
             }
             self.service_level_hours = hours;
         }

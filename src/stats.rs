@@ -179,14 +179,22 @@ fn mean(values: &[f64]) -> Option<f64> {
 pub fn compute(conn: &Connection, query: &Query) -> Result<Report, StoreError> {
     let calendar = Calendar::new(query);
     let mut days: Vec<DayTally> = (0..calendar.days())
-        .map(|d| DayTally { per_hour: vec![HourTally::default(); calendar.hours_of(d)], ..DayTally::default() })
+        .map(|d| DayTally {
+            per_hour: vec![HourTally::default(); calendar.hours_of(d)],
+            ..DayTally::default()
+        })
         .collect();
     count_calls(conn, query, &calendar, &mut days)?;
     count_callbacks(conn, query, &calendar, &mut days)?;
     Ok(render(query, &calendar, days))
 }
 
-fn count_calls(conn: &Connection, query: &Query, calendar: &Calendar, days: &mut [DayTally]) -> Result<(), StoreError> {
+fn count_calls(
+    conn: &Connection,
+    query: &Query,
+    calendar: &Calendar,
+    days: &mut [DayTally],
+) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT day, started_at, caller, open_at_arrival, outcome, COALESCE(left_menu_at, ended_at),
                 menu_keys, invalid_inputs, silences, transfers, transfers_answered
@@ -215,7 +223,9 @@ fn count_calls(conn: &Connection, query: &Query, calendar: &Calendar, days: &mut
         let abandoned = outcome == Some("abandoned");
         t.closed += u64::from(closed);
         t.abandoned += u64::from(abandoned);
-        if let Some(i) = ["callback", "transferred", "informed", "no_response"].iter().position(|o| Some(*o) == outcome) {
+        if let Some(i) =
+            ["callback", "transferred", "informed", "no_response"].iter().position(|o| Some(*o) == outcome)
+        {
             t.outcomes[i] += 1;
         }
         if let Some(left) = r.get_ref(5)?.as_str_or_null()?.and_then(time::parse) {
@@ -233,7 +243,9 @@ fn count_calls(conn: &Connection, query: &Query, calendar: &Calendar, days: &mut
         let transfers = get(9)?;
         t.transfers += transfers;
         t.transfers_answered += get(10)?;
-        let hour = usize::try_from((started - calendar.starts[index]).num_hours()).unwrap_or(0).min(t.per_hour.len() - 1);
+        let hour = usize::try_from((started - calendar.starts[index]).num_hours())
+            .unwrap_or(0)
+            .min(t.per_hour.len() - 1);
         let h = &mut t.per_hour[hour];
         h.offered += 1;
         h.closed += u64::from(closed);
@@ -243,7 +255,12 @@ fn count_calls(conn: &Connection, query: &Query, calendar: &Calendar, days: &mut
     Ok(())
 }
 
-fn count_callbacks(conn: &Connection, query: &Query, calendar: &Calendar, days: &mut [DayTally]) -> Result<(), StoreError> {
+fn count_callbacks(
+    conn: &Connection,
+    query: &Query,
+    calendar: &Calendar,
+    days: &mut [DayTally],
+) -> Result<(), StoreError> {
     let (start, end) = (calendar.starts[0], calendar.starts[calendar.days()]);
     let mut stmt = conn.prepare_cached(
         "SELECT created_at, first_attempt_at, closed_at, state FROM callback_requests
@@ -268,7 +285,9 @@ fn count_callbacks(conn: &Connection, query: &Query, calendar: &Calendar, days: 
         let Some(d) = calendar.day_of(created) else { continue };
         let t = &mut days[d];
         t.requested += 1;
-        let hour = usize::try_from((created - calendar.starts[d]).num_hours()).unwrap_or(0).min(t.per_hour.len() - 1);
+        let hour = usize::try_from((created - calendar.starts[d]).num_hours())
+            .unwrap_or(0)
+            .min(t.per_hour.len() - 1);
         t.per_hour[hour].requested += 1;
         match first {
             Some(first) => {
@@ -277,11 +296,11 @@ fn count_callbacks(conn: &Connection, query: &Query, calendar: &Calendar, days: 
                 t.judged += 1;
                 t.within += u64::from(query.schedule.open_minutes_between(created, first, limit) <= limit);
             }
-            None if state == "open" || state == "claimed" => {
-                // Still waiting: it counts once it is late.
-                if query.schedule.open_minutes_between(created, query.now, limit) > limit {
-                    t.judged += 1;
-                }
+            // Still waiting: it counts once it is late.
+            None if (state == "open" || state == "claimed")
+                && query.schedule.open_minutes_between(created, query.now, limit) > limit =>
+            {
+                t.judged += 1;
             }
             // Cancelled before any attempt: no service to measure.
             None => {}
@@ -472,8 +491,17 @@ impl Request {
     ///
     /// # Errors
     /// A message naming the bad value.
-    pub fn parse(date: &str, to: Option<&str>, line: Option<&str>, hourly: bool, format: Option<&str>) -> Result<Self, String> {
-        let day = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD)"));
+    pub fn parse(
+        date: &str,
+        to: Option<&str>,
+        line: Option<&str>,
+        hourly: bool,
+        format: Option<&str>,
+    ) -> Result<Self, String> {
+        let day = |s: &str| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD)"))
+        };
         let from = day(date)?;
         let to = to.filter(|t| !t.trim().is_empty()).map_or(Ok(from), day)?;
         if to < from {

@@ -504,7 +504,10 @@ impl<'f> Walk<'f> {
     fn on_keys(&mut self, keys: &str) {
         let flow = self.flow;
         let keys = keys.trim();
-        if self.state.phase == Phase::Node && matches!(flow.node(&self.state.node), Some(Node::Menu(_))) && keys.len() == 1 {
+        if self.state.phase == Phase::Node
+            && matches!(flow.node(&self.state.node), Some(Node::Menu(_)))
+            && keys.len() == 1
+        {
             self.state.tally.keys.push_str(keys);
         }
         if keys == "0" && self.state.phase != Phase::Recording {

@@ -97,7 +97,9 @@ impl Schedule {
         while date <= last && total <= cap {
             if !self.holidays.contains(&date) {
                 for &(start, end) in &self.week[day_index(date.weekday())] {
-                    let (Some(s), Some(e)) = (self.instant(date, start), self.instant(date, end)) else { continue };
+                    let (Some(s), Some(e)) = (self.instant(date, start), self.instant(date, end)) else {
+                        continue;
+                    };
                     let (s, e) = (s.max(from), e.min(to));
                     if e > s {
                         total += (e - s).num_minutes();
@@ -193,10 +195,19 @@ mod tests {
     fn open_minutes_count_only_opening_hours() {
         let s = default_schedule();
         // Monday 11:00 to 14:00: 75 min before lunch, 45 after.
-        assert_eq!(s.open_minutes_between(brussels(2026, 11, 23, 11, 0), brussels(2026, 11, 23, 14, 0), 10_000), 120);
+        assert_eq!(
+            s.open_minutes_between(brussels(2026, 11, 23, 11, 0), brussels(2026, 11, 23, 14, 0), 10_000),
+            120
+        );
         // Friday 15:00 to Monday 09:00: one hour on Friday, 30 min on Monday.
-        assert_eq!(s.open_minutes_between(brussels(2026, 11, 27, 15, 0), brussels(2026, 11, 30, 9, 0), 10_000), 90);
-        assert_eq!(s.open_minutes_between(brussels(2026, 11, 30, 9, 0), brussels(2026, 11, 27, 15, 0), 10_000), 0);
+        assert_eq!(
+            s.open_minutes_between(brussels(2026, 11, 27, 15, 0), brussels(2026, 11, 30, 9, 0), 10_000),
+            90
+        );
+        assert_eq!(
+            s.open_minutes_between(brussels(2026, 11, 30, 9, 0), brussels(2026, 11, 27, 15, 0), 10_000),
+            0
+        );
     }
 
     #[test]

@@ -126,7 +126,16 @@ fn save_tally(conn: &Connection, sid: &str, state: &CallState, at: DateTime<Utc>
                 left_menu_at = CASE WHEN ?7 THEN COALESCE(left_menu_at, ?8) ELSE left_menu_at END
          WHERE sid = ?1",
     )?
-    .execute(params![sid, t.keys, t.invalid, t.silences, t.transfers, t.transfers_answered, t.left_menu, time::format(at)])?;
+    .execute(params![
+        sid,
+        t.keys,
+        t.invalid,
+        t.silences,
+        t.transfers,
+        t.transfers_answered,
+        t.left_menu,
+        time::format(at)
+    ])?;
     Ok(())
 }
 
@@ -134,7 +143,12 @@ fn save_tally(conn: &Connection, sid: &str, state: &CallState, at: DateTime<Utc>
 ///
 /// # Errors
 /// SQLite errors.
-pub fn save_state(conn: &Connection, sid: &str, state: &CallState, at: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn save_state(
+    conn: &Connection,
+    sid: &str,
+    state: &CallState,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let json = serde_json::to_string(state)?;
     conn.prepare_cached(
         "UPDATE calls SET step = ?2, node = ?3, language = ?4, state = ?5,

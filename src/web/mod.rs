@@ -3,10 +3,12 @@
 
 pub mod api;
 pub mod assets;
+pub mod charts;
 pub mod console;
 pub mod health;
 pub mod pages;
 pub mod session;
+pub mod stats;
 pub mod voice;
 
 use std::sync::{Arc, RwLock};
@@ -124,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .merge(console::router())
         .merge(api::router())
         .merge(assets::router())
+        .merge(stats::router())
         .nest_service("/sounds", sounds)
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<_>| {

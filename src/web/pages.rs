@@ -33,7 +33,10 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<Strin
                         nav aria-label="Main" {
                             a href="/console" { "Queue" }
                             @if let Some(v) = viewer {
-                                @if v.agent.is_supervisor() { a href="/console/agents" { "Agents" } }
+                                @if v.agent.is_supervisor() {
+                                    a href="/console/stats" { "Statistics" }
+                                    a href="/console/agents" { "Agents" }
+                                }
                                 span.who { (v.agent.login) " (" (v.agent.role.as_str()) ")" }
                                 form.inline method="post" action="/logout" {
                                     input type="hidden" name="csrf" value=(v.csrf.clone().unwrap_or_default());

@@ -115,6 +115,20 @@ impl TestApp {
         record
     }
 
+    /// Like `call_from`, each step taking the caller ten seconds on the app's clock.
+    pub async fn call_paced(&self, from: &str, script: &[Step]) -> CallRecord {
+        let mut caller = Script::new(script);
+        caller.pace = Some((self.clock.clone(), chrono::Duration::seconds(10)));
+        let record = self.phone().call(from, LINE, &mut caller).await.expect("the call goes through");
+        assert!(
+            caller.steps.is_empty(),
+            "script not used up: {:?}\n--- heard:\n{}",
+            caller.steps,
+            record.transcript()
+        );
+        record
+    }
+
     pub async fn call(&self, script: &[Step]) -> CallRecord {
         self.call_from(CALLER, script).await
     }
@@ -152,11 +166,20 @@ pub use Step::{HangUp, Keys, Silence};
 pub struct Script {
     pub steps: VecDeque<Step>,
     pub dialled: Vec<String>,
+    /// Moves this clock forward before each step: the caller takes time to answer.
+    pub pace: Option<(ManualClock, chrono::Duration)>,
 }
 
 impl Script {
     pub fn new(steps: &[Step]) -> Self {
-        Self { steps: steps.iter().copied().collect(), dialled: Vec::new() }
+        Self { steps: steps.iter().copied().collect(), dialled: Vec::new(), pace: None }
+    }
+
+    fn next_step(&mut self) -> Option<Step> {
+        if let Some((clock, by)) = &self.pace {
+            clock.advance(*by);
+        }
+        self.steps.pop_front()
     }
 }
 
@@ -164,7 +187,7 @@ impl Caller for Script {
     fn hear(&mut self, _language: &str, _text: &str) {}
 
     fn press(&mut self) -> Press {
-        match self.steps.pop_front() {
+        match self.next_step() {
             Some(Step::Keys(k)) => Press::Keys(k.to_owned()),
             Some(Step::Silence) => Press::Silence,
             Some(Step::HangUp) | None => Press::HangUp,
@@ -174,7 +197,7 @@ impl Caller for Script {
 
     fn transfer(&mut self, number: &str) -> Transfer {
         self.dialled.push(number.to_owned());
-        match self.steps.pop_front() {
+        match self.next_step() {
             Some(Step::Transfer(t)) => t,
             Some(Step::HangUp) | None => Transfer::HangUp,
             Some(other) => panic!("the line transferred to {number}, the script had {other:?}"),
@@ -182,7 +205,7 @@ impl Caller for Script {
     }
 
     fn record(&mut self) -> Option<u32> {
-        match self.steps.pop_front() {
+        match self.next_step() {
             Some(Step::Record(r)) => r,
             other => panic!("the line started a recording, the script had {other:?}"),
         }

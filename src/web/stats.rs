@@ -1,0 +1,170 @@
+//! Statistics for supervisors: the export (`GET /api/stats/daily`) and the dashboard at
+//! `/console/stats` (today so far, the last 30 days), charts drawn on the server.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{Duration, NaiveDate};
+use maud::html;
+use serde::Deserialize;
+
+use super::charts::{Series, bars};
+use super::session::{ApiUser, ConsoleUser};
+use super::{AppState, api, pages};
+use crate::stats::{self, Report, Request, Row, count, measure, text};
+
+/// Statistics routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/stats/daily", get(export)).route("/console/stats", get(dashboard))
+}
+
+#[derive(Debug, Deserialize)]
+struct ExportQuery {
+    date: Option<String>,
+    to: Option<String>,
+    line: Option<String>,
+    #[serde(default)]
+    hourly: bool,
+    format: Option<String>,
+}
+
+async fn run(app: &AppState, request: &Request) -> Result<Report, crate::store::StoreError> {
+    let query = request.query(&app.flows(), app.settings.service_level_hours, app.clock.now());
+    app.store.read(move |c| stats::compute(c, &query)).await
+}
+
+async fn export(
+    State(app): State<AppState>,
+    ApiUser(viewer): ApiUser,
+    Query(q): Query<ExportQuery>,
+) -> Response {
+    if !viewer.agent.is_supervisor() {
+        return api::error(StatusCode::FORBIDDEN, "forbidden", "supervisors only");
+    }
+    let Some(date) = q.date.as_deref() else {
+        return api::error(StatusCode::BAD_REQUEST, "invalid", "`date` (YYYY-MM-DD) is required");
+    };
+    let request =
+        match Request::parse(date, q.to.as_deref(), q.line.as_deref(), q.hourly, q.format.as_deref()) {
+            Ok(r) => r,
+            Err(problem) => return api::error(StatusCode::BAD_REQUEST, "invalid", &problem),
+        };
+    match run(&app, &request).await {
+        Ok(report) => {
+            let body = request.render(&report);
+            if request.json {
+                ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+            } else {
+                let name = format!(
+                    "attachment; filename=\"solidaire-{}{}-{}.csv\"",
+                    if request.hourly { "hourly-" } else { "" },
+                    request.from,
+                    request.to
+                );
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                        (header::CONTENT_DISPOSITION, name),
+                    ],
+                    body,
+                )
+                    .into_response()
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "statistics failed");
+            api::error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable")
+        }
+    }
+}
+
+fn series<'a>(rows: &[Row], name: &'a str, fill: &'a str, column: &str) -> Series<'a> {
+    #[allow(clippy::cast_precision_loss)]
+    let values = rows.iter().map(|r| Some(count(r, column) as f64)).collect();
+    Series { name, fill, values }
+}
+
+async fn dashboard(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser) -> Response {
+    if !viewer.agent.is_supervisor() {
+        return (
+            StatusCode::FORBIDDEN,
+            pages::message("Supervisors only", "The statistics are for supervisors.", "/console"),
+        )
+            .into_response();
+    }
+    let today: NaiveDate = app.clock.now().with_timezone(&app.timezone()).date_naive();
+    let first = today - Duration::days(29);
+    let month = Request { from: first, to: today, line: None, hourly: true, json: false };
+    let report = match run(&app, &month).await {
+        Ok(r) => r,
+        Err(e) => return pages::failure(&e),
+    };
+    let Some(now) = report.days.last() else { return pages::failure(&crate::store::StoreError::Closed) };
+    let today_s = today.to_string();
+    let hours: Vec<&Row> =
+        report.hours.iter().filter(|h| text(h, "date") == Some(today_s.as_str())).collect();
+    let hour_labels: Vec<String> =
+        hours.iter().map(|h| text(h, "hour").unwrap_or_default()[..2].to_owned()).collect();
+    let hour_rows: Vec<Row> = hours.iter().map(|h| (*h).clone()).collect();
+    let day_labels: Vec<String> =
+        report.days.iter().map(|d| text(d, "date").unwrap_or_default()[5..].to_owned()).collect();
+    let key_names = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "*", "#"];
+    let key_columns = [
+        "key_1", "key_2", "key_3", "key_4", "key_5", "key_6", "key_7", "key_8", "key_9", "key_0", "key_star",
+        "key_hash",
+    ];
+    #[allow(clippy::cast_precision_loss)]
+    let key_totals: Vec<Option<f64>> = key_columns
+        .iter()
+        .map(|c| Some(report.days.iter().map(|d| count(d, c)).sum::<u64>() as f64))
+        .collect();
+    let waits: Vec<Option<f64>> =
+        report.days.iter().map(|d| measure(d, "median_minutes_to_first_attempt")).collect();
+    let figure = |label: &str, value: String| html! { div.figure { dt { (label) } dd { (value) } } };
+    let opt = |v: Option<f64>, unit: &str| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}{unit}"));
+    let downloads = |from: NaiveDate, to: NaiveDate, hourly: bool| {
+        let base =
+            format!("/api/stats/daily?date={from}&to={to}{}", if hourly { "&hourly=true" } else { "" });
+        html! {
+            a.button href={ (base) "&format=csv" } download { "CSV" }
+            " "
+            a.button href={ (base) "&format=json" } download { "JSON" }
+        }
+    };
+    pages::layout(
+        "Statistics",
+        Some(&viewer),
+        &html! {
+            h1 { "Statistics" }
+            section aria-labelledby="today" {
+                h2 #today { "Today so far (" (today) ")" }
+                dl.figures {
+                    (figure("Calls offered", count(now, "calls_offered").to_string()))
+                    (figure("Distinct callers", count(now, "distinct_callers").to_string()))
+                    (figure("While closed", count(now, "calls_while_closed").to_string()))
+                    (figure("Abandoned in the menu", count(now, "abandoned_in_menu").to_string()))
+                    (figure("Transfers answered / not", format!("{} / {}", count(now, "transfers_answered"), count(now, "transfers_unanswered"))))
+                    (figure("Callbacks requested", count(now, "callbacks_requested").to_string()))
+                    (figure("Callbacks completed", count(now, "callbacks_completed").to_string()))
+                    (figure("Still open", count(now, "callbacks_open_at_end_of_day").to_string()))
+                    (figure("Average time in the menu", opt(measure(now, "avg_seconds_in_menu"), " s")))
+                    (figure("Service level", opt(measure(now, "service_level_percent"), " %")))
+                    (figure("Busiest hour", text(now, "busiest_hour").unwrap_or("–").to_owned()))
+                }
+                (bars("per-hour", "Calls per hour today", &hour_labels, &[series(&hour_rows, "calls", "#0b5394", "calls_offered"), series(&hour_rows, "callbacks requested", "#e69138", "callbacks_requested")]))
+                p { "Download today by hour: " (downloads(today, today, true)) }
+            }
+            section aria-labelledby="month" {
+                h2 #month { "Last 30 days" }
+                p { "Download the 30 days: " (downloads(first, today, false)) }
+                (bars("per-day", "Calls per day", &day_labels, &[series(&report.days, "calls", "#0b5394", "calls_offered"), series(&report.days, "while closed", "#999999", "calls_while_closed")]))
+                (bars("per-option", "Keys pressed at menus, 30 days", &key_names.map(str::to_owned), &[Series { name: "presses", fill: "#38761d", values: key_totals }]))
+                (bars("callbacks", "Callbacks requested and completed", &day_labels, &[series(&report.days, "requested", "#e69138", "callbacks_requested"), series(&report.days, "completed", "#38761d", "callbacks_completed")]))
+                (bars("waits", "Median minutes from request to first attempt", &day_labels, &[Series { name: "minutes", fill: "#674ea7", values: waits }]))
+            }
+        },
+    )
+    .into_response()
+}
