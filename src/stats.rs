@@ -195,21 +195,29 @@ fn count_calls(
     calendar: &Calendar,
     days: &mut [DayTally],
 ) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(
+    // Over long ranges a plain scan of the table beats the day index (whose every entry
+    // would cost a lookup in the table): `+day` keeps SQLite from using the index.
+    let long = (query.to - query.from).num_days() > 60;
+    let sql = format!(
         "SELECT day, started_at, caller, open_at_arrival, outcome, COALESCE(left_menu_at, ended_at),
                 menu_keys, invalid_inputs, silences, transfers, transfers_answered
-         FROM calls WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR line = ?3)",
-    )?;
+         FROM calls WHERE {}day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR line = ?3)",
+        if long { "+" } else { "" }
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![query.from.to_string(), query.to.to_string(), query.line])?;
+    // Rows come grouped by day: the date is parsed once per day, not once per call.
+    let mut last_day = (String::new(), None);
     while let Some(r) = rows.next()? {
-        let day: String = r.get_ref(0)?.as_str()?.to_owned();
-        let Some(index) = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| usize::try_from((d - calendar.from).num_days()).ok())
-            .filter(|i| *i < days.len())
-        else {
-            continue;
-        };
+        let day = r.get_ref(0)?.as_str()?;
+        if day != last_day.0 {
+            let index = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| usize::try_from((d - calendar.from).num_days()).ok())
+                .filter(|i| *i < days.len());
+            last_day = (day.to_owned(), index);
+        }
+        let Some(index) = last_day.1 else { continue };
         let started = time::parse(r.get_ref(1)?.as_str()?).unwrap_or(calendar.starts[index]);
         let t = &mut days[index];
         t.offered += 1;
@@ -269,6 +277,11 @@ fn count_callbacks(
     let mut rows = stmt.query(params![time::format(end), time::format(start), query.line])?;
     let mut open_delta = vec![0i64; days.len() + 1];
     let limit = i64::from(query.service_level_hours) * 60;
+    let mut cache: std::collections::HashMap<NaiveDate, crate::flow::hours::Intervals> =
+        std::collections::HashMap::new();
+    let schedule = &query.schedule;
+    let mut intervals =
+        |date: NaiveDate| cache.entry(date).or_insert_with(|| schedule.open_intervals(date)).clone();
     while let Some(r) = rows.next()? {
         let Some(created) = time::parse(r.get_ref(0)?.as_str()?) else { continue };
         let first = r.get_ref(1)?.as_str_or_null()?.and_then(time::parse);
@@ -294,11 +307,12 @@ fn count_callbacks(
                 #[allow(clippy::cast_precision_loss)]
                 t.first_attempt_minutes.push((first - created).num_seconds().max(0) as f64 / 60.0);
                 t.judged += 1;
-                t.within += u64::from(query.schedule.open_minutes_between(created, first, limit) <= limit);
+                t.within +=
+                    u64::from(schedule.open_minutes_with(created, first, limit, &mut intervals) <= limit);
             }
             // Still waiting: it counts once it is late.
             None if (state == "open" || state == "claimed")
-                && query.schedule.open_minutes_between(created, query.now, limit) > limit =>
+                && schedule.open_minutes_with(created, query.now, limit, &mut intervals) > limit =>
             {
                 t.judged += 1;
             }

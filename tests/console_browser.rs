@@ -109,3 +109,44 @@ async fn an_agent_works_a_callback_to_the_end_in_a_real_browser() {
     anna.close().await;
     bert.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_reads_the_statistics_dashboard_in_a_real_browser() {
+    let app =
+        spawn_app(Options { public_url: None, at: brussels(2026, 11, 23, 8, 40), ..Options::default() })
+            .await;
+    app.add_agent("sue", "supervisor", PASSWORD);
+    for (hour, from) in [
+        (8, "+32470000001"),
+        (9, "+32470000002"),
+        (9, "+32470000003"),
+        (10, "+32470000004"),
+        (11, "+32470000005"),
+    ] {
+        app.clock.set(brussels(2026, 11, 23, hour, 40));
+        app.call_paced(
+            from,
+            &[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("2"), Keys("1"), Keys("2")],
+        )
+        .await;
+    }
+    app.clock.set(brussels(2026, 11, 23, 10, 5));
+    app.call_paced("+32470000006", &[Keys("2"), Keys("9"), HangUp]).await;
+    app.clock.set(brussels(2026, 11, 23, 12, 0));
+
+    let driver = Driver::start().await;
+    let sue = driver.browser("sue").await;
+    log_in(&sue, &app, "sue").await;
+    sue.click("nav a[href='/console/stats']").await;
+    sue.wait_text("h1", 10, |t| t == "Statistics").await;
+    let today = sue.text("dl.figures").await;
+    assert!(today.contains("Calls offered\n6"), "{today}");
+    assert!(today.contains("Callbacks requested\n5"), "{today}");
+    assert!(today.contains("Busiest hour\n09:00+01:00"), "{today}");
+    assert_eq!(sue.script("return document.querySelectorAll('svg.chart').length").await, 5);
+    let bars = sue.script("return document.querySelectorAll('#per-hour rect').length").await;
+    assert!(bars.as_u64().unwrap() > 4, "bars are drawn: {bars}");
+    sue.resize(1100, 2000).await;
+    sue.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-stats.png")).await;
+    sue.close().await;
+}

@@ -9,6 +9,9 @@ use chrono_tz::Tz;
 
 use super::Hours;
 
+/// Opening intervals of one day, as instants.
+pub type Intervals = Vec<(DateTime<Utc>, DateTime<Utc>)>;
+
 /// When a line is open.
 #[derive(Debug, Clone)]
 pub struct Schedule {
@@ -88,6 +91,18 @@ impl Schedule {
     /// decide whether it exceeds `cap` without walking years of days).
     #[must_use]
     pub fn open_minutes_between(&self, from: DateTime<Utc>, to: DateTime<Utc>, cap: i64) -> i64 {
+        self.open_minutes_with(from, to, cap, &mut |date| self.open_intervals(date))
+    }
+
+    /// [`Schedule::open_minutes_between`], taking each day's open intervals from
+    /// `intervals` (a cache, when many are counted).
+    pub fn open_minutes_with(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        cap: i64,
+        intervals: &mut dyn FnMut(NaiveDate) -> Intervals,
+    ) -> i64 {
         if to <= from {
             return 0;
         }
@@ -95,21 +110,28 @@ impl Schedule {
         let mut date = from.with_timezone(&self.tz).date_naive();
         let last = to.with_timezone(&self.tz).date_naive();
         while date <= last && total <= cap {
-            if !self.holidays.contains(&date) {
-                for &(start, end) in &self.week[day_index(date.weekday())] {
-                    let (Some(s), Some(e)) = (self.instant(date, start), self.instant(date, end)) else {
-                        continue;
-                    };
-                    let (s, e) = (s.max(from), e.min(to));
-                    if e > s {
-                        total += (e - s).num_minutes();
-                    }
+            for (s, e) in intervals(date) {
+                let (s, e) = (s.max(from), e.min(to));
+                if e > s {
+                    total += (e - s).num_minutes();
                 }
             }
             let Some(next) = date.succ_opt() else { break };
             date = next;
         }
         total
+    }
+
+    /// The open intervals of a local date, as instants.
+    #[must_use]
+    pub fn open_intervals(&self, date: NaiveDate) -> Intervals {
+        if self.holidays.contains(&date) {
+            return Vec::new();
+        }
+        self.week[day_index(date.weekday())]
+            .iter()
+            .filter_map(|&(start, end)| Some((self.instant(date, start)?, self.instant(date, end)?)))
+            .collect()
     }
 
     /// The instant a local time of day (minutes since midnight) falls on.

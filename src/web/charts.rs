@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use maud::{Markup, PreEscaped};
+use maud::{Markup, PreEscaped, html};
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 240.0;
@@ -31,8 +31,9 @@ fn nice_max(max: f64) -> f64 {
     if max <= 0.0 {
         return 1.0;
     }
+    // Quarters of these tops are round too (gridlines at 25 %, 50 %, 75 %).
     let power = 10f64.powf(max.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|v| *v >= max).unwrap_or(10.0 * power)
+    [1.0, 2.0, 4.0, 8.0, 10.0].iter().map(|m| m * power).find(|v| *v >= max).unwrap_or(10.0 * power)
 }
 
 fn number(v: f64) -> String {
@@ -73,7 +74,7 @@ pub fn bars(id: &str, title: &str, labels: &[String], series: &[Series<'_>]) -> 
             y = y(v)
         );
     }
-    let every = (labels.len() / 16).max(1);
+    let every = labels.len().div_ceil(12).max(1);
     for (g, label) in labels.iter().enumerate() {
         let x0 = LEFT + group_w * g as f64 + group_w * 0.1;
         for (k, s) in series.iter().enumerate() {
@@ -115,7 +116,7 @@ pub fn bars(id: &str, title: &str, labels: &[String], series: &[Series<'_>]) -> 
         x += 24.0 + 7.0 * s.name.len() as f64;
     }
     svg.push_str("</svg>");
-    PreEscaped(svg)
+    html! { figure.chart { figcaption { (title) } (PreEscaped(svg)) } }
 }
 
 #[cfg(test)]
@@ -125,9 +126,9 @@ mod tests {
     #[test]
     fn axis_tops_are_round() {
         assert!((nice_max(0.0) - 1.0).abs() < 1e-9);
-        assert!((nice_max(7.0) - 10.0).abs() < 1e-9);
+        assert!((nice_max(5.0) - 8.0).abs() < 1e-9);
         assert!((nice_max(12.0) - 20.0).abs() < 1e-9);
-        assert!((nice_max(335.0) - 500.0).abs() < 1e-9);
+        assert!((nice_max(335.0) - 400.0).abs() < 1e-9);
     }
 
     #[test]
@@ -141,5 +142,6 @@ mod tests {
         .into_string();
         assert!(chart.contains("A &lt;b&gt;") && chart.contains("x&amp;y"));
         assert_eq!(chart.matches("<rect").count(), 2, "one bar and one legend swatch");
+        assert!(chart.contains("<figcaption>A &lt;b&gt;</figcaption>"), "a visible title");
     }
 }

@@ -66,7 +66,8 @@ impl Driver {
             panic!("chromedriver is missing: run the README's test command (scripts/test), which installs Debian's chromium and chromium-driver")
         });
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(driver)
+        // Its own process group, so the browsers it starts end with it even when a test fails.
+        let child = std::os::unix::process::CommandExt::process_group(&mut Command::new(driver), 0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -118,6 +119,8 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -232,6 +235,10 @@ impl Browser {
     /// Runs a script in the page and returns its value.
     pub async fn script(&self, js: &str) -> Value {
         self.cmd("POST", "/execute/sync", Some(json!({ "script": js, "args": [] }))).await
+    }
+
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.cmd("POST", "/window/rect", Some(json!({ "width": width, "height": height }))).await;
     }
 
     pub async fn screenshot(&self, path: &std::path::Path) {
