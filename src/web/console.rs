@@ -69,14 +69,9 @@ async fn queue_fragment(
 ) -> Response {
     let filter = filter_of(query.as_deref(), &viewer);
     let now = app.clock.now();
-    let listed = {
-        let filter = filter.clone();
-        app.store.read(move |c| callbacks::list(c, &filter, now)).await
-    };
+    let listed = app.store.read(move |c| callbacks::list(c, &filter, now)).await;
     match listed {
-        Ok(requests) => {
-            Html(pages::queue_table(&requests, &viewer, &filter, now).into_string()).into_response()
-        }
+        Ok(requests) => Html(pages::queue_table(&requests, &viewer, now).into_string()).into_response(),
         Err(e) => pages::failure(&e),
     }
 }

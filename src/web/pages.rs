@@ -145,7 +145,7 @@ fn hidden_filters(f: &Filter) -> Markup {
 
 /// The queue table, also served alone for the page to refresh itself.
 #[must_use]
-pub fn queue_table(requests: &[Request], viewer: &Viewer, filter: &Filter, now: DateTime<Utc>) -> Markup {
+pub fn queue_table(requests: &[Request], viewer: &Viewer, now: DateTime<Utc>) -> Markup {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let supervisor = viewer.agent.is_supervisor();
     html! {
@@ -187,7 +187,6 @@ pub fn queue_table(requests: &[Request], viewer: &Viewer, filter: &Filter, now: 
                 }
             }
         }
-        @let _ = filter;
     }
 }
 
@@ -237,7 +236,7 @@ pub fn queue_page(
                 button.primary type="submit" { "Take the next one" }
             }
             div #queue aria-live="polite" data-src={ "/console/queue?" (query) } {
-                (queue_table(requests, viewer, filter, now))
+                (queue_table(requests, viewer, now))
             }
         },
     )
