@@ -83,7 +83,15 @@ impl Application {
         }
         let (changes, _) = tokio::sync::broadcast::channel(64);
         let (stop, stopping) = tokio::sync::watch::channel(false);
-        let app = App { settings, store, flows: RwLock::new(Arc::new(flows)), clock, changes, stopping };
+        let app = App {
+            settings,
+            store,
+            flows: RwLock::new(Arc::new(flows)),
+            clock,
+            changes,
+            stopping,
+            metrics: crate::web::metrics::Metrics::default(),
+        };
         Ok(Self { listener, state: AppState(Arc::new(app)), watch, stop })
     }
 

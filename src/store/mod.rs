@@ -14,6 +14,7 @@ pub mod calls;
 pub mod time;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
@@ -27,6 +28,22 @@ const MIGRATIONS: &[&str] = &[SCHEMA];
 
 /// Jobs the writer runs in one transaction at most.
 const MAX_BATCH: usize = 64;
+
+/// Upper bounds of the batch-size histogram.
+pub const BATCH_BUCKETS: [u64; 7] = [1, 2, 4, 8, 16, 32, 64];
+
+/// What the writer has done, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Transactions committed or attempted.
+    pub batches: AtomicU64,
+    /// Jobs run.
+    pub jobs: AtomicU64,
+    /// Batches by size, cumulative as Prometheus wants (`le` 1, 2, 4 … 64).
+    pub batch_sizes: [AtomicU64; 7],
+    /// Jobs that failed, commits that failed.
+    pub errors: AtomicU64,
+}
 
 /// A failure of the store. Details are logged, never shown to callers or agents.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +83,7 @@ pub struct Store {
     writer: mpsc::Sender<Job>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: Arc<PathBuf>,
+    stats: Arc<WriterStats>,
 }
 
 impl std::fmt::Debug for Store {
@@ -106,15 +124,30 @@ impl Store {
     /// When the file cannot be opened or migrated.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
-        // FULL: a confirmed callback must survive a power cut, not only a crash.
+        // FULL: a request confirmed to a caller must survive a power cut, not only a crash.
+        // SQLite cannot change this inside a transaction, and whether a webhook makes a
+        // promise is known only inside it; group commit keeps it to one fsync per batch.
         configure(&conn, "FULL")?;
         migrate(&mut conn)?;
         let (tx, rx) = mpsc::channel::<Job>(4096);
+        let stats = Arc::new(WriterStats::default());
+        let writer_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("solidaire-db-writer".to_owned())
-            .spawn(move || writer_loop(&conn, rx))
+            .spawn(move || writer_loop(&conn, rx, &writer_stats))
             .map_err(|e| StoreError::Reader(e.to_string()))?;
-        Ok(Self { writer: tx, readers: Arc::new(Mutex::new(Vec::new())), path: Arc::new(path.to_path_buf()) })
+        Ok(Self {
+            writer: tx,
+            readers: Arc::new(Mutex::new(Vec::new())),
+            path: Arc::new(path.to_path_buf()),
+            stats,
+        })
+    }
+
+    /// The writer's counters.
+    #[must_use]
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
     }
 
     /// The database file.
@@ -133,11 +166,15 @@ impl Store {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (done, result) = oneshot::channel::<Result<T, StoreError>>();
+        let stats = Arc::clone(&self.stats);
         let job: Job = Box::new(move |conn: Option<&Connection>| {
             let outcome = match conn {
                 Some(conn) => run_in_savepoint(conn, f),
                 None => Err(StoreError::Unavailable("no transaction".to_owned())),
             };
+            if outcome.is_err() {
+                stats.errors.fetch_add(1, Ordering::Relaxed);
+            }
             Box::new(move |commit_error: Option<&rusqlite::Error>| {
                 let outcome = match (outcome, commit_error) {
                     (Ok(_), Some(e)) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
@@ -203,7 +240,7 @@ fn run_in_savepoint<T>(
     }
 }
 
-fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>) {
+fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>, stats: &WriterStats) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -219,9 +256,17 @@ fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>) {
             }
             continue;
         }
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats.jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        for (bucket, bound) in stats.batch_sizes.iter().zip(BATCH_BUCKETS) {
+            if jobs.len() as u64 <= bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         let deliveries: Vec<Delivery> = jobs.into_iter().map(|job| job(Some(conn))).collect();
         let commit = conn.execute_batch("COMMIT");
         if let Err(e) = &commit {
+            stats.errors.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, batch = deliveries.len(), "write transaction failed to commit");
             let _ = conn.execute_batch("ROLLBACK");
         }

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod charts;
 pub mod console;
 pub mod health;
+pub mod metrics;
 pub mod pages;
 pub mod session;
 pub mod stats;
@@ -35,6 +36,8 @@ pub struct App {
     pub changes: tokio::sync::broadcast::Sender<()>,
     /// Becomes true when the service is shutting down (long-lived streams end).
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Counters for `/metrics`.
+    pub metrics: metrics::Metrics,
 }
 
 impl App {
@@ -127,6 +130,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(assets::router())
         .merge(stats::router())
+        .merge(metrics::router())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .nest_service("/sounds", sounds)
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<_>| {
