@@ -62,6 +62,25 @@ enum Command {
         #[arg(long, default_value = "csv")]
         format: String,
     },
+    /// Place many simulated calls at once and report throughput and latency. Signs with
+    /// the configured token; starts the service in-process unless --url names one.
+    Loadtest {
+        /// A running server (its public URL is taken from the settings, if any).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Calls to place.
+        #[arg(long, default_value_t = 1000)]
+        calls: usize,
+        /// Callers at once.
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+        /// The number dialled.
+        #[arg(long, value_name = "NUMBER", default_value = "+3280043436")]
+        line: String,
+        /// The server's process id, to report its peak memory.
+        #[arg(long)]
+        pid: Option<u32>,
+    },
     /// Manage agent and supervisor accounts.
     Agents {
         #[command(subcommand)]
@@ -138,7 +157,7 @@ pub fn main() -> ExitCode {
         }
     };
     let filter = match &cli.command {
-        Command::Simulate { .. } => "warn".to_owned(),
+        Command::Simulate { .. } | Command::Loadtest { .. } => "warn".to_owned(),
         _ => settings.log.clone(),
     };
     tracing_subscriber::fmt()
@@ -159,6 +178,9 @@ pub fn main() -> ExitCode {
         }
         Command::Simulate { line, from, url } => runtime.block_on(simulate(settings, &line, &from, url)),
         Command::Agents { command } => runtime.block_on(manage_agents(&settings, command)),
+        Command::Loadtest { url, calls, concurrency, line, pid } => {
+            runtime.block_on(load_test(settings, url, calls, concurrency, &line, pid))
+        }
         Command::Stats { date, to, line, hourly, format } => {
             match crate::stats::Request::parse(&date, to.as_deref(), line.as_deref(), hourly, Some(&format)) {
                 Ok(request) => runtime.block_on(export_stats(&settings, request)),
@@ -383,5 +405,40 @@ async fn export_stats(settings: &Settings, request: crate::stats::Request) -> an
     let query = request.query(&flows, settings.service_level_hours, chrono::Utc::now());
     let report = store.read(move |c| crate::stats::compute(c, &query)).await?;
     print!("{}", request.render(&report));
+    Ok(())
+}
+
+async fn load_test(
+    mut settings: Settings,
+    url: Option<String>,
+    calls: usize,
+    concurrency: usize,
+    line: &str,
+    pid: Option<u32>,
+) -> anyhow::Result<()> {
+    let token = settings.twilio_auth_token.as_ref().map(|t| t.expose().to_owned());
+    let (phone, server, pid) = if let Some(url) = url {
+        (Softphone::new(&url, settings.public_url.as_deref(), token.as_deref()), None, pid)
+    } else {
+        settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let app = Application::build(settings.clone(), Arc::new(SystemClock)).await?;
+        let local = format!("http://127.0.0.1:{}", app.port());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        (Softphone::new(&local, settings.public_url.as_deref(), token.as_deref()), Some((stop, server)), Some(std::process::id()))
+    };
+    println!("placing {calls} calls, {concurrency} at a time…");
+    let report = crate::loadtest::run(&phone, line, calls, concurrency, false).await;
+    println!("{}", report.summary());
+    if let Some((hwm, rss)) = pid.and_then(crate::loadtest::memory_kib) {
+        println!("server memory: peak {} MiB, now {} MiB{}", hwm / 1024, rss / 1024, if server.is_some() { " (in-process: includes the load generator)" } else { "" });
+    }
+    if let Some((stop, server)) = server {
+        let _ = stop.send(());
+        let _ = server.await;
+    }
+    anyhow::ensure!(report.errors == 0, "{} calls failed", report.errors);
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod flow;
+pub mod loadtest;
 pub mod phone;
 pub mod settings;
 pub mod simulate;

@@ -1,0 +1,229 @@
+//! A load generator: many simulated callers at once against a running server, over real
+//! HTTP, each following the TwiML it gets (signed requests, a mix of paths: menus, errands
+//! with a callback, transfers answered and not, silences, wrong keys), each call ending
+//! with its status callback. Reports calls/s, webhooks/s, latency percentiles, errors and
+//! the callbacks the callers were told were registered.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::simulate::{Caller, Press, Softphone, Transfer};
+
+/// What a caller does next.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Keys(&'static str),
+    Silence,
+    Transfer(Transfer),
+}
+
+/// The mix of calls, in turn: realistic paths through the bundled flow.
+const MIX: &[&[Step]] = &[
+    // Errands, groceries, the caller ID confirmed, no message: a callback.
+    &[Step::Keys("1"), Step::Keys("3"), Step::Keys("1"), Step::Keys("4020"), Step::Keys("1"), Step::Keys("1"), Step::Keys("2")],
+    // Seniors support, answered.
+    &[Step::Keys("1"), Step::Keys("1"), Step::Transfer(Transfer::Answered)],
+    // Youth support busy, then a callback with the caller ID.
+    &[Step::Keys("2"), Step::Keys("2"), Step::Transfer(Transfer::Busy), Step::Keys("1"), Step::Keys("1"), Step::Keys("2")],
+    // Silences, then the caller hangs up.
+    &[Step::Silence, Step::Silence, Step::Silence, Step::Silence],
+    // Wrong keys three times: a person, who does not answer; the caller hangs up.
+    &[Step::Keys("1"), Step::Keys("9"), Step::Keys("8"), Step::Keys("7"), Step::Transfer(Transfer::NoAnswer)],
+    // Urgent transport not answered: a high-priority callback.
+    &[Step::Keys("1"), Step::Keys("4"), Step::Transfer(Transfer::NoAnswer), Step::Keys("1")],
+];
+
+struct Scripted(VecDeque<Step>);
+
+impl Caller for Scripted {
+    fn hear(&mut self, _: &str, _: &str) {}
+
+    fn press(&mut self) -> Press {
+        // Outside opening hours there is no transfer: the script goes on without it.
+        while matches!(self.0.front(), Some(Step::Transfer(_))) {
+            self.0.pop_front();
+        }
+        match self.0.pop_front() {
+            Some(Step::Keys(k)) => Press::Keys(k.to_owned()),
+            Some(Step::Silence) => Press::Silence,
+            _ => Press::HangUp,
+        }
+    }
+
+    fn transfer(&mut self, _: &str) -> Transfer {
+        match self.0.front() {
+            Some(Step::Transfer(t)) => {
+                let t = *t;
+                self.0.pop_front();
+                t
+            }
+            _ => Transfer::NoAnswer,
+        }
+    }
+
+    fn record(&mut self) -> Option<u32> {
+        None
+    }
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Calls placed.
+    pub calls: usize,
+    /// Webhooks sent (status callbacks included).
+    pub webhooks: usize,
+    /// Calls that failed (a non-200 answer, a refused document, a connection error).
+    pub errors: usize,
+    /// Callers told "your request is registered".
+    pub confirmed: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Every webhook's round trip, sorted.
+    pub latencies: Vec<Duration>,
+}
+
+impl Report {
+    /// Nearest-rank percentile of the webhook latencies.
+    #[must_use]
+    pub fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        let rank = ((p * self.latencies.len() as f64).ceil() as usize).clamp(1, self.latencies.len());
+        self.latencies[rank - 1]
+    }
+
+    /// Webhooks per second.
+    #[must_use]
+    #[allow(clippy::cast_precision_loss)]
+    pub fn webhooks_per_second(&self) -> f64 {
+        self.webhooks as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Calls per second.
+    #[must_use]
+    #[allow(clippy::cast_precision_loss)]
+    pub fn calls_per_second(&self) -> f64 {
+        self.calls as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// One line for people.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        format!(
+            "{} calls, {} webhooks in {:.2} s: {:.0} calls/s, {:.0} webhooks/s; latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} errors; {} callbacks confirmed",
+            self.calls,
+            self.webhooks,
+            self.elapsed.as_secs_f64(),
+            self.calls_per_second(),
+            self.webhooks_per_second(),
+            ms(self.percentile(0.50)),
+            ms(self.percentile(0.90)),
+            ms(self.percentile(0.99)),
+            ms(self.latencies.last().copied().unwrap_or_default()),
+            self.errors,
+            self.confirmed
+        )
+    }
+}
+
+/// Places `calls` calls to `line`, `concurrency` at a time. With `simple`, every call
+/// presses `1` eight times then hangs up (for servers that answer any webhook the same way).
+pub async fn run(phone: &Softphone, line: &str, calls: usize, concurrency: usize, simple: bool) -> Report {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let phone = phone.clone();
+        let next = Arc::clone(&next);
+        let line = line.to_owned();
+        workers.push(tokio::spawn(async move {
+            let mut part = Report::default();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= calls {
+                    break;
+                }
+                let steps: VecDeque<Step> =
+                    if simple { std::iter::repeat_n(Step::Keys("1"), 8).collect() } else { MIX[i % MIX.len()].iter().copied().collect() };
+                let from = format!("+3247{:07}", i % 10_000_000);
+                part.calls += 1;
+                match phone.call(&from, &line, &mut Scripted(steps)).await {
+                    Ok(record) => {
+                        part.webhooks += record.exchanges.len();
+                        part.latencies.extend(record.exchanges.iter().map(|e| e.elapsed));
+                        part.confirmed += usize::from(record.heard("enregistrée") || record.heard("geregistreerd"));
+                    }
+                    Err(_) => part.errors += 1,
+                }
+            }
+            part
+        }));
+    }
+    let mut report = Report::default();
+    for worker in workers {
+        if let Ok(part) = worker.await {
+            report.calls += part.calls;
+            report.webhooks += part.webhooks;
+            report.errors += part.errors;
+            report.confirmed += part.confirmed;
+            report.latencies.extend(part.latencies);
+        }
+    }
+    report.elapsed = started.elapsed();
+    report.latencies.sort_unstable();
+    report
+}
+
+/// Places `calls` calls that only arrive (`/voice/incoming`) and stay in the menu, to
+/// hold many calls in progress at once. Returns the number that got a 200.
+pub async fn arrive(phone: &Softphone, line: &str, calls: usize, concurrency: usize) -> usize {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let phone = phone.clone();
+        let next = Arc::clone(&next);
+        let line = line.to_owned();
+        workers.push(tokio::spawn(async move {
+            let mut ok = 0;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= calls {
+                    break;
+                }
+                let params: Vec<(String, String)> = [
+                    ("CallSid", crate::simulate::new_call_sid()),
+                    ("From", format!("+3247{:07}", i % 10_000_000)),
+                    ("To", line.clone()),
+                    ("CallStatus", "ringing".to_owned()),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+                if phone.post("/voice/incoming", &params).await.is_ok_and(|e| e.status == 200) {
+                    ok += 1;
+                }
+            }
+            ok
+        }));
+    }
+    let mut ok = 0;
+    for w in workers {
+        ok += w.await.unwrap_or(0);
+    }
+    ok
+}
+
+/// Peak and current resident memory of a process, in KiB (Linux).
+#[must_use]
+pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()?.parse().ok())
+    };
+    Some((field("VmHWM:")?, field("VmRSS:")?))
+}
