@@ -427,13 +427,22 @@ async fn load_test(
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
-        (Softphone::new(&local, settings.public_url.as_deref(), token.as_deref()), Some((stop, server)), Some(std::process::id()))
+        (
+            Softphone::new(&local, settings.public_url.as_deref(), token.as_deref()),
+            Some((stop, server)),
+            Some(std::process::id()),
+        )
     };
     println!("placing {calls} calls, {concurrency} at a time…");
-    let report = crate::loadtest::run(&phone, line, calls, concurrency, false).await;
+    let report = crate::loadtest::run(&phone, line, calls, concurrency, false, 0).await;
     println!("{}", report.summary());
     if let Some((hwm, rss)) = pid.and_then(crate::loadtest::memory_kib) {
-        println!("server memory: peak {} MiB, now {} MiB{}", hwm / 1024, rss / 1024, if server.is_some() { " (in-process: includes the load generator)" } else { "" });
+        println!(
+            "server memory: peak {} MiB, now {} MiB{}",
+            hwm / 1024,
+            rss / 1024,
+            if server.is_some() { " (in-process: includes the load generator)" } else { "" }
+        );
     }
     if let Some((stop, server)) = server {
         let _ = stop.send(());

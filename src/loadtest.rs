@@ -21,11 +21,26 @@ enum Step {
 /// The mix of calls, in turn: realistic paths through the bundled flow.
 const MIX: &[&[Step]] = &[
     // Errands, groceries, the caller ID confirmed, no message: a callback.
-    &[Step::Keys("1"), Step::Keys("3"), Step::Keys("1"), Step::Keys("4020"), Step::Keys("1"), Step::Keys("1"), Step::Keys("2")],
+    &[
+        Step::Keys("1"),
+        Step::Keys("3"),
+        Step::Keys("1"),
+        Step::Keys("4020"),
+        Step::Keys("1"),
+        Step::Keys("1"),
+        Step::Keys("2"),
+    ],
     // Seniors support, answered.
     &[Step::Keys("1"), Step::Keys("1"), Step::Transfer(Transfer::Answered)],
     // Youth support busy, then a callback with the caller ID.
-    &[Step::Keys("2"), Step::Keys("2"), Step::Transfer(Transfer::Busy), Step::Keys("1"), Step::Keys("1"), Step::Keys("2")],
+    &[
+        Step::Keys("2"),
+        Step::Keys("2"),
+        Step::Transfer(Transfer::Busy),
+        Step::Keys("1"),
+        Step::Keys("1"),
+        Step::Keys("2"),
+    ],
     // Silences, then the caller hangs up.
     &[Step::Silence, Step::Silence, Step::Silence, Step::Silence],
     // Wrong keys three times: a person, who does not answer; the caller hangs up.
@@ -133,7 +148,15 @@ impl Report {
 
 /// Places `calls` calls to `line`, `concurrency` at a time. With `simple`, every call
 /// presses `1` eight times then hangs up (for servers that answer any webhook the same way).
-pub async fn run(phone: &Softphone, line: &str, calls: usize, concurrency: usize, simple: bool) -> Report {
+/// Callers' numbers start at `+3247` followed by `first` (so runs can use distinct numbers).
+pub async fn run(
+    phone: &Softphone,
+    line: &str,
+    calls: usize,
+    concurrency: usize,
+    simple: bool,
+    first: usize,
+) -> Report {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -148,15 +171,19 @@ pub async fn run(phone: &Softphone, line: &str, calls: usize, concurrency: usize
                 if i >= calls {
                     break;
                 }
-                let steps: VecDeque<Step> =
-                    if simple { std::iter::repeat_n(Step::Keys("1"), 8).collect() } else { MIX[i % MIX.len()].iter().copied().collect() };
-                let from = format!("+3247{:07}", i % 10_000_000);
+                let steps: VecDeque<Step> = if simple {
+                    std::iter::repeat_n(Step::Keys("1"), 8).collect()
+                } else {
+                    MIX[i % MIX.len()].iter().copied().collect()
+                };
+                let from = format!("+3247{:07}", (first + i) % 10_000_000);
                 part.calls += 1;
                 match phone.call(&from, &line, &mut Scripted(steps)).await {
                     Ok(record) => {
                         part.webhooks += record.exchanges.len();
                         part.latencies.extend(record.exchanges.iter().map(|e| e.elapsed));
-                        part.confirmed += usize::from(record.heard("enregistrée") || record.heard("geregistreerd"));
+                        part.confirmed +=
+                            usize::from(record.heard("enregistrée") || record.heard("geregistreerd"));
                     }
                     Err(_) => part.errors += 1,
                 }
@@ -223,7 +250,10 @@ pub async fn arrive(phone: &Softphone, line: &str, calls: usize, concurrency: us
 pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
-        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()?.parse().ok())
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
     };
     Some((field("VmHWM:")?, field("VmRSS:")?))
 }

@@ -1,0 +1,195 @@
+//! The comparison run: the service (release binary, its own process, signed webhooks, a
+//! SQLite file) and a bare axum server answering static TwiML (this file, its own process),
+//! loaded by the same simulated callers on this machine. Prints requests/s, latency
+//! percentiles, the service's memory, the ratio to the bare ceiling at 50 and 200
+//! connections, memory with 10,000 calls in progress, confirmed callbacks against the
+//! database, and start-up time with a 1 GB database.
+//!
+//! `cargo bench --bench loadtest [-- CALLS]`
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use solidaire::loadtest::{self, Report};
+use solidaire::simulate::Softphone;
+
+const LINE: &str = "+3280043436";
+const TOKEN: &str = "load-test-token";
+
+/// A static TwiML document of the usual size: a question and its fallback.
+const STATIC_TWIML: &str = concat!(
+    r#"<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="http://127.0.0.1/voice/gather?s=1" method="POST" "#,
+    r#"input="dtmf" timeout="6" finishOnKey="" numDigits="1"><Say language="fr-BE" voice="Polly.Isabelle-Neural">"#,
+    r#"Pour le soutien aux seniors, tapez 1. Pour le soutien aux jeunes, tapez 2. Pour des courses, tapez 3.</Say>"#,
+    r#"</Gather><Redirect method="POST">http://127.0.0.1/voice/silence?s=1</Redirect></Response>"#
+);
+
+fn bare(port: u16) {
+    use axum::Router;
+    use axum::http::{StatusCode, header};
+    use axum::routing::post;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async move {
+        let twiml = STATIC_TWIML.replace("http://127.0.0.1/", &format!("http://127.0.0.1:{port}/"));
+        let twiml: &'static str = Box::leak(twiml.into_boxed_str());
+        let app = Router::new().route("/voice/status", post(|| async { StatusCode::NO_CONTENT })).route(
+            "/voice/{hook}",
+            post(move || async move { ([(header::CONTENT_TYPE, "text/xml")], twiml) }),
+        );
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_up(port: u16) -> Duration {
+    let started = Instant::now();
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.1 404") {
+                return started.elapsed();
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "server on {port} did not start");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn service(db: &Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_solidaire"))
+        .env_clear()
+        .env("SOLIDAIRE_TWILIO_AUTH_TOKEN", TOKEN)
+        .env("SOLIDAIRE_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("SOLIDAIRE_LOG", "warn")
+        .arg("--database")
+        .arg(db)
+        .arg("--flows")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("ivr-flows"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn mib(pid: u32) -> String {
+    loadtest::memory_kib(pid).map_or_else(
+        || "?".to_owned(),
+        |(hwm, rss)| format!("peak {} MiB, now {} MiB", hwm / 1024, rss / 1024),
+    )
+}
+
+fn row(name: &str, conns: usize, r: &Report) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "| {name:<26} | {conns:>5} | {:>9.0} | {:>7.2} | {:>7.2} | {:>7.2} | {:>6} |",
+        r.webhooks_per_second(),
+        ms(r.percentile(0.5)),
+        ms(r.percentile(0.99)),
+        ms(r.latencies.last().copied().unwrap_or_default()),
+        r.errors
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--bare") {
+        bare(args[i + 1].parse().unwrap());
+        return;
+    }
+    let calls: usize = args.iter().skip(1).find_map(|a| a.parse().ok()).unwrap_or(3000);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("load.db");
+
+    let bare_port = free_port();
+    let mut bare_child = Command::new(&args[0])
+        .args(["--bare", &bare_port.to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let port = free_port();
+    let mut server = service(&db, port);
+    wait_up(bare_port);
+    wait_up(port);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let public = format!("http://127.0.0.1:{port}");
+    let ours = Softphone::new(&public, Some(&public), Some(TOKEN));
+    let ceiling = Softphone::new(&format!("http://127.0.0.1:{bare_port}"), None, None);
+    println!("{calls} calls per run; the load generator runs on the same 2 cores as the server.");
+    println!("| server                     | conns | webhooks/s | p50 ms | p99 ms | max ms | errors |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut confirmed = 0;
+    let mut first = 0;
+    for conns in [50, 200] {
+        let bare_run = runtime.block_on(loadtest::run(&ceiling, LINE, calls, conns, true, 0));
+        row("bare axum, static TwiML", conns, &bare_run);
+        let run = runtime.block_on(loadtest::run(&ours, LINE, calls, conns, false, first));
+        first += calls;
+        confirmed += run.confirmed;
+        row("solidaire, full webhook path", conns, &run);
+        println!(
+            "|   ratio to the ceiling: {:.0} % · calls/s {:.0} · service memory {} |",
+            100.0 * run.webhooks_per_second() / bare_run.webhooks_per_second(),
+            run.calls_per_second(),
+            mib(server.id())
+        );
+    }
+    let stored: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM callback_requests", [], |r| r.get(0))
+        .unwrap();
+    println!("callbacks confirmed to callers: {confirmed}; stored: {stored}");
+
+    let held = runtime.block_on(loadtest::arrive(&ours, LINE, 10_000, 200));
+    let metrics = runtime.block_on(ours.get("/metrics")).unwrap().body;
+    let in_progress =
+        metrics.lines().find(|l| l.starts_with("solidaire_calls_in_progress ")).unwrap_or_default();
+    println!(
+        "10,000 calls arrived and left in the menu: {held} answered; {in_progress}; service memory {}",
+        mib(server.id())
+    );
+
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = bare_child.kill();
+    let _ = bare_child.wait();
+
+    // Start-up with a 1 GB database.
+    let big = dir.path().join("big.db");
+    let conn = rusqlite::Connection::open(&big).unwrap();
+    drop(runtime.block_on(async { solidaire::store::Store::open(&big) }).unwrap());
+    conn.execute_batch(
+        "INSERT INTO calls (sid, line, started_at, day, status, state) VALUES ('CAbig', 'liege', '2026-01-01T00:00:00.000Z', '2026-01-01', 'completed', '{}');
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)
+         INSERT INTO events (call_sid, step, kind, node, input, result, at, response)
+         SELECT 'CAbig', i, 'gather', 'main', '1', 'option 1', '2026-01-01T00:00:00.000Z', hex(randomblob(500)) FROM n;
+         PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .unwrap();
+    drop(conn);
+    let size = std::fs::metadata(&big).unwrap().len();
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = service(&big, port);
+        times.push(wait_up(port));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    times.sort_unstable();
+    println!(
+        "start-up to the first /healthz answer with a {:.2} GB database: median {:.0} ms (of 5: {:?})",
+        f64::from(u32::try_from(size / 1_000_000).unwrap_or(u32::MAX)) / 1000.0,
+        times[2].as_secs_f64() * 1000.0,
+        times.iter().map(Duration::as_millis).collect::<Vec<_>>()
+    );
+}
