@@ -256,34 +256,48 @@ fn check_flows(settings: &Settings, dir: Option<&PathBuf>) -> ExitCode {
     }
 }
 
-async fn simulate(mut settings: Settings, line: &str, from: &str, url: Option<String>) -> anyhow::Result<()> {
-    let (phone, server) = if let Some(url) = url {
-        (
-            Softphone::new(
-                &url,
-                settings.public_url.as_deref(),
-                settings.twilio_auth_token.as_ref().map(super::settings::Secret::expose),
-            ),
-            None,
-        )
-    } else {
-        settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let app = Application::build(settings.clone(), Arc::new(SystemClock)).await?;
-        let local = format!("http://127.0.0.1:{}", app.port());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until(async {
-            let _ = stopped.await;
-        }));
-        let public = settings.public_url.clone();
-        let token = settings.twilio_auth_token.as_ref().map(|t| t.expose().to_owned());
-        (Softphone::new(&local, public.as_deref(), token.as_deref()), Some((stop, server)))
-    };
+/// A service started in this process for a tool.
+struct InProcess {
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl InProcess {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
+/// The provider for a tool: pointed at `url`, or at a service started here on a free
+/// port. It signs with the configured token, as the real provider would.
+async fn softphone_for(
+    mut settings: Settings,
+    url: Option<String>,
+) -> anyhow::Result<(Softphone, Option<InProcess>)> {
+    let token = settings.twilio_auth_token.as_ref().map(|t| t.expose().to_owned());
+    let public = settings.public_url.clone();
+    if let Some(url) = url {
+        return Ok((Softphone::new(&url, public.as_deref(), token.as_deref()), None));
+    }
+    settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let app = Application::build(settings, Arc::new(SystemClock)).await?;
+    let local = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    Ok((Softphone::new(&local, public.as_deref(), token.as_deref()), Some(InProcess { stop, server })))
+}
+
+async fn simulate(settings: Settings, line: &str, from: &str, url: Option<String>) -> anyhow::Result<()> {
+    let database = settings.database.clone();
+    let (phone, server) = softphone_for(settings, url).await?;
     println!("Calling {line} from {from}. At a question type keys (0-9, *, #) and Enter;");
-    println!("  t = stay silent, h = hang up. Database: {}", settings.database.display());
+    println!("  t = stay silent, h = hang up. Database: {}", database.display());
     let record = phone.call(from, line, &mut Terminal).await;
-    if let Some((stop, server)) = server {
-        let _ = stop.send(());
-        let _ = server.await;
+    if let Some(server) = server {
+        server.stop().await;
     }
     let record = record?;
     println!("-- call {} ended after {} webhooks", record.sid, record.exchanges.len());
@@ -409,30 +423,15 @@ async fn export_stats(settings: &Settings, request: crate::stats::Request) -> an
 }
 
 async fn load_test(
-    mut settings: Settings,
+    settings: Settings,
     url: Option<String>,
     calls: usize,
     concurrency: usize,
     line: &str,
     pid: Option<u32>,
 ) -> anyhow::Result<()> {
-    let token = settings.twilio_auth_token.as_ref().map(|t| t.expose().to_owned());
-    let (phone, server, pid) = if let Some(url) = url {
-        (Softphone::new(&url, settings.public_url.as_deref(), token.as_deref()), None, pid)
-    } else {
-        settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let app = Application::build(settings.clone(), Arc::new(SystemClock)).await?;
-        let local = format!("http://127.0.0.1:{}", app.port());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until(async {
-            let _ = stopped.await;
-        }));
-        (
-            Softphone::new(&local, settings.public_url.as_deref(), token.as_deref()),
-            Some((stop, server)),
-            Some(std::process::id()),
-        )
-    };
+    let (phone, server) = softphone_for(settings, url).await?;
+    let pid = if server.is_some() { Some(std::process::id()) } else { pid };
     println!("placing {calls} calls, {concurrency} at a time…");
     let report = crate::loadtest::run(&phone, line, calls, concurrency, false, 0).await;
     println!("{}", report.summary());
@@ -444,9 +443,8 @@ async fn load_test(
             if server.is_some() { " (in-process: includes the load generator)" } else { "" }
         );
     }
-    if let Some((stop, server)) = server {
-        let _ = stop.send(());
-        let _ = server.await;
+    if let Some(server) = server {
+        server.stop().await;
     }
     anyhow::ensure!(report.errors == 0, "{} calls failed", report.errors);
     Ok(())

@@ -8,9 +8,13 @@ use serde_json::{Value, json};
 use solidaire::simulate::Transfer;
 
 async fn export(app: &TestApp, token: &str, query: &str) -> (u16, String) {
+    fetch(app, token, &format!("/api/stats/daily?{query}")).await
+}
+
+async fn fetch(app: &TestApp, token: &str, path: &str) -> (u16, String) {
     let client =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
-    let request = hyper::Request::get(format!("{}/api/stats/daily?{query}", app.server))
+    let request = hyper::Request::get(format!("{}{path}", app.server))
         .header("authorization", format!("Bearer {token}"))
         .body(http_body_util::Full::new(hyper::body::Bytes::new()))
         .unwrap();
@@ -204,18 +208,7 @@ async fn statistics_are_for_supervisors() {
     assert_eq!(export(&app, &sue, "date=2026-11-23&format=xls").await.0, 400);
 
     // The dashboard draws its charts on the server.
-    let (status, page) = {
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
-        let request = hyper::Request::get(format!("{}/console/stats", app.server))
-            .header("authorization", format!("Bearer {sue}"))
-            .body(http_body_util::Full::new(hyper::body::Bytes::new()))
-            .unwrap();
-        let response = client.request(request).await.unwrap();
-        let status = response.status().as_u16();
-        let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&body).into_owned())
-    };
+    let (status, page) = fetch(&app, &sue, "/console/stats").await;
     assert_eq!(status, 200);
     assert_eq!(page.matches("<svg").count(), 5, "five charts");
     assert!(page.contains("Calls per hour today"));

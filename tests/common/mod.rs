@@ -104,21 +104,17 @@ impl TestApp {
     /// Places a call from `from` that follows `script`; panics with the transcript when
     /// the script does not fit what the line asked.
     pub async fn call_from(&self, from: &str, script: &[Step]) -> CallRecord {
-        let mut caller = Script::new(script);
-        let record = self.phone().call(from, LINE, &mut caller).await.expect("the call goes through");
-        assert!(
-            caller.steps.is_empty(),
-            "script not used up: {:?}\n--- heard:\n{}",
-            caller.steps,
-            record.transcript()
-        );
-        record
+        self.place(from, Script::new(script)).await
     }
 
     /// Like `call_from`, each step taking the caller ten seconds on the app's clock.
     pub async fn call_paced(&self, from: &str, script: &[Step]) -> CallRecord {
         let mut caller = Script::new(script);
         caller.pace = Some((self.clock.clone(), chrono::Duration::seconds(10)));
+        self.place(from, caller).await
+    }
+
+    async fn place(&self, from: &str, mut caller: Script) -> CallRecord {
         let record = self.phone().call(from, LINE, &mut caller).await.expect("the call goes through");
         assert!(
             caller.steps.is_empty(),
