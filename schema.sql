@@ -44,7 +44,6 @@ CREATE TABLE events (
     response    TEXT NOT NULL,             -- the TwiML answered, replayed to a repeated webhook
     UNIQUE (call_sid, step)
 ) STRICT;
-CREATE INDEX events_by_time ON events (at);
 
 CREATE TABLE agents (
     id            INTEGER PRIMARY KEY,

@@ -68,6 +68,8 @@ pub struct Request {
     pub step: Option<u32>,
     /// `From`, as sent.
     pub from: String,
+    /// The caller ID read from `From` (parsed before the request reaches the writer).
+    pub caller: Option<E164>,
     /// `To`, as sent.
     pub to: String,
     /// `CallStatus`, as sent.
@@ -120,7 +122,7 @@ pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<Reply, 
             finish(conn, flow, req, turn, expected, None)
         }
         _ => {
-            let caller = E164::caller_id(&req.from, flow.region);
+            let caller = req.caller.clone();
             let turn = engine::start(flow, caller.clone(), req.at);
             let day = req.at.with_timezone(&flow.schedule.timezone()).date_naive().to_string();
             let open = flow.schedule.is_open(req.at);

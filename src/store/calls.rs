@@ -150,13 +150,32 @@ pub fn save_state(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let json = serde_json::to_string(state)?;
+    let t = &state.tally;
+    // One statement per webhook: this runs on the single writer for every step.
     conn.prepare_cached(
         "UPDATE calls SET step = ?2, node = ?3, language = ?4, state = ?5,
-                outcome = COALESCE(?6, outcome)
+                outcome = COALESCE(?6, outcome),
+                menu_keys = ?7, invalid_inputs = ?8, silences = ?9, transfers = ?10,
+                transfers_answered = ?11,
+                left_menu_at = CASE WHEN ?12 THEN COALESCE(left_menu_at, ?13) ELSE left_menu_at END
          WHERE sid = ?1",
     )?
-    .execute(params![sid, state.step, state.node, state.language, json, state.outcome])?;
-    save_tally(conn, sid, state, at)
+    .execute(params![
+        sid,
+        state.step,
+        state.node,
+        state.language,
+        json,
+        state.outcome,
+        t.keys,
+        t.invalid,
+        t.silences,
+        t.transfers,
+        t.transfers_answered,
+        t.left_menu,
+        time::format(at)
+    ])?;
+    Ok(())
 }
 
 /// The TwiML answered to step `step` of a call, for a replayed webhook.

@@ -142,11 +142,21 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", webhook.host.as_deref().unwrap_or("localhost")));
+    let flows = app.flows();
+    let from = params.get("From").unwrap_or_default();
+    // Parsing a number is the costliest part of a step: done here, on the async workers,
+    // not on the single database writer.
+    let caller = if hook == Hook::Incoming {
+        crate::phone::E164::caller_id(from, flows.for_called(params.get("To").unwrap_or_default()).region)
+    } else {
+        None
+    };
     let req = voice::Request {
         hook,
         sid: sid.to_owned(),
         step,
-        from: params.get("From").unwrap_or_default().to_owned(),
+        from: from.to_owned(),
+        caller,
         to: params.get("To").unwrap_or_default().to_owned(),
         status: params.get("CallStatus").unwrap_or("in-progress").to_owned(),
         event: event_of(hook, params),
@@ -156,7 +166,6 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
     if hook == Hook::Incoming {
         tracing::info!(call = %req.sid, from = %mask(&req.from), to = %req.to, "call arrives");
     }
-    let flows = app.flows();
     let to = req.to.clone();
     let job = {
         let flows = std::sync::Arc::clone(&flows);
