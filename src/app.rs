@@ -52,6 +52,39 @@ pub fn load_flows(settings: &Settings) -> Result<(Flows, Option<PathBuf>), Vec<F
     load::load_dir(&settings.flows).map(|f| (f, Some(settings.flows.clone())))
 }
 
+/// Anonymises what is older than `retention_days` (whole local days of the default line).
+///
+/// # Errors
+/// Store errors.
+pub async fn purge(
+    store: &Store,
+    flows: &Flows,
+    retention_days: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::store::purge::Purged, StoreError> {
+    use chrono::TimeZone as _;
+    let tz = flows.for_called("").schedule.timezone();
+    let first_kept = now.with_timezone(&tz).date_naive() - chrono::Duration::days(i64::from(retention_days));
+    let midnight = first_kept.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let cutoff = tz.from_local_datetime(&midnight).earliest().map_or(now, |t| t.with_timezone(&chrono::Utc));
+    let day = first_kept.to_string();
+    let purged = store.write(move |c| crate::store::purge::purge(c, &day, cutoff)).await?;
+    tracing::info!(before = %first_kept, calls = purged.calls, events = purged.events, requests = purged.requests, "retention purge");
+    Ok(purged)
+}
+
+/// Runs the purge at start and every six hours.
+async fn purge_daily(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(6 * 3600));
+    loop {
+        tick.tick().await;
+        let flows = state.flows();
+        if let Err(e) = purge(&state.store, &flows, state.settings.retention_days, state.clock.now()).await {
+            tracing::error!(error = %e, "retention purge failed; it will be tried again");
+        }
+    }
+}
+
 /// The service, built and bound, not yet serving.
 pub struct Application {
     listener: TcpListener,
@@ -115,6 +148,7 @@ impl Application {
         if let Some(dir) = self.watch {
             tokio::spawn(watch_flows(self.state.clone(), dir));
         }
+        tokio::spawn(purge_daily(self.state.clone()));
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "solidaire is listening");
         let stop = self.stop;

@@ -81,6 +81,9 @@ enum Command {
         #[arg(long)]
         pid: Option<u32>,
     },
+    /// Anonymise calls and closed requests older than `retention_days` now (the service
+    /// also does it by itself every six hours).
+    Purge,
     /// Manage agent and supervisor accounts.
     Agents {
         #[command(subcommand)]
@@ -178,6 +181,7 @@ pub fn main() -> ExitCode {
         }
         Command::Simulate { line, from, url } => runtime.block_on(simulate(settings, &line, &from, url)),
         Command::Agents { command } => runtime.block_on(manage_agents(&settings, command)),
+        Command::Purge => runtime.block_on(purge_now(&settings)),
         Command::Loadtest { url, calls, concurrency, line, pid } => {
             runtime.block_on(load_test(settings, url, calls, concurrency, &line, pid))
         }
@@ -447,5 +451,18 @@ async fn load_test(
         server.stop().await;
     }
     anyhow::ensure!(report.errors == 0, "{} calls failed", report.errors);
+    Ok(())
+}
+
+async fn purge_now(settings: &Settings) -> anyhow::Result<()> {
+    let (flows, _) = load_flows(settings).map_err(|errors| {
+        anyhow::anyhow!(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+    })?;
+    let store = crate::store::Store::open(&settings.database)?;
+    let purged = crate::app::purge(&store, &flows, settings.retention_days, chrono::Utc::now()).await?;
+    println!(
+        "anonymised {} calls and {} closed requests, deleted {} step records (older than {} days)",
+        purged.calls, purged.requests, purged.events, settings.retention_days
+    );
     Ok(())
 }

@@ -35,6 +35,8 @@ pub struct Settings {
     /// The service level counts callback requests first attempted within this many
     /// working hours.
     pub service_level_hours: u32,
+    /// Calls and closed requests are anonymised after this many days.
+    pub retention_days: u32,
 }
 
 impl Default for Settings {
@@ -51,6 +53,7 @@ impl Default for Settings {
             lease_minutes: 15,
             session_idle_minutes: 30,
             service_level_hours: 4,
+            retention_days: 90,
         }
     }
 }
@@ -117,6 +120,7 @@ struct Layer {
     lease_minutes: Option<u32>,
     session_idle_minutes: Option<u32>,
     service_level_hours: Option<u32>,
+    retention_days: Option<u32>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -130,6 +134,7 @@ const ENV_KEYS: &[&str] = &[
     "lease_minutes",
     "session_idle_minutes",
     "service_level_hours",
+    "retention_days",
 ];
 
 /// The default configuration file, read when it exists and `--config` is not given.
@@ -159,7 +164,7 @@ impl Settings {
                 "public_url" => env_layer.public_url = value,
                 "twilio_auth_token" => env_layer.twilio_auth_token = value,
                 "log" => env_layer.log = value,
-                "lease_minutes" | "session_idle_minutes" | "service_level_hours" => {
+                "lease_minutes" | "session_idle_minutes" | "service_level_hours" | "retention_days" => {
                     let minutes =
                         value.as_deref().map(str::trim).and_then(|v| v.parse().ok()).ok_or_else(|| {
                             SettingsError {
@@ -174,6 +179,7 @@ impl Settings {
                     match key.as_str() {
                         "lease_minutes" => env_layer.lease_minutes = Some(minutes),
                         "session_idle_minutes" => env_layer.session_idle_minutes = Some(minutes),
+                        "retention_days" => env_layer.retention_days = Some(minutes),
                         _ => env_layer.service_level_hours = Some(minutes),
                     }
                 }
@@ -269,6 +275,15 @@ impl Settings {
                 ));
             }
             self.service_level_hours = hours;
+        }
+        if let Some(days) = layer.retention_days {
+            if !(1..=3650).contains(&days) {
+                return Err(error(
+                    "retention_days",
+                    format!("{days} is not a number of days from 1 to 3650"),
+                ));
+            }
+            self.retention_days = days;
         }
         if let Some(log) = layer.log {
             tracing_subscriber::EnvFilter::try_new(&log)

@@ -11,6 +11,7 @@
 pub mod agents;
 pub mod callbacks;
 pub mod calls;
+pub mod purge;
 pub mod time;
 
 use std::path::{Path, PathBuf};
