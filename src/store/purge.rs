@@ -27,6 +27,9 @@ pub struct Purged {
 ///
 /// # Errors
 /// SQLite errors.
+///
+/// # Panics
+/// Never: HMAC takes keys of any length.
 pub fn purge(conn: &Connection, before_day: &str, cutoff: DateTime<Utc>) -> Result<Purged, StoreError> {
     let mut key = [0u8; 32];
     argon2::password_hash::rand_core::RngCore::fill_bytes(
