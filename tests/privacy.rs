@@ -6,6 +6,8 @@ mod common;
 use common::*;
 use serde_json::json;
 
+const STATS: &str = "/api/stats/daily?date=2026-01-12&format=json&hourly=true";
+
 fn purge(app: &TestApp) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
         .env_clear()
@@ -52,7 +54,6 @@ async fn old_calls_are_anonymised_and_their_statistics_stay_the_same() {
         .await;
     assert_eq!(done.0, 200);
 
-    const STATS: &str = "/api/stats/daily?date=2026-01-12&format=json&hourly=true";
     let before = api.get(STATS, &sue).await;
     assert_eq!(before.0, 200);
     assert_eq!(before.1["days"][0]["distinct_callers"], 1);
