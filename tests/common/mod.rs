@@ -253,6 +253,11 @@ impl Api {
         (status, json)
     }
 
+    /// Points the client at another server.
+    pub fn set_server(&mut self, server: &str) {
+        server.clone_into(&mut self.server);
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
         self.send("GET", path, Some(token), None).await
     }
