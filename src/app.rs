@@ -114,6 +114,7 @@ impl Application {
         for flow in flows.iter() {
             tracing::info!(line = %flow.id, name = %flow.file.line.name, numbers = flow.numbers.len(), "flow loaded");
         }
+        let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(512);
         let (changes, _) = tokio::sync::broadcast::channel(64);
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let app = App {
@@ -124,6 +125,7 @@ impl Application {
             changes,
             stopping,
             metrics: crate::web::metrics::Metrics::default(),
+            in_flight: crate::web::guard::InFlight(Arc::new(tokio::sync::Semaphore::new(max_in_flight))),
         };
         Ok(Self { listener, state: AppState(Arc::new(app)), watch, stop })
     }

@@ -37,6 +37,8 @@ pub struct Settings {
     pub service_level_hours: u32,
     /// Calls and closed requests are anonymised after this many days.
     pub retention_days: u32,
+    /// Requests handled at once; beyond, `503` with `Retry-After`.
+    pub max_in_flight: u32,
 }
 
 impl Default for Settings {
@@ -54,6 +56,7 @@ impl Default for Settings {
             session_idle_minutes: 30,
             service_level_hours: 4,
             retention_days: 90,
+            max_in_flight: 512,
         }
     }
 }
@@ -121,6 +124,7 @@ struct Layer {
     session_idle_minutes: Option<u32>,
     service_level_hours: Option<u32>,
     retention_days: Option<u32>,
+    max_in_flight: Option<u32>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -135,6 +139,7 @@ const ENV_KEYS: &[&str] = &[
     "session_idle_minutes",
     "service_level_hours",
     "retention_days",
+    "max_in_flight",
 ];
 
 /// The default configuration file, read when it exists and `--config` is not given.
@@ -164,7 +169,11 @@ impl Settings {
                 "public_url" => env_layer.public_url = value,
                 "twilio_auth_token" => env_layer.twilio_auth_token = value,
                 "log" => env_layer.log = value,
-                "lease_minutes" | "session_idle_minutes" | "service_level_hours" | "retention_days" => {
+                "lease_minutes"
+                | "session_idle_minutes"
+                | "service_level_hours"
+                | "retention_days"
+                | "max_in_flight" => {
                     let minutes =
                         value.as_deref().map(str::trim).and_then(|v| v.parse().ok()).ok_or_else(|| {
                             SettingsError {
@@ -180,6 +189,7 @@ impl Settings {
                         "lease_minutes" => env_layer.lease_minutes = Some(minutes),
                         "session_idle_minutes" => env_layer.session_idle_minutes = Some(minutes),
                         "retention_days" => env_layer.retention_days = Some(minutes),
+                        "max_in_flight" => env_layer.max_in_flight = Some(minutes),
                         _ => env_layer.service_level_hours = Some(minutes),
                     }
                 }
@@ -284,6 +294,15 @@ impl Settings {
                 ));
             }
             self.retention_days = days;
+        }
+        if let Some(n) = layer.max_in_flight {
+            if !(1..=100_000).contains(&n) {
+                return Err(error(
+                    "max_in_flight",
+                    format!("{n} is not a number of requests from 1 to 100000"),
+                ));
+            }
+            self.max_in_flight = n;
         }
         if let Some(log) = layer.log {
             tracing_subscriber::EnvFilter::try_new(&log)

@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod charts;
 pub mod console;
+pub mod guard;
 pub mod health;
 pub mod metrics;
 pub mod pages;
@@ -38,6 +39,8 @@ pub struct App {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// Counters for `/metrics`.
     pub metrics: metrics::Metrics,
+    /// The cap on requests in flight.
+    pub in_flight: guard::InFlight,
 }
 
 impl App {
@@ -133,6 +136,13 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .nest_service("/sounds", sounds)
+        .layer(axum::middleware::from_fn(guard::headers))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(10),
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::cap))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<_>| {
                 let route = req

@@ -55,11 +55,19 @@ pub struct Options {
     pub flows: Option<PathBuf>,
     /// `None`: no public URL, links are built from the Host header (development mode).
     pub public_url: Option<String>,
+    /// Requests in flight at once.
+    pub max_in_flight: u32,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { at: open_hours(), token: None, flows: None, public_url: Some(PUBLIC_URL.to_owned()) }
+        Self {
+            at: open_hours(),
+            token: None,
+            flows: None,
+            public_url: Some(PUBLIC_URL.to_owned()),
+            max_in_flight: 512,
+        }
     }
 }
 
@@ -75,6 +83,7 @@ pub async fn spawn_app(options: Options) -> TestApp {
         public_url: options.public_url.clone(),
         twilio_auth_token: options.token.clone().map(Secret::new),
         log: "warn".to_owned(),
+        max_in_flight: options.max_in_flight,
         ..Settings::default()
     };
     let clock = ManualClock::new(options.at);

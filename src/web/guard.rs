@@ -1,0 +1,54 @@
+//! What protects the service from overload and the console from the browser's dangers:
+//! a cap on requests in flight (beyond it `503` with `Retry-After`, and the provider calls
+//! the number's fallback URL), and security headers on every answer (a strict
+//! Content-Security-Policy, no framing, and no caching of pages with personal data).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Semaphore;
+
+use super::AppState;
+
+/// Requests allowed in flight at once.
+#[derive(Debug, Clone)]
+pub struct InFlight(pub Arc<Semaphore>);
+
+/// The policy: everything from the service itself, no inline script or style, voice
+/// messages from the provider's https storage.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   media-src 'self' https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+                   form-action 'self'";
+
+/// Middleware: refuses work beyond the cap. Event streams of open consoles are not
+/// counted (they last as long as the page).
+pub async fn cap(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path() == "/console/events" {
+        return next.run(request).await;
+    }
+    let Ok(_permit) = Arc::clone(&app.in_flight.0).try_acquire_owned() else {
+        tracing::warn!(path = %request.uri().path(), "overloaded: request refused with 503");
+        return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], "overloaded, try again\n")
+            .into_response();
+    };
+    next.run(request).await
+}
+
+/// Middleware: security headers.
+pub async fn headers(request: Request, next: Next) -> Response {
+    let private =
+        ["/console", "/api/", "/login", "/logout"].iter().any(|p| request.uri().path().starts_with(p));
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if private {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
