@@ -1,0 +1,145 @@
+//! Crash safety: calls are placed, the service is killed with SIGKILL in the middle,
+//! restarted on the same file; every callback confirmed to a caller is there exactly
+//! once and the database is intact. And the provider's fallback document is valid.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::*;
+use solidaire::simulate::{Softphone, Verb, parse};
+
+fn serve(db: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_solidaire"))
+        .env_clear()
+        .env("SOLIDAIRE_LOG", "warn")
+        .arg("--database")
+        .arg(db)
+        .arg("--flows")
+        .arg(repo_flows())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_healthy(phone: &Softphone) {
+    for _ in 0..300 {
+        if phone.get("/healthz").await.is_ok_and(|e| e.status == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the service did not start");
+}
+
+/// The request number a caller heard, from "… enregistrée sous le numéro 1, 2."
+fn request_number(text: &str) -> Option<i64> {
+    let spoken = text.split("enregistrée sous le numéro ").nth(1)?;
+    spoken.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_confirmed_callback_survives_a_kill_9_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = serve(&db, port);
+    let phone = Softphone::new(&format!("http://127.0.0.1:{port}"), None, None);
+    wait_healthy(&phone).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for w in 0..6 {
+        let phone = phone.clone();
+        let stop = Arc::clone(&stop);
+        workers.push(tokio::spawn(async move {
+            let mut confirmed = Vec::new();
+            let mut placed = 0;
+            for i in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let from = format!("+324709{w}{i:04}");
+                let mut caller = Script::new(&[
+                    Keys("1"),
+                    Keys("3"),
+                    Keys("1"),
+                    Keys("4020"),
+                    Keys("2"),
+                    Keys("1"),
+                    Keys("2"),
+                ]);
+                placed += 1;
+                match phone.call(&from, LINE, &mut caller).await {
+                    Ok(record) => {
+                        if let Some(n) = record.heard.iter().find_map(|(_, t)| request_number(t)) {
+                            confirmed.push((from, n));
+                        }
+                    }
+                    // The service is gone: this caller gives up.
+                    Err(_) => break,
+                }
+            }
+            (placed, confirmed)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let mut confirmed = Vec::new();
+    let mut placed = 0;
+    for w in workers {
+        let (p, c) = w.await.unwrap();
+        placed += p;
+        confirmed.extend(c);
+    }
+    assert!(confirmed.len() > 10, "calls were confirmed before the kill ({placed} placed)");
+
+    let mut server = serve(&db, port);
+    wait_healthy(&phone).await;
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(integrity, "ok");
+    for (from, number) in &confirmed {
+        let rows: Vec<i64> = conn
+            .prepare("SELECT id FROM callback_requests WHERE phone = ?1")
+            .unwrap()
+            .query_map([from], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows, vec![*number], "{from} was told request {number}");
+    }
+    println!("{placed} calls placed, {} callbacks confirmed and all kept after SIGKILL", confirmed.len());
+    // The service goes on after the restart.
+    let mut caller =
+        Script::new(&[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("2"), Keys("1"), Keys("2")]);
+    let after = phone.call("+32470999111", LINE, &mut caller).await.unwrap();
+    assert!(after.heard("enregistrée"));
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
+fn the_fallback_document_for_the_provider_is_valid_twiml() {
+    let xml =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/fallback.xml"))
+            .unwrap();
+    let verbs = parse(xml.trim_end()).expect("valid TwiML");
+    let languages: Vec<&str> = verbs
+        .iter()
+        .filter_map(|v| match v {
+            Verb::Say { language, .. } => Some(language.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(&languages[..2], ["fr-BE", "nl-BE"], "an apology in both languages first");
+    assert!(verbs.iter().any(|v| matches!(v, Verb::Dial { number, .. } if number == "+3242210009")));
+    assert_eq!(verbs.last(), Some(&Verb::Hangup));
+}
