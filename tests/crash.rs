@@ -143,3 +143,30 @@ fn the_fallback_document_for_the_provider_is_valid_twiml() {
     assert!(verbs.iter().any(|v| matches!(v, Verb::Dial { number, .. } if number == "+3242210009")));
     assert_eq!(verbs.last(), Some(&Verb::Hangup));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_requests_in_flight() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = serve(&dir.path().join("t.db"), port);
+    wait_healthy(&Softphone::new(&format!("http://127.0.0.1:{port}"), None, None)).await;
+    let body = "CallSid=CA0123456789abcdef0123456789abcdef&From=%2B32470123456&To=%2B3280043436";
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let head = format!(
+        "POST /voice/incoming HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body.as_bytes()[..20]).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.write_all(&body.as_bytes()[20..]).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("<Gather"), "the caller got the menu");
+    assert!(server.wait().unwrap().success(), "then the service stopped cleanly");
+}
