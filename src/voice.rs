@@ -123,6 +123,9 @@ pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<Reply, 
         }
         _ => {
             let caller = req.caller.clone();
+            if let Some(number) = &caller {
+                warn_on_repeated_calls(conn, number, req.at)?;
+            }
             let turn = engine::start(flow, caller.clone(), req.at);
             let day = req.at.with_timezone(&flow.schedule.timezone()).date_naive().to_string();
             let open = flow.schedule.is_open(req.at);
@@ -184,6 +187,26 @@ fn finish(
     )?;
     tracing::debug!(call = %req.sid, step, node = %turn.node, input = %input, result = %turn.result, "step");
     Ok(Reply { body, registered: !turn.effects.is_empty() })
+}
+
+/// Calls from one number in the flood window after which supervisors are warned.
+pub const FLOOD_CALLS: i64 = 20;
+/// The flood window.
+pub const FLOOD_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
+
+/// A number calling again and again is logged once for supervisors as it crosses
+/// [`FLOOD_CALLS`]. It is still answered (a person in distress may call often); its
+/// requests cannot fill the queue, since asks for one service merge into one request.
+fn warn_on_repeated_calls(conn: &Connection, number: &E164, at: DateTime<Utc>) -> Result<(), StoreError> {
+    let recent: i64 =
+        conn.prepare_cached("SELECT count(*) FROM calls WHERE caller = ?1 AND started_at >= ?2")?.query_row(
+            rusqlite::params![number.as_str(), crate::store::time::format(at - FLOOD_WINDOW)],
+            |r| r.get(0),
+        )?;
+    if recent + 1 == FLOOD_CALLS {
+        tracing::warn!(caller = %number, calls = FLOOD_CALLS, minutes = FLOOD_WINDOW.num_minutes(), "one number is calling repeatedly");
+    }
+    Ok(())
 }
 
 fn fill_request_number(actions: &mut [Action], id: i64) {

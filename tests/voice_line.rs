@@ -397,3 +397,15 @@ async fn status_callbacks_are_idempotent_safe_out_of_order_and_mark_abandoned_ca
     assert_eq!(phone.post("/voice/status", &unknown).await.unwrap().status, 204);
     assert_eq!(app.count("SELECT count(*) FROM calls WHERE outcome = 'abandoned'"), 2);
 }
+
+#[tokio::test]
+async fn a_number_calling_twenty_times_does_not_fill_the_queue() {
+    let app = TestApp::open().await;
+    for _ in 0..20 {
+        app.call(&[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("1"), Keys("1"), Keys("2")]).await;
+        app.clock.advance(chrono::Duration::seconds(20));
+    }
+    assert_eq!(app.count("SELECT count(*) FROM calls"), 20, "every call was answered");
+    assert_eq!(app.count("SELECT count(*) FROM callback_requests"), 1, "one request for one need");
+    assert_eq!(app.count("SELECT count(*) FROM callback_calls"), 20, "each call is linked to it");
+}
