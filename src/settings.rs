@@ -405,6 +405,15 @@ mod tests {
     }
 
     #[test]
+    fn the_example_settings_file_is_valid() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/solidaire.toml");
+        let flags = Flags { config: Some(path), ..Flags::default() };
+        let s = Settings::load(&flags, &[]).unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("https://solidaire.example.org"));
+        assert_eq!((s.retention_days, s.max_in_flight, s.lease_minutes), (90, 512, 15));
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused_with_their_name() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.toml");
