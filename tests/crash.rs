@@ -1,6 +1,7 @@
-//! Crash safety: calls are placed, the service is killed with SIGKILL in the middle,
-//! restarted on the same file; every callback confirmed to a caller is there exactly
-//! once and the database is intact. And the provider's fallback document is valid.
+//! The real binary as a process: killed with SIGKILL in the middle of calls and restarted
+//! (every callback confirmed to a caller is there exactly once, the database intact),
+//! stopped with SIGTERM (the step in flight finishes), its debug logs searched for full
+//! phone numbers; and the provider's fallback document.
 
 mod common;
 
@@ -169,4 +170,51 @@ async fn sigterm_finishes_the_requests_in_flight() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("<Gather"), "the caller got the menu");
     assert!(server.wait().unwrap().success(), "then the service stopped cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_of_full_calls_hold_no_full_phone_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log = dir.path().join("service.log");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_solidaire"))
+        .env_clear()
+        .env("SOLIDAIRE_LOG", "debug")
+        .arg("--database")
+        .arg(dir.path().join("t.db"))
+        .arg("--flows")
+        .arg(repo_flows())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let phone = Softphone::new(&format!("http://127.0.0.1:{port}"), None, None);
+    wait_healthy(&phone).await;
+    // A call with caller ID, and a withheld one typing another number.
+    let mut a =
+        Script::new(&[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("2"), Keys("1"), Keys("2")]);
+    assert!(phone.call("+32470123456", LINE, &mut a).await.unwrap().heard("enregistrée"));
+    let mut b = Script::new(&[Keys("1"), Keys("0"), HangUp]);
+    phone.call("+32470654321", LINE, &mut b).await.unwrap();
+    let mut c = Script::new(&[
+        Keys("1"),
+        Keys("3"),
+        Keys("1"),
+        Keys("4020"),
+        Keys("2"),
+        Keys("0475112233#"),
+        Keys("1"),
+        Keys("2"),
+    ]);
+    let typed = phone.call("anonymous", LINE, &mut c).await.unwrap();
+    assert!(typed.transcript().contains("0, 4, 7, 5. 1, 1. 2, 2. 3, 3"), "the caller heard it read back");
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    server.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("callback request registered"), "debug logs were written:\n{text}");
+    for whole in ["470123456", "470654321", "475112233", "0, 4, 7, 5"] {
+        assert!(!text.contains(whole), "{whole} appears in the logs");
+    }
+    assert!(text.contains("+32 4** ** ** 56"), "numbers appear masked");
 }
