@@ -114,29 +114,8 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
         call.day,
         call.open,
     ])?;
-    save_tally(conn, call.sid, state, call.at)
-}
-
-/// Copies the call's counters to their columns; notes when the caller left the menus.
-fn save_tally(conn: &Connection, sid: &str, state: &CallState, at: DateTime<Utc>) -> Result<(), StoreError> {
-    let t = &state.tally;
-    conn.prepare_cached(
-        "UPDATE calls SET menu_keys = ?2, invalid_inputs = ?3, silences = ?4, transfers = ?5,
-                transfers_answered = ?6,
-                left_menu_at = CASE WHEN ?7 THEN COALESCE(left_menu_at, ?8) ELSE left_menu_at END
-         WHERE sid = ?1",
-    )?
-    .execute(params![
-        sid,
-        t.keys,
-        t.invalid,
-        t.silences,
-        t.transfers,
-        t.transfers_answered,
-        t.left_menu,
-        time::format(at)
-    ])?;
-    Ok(())
+    // Counters and the time the caller left the menus, when the first answer already does.
+    save_state(conn, call.sid, state, call.at)
 }
 
 /// Saves the state after a step.
