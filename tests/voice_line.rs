@@ -409,3 +409,29 @@ async fn a_number_calling_twenty_times_does_not_fill_the_queue() {
     assert_eq!(app.count("SELECT count(*) FROM callback_requests"), 1, "one request for one need");
     assert_eq!(app.count("SELECT count(*) FROM callback_calls"), 20, "each call is linked to it");
 }
+
+#[tokio::test]
+async fn a_german_speaking_caller_is_served_in_german() {
+    let app = TestApp::open().await;
+    let call = app.call(&[Keys("3"), Keys("3"), Keys("1"), Keys("4700"), HangUp]).await;
+    assert!(
+        call.heard("Willkommen bei Lüttich Solidarisch. Für Deutsch, drücken Sie die 3."),
+        "{}",
+        call.transcript()
+    );
+    assert!(
+        call.heard("Für Einkäufe, Lebensmittel oder Apotheke, drücken Sie die 3."),
+        "{}",
+        call.transcript()
+    );
+    assert!(
+        call.heard("Die Postleitzahl 4, 7, 0, 0 gehört nicht zur Stadt Lüttich."),
+        "{}",
+        call.transcript()
+    );
+    let german =
+        call.exchanges.iter().find(|e| e.body.contains("Willkommen bei Lüttich Solidarisch, der")).unwrap();
+    assert!(german.body.contains(r#"<Say language="de-DE" voice="Polly.Vicki-Neural">"#), "{}", german.body);
+    let language: String = app.db().query_row("SELECT language FROM calls", [], |r| r.get(0)).unwrap();
+    assert_eq!(language, "de");
+}
