@@ -10,13 +10,13 @@ pub mod health;
 pub mod metrics;
 pub mod pages;
 pub mod session;
+pub mod sounds;
 pub mod stats;
 pub mod voice;
 
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use tower_http::services::ServeDir;
 
 use crate::clock::Clock;
 use crate::flow::Flows;
@@ -124,7 +124,6 @@ impl std::ops::Deref for AppState {
 
 /// The whole HTTP service.
 pub fn router(state: AppState) -> Router {
-    let sounds = ServeDir::new(&state.settings.sounds);
     Router::new()
         .merge(voice::router())
         .merge(health::router())
@@ -135,7 +134,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stats::router())
         .merge(metrics::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-        .nest_service("/sounds", sounds)
+        .merge(sounds::router())
         .layer(axum::middleware::from_fn(guard::headers))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

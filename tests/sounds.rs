@@ -1,0 +1,81 @@
+//! Prompt audio as the provider fetches it: caching headers, conditional requests, HEAD,
+//! and nothing readable outside the sounds folder.
+
+mod common;
+
+use std::io::{Read, Write};
+
+use common::*;
+
+/// Sends a raw request (paths exactly as written) and returns the status line and headers
+/// in lower case, and the body length.
+fn get(app: &TestApp, request: &str) -> (String, usize) {
+    let address = app.server.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.to_ascii_lowercase(), body.len())
+}
+
+fn header<'h>(head: &'h str, name: &str) -> &'h str {
+    head.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no {name} in {head}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompts_are_served_with_caching_headers_and_nothing_else_is() {
+    let app = TestApp::open().await;
+    let sounds = app.dir.path().join("sounds");
+    std::fs::create_dir_all(sounds.join("fr")).unwrap();
+    std::fs::write(sounds.join("fr/greeting.wav"), b"RIFF\x24\x00\x00\x00WAVEfmt fake audio").unwrap();
+    std::os::unix::fs::symlink(&app.db, sounds.join("fr/escape.wav")).unwrap();
+
+    let (head, len) =
+        get(&app, "GET /sounds/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(header(&head, "content-type"), "audio/wav");
+    assert_eq!(header(&head, "cache-control"), "public, max-age=3600");
+    assert_eq!(len, 26);
+    let etag = header(&head, "etag").to_owned();
+    let modified = header(&head, "last-modified").to_owned();
+    assert!(modified.ends_with(" gmt"), "{modified}");
+
+    let (head, len) = get(
+        &app,
+        &format!(
+            "GET /sounds/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(head.starts_with("http/1.1 304"), "{head}");
+    assert_eq!(len, 0);
+    let since = modified.replace("gmt", "GMT");
+    let (head, _) = get(
+        &app,
+        &format!(
+            "GET /sounds/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: {since}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(head.starts_with("http/1.1 304"), "{head}");
+    let (head, len) =
+        get(&app, "HEAD /sounds/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(head.starts_with("http/1.1 200") && head.contains("etag: "), "{head}");
+    assert_eq!(len, 0);
+
+    for path in [
+        "/sounds/../solidaire.db",
+        "/sounds/fr/../../solidaire.db",
+        "/sounds/..%2Fsolidaire.db",
+        "/sounds/fr%2F..%2F..%2Fsolidaire.db",
+        "/sounds/fr/escape.wav",
+        "/sounds/.hidden.wav",
+        "/sounds/fr/missing.wav",
+    ] {
+        let (head, _) = get(&app, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        assert!(head.starts_with("http/1.1 404") || head.starts_with("http/1.1 400"), "{path}: {head}");
+    }
+}
