@@ -17,27 +17,23 @@ async fn a_backup_taken_while_calls_arrive_restores_to_a_working_service() {
         let phone = app.phone();
         tokio::spawn(async move { solidaire::loadtest::run(&phone, LINE, 30, 3, false, 100).await })
     };
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
-        .env_clear()
-        .arg("--database")
-        .arg(&app.db)
-        .arg("backup")
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let backup = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
+            .env_clear()
+            .arg("--database")
+            .arg(&app.db)
+            .arg("backup")
+            .arg(&copy)
+            .output()
+            .unwrap()
+    };
+    let out = backup();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("integrity ok"));
     assert_eq!(load.await.unwrap().errors, 0, "the service kept answering");
 
     // A second backup to the same name is refused.
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
-        .env_clear()
-        .arg("--database")
-        .arg(&app.db)
-        .arg("backup")
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let again = backup();
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 

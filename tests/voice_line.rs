@@ -352,8 +352,8 @@ async fn webhooks_must_carry_a_valid_signature_when_a_token_is_set() {
     assert_eq!(refused.status, 403);
     let unsigned = solidaire::simulate::Softphone::new(&app.server, Some(PUBLIC_URL), None);
     assert_eq!(unsigned.post("/voice/status", &call.exchanges[0].params).await.unwrap().status, 403);
-    // A signature for another URL (another step) does not fit this one.
-    let genuine = app.phone();
+    // A genuine signature does not cover changed parameters: a pressed key rewritten on
+    // the way is refused.
     let mut tampered = call.exchanges[1].params.clone();
     tampered.retain(|(k, _)| k != "Digits");
     tampered.push(("Digits".to_owned(), "5".to_owned()));
@@ -362,13 +362,22 @@ async fn webhooks_must_carry_a_valid_signature_when_a_token_is_set() {
         &call.exchanges[1].url,
         &call.exchanges[1].params,
     );
-    let _ = genuine;
     assert!(!solidaire::telephony::signature::is_valid(
         "s3cret-token",
         &call.exchanges[1].url,
         &tampered,
         &sig_for_other
     ));
+    let path = call.exchanges[1].url.trim_start_matches(PUBLIC_URL);
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&tampered).finish();
+    let client =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let request = hyper::Request::post(format!("{}{path}", app.server))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", &sig_for_other)
+        .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+        .unwrap();
+    assert_eq!(client.request(request).await.unwrap().status().as_u16(), 403);
 }
 
 #[tokio::test]

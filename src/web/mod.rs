@@ -1,5 +1,7 @@
-//! HTTP: the provider's voice webhooks, health, and prompt audio. Each area has its own
-//! `router()`; [`router`] merges them over the shared [`AppState`].
+//! HTTP: the provider's voice webhooks, health and metrics, prompt audio, the agents'
+//! console (login, pages, event stream), the JSON API and statistics. Each area has its
+//! own `router()`; [`router`] merges them over the shared [`AppState`] and adds the
+//! guards (request cap, body limit, timeout, security headers).
 
 pub mod api;
 pub mod assets;
