@@ -146,6 +146,37 @@ impl Report {
     }
 }
 
+/// Runs `job(0)` … `job(calls - 1)`, `concurrency` at a time; the results in no order.
+async fn spread<T, F, Fut>(calls: usize, concurrency: usize, job: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + Send,
+{
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let job = Arc::new(job);
+    let workers: Vec<_> = (0..concurrency.max(1))
+        .map(|_| {
+            let (next, job) = (Arc::clone(&next), Arc::clone(&job));
+            tokio::spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= calls {
+                        break done;
+                    }
+                    done.push(job(i).await);
+                }
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(calls);
+    for worker in workers {
+        results.extend(worker.await.unwrap_or_default());
+    }
+    results
+}
+
 /// Places `calls` calls to `line`, `concurrency` at a time. With `simple`, every call
 /// presses `1` eight times then hangs up (for servers that answer any webhook the same way).
 /// Callers' numbers start at `+3247` followed by `first` (so runs can use distinct numbers).
@@ -157,51 +188,34 @@ pub async fn run(
     simple: bool,
     first: usize,
 ) -> Report {
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (phone, line) = (phone.clone(), line.to_owned());
     let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..concurrency.max(1) {
-        let phone = phone.clone();
-        let next = Arc::clone(&next);
-        let line = line.to_owned();
-        workers.push(tokio::spawn(async move {
-            let mut part = Report::default();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= calls {
-                    break;
-                }
-                let steps: VecDeque<Step> = if simple {
-                    std::iter::repeat_n(Step::Keys("1"), 8).collect()
-                } else {
-                    MIX[i % MIX.len()].iter().copied().collect()
-                };
-                let from = format!("+3247{:07}", (first + i) % 10_000_000);
-                part.calls += 1;
-                match phone.call(&from, &line, &mut Scripted(steps)).await {
-                    Ok(record) => {
-                        part.webhooks += record.exchanges.len();
-                        part.latencies.extend(record.exchanges.iter().map(|e| e.elapsed));
-                        part.confirmed +=
-                            usize::from(record.heard("enregistrée") || record.heard("geregistreerd"));
-                    }
-                    Err(_) => part.errors += 1,
-                }
+    let records = spread(calls, concurrency, move |i| {
+        let (phone, line) = (phone.clone(), line.clone());
+        async move {
+            let steps: VecDeque<Step> = if simple {
+                std::iter::repeat_n(Step::Keys("1"), 8).collect()
+            } else {
+                MIX[i % MIX.len()].iter().copied().collect()
+            };
+            let from = format!("+3247{:07}", (first + i) % 10_000_000);
+            phone.call(&from, &line, &mut Scripted(steps)).await
+        }
+    })
+    .await;
+    let mut report = Report { calls, elapsed: started.elapsed(), ..Report::default() };
+    for record in records {
+        match record {
+            Ok(record) => {
+                report.webhooks += record.exchanges.len();
+                report.latencies.extend(record.exchanges.iter().map(|e| e.elapsed));
+                report.confirmed += usize::from(
+                    ["enregistrée", "geregistreerd", "registriert"].iter().any(|w| record.heard(w)),
+                );
             }
-            part
-        }));
-    }
-    let mut report = Report::default();
-    for worker in workers {
-        if let Ok(part) = worker.await {
-            report.calls += part.calls;
-            report.webhooks += part.webhooks;
-            report.errors += part.errors;
-            report.confirmed += part.confirmed;
-            report.latencies.extend(part.latencies);
+            Err(_) => report.errors += 1,
         }
     }
-    report.elapsed = started.elapsed();
     report.latencies.sort_unstable();
     report
 }
@@ -209,40 +223,24 @@ pub async fn run(
 /// Places `calls` calls that only arrive (`/voice/incoming`) and stay in the menu, to
 /// hold many calls in progress at once. Returns the number that got a 200.
 pub async fn arrive(phone: &Softphone, line: &str, calls: usize, concurrency: usize) -> usize {
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut workers = Vec::new();
-    for _ in 0..concurrency.max(1) {
-        let phone = phone.clone();
-        let next = Arc::clone(&next);
-        let line = line.to_owned();
-        workers.push(tokio::spawn(async move {
-            let mut ok = 0;
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= calls {
-                    break;
-                }
-                let params: Vec<(String, String)> = [
-                    ("CallSid", crate::simulate::new_call_sid()),
-                    ("From", format!("+3247{:07}", i % 10_000_000)),
-                    ("To", line.clone()),
-                    ("CallStatus", "ringing".to_owned()),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect();
-                if phone.post("/voice/incoming", &params).await.is_ok_and(|e| e.status == 200) {
-                    ok += 1;
-                }
-            }
-            ok
-        }));
-    }
-    let mut ok = 0;
-    for w in workers {
-        ok += w.await.unwrap_or(0);
-    }
-    ok
+    let (phone, line) = (phone.clone(), line.to_owned());
+    let answered = spread(calls, concurrency, move |i| {
+        let (phone, line) = (phone.clone(), line.clone());
+        async move {
+            let params: Vec<(String, String)> = [
+                ("CallSid", crate::simulate::new_call_sid()),
+                ("From", format!("+3247{:07}", i % 10_000_000)),
+                ("To", line),
+                ("CallStatus", "ringing".to_owned()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+            phone.post("/voice/incoming", &params).await.is_ok_and(|e| e.status == 200)
+        }
+    })
+    .await;
+    answered.into_iter().filter(|ok| *ok).count()
 }
 
 /// Peak and current resident memory of a process, in KiB (Linux).
