@@ -45,11 +45,35 @@ pub enum StartError {
 /// # Errors
 /// Every problem in every flow file.
 pub fn load_flows(settings: &Settings) -> Result<(Flows, Option<PathBuf>), Vec<FlowError>> {
+    let (flows, watch) = load_flows_quick(settings)?;
+    let errors = flows.numbering_plan_errors();
+    if errors.is_empty() { Ok((flows, watch)) } else { Err(errors) }
+}
+
+/// [`load_flows`] without the numbering-plan check of the flows' numbers, which
+/// [`Application::build`] runs on a thread of its own so that start-up does not wait for
+/// the plan's metadata.
+fn load_flows_quick(settings: &Settings) -> Result<(Flows, Option<PathBuf>), Vec<FlowError>> {
     if !settings.flows_named && !settings.flows.exists() {
         tracing::info!(folder = %settings.flows.display(), "no flows folder: using the bundled flow");
         return Ok((Flows::bundled(), None));
     }
-    load::load_dir(&settings.flows).map(|f| (f, Some(settings.flows.clone())))
+    load::load_dir_quick(&settings.flows).map(|f| (f, Some(settings.flows.clone())))
+}
+
+/// Checks the flows' numbers against the numbering plan off the start path. A number with
+/// the right shape that no plan knows is logged as an error for the team (calls still
+/// run; `solidaire flows check` and any reload refuse it). Loading the plan here also
+/// spares the first caller that wait.
+fn check_numbering_plan_later(flows: Flows) {
+    let spawned = std::thread::Builder::new().name("solidaire-plan-check".to_owned()).spawn(move || {
+        for error in flows.numbering_plan_errors() {
+            tracing::error!("{error} (run `solidaire flows check`)");
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the numbering-plan check");
+    }
 }
 
 /// Anonymises what is older than `retention_days` (whole local days of the default line).
@@ -99,7 +123,8 @@ impl Application {
     /// # Errors
     /// A bad flow, an unusable database, an address that cannot be bound.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        let (flows, watch) = load_flows(&settings).map_err(StartError::Flows)?;
+        let (flows, watch) = load_flows_quick(&settings).map_err(StartError::Flows)?;
+        check_numbering_plan_later(flows.clone());
         let store = Store::open(&settings.database)
             .map_err(|source| StartError::Store { path: settings.database.clone(), source })?;
         let listener = TcpListener::bind(settings.listen)

@@ -86,6 +86,39 @@ impl E164 {
         Self::parse(from, region).ok()
     }
 
+    /// A number already written in E.164 (`+3242211111`; spaces, dots, dashes and slashes
+    /// between digits are dropped), checked for its shape only: `+`, a first digit that
+    /// is not 0, 8 to 15 digits in all. Cheap, with no numbering-plan data: for numbers
+    /// the service stored or a flow file names. [`E164::is_in_plan`] is the full check.
+    ///
+    /// # Errors
+    /// [`PhoneError::Invalid`] when the shape is wrong.
+    pub fn from_e164(value: &str) -> Result<Self, PhoneError> {
+        let value = value.trim();
+        let Some(rest) = value.strip_prefix('+') else { return Err(PhoneError::Invalid) };
+        let mut digits = String::with_capacity(16);
+        digits.push('+');
+        for c in rest.chars() {
+            match c {
+                '0'..='9' => digits.push(c),
+                ' ' | '.' | '-' | '/' => {}
+                _ => return Err(PhoneError::Invalid),
+            }
+        }
+        let count = digits.len() - 1;
+        if !(8..=15).contains(&count) || digits.as_bytes()[1] == b'0' {
+            return Err(PhoneError::Invalid);
+        }
+        Ok(Self(digits))
+    }
+
+    /// Whether the number is valid in the numbering plan of its country (loads the plan's
+    /// metadata on first use, about a tenth of a second).
+    #[must_use]
+    pub fn is_in_plan(&self) -> bool {
+        phonenumber::parse(None, &self.0).is_ok_and(|n| n.is_valid())
+    }
+
     /// The full number. Only for the database, a `<Dial>` and the agent holding a claim.
     #[must_use]
     pub fn as_str(&self) -> &str {
@@ -157,13 +190,10 @@ pub fn spell_digits(text: &str) -> String {
 impl TryFrom<String> for E164 {
     type Error = PhoneError;
 
+    /// Reads a number this program wrote itself (the database, a flow file), checking its
+    /// E.164 shape only; see [`E164::from_e164`].
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        let parsed = phonenumber::parse(None, &value).map_err(|_| PhoneError::Invalid)?;
-        if value.starts_with('+') && parsed.is_valid() {
-            Ok(Self(parsed.format().mode(Mode::E164).to_string()))
-        } else {
-            Err(PhoneError::Invalid)
-        }
+        Self::from_e164(&value)
     }
 }
 
@@ -216,6 +246,21 @@ mod tests {
         assert_eq!(mask("+32470123456"), "+32 4** ** ** 56");
         let shown = format!("{}", E164::parse("+32470123456", Region::default()).unwrap());
         assert!(!shown.contains("470123456"), "{shown}");
+    }
+
+    #[test]
+    fn stored_numbers_are_read_by_shape_and_checked_against_the_plan_apart() {
+        let n = E164::from_e164("+32 4 221 00 09").unwrap();
+        assert_eq!(n.as_str(), "+3242210009");
+        assert!(n.is_in_plan());
+        for bad in ["3242210009", "+0422100", "+32 42a", "+321", "+3242210009123456", ""] {
+            assert_eq!(E164::from_e164(bad), Err(PhoneError::Invalid), "{bad:?}");
+        }
+        // The right shape, but no such number in Belgium's plan.
+        assert!(!E164::from_e164("+3212").is_ok_and(|n| n.is_in_plan()));
+        assert!(!E164::from_e164("+32000000000").unwrap().is_in_plan());
+        let json = serde_json::to_string(&n).unwrap();
+        assert_eq!(serde_json::from_str::<E164>(&json).unwrap(), n);
     }
 
     #[test]

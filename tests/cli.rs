@@ -102,6 +102,61 @@ fn serve_refuses_a_bad_flow_and_names_file_and_line() {
     assert!(text(&out.stderr).contains("broken.toml:16:8: node `person`"), "{}", text(&out.stderr));
 }
 
+/// Waits for `/healthz` on `port` to answer 200.
+fn wait_healthy(port: u16) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut answer = String::new();
+            std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
+            return answer.starts_with("HTTP/1.1 200");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_number_outside_the_numbering_plan_is_refused_by_flows_check_and_logged_by_serve() {
+    // The shape of E.164, but no Belgian number starts with 0 after the country code.
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("flows");
+    std::fs::create_dir(&flows).unwrap();
+    let original = std::fs::read_to_string(repo("ivr-flows/liege.toml")).unwrap();
+    let line = original.lines().position(|l| l.starts_with("fallback = ")).unwrap() + 1;
+    std::fs::write(
+        flows.join("liege.toml"),
+        original.replacen("fallback = \"+3242210009\"", "fallback = \"+3202210009\"", 1),
+    )
+    .unwrap();
+    let expected = format!(
+        "liege.toml:{line}:12: fallback `+3202210009` is not a number of its country's numbering plan"
+    );
+
+    let out = solidaire().args(["flows", "check"]).arg(&flows).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(&expected), "{expected} in {}", text(&out.stderr));
+
+    // Start-up does not wait for the plan's metadata: it serves, and the team reads the
+    // same message in the log.
+    let port = free_port();
+    let child = solidaire()
+        .arg("--database")
+        .arg(dir.path().join("s.db"))
+        .arg("--flows")
+        .arg(&flows)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_healthy(port));
+    std::thread::sleep(Duration::from_millis(1500));
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let log = text(&child.wait_with_output().unwrap().stderr);
+    assert!(log.contains(&expected), "{expected} in {log}");
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -117,19 +172,7 @@ fn serve_runs_on_its_defaults_creates_the_database_and_stops_cleanly_on_sigterm(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    let mut up = false;
-    while started.elapsed() < Duration::from_secs(20) {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-            let mut answer = String::new();
-            std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
-            up = answer.starts_with("HTTP/1.1 200");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(up, "the service answers /healthz");
+    assert!(wait_healthy(port), "the service answers /healthz");
     assert!(dir.path().join("solidaire.db").exists(), "the database is created in the working folder");
     let version: i64 = rusqlite::Connection::open(dir.path().join("solidaire.db"))
         .unwrap()

@@ -68,13 +68,27 @@ impl Flows {
         self.lines.iter()
     }
 
-    /// The flows shipped inside the binary.
+    /// The numbers of every file that have the shape of E.164 but are no number of their
+    /// country's plan, reported at their place in the file.
+    #[must_use]
+    pub fn numbering_plan_errors(&self) -> Vec<FlowError> {
+        self.lines
+            .iter()
+            .flat_map(|flow| &flow.plan_checks)
+            .filter(|(number, _)| !number.is_in_plan())
+            .map(|(_, error)| error.clone())
+            .collect()
+    }
+
+    /// The flows shipped inside the binary (the numbering-plan check is left to the
+    /// caller, see [`load_dir_quick`]).
     ///
     /// # Panics
     /// Never in a released binary: a test checks the bundled flow.
     #[must_use]
     pub fn bundled() -> Self {
-        from_sources(&[(PathBuf::from(BUNDLED.0), BUNDLED.1.to_owned())]).expect("the bundled flow is valid")
+        from_sources_quick(&[(PathBuf::from(BUNDLED.0), BUNDLED.1.to_owned())])
+            .expect("the bundled flow is valid")
     }
 }
 
@@ -83,6 +97,16 @@ impl Flows {
 /// # Errors
 /// Every problem found, in every file.
 pub fn load_dir(dir: &Path) -> Result<Flows, Vec<FlowError>> {
+    with_plan(load_dir_quick(dir)?)
+}
+
+/// [`load_dir`] but for the numbering-plan check of the files' numbers, which loads the
+/// plan's metadata (a tenth of a second): for start-up, which runs that check afterwards
+/// with [`Flows::numbering_plan_errors`].
+///
+/// # Errors
+/// Every problem found but those.
+pub fn load_dir_quick(dir: &Path) -> Result<Flows, Vec<FlowError>> {
     let folder_error =
         |message: String| vec![FlowError { path: dir.to_path_buf(), line: 0, column: 0, message }];
     let entries =
@@ -108,7 +132,12 @@ pub fn load_dir(dir: &Path) -> Result<Flows, Vec<FlowError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    from_sources(&sources)
+    from_sources_quick(&sources)
+}
+
+fn with_plan(flows: Flows) -> Result<Flows, Vec<FlowError>> {
+    let errors = flows.numbering_plan_errors();
+    if errors.is_empty() { Ok(flows) } else { Err(errors) }
 }
 
 /// Validates flows given as (path, text), checking also what spans files: numbers
@@ -117,6 +146,14 @@ pub fn load_dir(dir: &Path) -> Result<Flows, Vec<FlowError>> {
 /// # Errors
 /// Every problem found.
 pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Flows, Vec<FlowError>> {
+    with_plan(from_sources_quick(sources)?)
+}
+
+/// [`from_sources`] but for the numbering-plan check (see [`load_dir_quick`]).
+///
+/// # Errors
+/// Every problem found but those.
+pub fn from_sources_quick(sources: &[(PathBuf, String)]) -> Result<Flows, Vec<FlowError>> {
     let mut flows = Vec::new();
     let mut errors = Vec::new();
     for (path, text) in sources {
@@ -199,11 +236,29 @@ struct Check<'a> {
     errors: Vec<FlowError>,
     /// Nodes already reported as malformed: references to them are not reported again.
     broken: BTreeSet<String>,
+    /// Numbers of the right shape, to be checked against the numbering plan.
+    plan: Vec<(E164, FlowError)>,
 }
 
 impl Check<'_> {
     fn error(&mut self, span: &Range<usize>, message: impl Into<String>) {
         self.errors.push(at(self.path, self.text, span, message.into()));
+    }
+
+    /// Reads a number the file writes in E.164, reporting a wrong shape now and keeping
+    /// the numbering-plan check for [`Flows::numbering_plan_errors`].
+    fn number(&mut self, written: &toml::Spanned<String>, what: &str) -> Option<E164> {
+        let Ok(number) = E164::from_e164(written.get_ref()) else {
+            self.error(
+                &written.span(),
+                format!("{what} `{}` is not a phone number in E.164 form (+32…)", written.get_ref()),
+            );
+            return None;
+        };
+        let message =
+            format!("{what} `{}` is not a number of its country's numbering plan", written.get_ref());
+        self.plan.push((number.clone(), at(self.path, self.text, &written.span(), message)));
+        Some(number)
     }
 }
 
@@ -212,7 +267,7 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
         let span = e.span().unwrap_or(0..0);
         vec![at(path, text, &span, e.message().trim().to_owned())]
     })?;
-    let mut check = Check { path, text, errors: Vec::new(), broken: BTreeSet::new() };
+    let mut check = Check { path, text, errors: Vec::new(), broken: BTreeSet::new(), plan: Vec::new() };
     let nodes = raw
         .nodes
         .into_iter()
@@ -246,22 +301,12 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
         }
         Schedule::parse(tz, &super::Hours::default()).expect("default hours parse")
     });
-    let mut number = |s: &toml::Spanned<String>, what: &str| -> Option<E164> {
-        let parsed = E164::try_from(s.get_ref().clone()).ok();
-        if parsed.is_none() {
-            check.error(
-                &s.span(),
-                format!("{what} `{}` is not a phone number in E.164 form (+32…)", s.get_ref()),
-            );
-        }
-        parsed
-    };
-    let numbers: Vec<E164> = line.numbers.iter().filter_map(|n| number(n, "number")).collect();
-    let fallback = line.fallback.as_ref().and_then(|n| number(n, "fallback"));
+    let numbers: Vec<E164> = line.numbers.iter().filter_map(|n| check.number(n, "number")).collect();
+    let fallback = line.fallback.as_ref().and_then(|n| check.number(n, "fallback"));
     let transfers: BTreeMap<String, E164> = line
         .transfers
         .iter()
-        .filter_map(|(name, n)| number(n, "transfer number").map(|e| (name.clone(), e)))
+        .filter_map(|(name, n)| check.number(n, "transfer number").map(|e| (name.clone(), e)))
         .collect();
     let mut postcodes = BTreeSet::new();
     for p in &line.postcodes {
@@ -287,6 +332,7 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
             fallback,
             transfers,
             postcodes,
+            plan_checks: check.plan,
         })
     } else {
         Err(check.errors)
@@ -524,11 +570,15 @@ fn check_node(
         }
         Node::Transfer(t) => {
             let to = t.to.get_ref();
-            if !file.line.transfers.contains_key(to) && E164::try_from(to.clone()).is_err() {
-                check.error(
-                    &t.to.span(),
-                    format!("`{to}` is neither a name in [line.transfers] nor an E.164 number"),
-                );
+            if !file.line.transfers.contains_key(to) {
+                if E164::from_e164(to).is_ok() {
+                    check.number(&t.to, "transfer number");
+                } else {
+                    check.error(
+                        &t.to.span(),
+                        format!("`{to}` is neither a name in [line.transfers] nor an E.164 number"),
+                    );
+                }
             }
             if t.timeout == 0 || t.timeout > 600 {
                 check.error(&t.to.span(), "`timeout` must be between 1 and 600 seconds");

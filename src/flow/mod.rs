@@ -45,6 +45,8 @@ pub struct Flow {
     pub transfers: BTreeMap<String, E164>,
     /// Postcodes the city serves.
     pub postcodes: BTreeSet<String>,
+    /// The file's numbers with what to report when one is not in the numbering plan.
+    pub plan_checks: Vec<(E164, FlowError)>,
 }
 
 impl Flow {

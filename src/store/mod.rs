@@ -130,8 +130,18 @@ impl Store {
         // promise is known only inside it; group commit keeps it to one fsync per batch.
         configure(&conn, "FULL")?;
         migrate(&mut conn)?;
+        // Checkpoints (copying the log back into the database file, with its own fsync)
+        // run on a thread of their own, not inside the writer's commits.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let (tx, rx) = mpsc::channel::<Job>(4096);
         let stats = Arc::new(WriterStats::default());
+        let checkpoints = Connection::open(path)?;
+        configure(&checkpoints, "FULL")?;
+        let alive = Arc::downgrade(&stats);
+        std::thread::Builder::new()
+            .name("solidaire-db-checkpoint".to_owned())
+            .spawn(move || checkpoint_loop(&checkpoints, &alive))
+            .map_err(|e| StoreError::Reader(e.to_string()))?;
         let writer_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("solidaire-db-writer".to_owned())
@@ -238,6 +248,24 @@ fn run_in_savepoint<T>(
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
             Err(e)
+        }
+    }
+}
+
+/// Copies the write-ahead log back into the database file four times a second, without
+/// blocking the writer (`PASSIVE`), until the store is dropped (`alive` gone).
+fn checkpoint_loop(conn: &Connection, alive: &std::sync::Weak<WriterStats>) {
+    let mut failures = 0u32;
+    while alive.strong_count() > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0)) {
+            Ok(_) => failures = 0,
+            Err(e) => {
+                failures += 1;
+                if failures == 1 || failures % 240 == 0 {
+                    tracing::warn!(error = %e, "checkpoint failed; the log grows until one succeeds");
+                }
+            }
         }
     }
 }
