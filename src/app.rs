@@ -139,6 +139,7 @@ impl Application {
         for flow in flows.iter() {
             tracing::info!(line = %flow.id, name = %flow.file.line.name, numbers = flow.numbers.len(), "flow loaded");
         }
+        let sounds = crate::sounds::Library::scan(&settings.sounds);
         let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(512);
         let (changes, _) = tokio::sync::broadcast::channel(64);
         let (stop, stopping) = tokio::sync::watch::channel(false);
@@ -146,6 +147,7 @@ impl Application {
             settings,
             store,
             flows: RwLock::new(Arc::new(flows)),
+            sounds: RwLock::new(Arc::new(sounds)),
             clock,
             changes,
             stopping,
@@ -176,6 +178,7 @@ impl Application {
             tokio::spawn(watch_flows(self.state.clone(), dir));
         }
         tokio::spawn(purge_daily(self.state.clone()));
+        tokio::spawn(watch_sounds(self.state.clone()));
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "solidaire is listening");
         let stop = self.stop;
@@ -185,6 +188,20 @@ impl Application {
             let _ = stop.send(true);
         };
         axum::serve(self.listener, web::router(self.state)).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// Puts recordings added, replaced or removed in the sounds folder in force on the next
+/// call (checked every two seconds; an upload from the console does it at once).
+async fn watch_sounds(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let app = state.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || app.refresh_sounds(false)).await {
+            tracing::error!(error = %e, "reading the sounds folder failed");
+        }
     }
 }
 

@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         command: FlowsCommand,
     },
+    /// Recorded prompts.
+    Sounds {
+        #[command(subcommand)]
+        command: SoundsCommand,
+    },
     /// Export daily call statistics (counts only, no personal data).
     Stats {
         /// First day (YYYY-MM-DD).
@@ -135,10 +140,26 @@ enum AgentsCommand {
 
 #[derive(Debug, Subcommand)]
 enum FlowsCommand {
-    /// Validate every flow; exit 1 with every problem, by file, line and column.
+    /// Validate every flow; exit 1 with every problem, by file, line and column, and with
+    /// every recording made for an older text than its prompt's. Prompts without a
+    /// recording are listed (they are spoken by text-to-speech).
     Check {
         /// The folder (default: the configured flows folder).
         dir: Option<PathBuf>,
+        /// The sounds folder (default: the configured one).
+        #[arg(long, value_name = "DIR")]
+        sounds: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SoundsCommand {
+    /// Record every prompt that has no recording, or one made for an older text, with
+    /// espeak-ng, converted by sox to 8 kHz mono mu-law WAV.
+    Generate {
+        /// Record every prompt again, even those up to date (replaced ones are kept).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -181,8 +202,9 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve { .. } => runtime.block_on(serve(settings)),
-        Command::Flows { command: FlowsCommand::Check { dir } } => {
-            return check_flows(&settings, dir.as_ref());
+        Command::Sounds { command: SoundsCommand::Generate { force } } => generate_sounds(&settings, force),
+        Command::Flows { command: FlowsCommand::Check { dir, sounds } } => {
+            return check_flows(&settings, dir.as_ref(), sounds.as_ref());
         }
         Command::Simulate { line, from, url } => runtime.block_on(simulate(settings, &line, &from, url)),
         Command::Agents { command } => runtime.block_on(manage_agents(&settings, command)),
@@ -237,7 +259,57 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing the requests in flight");
 }
 
-fn check_flows(settings: &Settings, dir: Option<&PathBuf>) -> ExitCode {
+fn generate_sounds(settings: &Settings, force: bool) -> anyhow::Result<()> {
+    let (flows, _) = load_flows(settings).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        anyhow::anyhow!("{} problem(s) in the flows: mend them first (solidaire flows check)", errors.len())
+    })?;
+    let root = &settings.sounds;
+    let report = crate::sounds::generate::generate(&flows, root, force, chrono::Utc::now(), &mut |line| {
+        println!("{line}");
+    })?;
+    let total = report.written.iter().fold(0.0, |sum, w| sum + w.2);
+    println!(
+        "{} recording(s) written to {} ({total:.0} s in all), {} already up to date; spoken by text-to-speech during calls (they hold a number): {}",
+        report.written.len(),
+        root.display(),
+        report.up_to_date,
+        report.dynamic.join(", ")
+    );
+    Ok(())
+}
+
+/// Lists what the sounds folder lacks for the flows; returns the number of recordings
+/// made for an older text (problems).
+fn check_recordings(flows: &crate::flow::Flows, root: &std::path::Path) -> usize {
+    use crate::sounds::{Finding, Library, findings};
+    let library = Library::scan(root);
+    let found = findings(flows, &library);
+    let mut stale = 0;
+    let mut missing = Vec::new();
+    for f in &found {
+        match f {
+            Finding::Stale { path, prompt, lang } => {
+                stale += 1;
+                eprintln!(
+                    "{}: prompt `{prompt}` ({lang}): {}/{lang}/{prompt}.wav was not recorded for the prompt's current text: record it again, or run `solidaire sounds generate`",
+                    path.display(),
+                    root.display()
+                );
+            }
+            Finding::Missing { prompt, lang } => missing.push(format!("{lang}/{prompt}")),
+        }
+    }
+    println!("{} recording(s) in {}", library.len(), root.display());
+    if !missing.is_empty() {
+        println!("spoken by text-to-speech (no recording): {}", missing.join(", "));
+    }
+    stale
+}
+
+fn check_flows(settings: &Settings, dir: Option<&PathBuf>, sounds: Option<&PathBuf>) -> ExitCode {
     let result = match dir {
         Some(dir) => load::load_dir(dir).map(|f| (f, Some((*dir).clone()))),
         None => load_flows(settings),
@@ -254,7 +326,13 @@ fn check_flows(settings: &Settings, dir: Option<&PathBuf>) -> ExitCode {
                 );
             }
             println!("{} flow(s) valid in {place}", flows.iter().count());
-            ExitCode::SUCCESS
+            let stale = check_recordings(&flows, sounds.unwrap_or(&settings.sounds));
+            if stale == 0 {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("{stale} problem(s) found");
+                ExitCode::FAILURE
+            }
         }
         Err(errors) => {
             for e in &errors {
@@ -330,6 +408,13 @@ fn ask(question: &str) -> String {
 impl Caller for Terminal {
     fn hear(&mut self, language: &str, text: &str) {
         println!("  [{language}] {text}");
+    }
+
+    fn play(&mut self, played: &crate::simulate::Played) {
+        let length = played.seconds.map_or_else(|| "not a WAV file".to_owned(), |s| format!("{s:.1} s"));
+        let status =
+            if played.status == 200 { "200 OK".to_owned() } else { format!("{} FAILED", played.status) };
+        println!("  [play] {} ({status}, {}, {length})", played.url, played.content_type);
     }
 
     fn press(&mut self) -> Press {

@@ -14,6 +14,7 @@ pub mod loadtest;
 pub mod phone;
 pub mod settings;
 pub mod simulate;
+pub mod sounds;
 pub mod stats;
 pub mod store;
 pub mod telephony;

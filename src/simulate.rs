@@ -93,6 +93,23 @@ pub trait Caller {
     fn transfer(&mut self, number: &str) -> Transfer;
     /// Is recorded: `Some(seconds)` of speech, `None` for silence.
     fn record(&mut self) -> Option<u32>;
+    /// Hears a recorded prompt (fetched as the provider would).
+    fn play(&mut self, played: &Played) {
+        let _ = played;
+    }
+}
+
+/// A `<Play>` as the provider fetched it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Played {
+    /// The URL in the TwiML.
+    pub url: String,
+    /// HTTP status of the fetch (0 when the server could not be reached).
+    pub status: u16,
+    /// Its `Content-Type`.
+    pub content_type: String,
+    /// Its length, when it is a WAV file.
+    pub seconds: Option<f64>,
 }
 
 /// One request of the call, for inspection.
@@ -119,6 +136,8 @@ pub struct CallRecord {
     pub exchanges: Vec<Exchange>,
     /// Every `<Say>` heard, `(language, text)`.
     pub heard: Vec<(String, String)>,
+    /// Every `<Play>`, fetched.
+    pub played: Vec<Played>,
 }
 
 impl CallRecord {
@@ -230,6 +249,29 @@ impl Softphone {
         self.send(request, path.to_owned(), Vec::new()).await
     }
 
+    /// Fetches a `<Play>` URL as the provider would (a public URL is mapped to the server).
+    pub async fn fetch_audio(&self, url: &str) -> Played {
+        let target = match url.strip_prefix(&self.public) {
+            Some(rest) => format!("{}{rest}", self.server),
+            None => url.to_owned(),
+        };
+        let mut played =
+            Played { url: url.to_owned(), status: 0, content_type: String::new(), seconds: None };
+        let Ok(request) = hyper::Request::get(&target).body(Full::new(Bytes::new())) else { return played };
+        let Ok(response) = self.client.request(request).await else { return played };
+        played.status = response.status().as_u16();
+        played.content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        if let Ok(body) = response.into_body().collect().await {
+            played.seconds = crate::sounds::wav::seconds(&body.to_bytes());
+        }
+        played
+    }
+
     async fn send(
         &self,
         request: hyper::Request<Full<Bytes>>,
@@ -301,11 +343,24 @@ impl Softphone {
                         caller.hear(&language, &text);
                         record.heard.push((language, text));
                     }
+                    Verb::Play(url) => {
+                        let played = self.fetch_audio(&url).await;
+                        caller.play(&played);
+                        record.played.push(played);
+                    }
                     Verb::Gather { action, prompts, finish_on_key } => {
                         for p in prompts {
-                            if let Verb::Say { language, text } = p {
-                                caller.hear(&language, &text);
-                                record.heard.push((language, text));
+                            match p {
+                                Verb::Say { language, text } => {
+                                    caller.hear(&language, &text);
+                                    record.heard.push((language, text));
+                                }
+                                Verb::Play(url) => {
+                                    let played = self.fetch_audio(&url).await;
+                                    caller.play(&played);
+                                    record.played.push(played);
+                                }
+                                _ => {}
                             }
                         }
                         match caller.press() {
@@ -362,7 +417,7 @@ impl Softphone {
                         }
                     }
                     Verb::Hangup => break 'call,
-                    Verb::Play(_) | Verb::Other(_) => {}
+                    Verb::Other(_) => {}
                 }
             }
         }

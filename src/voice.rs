@@ -12,10 +12,11 @@ use rusqlite::Connection;
 use crate::flow::engine::{self, Action, Effect, Event, Turn};
 use crate::flow::{Flow, Flows};
 use crate::phone::{E164, mask, spell_digits};
+use crate::sounds::Library;
 use crate::store::StoreError;
 use crate::store::callbacks;
 use crate::store::calls::{self, NewCall, StepRecord};
-use crate::telephony::twiml::{self, Links};
+use crate::telephony::twiml::{self, Links, Voices};
 
 /// Which webhook arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +96,12 @@ pub struct Reply {
 ///
 /// # Errors
 /// Any store failure; the caller answers with the apology instead.
-pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<Reply, StoreError> {
+pub fn handle(
+    conn: &Connection,
+    flows: &Flows,
+    sounds: &Library,
+    req: &Request,
+) -> Result<Reply, StoreError> {
     let stored = calls::find(conn, &req.sid)?;
     let flow = stored
         .as_ref()
@@ -119,7 +125,7 @@ pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<Reply, 
                 (Some(event), true) => engine::advance(flow, call.state, event, req.at),
                 _ => engine::repeat(flow, call.state, req.at),
             };
-            finish(conn, flow, req, turn, expected, None)
+            finish(conn, flow, sounds, req, turn, expected, None)
         }
         _ => {
             let caller = req.caller.clone();
@@ -139,7 +145,7 @@ pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<Reply, 
                 day: &day,
                 open,
             };
-            finish(conn, flow, req, turn, 0, Some(&new))
+            finish(conn, flow, sounds, req, turn, 0, Some(&new))
         }
     }
 }
@@ -147,6 +153,7 @@ pub fn handle(conn: &Connection, flows: &Flows, req: &Request) -> Result<Reply, 
 fn finish(
     conn: &Connection,
     flow: &Arc<Flow>,
+    sounds: &Library,
     req: &Request,
     mut turn: Turn,
     step: u32,
@@ -168,7 +175,10 @@ fn finish(
     }
     let body = twiml::render(
         &turn.actions,
-        &|lang| flow.voice(lang),
+        Voices {
+            voice: &|lang| flow.voice(lang),
+            recording: &|lang, prompt| sounds.url(&req.base, lang, prompt),
+        },
         Links { base: &req.base, step: turn.state.step },
     );
     let input = describe(req);

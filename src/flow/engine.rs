@@ -139,6 +139,9 @@ pub struct Speech {
     pub text: String,
     /// A language of the flow (`fr`).
     pub language: String,
+    /// The prompt said word for word (no placeholder filled in), whose recording may be
+    /// played instead.
+    pub prompt: Option<String>,
 }
 
 /// What the provider should do, in order.
@@ -307,13 +310,14 @@ impl<'f> Walk<'f> {
     fn speech(&self, prompt: &str, phone: Option<&E164>) -> Speech {
         let language = self.language();
         let mut text = self.flow.text(prompt, &language).unwrap_or_default().to_owned();
+        let verbatim = !crate::sounds::is_dynamic(&text);
         if let Some(phone) = phone {
             text = text.replace("{phone}", &spell_digits(&phone.spoken_form(self.flow.region)));
         }
         if let Some(postcode) = self.state.answers.get("postcode") {
             text = text.replace("{postcode}", &spell_digits(postcode));
         }
-        Speech { text, language }
+        Speech { text, language, prompt: verbatim.then(|| prompt.to_owned()) }
     }
 
     /// A prompt said once in each language of the line, each in its own voice.
@@ -323,9 +327,10 @@ impl<'f> Walk<'f> {
             .line
             .languages
             .iter()
-            .map(|lang| Speech {
-                text: self.flow.text(prompt, lang.get_ref()).unwrap_or_default().to_owned(),
-                language: lang.get_ref().clone(),
+            .map(|lang| {
+                let text = self.flow.text(prompt, lang.get_ref()).unwrap_or_default().to_owned();
+                let prompt = (!crate::sounds::is_dynamic(&text)).then(|| prompt.to_owned());
+                Speech { text, language: lang.get_ref().clone(), prompt }
             })
             .collect()
     }

@@ -29,6 +29,22 @@ impl Links<'_> {
     }
 }
 
+/// How prompts sound on a line: the `<Say>` voice of each language, and the absolute URL
+/// of a prompt's recording in a language, when there is one (then it is `<Play>`ed).
+#[derive(Clone, Copy)]
+pub struct Voices<'a> {
+    /// `<Say>` settings of a flow language.
+    pub voice: &'a dyn Fn(&str) -> Voice,
+    /// The recording of (language, prompt id).
+    pub recording: &'a dyn Fn(&str, &str) -> Option<String>,
+}
+
+impl std::fmt::Debug for Voices<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Voices").finish_non_exhaustive()
+    }
+}
+
 type Xml = Writer<Cursor<Vec<u8>>>;
 type XmlResult = std::io::Result<()>;
 
@@ -42,8 +58,12 @@ fn document(body: impl FnOnce(&mut Xml) -> XmlResult) -> String {
     String::from_utf8(w.into_inner().into_inner()).unwrap_or_default()
 }
 
-fn say(w: &mut Xml, speech: &Speech, voice: &dyn Fn(&str) -> Voice) -> XmlResult {
-    let v = voice(&speech.language);
+fn say(w: &mut Xml, speech: &Speech, voices: Voices<'_>) -> XmlResult {
+    if let Some(url) = speech.prompt.as_deref().and_then(|p| (voices.recording)(&speech.language, p)) {
+        w.create_element("Play").write_text_content(BytesText::new(&url))?;
+        return Ok(());
+    }
+    let v = (voices.voice)(&speech.language);
     let mut el = w.create_element("Say").with_attribute(("language", v.language.as_str()));
     if let Some(name) = &v.voice {
         el = el.with_attribute(("voice", name.as_str()));
@@ -59,9 +79,9 @@ fn redirect(w: &mut Xml, url: &str) -> XmlResult {
     Ok(())
 }
 
-/// Renders a turn's actions. `voice` gives the `<Say>` settings of a flow language.
+/// Renders a turn's actions: prompts with a recording are played, the others spoken.
 #[must_use]
-pub fn render(actions: &[Action], voice: &dyn Fn(&str) -> Voice, links: Links<'_>) -> String {
+pub fn render(actions: &[Action], voice: Voices<'_>, links: Links<'_>) -> String {
     document(|w| {
         for action in actions {
             match action {
@@ -123,7 +143,7 @@ fn number_element(w: &mut Xml, number: &E164) -> XmlResult {
 /// What a caller hears when the service itself fails: an apology, then the fallback
 /// number when there is one (a person), else a request to call back later.
 #[must_use]
-pub fn apology(speech: &[Speech], voice: &dyn Fn(&str) -> Voice, fallback: Option<&E164>) -> String {
+pub fn apology(speech: &[Speech], voice: Voices<'_>, fallback: Option<&E164>) -> String {
     document(|w| {
         for s in speech {
             say(w, s, voice)?;

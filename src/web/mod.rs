@@ -33,6 +33,8 @@ pub struct App {
     pub store: Store,
     /// The flows in force; replaced whole on reload.
     pub flows: RwLock<Arc<Flows>>,
+    /// The recorded prompts in force; replaced whole when the sounds folder changes.
+    pub sounds: RwLock<Arc<crate::sounds::Library>>,
     /// The time source.
     pub clock: Arc<dyn Clock>,
     /// Told whenever the callback queue changes (consoles refresh).
@@ -53,6 +55,31 @@ impl App {
     #[must_use]
     pub fn flows(&self) -> Arc<Flows> {
         Arc::clone(&self.flows.read().expect("flows lock poisoned"))
+    }
+
+    /// The recorded prompts in force now.
+    ///
+    /// # Panics
+    /// As [`App::flows`].
+    #[must_use]
+    pub fn sounds(&self) -> Arc<crate::sounds::Library> {
+        Arc::clone(&self.sounds.read().expect("sounds lock poisoned"))
+    }
+
+    /// Reads the sounds folder again when it changed (or when `force`); returns whether
+    /// the recordings in force changed.
+    ///
+    /// # Panics
+    /// As [`App::flows`].
+    pub fn refresh_sounds(&self, force: bool) -> bool {
+        let root = &self.settings.sounds;
+        if !force && !self.sounds().is_stale(root) {
+            return false;
+        }
+        let library = crate::sounds::Library::scan(root);
+        tracing::info!(folder = %root.display(), recordings = library.len(), "recorded prompts read");
+        *self.sounds.write().expect("sounds lock poisoned") = Arc::new(library);
+        true
     }
 
     /// Tells the consoles that the queue changed.

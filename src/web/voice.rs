@@ -160,7 +160,7 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
         to: params.get("To").unwrap_or_default().to_owned(),
         status: params.get("CallStatus").unwrap_or("in-progress").to_owned(),
         event: event_of(hook, params),
-        base,
+        base: base.clone(),
         at: app.clock.now(),
     };
     if hook == Hook::Incoming {
@@ -169,7 +169,8 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
     let to = req.to.clone();
     let job = {
         let flows = std::sync::Arc::clone(&flows);
-        app.store.write(move |conn| voice::handle(conn, &flows, &req))
+        let sounds = app.sounds();
+        app.store.write(move |conn| voice::handle(conn, &flows, &sounds, &req))
     };
     match tokio::time::timeout(STEP_BUDGET, job).await {
         Ok(Ok(reply)) => {
@@ -180,21 +181,26 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
         }
         Ok(Err(e)) => {
             tracing::error!(call = %sid, error = %e, "webhook failed: caller gets the apology");
-            xml(apology(&flows, &to))
+            xml(apology(&flows, &app.sounds(), &base, &to))
         }
         Err(_) => {
             tracing::error!(call = %sid, "webhook timed out on the database: caller gets the apology");
-            xml(apology(&flows, &to))
+            xml(apology(&flows, &app.sounds(), &base, &to))
         }
     }
 }
 
 /// The apology in the line's first language, then the fallback number.
-fn apology(flows: &crate::flow::Flows, to: &str) -> String {
+fn apology(flows: &crate::flow::Flows, sounds: &crate::sounds::Library, base: &str, to: &str) -> String {
     let flow = flows.for_called(to);
     let language = flow.default_language().to_owned();
     let text = flow.text(prompts::APOLOGY, &language).unwrap_or_default().to_owned();
-    twiml::apology(&[Speech { text, language }], &|l| flow.voice(l), flow.fallback.as_ref())
+    let prompt = Some(prompts::APOLOGY.to_owned());
+    twiml::apology(
+        &[Speech { text, language, prompt }],
+        twiml::Voices { voice: &|l| flow.voice(l), recording: &|l, p| sounds.url(base, l, p) },
+        flow.fallback.as_ref(),
+    )
 }
 
 async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {

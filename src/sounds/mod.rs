@@ -1,0 +1,325 @@
+//! Recorded prompts. `sounds/<lang>/<prompt>.wav` is played instead of text-to-speech
+//! when it exists; beside it, `<prompt>.txt` holds the text it says, so a recording made
+//! for an older text is found (`solidaire flows check`). Replaced recordings are kept
+//! under `sounds/.versions/<lang>/<prompt>/` and can be restored. Prompts with a
+//! placeholder (`{phone}`, `{postcode}`, `{request}`) are always spoken by text-to-speech.
+
+pub mod generate;
+pub mod wav;
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use chrono::{DateTime, Utc};
+
+use crate::flow::Flows;
+
+/// A recording in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    /// Changes whenever the file does (size and modification time); part of its URL, so
+    /// the provider's cache never plays an old take.
+    pub tag: String,
+    /// Length, from the WAV header.
+    pub seconds: f64,
+    /// The text it was recorded from, when known.
+    pub text: Option<String>,
+}
+
+/// Every recording of the sounds folder, by language and prompt.
+#[derive(Debug, Clone, Default)]
+pub struct Library {
+    recordings: HashMap<(String, String), Recording>,
+    fingerprint: Vec<(PathBuf, u64, u128)>,
+}
+
+/// A plain name: letters, digits, `_` and `-` (prompt ids and language codes).
+#[must_use]
+pub fn is_plain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn modified_nanos(meta: &std::fs::Metadata) -> u128 {
+    meta.modified().ok().and_then(|m| m.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos())
+}
+
+/// The tag of a file: the `/sounds` server's ETag without quotes.
+fn tag(meta: &std::fs::Metadata) -> String {
+    format!("{:x}-{:x}", meta.len(), modified_nanos(meta))
+}
+
+/// The WAV files directly under `root/<lang>/`, with size and modification time.
+fn wav_files(root: &Path) -> Vec<(PathBuf, u64, u128)> {
+    let mut files = Vec::new();
+    for lang in std::fs::read_dir(root).into_iter().flatten().filter_map(Result::ok) {
+        let Some(name) = lang.file_name().to_str().map(str::to_owned) else { continue };
+        if !is_plain(&name) || !lang.path().is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(lang.path()).into_iter().flatten().filter_map(Result::ok) {
+            let path = file.path();
+            if path.extension().is_some_and(|x| x == "wav" || x == "txt") {
+                if let Ok(meta) = file.metadata() {
+                    files.push((path, meta.len(), modified_nanos(&meta)));
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The first kilobytes of a file: enough for a WAV header.
+fn head(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let mut buf = Vec::with_capacity(4096);
+    std::fs::File::open(path).ok()?.take(4096).read_to_end(&mut buf).ok()?;
+    Some(buf)
+}
+
+impl Library {
+    /// Reads the folder (a missing folder is an empty library).
+    #[must_use]
+    pub fn scan(root: &Path) -> Self {
+        let fingerprint = wav_files(root);
+        let mut recordings = HashMap::new();
+        for (path, _, _) in &fingerprint {
+            if path.extension().is_none_or(|x| x != "wav") {
+                continue;
+            }
+            let (Some(id), Some(lang)) = (
+                path.file_stem().and_then(|s| s.to_str()),
+                path.parent().and_then(Path::file_name).and_then(|s| s.to_str()),
+            ) else {
+                continue;
+            };
+            if !is_plain(id) {
+                continue;
+            }
+            let Ok(meta) = std::fs::metadata(path) else { continue };
+            let Some(seconds) = head(path).and_then(|b| wav::seconds(&b)) else {
+                tracing::warn!(file = %path.display(), "not a readable WAV file: the prompt stays spoken by text-to-speech");
+                continue;
+            };
+            let text = std::fs::read_to_string(path.with_extension("txt")).ok().map(|t| t.trim().to_owned());
+            recordings.insert((lang.to_owned(), id.to_owned()), Recording { tag: tag(&meta), seconds, text });
+        }
+        Self { recordings, fingerprint }
+    }
+
+    /// Whether the folder changed since this library was read.
+    #[must_use]
+    pub fn is_stale(&self, root: &Path) -> bool {
+        wav_files(root) != self.fingerprint
+    }
+
+    /// The recording of `prompt` in `lang`.
+    #[must_use]
+    pub fn get(&self, lang: &str, prompt: &str) -> Option<&Recording> {
+        self.recordings.get(&(lang.to_owned(), prompt.to_owned()))
+    }
+
+    /// The absolute URL the provider fetches for `prompt` in `lang`, when recorded.
+    #[must_use]
+    pub fn url(&self, base: &str, lang: &str, prompt: &str) -> Option<String> {
+        self.get(lang, prompt).map(|r| format!("{base}/sounds/{lang}/{prompt}.wav?v={}", r.tag))
+    }
+
+    /// How many recordings.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.recordings.len()
+    }
+
+    /// Whether there is none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.recordings.is_empty()
+    }
+}
+
+/// Whether a prompt text has a placeholder filled during the call (never recorded).
+#[must_use]
+pub fn is_dynamic(text: &str) -> bool {
+    text.contains('{')
+}
+
+/// What `flows check` says about a prompt's recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// Recorded for another text: callers would hear words the flow no longer says.
+    Stale {
+        /// Flow file.
+        path: PathBuf,
+        /// Prompt id.
+        prompt: String,
+        /// Language.
+        lang: String,
+    },
+    /// No recording: spoken by text-to-speech.
+    Missing {
+        /// Prompt id.
+        prompt: String,
+        /// Language.
+        lang: String,
+    },
+}
+
+/// Compares each prompt of each flow with its recording.
+#[must_use]
+pub fn findings(flows: &Flows, library: &Library) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for flow in flows.iter() {
+        for (id, texts) in &flow.file.prompts {
+            for lang in &flow.file.line.languages {
+                let lang = lang.get_ref();
+                let Some(text) = texts.get(lang.as_str()) else { continue };
+                let prompt = id.get_ref().clone();
+                if is_dynamic(text) {
+                    continue;
+                }
+                match library.get(lang, &prompt) {
+                    None => out.push(Finding::Missing { prompt, lang: lang.clone() }),
+                    Some(r) if r.text.as_deref() != Some(text.trim()) => {
+                        out.push(Finding::Stale { path: flow.path.clone(), prompt, lang: lang.clone() });
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A replaced recording, kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Version {
+    /// Its name in the versions folder (the time it was replaced, `20261122T101500123Z`).
+    pub name: String,
+    /// When it was replaced.
+    pub replaced_at: DateTime<Utc>,
+    /// Length.
+    pub seconds: f64,
+    /// The text it said, when known.
+    pub text: Option<String>,
+}
+
+fn current(root: &Path, lang: &str, prompt: &str) -> PathBuf {
+    root.join(lang).join(format!("{prompt}.wav"))
+}
+
+fn versions_dir(root: &Path, lang: &str, prompt: &str) -> PathBuf {
+    root.join(".versions").join(lang).join(prompt)
+}
+
+fn checked(lang: &str, prompt: &str) -> io::Result<()> {
+    if is_plain(lang) && is_plain(prompt) {
+        Ok(())
+    } else {
+        Err(io::Error::new(io::ErrorKind::InvalidInput, "language and prompt must be plain names"))
+    }
+}
+
+/// Writes a file whole or not at all (a call fetching it never reads half a file).
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Moves the recording in force (and its text) into the versions folder.
+fn keep_current(root: &Path, lang: &str, prompt: &str, now: DateTime<Utc>) -> io::Result<()> {
+    let wav = current(root, lang, prompt);
+    if !wav.exists() {
+        return Ok(());
+    }
+    let dir = versions_dir(root, lang, prompt);
+    std::fs::create_dir_all(&dir)?;
+    let mut name = now.format("%Y%m%dT%H%M%S%3fZ").to_string();
+    while dir.join(format!("{name}.wav")).exists() {
+        name.push('a');
+    }
+    std::fs::copy(&wav, dir.join(format!("{name}.wav")))?;
+    let text = wav.with_extension("txt");
+    if text.exists() {
+        std::fs::copy(&text, dir.join(format!("{name}.txt")))?;
+    }
+    Ok(())
+}
+
+/// Puts a new recording of `prompt` in `lang` in force (already checked and converted,
+/// see [`wav::prepare`]), keeping the previous one. `text` is what it says.
+///
+/// # Errors
+/// File system errors, or names that are not plain.
+pub fn replace(
+    root: &Path,
+    lang: &str,
+    prompt: &str,
+    wav_bytes: &[u8],
+    text: &str,
+    now: DateTime<Utc>,
+) -> io::Result<()> {
+    checked(lang, prompt)?;
+    std::fs::create_dir_all(root.join(lang))?;
+    keep_current(root, lang, prompt, now)?;
+    let wav = current(root, lang, prompt);
+    write_atomically(&wav.with_extension("txt"), format!("{}\n", text.trim()).as_bytes())?;
+    write_atomically(&wav, wav_bytes)
+}
+
+/// The kept versions of a prompt, newest first.
+#[must_use]
+pub fn versions(root: &Path, lang: &str, prompt: &str) -> Vec<Version> {
+    if checked(lang, prompt).is_err() {
+        return Vec::new();
+    }
+    let dir = versions_dir(root, lang, prompt);
+    let mut out: Vec<Version> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let path = e.path();
+            if path.extension().is_none_or(|x| x != "wav") {
+                return None;
+            }
+            let name = path.file_stem()?.to_str()?.to_owned();
+            let stamp = name.trim_end_matches('a');
+            let replaced_at =
+                chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%S%3fZ").ok()?.and_utc();
+            let seconds = wav::seconds(&std::fs::read(&path).ok()?)?;
+            let text = std::fs::read_to_string(path.with_extension("txt")).ok().map(|t| t.trim().to_owned());
+            Some(Version { name, replaced_at, seconds, text })
+        })
+        .collect();
+    out.sort_by(|a, b| b.name.cmp(&a.name));
+    out
+}
+
+/// Puts a kept version back in force; the recording it replaces is kept in turn.
+///
+/// # Errors
+/// [`io::ErrorKind::NotFound`] for an unknown version; file system errors.
+pub fn restore(root: &Path, lang: &str, prompt: &str, version: &str, now: DateTime<Utc>) -> io::Result<()> {
+    checked(lang, prompt)?;
+    if !version.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(io::Error::new(io::ErrorKind::NotFound, "no such version"));
+    }
+    let dir = versions_dir(root, lang, prompt);
+    let wav = std::fs::read(dir.join(format!("{version}.wav")))?;
+    let text = std::fs::read_to_string(dir.join(format!("{version}.txt"))).unwrap_or_default();
+    keep_current(root, lang, prompt, now)?;
+    let target = current(root, lang, prompt);
+    std::fs::create_dir_all(root.join(lang))?;
+    if text.is_empty() {
+        let _ = std::fs::remove_file(target.with_extension("txt"));
+    } else {
+        write_atomically(&target.with_extension("txt"), text.as_bytes())?;
+    }
+    write_atomically(&target, &wav)
+}
