@@ -2,6 +2,9 @@
 //! float, A-law, mu-law; mono or several channels; any rate), check it is a usable
 //! prompt, and write it as 8 kHz mono mu-law, the network's own format.
 
+// Audio arithmetic: sample counts stay far below 2^52 and samples are clamped to i16.
+#![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+
 /// The rate prompts are stored at.
 pub const RATE: u32 = 8000;
 /// A prompt shorter than this is a mistake (a click, an empty take).
@@ -104,7 +107,7 @@ fn parse_with_size(bytes: &[u8]) -> Result<(Format, &[u8], usize), WavError> {
                 (7, 8) => Encoding::MuLaw,
                 _ => return Err(WavError::Unsupported(format!("format {tag}, {bits} bits"))),
             };
-            if channels == 0 || rate < 4000 || rate > 192_000 {
+            if channels == 0 || !(4000..=192_000).contains(&rate) {
                 return Err(WavError::Unsupported(format!("{channels} channel(s) at {rate} Hz")));
             }
             format = Some(Format { encoding, channels, rate });
@@ -353,22 +356,23 @@ pub fn encode_pcm16(rate: u32, channels: u16, samples: &[i16]) -> Vec<u8> {
     out
 }
 
+/// A sine tone as a 16-bit PCM WAV file, every channel alike (for tests, and to try a
+/// line's audio path before the city's recordings exist).
+#[must_use]
+pub fn tone(rate: u32, channels: u16, seconds: f64, pitch: f64) -> Vec<u8> {
+    let frames = (f64::from(rate) * seconds) as usize;
+    let samples: Vec<i16> = (0..frames)
+        .flat_map(|i| {
+            let s = ((i as f64 * pitch * std::f64::consts::TAU / f64::from(rate)).sin() * 12_000.0) as i16;
+            std::iter::repeat_n(s, usize::from(channels))
+        })
+        .collect();
+    encode_pcm16(rate, channels, &samples)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tone(rate: u32, seconds: f64, channels: u16) -> Vec<i16> {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let n = (f64::from(rate) * seconds) as usize;
-        (0..n)
-            .flat_map(|i| {
-                #[allow(clippy::cast_possible_truncation)]
-                let s =
-                    ((i as f64 * 440.0 * std::f64::consts::TAU / f64::from(rate)).sin() * 12_000.0) as i16;
-                std::iter::repeat_n(s, usize::from(channels))
-            })
-            .collect()
-    }
 
     #[test]
     fn mulaw_round_trips_within_its_step() {
@@ -382,7 +386,7 @@ mod tests {
 
     #[test]
     fn a_stereo_44k_recording_becomes_8k_mono_mulaw_of_the_same_length() {
-        let wav = encode_pcm16(44_100, 2, &tone(44_100, 2.0, 2));
+        let wav = tone(44_100, 2, 2.0, 440.0);
         assert!(!is_telephone_format(&wav));
         let (phone, seconds) = prepare(&wav).unwrap();
         assert!((seconds - 2.0).abs() < 0.01, "{seconds}");
@@ -401,7 +405,7 @@ mod tests {
 
     #[test]
     fn a_telephone_file_is_kept_as_it_is() {
-        let wav = encode_pcm16(8000, 1, &tone(8000, 1.0, 1));
+        let wav = tone(8000, 1, 1.0, 440.0);
         assert_eq!(prepare(&wav).unwrap().0, wav);
     }
 
@@ -410,12 +414,12 @@ mod tests {
         assert_eq!(prepare(b"ID3\x03 not a wav at all"), Err(WavError::NotWav));
         assert_eq!(prepare(&encode_pcm16(8000, 1, &[])), Err(WavError::Empty));
         assert_eq!(prepare(&encode_pcm16(8000, 1, &vec![3; 16_000])), Err(WavError::Silent));
-        assert!(matches!(prepare(&encode_pcm16(8000, 1, &tone(8000, 0.1, 1))), Err(WavError::TooShort(_))));
-        assert!(matches!(prepare(&encode_pcm16(8000, 1, &tone(8000, 121.0, 1))), Err(WavError::TooLong(_))));
-        let mut cut = encode_pcm16(8000, 1, &tone(8000, 1.0, 1));
+        assert!(matches!(prepare(&tone(8000, 1, 0.1, 440.0)), Err(WavError::TooShort(_))));
+        assert!(matches!(prepare(&tone(8000, 1, 121.0, 440.0)), Err(WavError::TooLong(_))));
+        let mut cut = tone(8000, 1, 1.0, 440.0);
         cut.truncate(30);
         assert!(prepare(&cut).is_err());
-        let mut mp3ish = encode_pcm16(8000, 1, &tone(8000, 1.0, 1));
+        let mut mp3ish = tone(8000, 1, 1.0, 440.0);
         mp3ish[20] = 0x55; // MPEG layer 3 in a WAV wrapper
         assert!(matches!(prepare(&mp3ish), Err(WavError::Unsupported(_))));
     }

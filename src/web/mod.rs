@@ -11,6 +11,7 @@ pub mod guard;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod prompts;
 pub mod session;
 pub mod sounds;
 pub mod stats;
@@ -158,6 +159,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(session::router())
         .merge(console::router())
+        .merge(prompts::router())
         .merge(api::router())
         .merge(assets::router())
         .merge(stats::router())

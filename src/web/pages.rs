@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use maud::{DOCTYPE, Markup, html};
 
+use super::prompts::PromptRow;
 use super::session::Viewer;
 use crate::phone::mask;
+use crate::sounds::Version;
 use crate::store::StoreError;
 use crate::store::callbacks::{Filter, HistoryEntry, Outcome, Request};
 use crate::store::{agents::Agent, time};
@@ -36,6 +38,7 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<Strin
                                 @if v.agent.is_supervisor() {
                                     a href="/console/stats" { "Statistics" }
                                     a href="/console/agents" { "Agents" }
+                                    a href="/console/prompts" { "Prompts" }
                                 }
                                 span.who { (v.agent.login) " (" (v.agent.role.as_str()) ")" }
                                 form.inline method="post" action="/logout" {
@@ -392,6 +395,110 @@ pub fn agents_page(viewer: &Viewer, agents: &[Agent], notice: Option<&str>) -> H
                 input #new-password name="password" type="password" minlength="10" autocomplete="new-password" required;
                 button type="submit" { "Add" }
             }
+        },
+    )
+}
+
+fn recording_state(row: &PromptRow) -> Markup {
+    html! {
+        @if row.dynamic {
+            "spoken (holds a number)"
+        } @else if let Some(r) = &row.recording {
+            (format!("recorded, {:.1} s", r.seconds))
+            @if row.stale() { " " strong.error { "— made for an older text" } }
+        } @else {
+            "text-to-speech"
+        }
+    }
+}
+
+/// Every prompt with its recording state.
+pub fn prompts_page(viewer: &Viewer, rows: &[PromptRow]) -> Html<String> {
+    let recorded = rows.iter().filter(|r| r.recording.is_some()).count();
+    let stale = rows.iter().filter(|r| r.stale()).count();
+    layout(
+        "Prompts",
+        Some(viewer),
+        &html! {
+            h1 { "Prompts" }
+            p { (recorded) " of " (rows.len()) " prompts recorded"
+                @if stale > 0 { ", " strong.error { (stale) " made for an older text" } }
+                ". The others are spoken by the line's text-to-speech voice." }
+            table {
+                thead { tr { th scope="col" { "Prompt" } th scope="col" { "Language" } th scope="col" { "Text" } th scope="col" { "Recording" } } }
+                tbody { @for r in rows {
+                    tr {
+                        td { a href={ "/console/prompts/" (r.lang) "/" (r.prompt) } { (r.prompt) } }
+                        td { (r.lang) }
+                        td { (r.text) }
+                        td { (recording_state(r)) }
+                    }
+                } }
+            }
+        },
+    )
+}
+
+/// One prompt: its recording, an upload form, the kept versions.
+pub fn prompt_page(
+    viewer: &Viewer,
+    row: &PromptRow,
+    versions: &[Version],
+    tz: Tz,
+    notice: Option<&str>,
+    error: bool,
+) -> Html<String> {
+    let csrf = viewer.csrf.clone().unwrap_or_default();
+    let base = format!("/console/prompts/{}/{}", row.lang, row.prompt);
+    layout(
+        &format!("Prompt {}", row.prompt),
+        Some(viewer),
+        &html! {
+            h1 { "Prompt " (row.prompt) " (" (row.lang) ")" }
+            @if let Some(n) = notice {
+                @if error { p.error role="alert" { (n) } } @else { p role="status" { (n) } }
+            }
+            dl.facts {
+                dt { "Text" } dd { (row.text) }
+                dt { "Recording" } dd { (recording_state(row)) }
+            }
+            @if let Some(r) = &row.recording {
+                audio controls preload="none" src={ "/sounds/" (row.lang) "/" (row.prompt) ".wav?v=" (r.tag) } {
+                    a href={ "/sounds/" (row.lang) "/" (row.prompt) ".wav" } { "Download the recording" }
+                }
+            }
+            @if !row.dynamic {
+                h2 { "Replace the recording" }
+                p { "A WAV file of 0.3 s to 2 minutes saying the text above. Any rate, mono or stereo: it is converted to 8 kHz mono, the telephone's format. The recording it replaces is kept below." }
+                form method="post" action=(base) enctype="multipart/form-data" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="recording" { "WAV file" }
+                    input #recording name="recording" type="file" accept=".wav,audio/wav,audio/x-wav" required;
+                    button.primary type="submit" { "Upload and put in force" }
+                }
+            }
+            h2 { "Earlier recordings" }
+            @if versions.is_empty() {
+                p.empty { "None kept yet." }
+            } @else {
+                table {
+                    thead { tr { th scope="col" { "Replaced" } th scope="col" { "Length" } th scope="col" { "Text" } th scope="col" { "Listen" } th scope="col" { span.visually-hidden { "Action" } } } }
+                    tbody { @for v in versions {
+                        tr {
+                            td { (v.replaced_at.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S")) }
+                            td { (format!("{:.1} s", v.seconds)) }
+                            td { (v.text.as_deref().unwrap_or("(unknown)")) }
+                            td { audio controls preload="none" src={ (base) "/versions/" (v.name) ".wav" } {} }
+                            td { form.inline method="post" action={ (base) "/restore" } {
+                                input type="hidden" name="csrf" value=(csrf);
+                                input type="hidden" name="version" value=(v.name);
+                                button type="submit" { "Restore this recording" }
+                            } }
+                        }
+                    } }
+                }
+            }
+            p { a href="/console/prompts" { "All prompts" } }
         },
     )
 }

@@ -2,6 +2,8 @@
 //! clock, and a scripted caller for the simulated provider.
 #![allow(dead_code)]
 
+pub mod console;
+
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,6 +59,8 @@ pub struct Options {
     pub public_url: Option<String>,
     /// Requests in flight at once.
     pub max_in_flight: u32,
+    /// The sounds folder (default: an empty one in the test's folder).
+    pub sounds: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -67,6 +71,7 @@ impl Default for Options {
             flows: None,
             public_url: Some(PUBLIC_URL.to_owned()),
             max_in_flight: 512,
+            sounds: None,
         }
     }
 }
@@ -79,7 +84,7 @@ pub async fn spawn_app(options: Options) -> TestApp {
         database: db.clone(),
         flows: options.flows.unwrap_or_else(repo_flows),
         flows_named: true,
-        sounds: dir.path().join("sounds"),
+        sounds: options.sounds.unwrap_or_else(|| dir.path().join("sounds")),
         public_url: options.public_url.clone(),
         twilio_auth_token: options.token.clone().map(Secret::new),
         log: "warn".to_owned(),

@@ -1,0 +1,259 @@
+//! Prompt management for supervisors: every prompt of the lines with its text and
+//! recording per language, a player, upload of a new recording (checked, converted to
+//! 8 kHz mono mu-law, in force on the next call without a restart), and the replaced
+//! recordings kept, playable and restorable.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::AppState;
+use super::pages;
+use super::session::{ConsoleUser, Viewer};
+use crate::sounds::{self, wav};
+
+/// Largest upload: two minutes of 48 kHz stereo 24-bit WAV, with room to spare.
+const MAX_UPLOAD: usize = 40 * 1024 * 1024;
+
+/// Routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/prompts", get(list))
+        .route(
+            "/console/prompts/{lang}/{prompt}",
+            get(detail).post(upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route("/console/prompts/{lang}/{prompt}/restore", post(restore))
+        .route("/console/prompts/{lang}/{prompt}/versions/{file}", get(version_audio))
+}
+
+/// One prompt in one language, as the console shows it.
+#[derive(Debug, Clone)]
+pub struct PromptRow {
+    /// Prompt id.
+    pub prompt: String,
+    /// Language.
+    pub lang: String,
+    /// Its text in the flow.
+    pub text: String,
+    /// Filled in during the call: always spoken by text-to-speech.
+    pub dynamic: bool,
+    /// The recording in force.
+    pub recording: Option<sounds::Recording>,
+}
+
+impl PromptRow {
+    /// Recorded for another text than the flow's.
+    #[must_use]
+    pub fn stale(&self) -> bool {
+        self.recording.as_ref().is_some_and(|r| r.text.as_deref() != Some(self.text.trim()))
+    }
+}
+
+/// Every prompt of every line, in every language of its line.
+fn rows(app: &AppState) -> Vec<PromptRow> {
+    let flows = app.flows();
+    let library = app.sounds();
+    let mut out: Vec<PromptRow> = Vec::new();
+    for flow in flows.iter() {
+        for (id, texts) in &flow.file.prompts {
+            for lang in &flow.file.line.languages {
+                let lang = lang.get_ref();
+                let Some(text) = texts.get(lang.as_str()) else { continue };
+                if out.iter().any(|r| r.prompt == *id.get_ref() && r.lang == *lang) {
+                    continue;
+                }
+                out.push(PromptRow {
+                    prompt: id.get_ref().clone(),
+                    lang: lang.clone(),
+                    text: text.clone(),
+                    dynamic: sounds::is_dynamic(text),
+                    recording: library.get(lang, id.get_ref()).cloned(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn find(app: &AppState, lang: &str, prompt: &str) -> Option<PromptRow> {
+    rows(app).into_iter().find(|r| r.lang == lang && r.prompt == prompt)
+}
+
+fn supervisors_only(viewer: &Viewer) -> Option<Response> {
+    (!viewer.agent.is_supervisor()).then(|| {
+        (StatusCode::FORBIDDEN, pages::message("Not done", "Only supervisors manage prompts.", "/console"))
+            .into_response()
+    })
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, pages::message("Not found", "No such prompt.", "/console/prompts"))
+        .into_response()
+}
+
+async fn list(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser) -> Response {
+    if let Some(refusal) = supervisors_only(&viewer) {
+        return refusal;
+    }
+    pages::prompts_page(&viewer, &rows(&app)).into_response()
+}
+
+fn detail_page(
+    app: &AppState,
+    viewer: &Viewer,
+    row: &PromptRow,
+    notice: Option<&str>,
+    error: bool,
+) -> Response {
+    let versions = sounds::versions(&app.settings.sounds, &row.lang, &row.prompt);
+    let tz = app.timezone();
+    let status = if error { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    (status, pages::prompt_page(viewer, row, &versions, tz, notice, error)).into_response()
+}
+
+async fn detail(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path((lang, prompt)): Path<(String, String)>,
+) -> Response {
+    if let Some(refusal) = supervisors_only(&viewer) {
+        return refusal;
+    }
+    let Some(row) = find(&app, &lang, &prompt) else { return not_found() };
+    detail_page(&app, &viewer, &row, None, false)
+}
+
+/// Reads the upload form: the CSRF token and the file's bytes.
+async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), String> {
+    let mut csrf = String::new();
+    let mut file = None;
+    while let Some(field) = form.next_field().await.map_err(|e| format!("the upload was cut short: {e}"))? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|e| e.to_string())?,
+            Some("recording") => {
+                file =
+                    Some(field.bytes().await.map_err(|e| format!("the upload was cut short: {e}"))?.to_vec());
+            }
+            _ => {}
+        }
+    }
+    let file = file.filter(|f| !f.is_empty()).ok_or_else(|| "choose a WAV file to upload".to_owned())?;
+    Ok((csrf, file))
+}
+
+async fn upload(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path((lang, prompt)): Path<(String, String)>,
+    form: Multipart,
+) -> Response {
+    if let Some(refusal) = supervisors_only(&viewer) {
+        return refusal;
+    }
+    let Some(row) = find(&app, &lang, &prompt) else { return not_found() };
+    let (csrf, bytes) = match read_upload(form).await {
+        Ok(upload) => upload,
+        Err(problem) => return detail_page(&app, &viewer, &row, Some(&problem), true),
+    };
+    if !viewer.csrf_ok(&csrf) {
+        return pages::csrf_refused();
+    }
+    if row.dynamic {
+        let problem = "this prompt holds a number filled in during the call: it is always spoken";
+        return detail_page(&app, &viewer, &row, Some(problem), true);
+    }
+    let root = app.settings.sounds.clone();
+    let now = app.clock.now();
+    let text = row.text.clone();
+    let (l, p) = (lang.clone(), prompt.clone());
+    let stored = tokio::task::spawn_blocking(move || -> Result<f64, String> {
+        let (phone, seconds) = wav::prepare(&bytes).map_err(|e| e.to_string())?;
+        sounds::replace(&root, &l, &p, &phone, &text, now).map_err(|e| {
+            tracing::error!(error = %e, "cannot write the recording");
+            "the recording could not be saved (see the service log)".to_owned()
+        })?;
+        Ok(seconds)
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    match stored {
+        Ok(seconds) => {
+            app.refresh_sounds(true);
+            tracing::info!(by = %viewer.agent.login, lang = %lang, prompt = %prompt, seconds, "prompt recording replaced");
+            let row = find(&app, &lang, &prompt).unwrap_or(row);
+            let notice =
+                format!("New recording in force ({seconds:.1} s): callers hear it from their next prompt.");
+            detail_page(&app, &viewer, &row, Some(&notice), false)
+        }
+        Err(problem) => detail_page(&app, &viewer, &row, Some(&problem), true),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RestoreForm {
+    csrf: String,
+    version: String,
+}
+
+async fn restore(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path((lang, prompt)): Path<(String, String)>,
+    Form(form): Form<RestoreForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return pages::csrf_refused();
+    }
+    if let Some(refusal) = supervisors_only(&viewer) {
+        return refusal;
+    }
+    if find(&app, &lang, &prompt).is_none() {
+        return not_found();
+    }
+    let root = app.settings.sounds.clone();
+    let now = app.clock.now();
+    let (l, p, v) = (lang.clone(), prompt.clone(), form.version.clone());
+    let restored = tokio::task::spawn_blocking(move || sounds::restore(&root, &l, &p, &v, now)).await;
+    match restored {
+        Ok(Ok(())) => {
+            app.refresh_sounds(true);
+            tracing::info!(by = %viewer.agent.login, lang = %lang, prompt = %prompt, version = %form.version, "prompt recording restored");
+            Redirect::to(&format!("/console/prompts/{lang}/{prompt}")).into_response()
+        }
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => not_found(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot restore the recording");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                pages::message("Not done", "The recording could not be restored.", "/console/prompts"),
+            )
+                .into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// A kept version's audio, for the page's player (the versions are not under `/sounds`).
+async fn version_audio(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path((lang, prompt, file)): Path<(String, String, String)>,
+) -> Response {
+    if let Some(refusal) = supervisors_only(&viewer) {
+        return refusal;
+    }
+    let Some(name) = file.strip_suffix(".wav") else { return not_found() };
+    let known = sounds::versions(&app.settings.sounds, &lang, &prompt).into_iter().any(|v| v.name == name);
+    if !known {
+        return not_found();
+    }
+    let path = app.settings.sounds.join(".versions").join(&lang).join(&prompt).join(&file);
+    match tokio::fs::read(path).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "audio/wav")], bytes).into_response(),
+        Err(_) => not_found(),
+    }
+}
