@@ -380,10 +380,11 @@ async fn softphone_for(
 
 async fn simulate(settings: Settings, line: &str, from: &str, url: Option<String>) -> anyhow::Result<()> {
     let database = settings.database.clone();
+    let sounds = settings.sounds.clone();
     let (phone, server) = softphone_for(settings, url).await?;
     println!("Calling {line} from {from}. At a question type keys (0-9, *, #) and Enter;");
     println!("  t = stay silent, h = hang up. Database: {}", database.display());
-    let record = phone.call(from, line, &mut Terminal).await;
+    let record = phone.call(from, line, &mut Terminal { sounds }).await;
     if let Some(server) = server {
         server.stop().await;
     }
@@ -392,8 +393,26 @@ async fn simulate(settings: Settings, line: &str, from: &str, url: Option<String
     Ok(())
 }
 
-/// A caller at the keyboard.
-struct Terminal;
+/// A caller at the keyboard. Recorded prompts are shown with the text they say (read from
+/// the local sounds folder) and how their URL answered.
+struct Terminal {
+    sounds: PathBuf,
+}
+
+impl Terminal {
+    /// The text beside a played recording (`…/sounds/fr/greeting.wav?v=…`), when known.
+    fn text_of(&self, url: &str) -> Option<String> {
+        let path = url.split("/sounds/").nth(1)?.split('?').next()?;
+        let (lang, file) = path.split_once('/')?;
+        let prompt = file.strip_suffix(".wav")?;
+        if !crate::sounds::is_plain(lang) || !crate::sounds::is_plain(prompt) {
+            return None;
+        }
+        std::fs::read_to_string(self.sounds.join(lang).join(format!("{prompt}.txt")))
+            .ok()
+            .map(|t| t.trim().to_owned())
+    }
+}
 
 fn ask(question: &str) -> String {
     print!("{question}");
@@ -414,7 +433,9 @@ impl Caller for Terminal {
         let length = played.seconds.map_or_else(|| "not a WAV file".to_owned(), |s| format!("{s:.1} s"));
         let status =
             if played.status == 200 { "200 OK".to_owned() } else { format!("{} FAILED", played.status) };
-        println!("  [play] {} ({status}, {}, {length})", played.url, played.content_type);
+        let lang = played.url.split("/sounds/").nth(1).and_then(|p| p.split('/').next()).unwrap_or("?");
+        let text = self.text_of(&played.url).unwrap_or_else(|| "(recording)".to_owned());
+        println!("  [{lang} ♪] {text}\n        {} ({status}, {}, {length})", played.url, played.content_type);
     }
 
     fn press(&mut self) -> Press {

@@ -188,6 +188,39 @@ fn serve_runs_on_its_defaults_creates_the_database_and_stops_cleanly_on_sigterm(
 }
 
 #[test]
+fn simulate_plays_the_recorded_prompts_in_the_chosen_language_from_urls_that_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, line) in [
+        // The main menu, heard whether the line is open or closed.
+        ("1", "[fr ♪] Pour le soutien aux seniors, tapez 1."),
+        ("2", "[nl ♪] Voor steun aan senioren, druk op 1."),
+        ("3", "[de ♪] Für Unterstützung von Senioren, drücken Sie die 1."),
+    ] {
+        let mut child = solidaire()
+            .env("SOLIDAIRE_SOUNDS", repo("sounds"))
+            .arg("--database")
+            .arg(dir.path().join(format!("sim{key}.db")))
+            .arg("--flows")
+            .arg(repo("ivr-flows"))
+            .arg("simulate")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{key}\nh\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let said = text(&out.stdout);
+        assert!(out.status.success(), "{said}{}", text(&out.stderr));
+        assert!(said.contains(line), "{line} in {said}");
+        let fetched = said.lines().filter(|l| l.contains("/sounds/")).count();
+        let resolved =
+            said.lines().filter(|l| l.contains("/sounds/") && l.contains("(200 OK, audio/wav, ")).count();
+        assert!(fetched >= 5 && fetched == resolved, "every played URL resolves: {said}");
+    }
+}
+
+#[test]
 fn simulate_walks_a_call_from_the_terminal_through_the_real_handlers() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sim.db");
