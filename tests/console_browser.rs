@@ -1,7 +1,7 @@
 //! The console in real headless Chromium: a call arrives through the voice webhook, an
 //! agent sees it appear without reloading, claims it, records "no answer", sees it come
 //! back after the back-off, claims it again and resolves it; a second agent never sees it
-//! while it is claimed.
+//! while it is claimed. A supervisor reads the statistics and replaces a prompt's recording.
 
 mod common;
 #[path = "common/webdriver.rs"]
@@ -148,5 +148,27 @@ async fn a_supervisor_reads_the_statistics_dashboard_in_a_real_browser() {
     assert!(bars.as_u64().unwrap() > 4, "bars are drawn: {bars}");
     sue.resize(1100, 2000).await;
     sue.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-stats.png")).await;
+
+    // She replaces the French greeting with a take from her computer.
+    let take = app.dir.path().join("greeting-take.wav");
+    std::fs::write(&take, solidaire::sounds::wav::tone(44_100, 2, 2.5, 440.0)).unwrap();
+    sue.click("nav a[href='/console/prompts']").await;
+    sue.wait_text("h1", 10, |t| t == "Prompts").await;
+    sue.click("a[href='/console/prompts/fr/greeting']").await;
+    sue.wait_text("h1", 10, |t| t == "Prompt greeting (fr)").await;
+    assert!(sue.text("dl.facts").await.contains("text-to-speech"));
+    sue.fill("#recording", take.to_str().unwrap()).await;
+    sue.click("button.primary").await;
+    let notice = sue.wait_text("p[role=status]", 10, |t| t.starts_with("New recording in force")).await;
+    assert!(notice.contains("(2.5 s)"), "{notice}");
+    assert!(sue.text("dl.facts").await.contains("recorded, 2.5 s"));
+    assert!(sue.exists("audio[src^='/sounds/fr/greeting.wav?v=']").await, "a player for the new take");
+    let call = app.call(&[Keys("1"), HangUp]).await;
+    assert!(
+        call.played.iter().any(|p| p.url.contains("/sounds/fr/greeting.wav") && p.status == 200),
+        "{:?}",
+        call.played
+    );
+    sue.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-prompt.png")).await;
     sue.close().await;
 }
