@@ -116,7 +116,7 @@ pub fn handle(
                 _ => req.step.unwrap_or(expected),
             };
             if carried < expected {
-                if let Some(previous) = calls::response_of(conn, &req.sid, carried)? {
+                if let Some(previous) = calls::response_of(conn, &call, &req.sid, carried)? {
                     tracing::info!(call = %req.sid, step = carried, "replayed webhook: same answer again");
                     return Ok(Reply { body: previous, registered: false });
                 }
@@ -159,10 +159,9 @@ fn finish(
     step: u32,
     new_call: Option<&NewCall<'_>>,
 ) -> Result<Reply, StoreError> {
-    // The call row first: callback requests and events refer to it.
-    match new_call {
-        Some(call) => calls::insert(conn, call, &turn.state)?,
-        None => calls::save_state(conn, &req.sid, &turn.state, req.at)?,
+    // The call row first: callback requests refer to it.
+    if let Some(call) = new_call {
+        calls::insert(conn, call, &turn.state)?;
     }
     for effect in &turn.effects {
         match effect {
@@ -182,7 +181,7 @@ fn finish(
         Links { base: &req.base, step: turn.state.step },
     );
     let input = describe(req);
-    calls::insert_event(
+    let event = calls::insert_event(
         conn,
         &StepRecord {
             sid: &req.sid,
@@ -195,6 +194,7 @@ fn finish(
             response: &body,
         },
     )?;
+    calls::save_state(conn, &req.sid, &turn.state, req.at, event)?;
     tracing::debug!(call = %req.sid, step, node = %turn.node, input = %input, result = %turn.result, "step");
     Ok(Reply { body, registered: !turn.effects.is_empty() })
 }

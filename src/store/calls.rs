@@ -18,6 +18,10 @@ pub struct StoredCall {
     pub state: CallState,
     /// True when only a status callback has been seen so far (it arrived first).
     pub placeholder: bool,
+    /// The step log row of the last answer, for a replayed webhook.
+    pub last_event: Option<i64>,
+    /// When the call arrived (stored form), bounding the search for an older answer.
+    pub started_at: String,
 }
 
 /// A call arriving.
@@ -67,22 +71,25 @@ pub struct StepRecord<'a> {
 /// # Errors
 /// SQLite errors, or a state that does not parse.
 pub fn find(conn: &Connection, sid: &str) -> Result<Option<StoredCall>, StoreError> {
-    let row: Option<(String, String, i64, String)> = conn
-        .prepare_cached("SELECT line, state, step, node FROM calls WHERE sid = ?1")?
-        .query_row([sid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+    type Row = (String, String, i64, String, Option<i64>, String);
+    let row: Option<Row> = conn
+        .prepare_cached("SELECT line, state, step, node, last_event, started_at FROM calls WHERE sid = ?1")?
+        .query_row([sid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
         .optional()?;
-    row.map(|(line, state, step, node)| {
+    row.map(|(line, state, step, node, last_event, started_at)| {
         Ok(StoredCall {
             line,
             state: serde_json::from_str(&state)?,
             placeholder: step == 0 && node.is_empty(),
+            last_event,
+            started_at,
         })
     })
     .transpose()
 }
 
 /// Stores a new call with its first state (or completes a placeholder row left by an
-/// early status callback).
+/// early status callback); [`save_state`] then records the first answer's figures.
 ///
 /// # Errors
 /// SQLite errors.
@@ -114,11 +121,10 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
         call.day,
         call.open,
     ])?;
-    // Counters and the time the caller left the menus, when the first answer already does.
-    save_state(conn, call.sid, state, call.at)
+    Ok(())
 }
 
-/// Saves the state after a step.
+/// Saves the state after a step, with the step log row of its answer.
 ///
 /// # Errors
 /// SQLite errors.
@@ -127,6 +133,7 @@ pub fn save_state(
     sid: &str,
     state: &CallState,
     at: DateTime<Utc>,
+    last_event: i64,
 ) -> Result<(), StoreError> {
     let json = serde_json::to_string(state)?;
     let t = &state.tally;
@@ -136,7 +143,8 @@ pub fn save_state(
                 outcome = COALESCE(?6, outcome),
                 menu_keys = ?7, invalid_inputs = ?8, silences = ?9, transfers = ?10,
                 transfers_answered = ?11,
-                left_menu_at = CASE WHEN ?12 THEN COALESCE(left_menu_at, ?13) ELSE left_menu_at END
+                left_menu_at = CASE WHEN ?12 THEN COALESCE(left_menu_at, ?13) ELSE left_menu_at END,
+                last_event = ?14
          WHERE sid = ?1",
     )?
     .execute(params![
@@ -152,27 +160,47 @@ pub fn save_state(
         t.transfers,
         t.transfers_answered,
         t.left_menu,
-        time::format(at)
+        time::format(at),
+        last_event
     ])?;
     Ok(())
 }
 
-/// The TwiML answered to step `step` of a call, for a replayed webhook.
+/// The TwiML answered to step `step` of a call: what a replayed webhook gets again. The
+/// last answer is found at once through `calls.last_event`; an older one (rare: the
+/// provider repeats the webhook it got no answer to) among the log rows written since the
+/// call arrived.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn response_of(conn: &Connection, sid: &str, step: u32) -> Result<Option<String>, StoreError> {
+pub fn response_of(
+    conn: &Connection,
+    call: &StoredCall,
+    sid: &str,
+    step: u32,
+) -> Result<Option<String>, StoreError> {
+    if let Some(event) = call.last_event {
+        let last: Option<String> = conn
+            .prepare_cached("SELECT response FROM events WHERE id = ?1 AND call_sid = ?2 AND step = ?3")?
+            .query_row(params![event, sid, step], |r| r.get(0))
+            .optional()?;
+        if last.is_some() {
+            return Ok(last);
+        }
+    }
     Ok(conn
-        .prepare_cached("SELECT response FROM events WHERE call_sid = ?1 AND step = ?2")?
-        .query_row(params![sid, step], |r| r.get(0))
+        .prepare_cached(
+            "SELECT response FROM events WHERE at >= ?1 AND call_sid = ?2 AND step = ?3 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![call.started_at, sid, step], |r| r.get(0))
         .optional()?)
 }
 
-/// Logs a processed webhook.
+/// Logs a processed webhook; returns its row id.
 ///
 /// # Errors
-/// SQLite errors (a second record of the same step among them).
-pub fn insert_event(conn: &Connection, e: &StepRecord<'_>) -> Result<(), StoreError> {
+/// SQLite errors.
+pub fn insert_event(conn: &Connection, e: &StepRecord<'_>) -> Result<i64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO events (call_sid, step, kind, node, input, result, at, response)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -187,7 +215,7 @@ pub fn insert_event(conn: &Connection, e: &StepRecord<'_>) -> Result<(), StoreEr
         time::format(e.at),
         e.response
     ])?;
-    Ok(())
+    Ok(conn.last_insert_rowid())
 }
 
 /// A status callback.

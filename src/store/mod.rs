@@ -24,8 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 /// The schema, applied to a new database.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
-/// Migrations by version: index 0 brings a new database to version 1.
-const MIGRATIONS: &[&str] = &[SCHEMA];
+/// Migrations by version: index 0 brings a new database to version 1, index 1 to 2, ….
+const MIGRATIONS: &[&str] = &[SCHEMA, include_str!("../../migrations/002_events_in_time_order.sql")];
 
 /// Jobs the writer runs in one transaction at most.
 const MAX_BATCH: usize = 64;
@@ -303,5 +303,52 @@ fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>, stats: &WriterSta
         for deliver in deliveries {
             deliver(commit.as_ref().err());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_database_is_migrated_with_its_step_log_and_replays_still_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO calls (sid, line, started_at, day, status, state)
+                   VALUES ('CA1', 'liege', '2026-11-20T10:00:00.000Z', '2026-11-20', 'completed', '{}');
+                 INSERT INTO events (call_sid, step, kind, node, input, result, at, response) VALUES
+                   ('CA1', 0, 'incoming', 'language', '', 'asked', '2026-11-20T10:00:00.000Z', '<Response>0</Response>'),
+                   ('CA1', 1, 'gather', 'main', '1', 'asked', '2026-11-20T10:00:05.000Z', '<Response>1</Response>');",
+            )
+            .unwrap();
+        }
+        let _store = Store::open(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, 2);
+        let call = calls::find(&conn, "CA1").unwrap().unwrap();
+        assert_eq!(call.last_event, Some(2));
+        assert_eq!(
+            calls::response_of(&conn, &call, "CA1", 1).unwrap().as_deref(),
+            Some("<Response>1</Response>")
+        );
+        assert_eq!(
+            calls::response_of(&conn, &call, "CA1", 0).unwrap().as_deref(),
+            Some("<Response>0</Response>")
+        );
+        assert_eq!(calls::response_of(&conn, &call, "CA1", 7).unwrap(), None);
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(indexes, vec!["events_by_time".to_owned()], "the log grows at its end only");
     }
 }

@@ -51,9 +51,11 @@ pub fn purge(conn: &Connection, before_day: &str, cutoff: DateTime<Utc>) -> Resu
     }
     let states =
         conn.execute("UPDATE calls SET state = '{}' WHERE day < ?1 AND state != '{}'", [before_day])?;
+    // The log is read by time: steps of the purged days end before the day after the
+    // cutoff (a call lasts hours at most).
     let events = conn.execute(
-        "DELETE FROM events WHERE call_sid IN (SELECT sid FROM calls WHERE day < ?1)",
-        [before_day],
+        "DELETE FROM events WHERE at < ?2 AND call_sid IN (SELECT sid FROM calls WHERE day < ?1)",
+        params![before_day, time::format(cutoff + chrono::Duration::days(1))],
     )?;
     let cutoff = time::format(cutoff);
     let requests = conn.execute(
