@@ -5,7 +5,9 @@
 //! call ends and the status callback is sent). `solidaire simulate` drives it from the
 //! keyboard; the tests drive it from a script.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -189,6 +191,9 @@ pub struct Softphone {
     /// The base URL the server writes in its TwiML (its public URL), mapped to `server`.
     public: String,
     token: Option<String>,
+    /// Audio already fetched, by URL: the provider caches prompts (their URL changes with
+    /// the file), so a played prompt is fetched once, not on every call.
+    audio: Arc<Mutex<HashMap<String, Played>>>,
 }
 
 static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -214,6 +219,7 @@ impl Softphone {
             public: public.map_or_else(|| server.clone(), |p| p.trim_end_matches('/').to_owned()),
             server,
             token: token.map(str::to_owned),
+            audio: Arc::default(),
         }
     }
 
@@ -249,8 +255,22 @@ impl Softphone {
         self.send(request, path.to_owned(), Vec::new()).await
     }
 
-    /// Fetches a `<Play>` URL as the provider would (a public URL is mapped to the server).
+    /// Fetches a `<Play>` URL as the provider would (a public URL is mapped to the server),
+    /// once: later plays of the same URL come from the cache.
     pub async fn fetch_audio(&self, url: &str) -> Played {
+        if let Some(known) = self.audio.lock().ok().and_then(|cache| cache.get(url).cloned()) {
+            return known;
+        }
+        let played = self.fetch_audio_now(url).await;
+        if played.status == 200 {
+            if let Ok(mut cache) = self.audio.lock() {
+                cache.insert(url.to_owned(), played.clone());
+            }
+        }
+        played
+    }
+
+    async fn fetch_audio_now(&self, url: &str) -> Played {
         let target = match url.strip_prefix(&self.public) {
             Some(rest) => format!("{}{rest}", self.server),
             None => url.to_owned(),
