@@ -52,3 +52,25 @@ async fn metrics_count_webhooks_latency_calls_queue_and_writes() {
     assert!(value(&m, "solidaire_db_errors_total").abs() < 1e-9);
     assert!(!m.contains("470123456"), "no phone number in metrics");
 }
+
+#[tokio::test]
+async fn only_a_step_that_registers_a_request_waits_for_the_disk() {
+    let app = TestApp::open().await;
+    let syncs = || async {
+        let page = app.phone().get("/metrics").await.unwrap();
+        value(&page.body, "solidaire_db_syncs_total")
+    };
+    // (The retention purge at start-up is a write kept like any other.)
+    app.call(&[Keys("1"), HangUp]).await;
+    let at_start = syncs().await;
+    // A whole call through the menus that promises nothing: answered without a flush.
+    app.call(&[Keys("1"), Keys("3"), Keys("2"), Keys("2"), HangUp]).await;
+    let menus_only = syncs().await;
+    // The status callback at the end of the call is kept like every other write: one flush.
+    assert!(menus_only - at_start <= 1.0, "{at_start} → {menus_only}");
+    // A step that registers a request is answered only after a flush.
+    app.errands_request(CALLER).await;
+    let registered = syncs().await;
+    assert!(registered > menus_only, "{menus_only} → {registered}");
+    assert_eq!(app.count("SELECT count(*) FROM callback_requests"), 1);
+}

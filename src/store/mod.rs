@@ -4,9 +4,13 @@
 //! thread, which owns the only write connection and groups whatever is waiting into one
 //! `BEGIN IMMEDIATE` transaction (each closure in its own savepoint, so one failure does
 //! not undo the others). A closure's result is handed back only after the transaction has
-//! committed: a caller is told "registered" only once the row is on disk. Reads run in
-//! `spawn_blocking` on pooled read-only connections and never wait behind the writer
-//! (WAL).
+//! committed and — for every write that holds a promise — after the log has been flushed
+//! to the disk by the sync thread (`fdatasync` of the write-ahead log, one for everything
+//! committed since the last): a caller is told "registered" only once the row would
+//! survive a power cut. The steps of a call that promise nothing ([`Store::write_step`])
+//! are answered as soon as they are committed, and the writer never waits for the disk.
+//! Reads run in `spawn_blocking` on pooled read-only connections and never wait behind the
+//! writer (WAL).
 
 pub mod agents;
 pub mod callbacks;
@@ -44,6 +48,8 @@ pub struct WriterStats {
     pub batch_sizes: [AtomicU64; 7],
     /// Jobs that failed, commits that failed.
     pub errors: AtomicU64,
+    /// Flushes of the log to the disk (each covers every promise committed before it).
+    pub syncs: AtomicU64,
 }
 
 /// A failure of the store. Details are logged, never shown to callers or agents.
@@ -72,11 +78,12 @@ pub enum StoreError {
     Reader(String),
 }
 
-type Delivery = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+/// How a job's result reaches its caller, given the commit's failure (or the sync's).
+type Delivery = Box<dyn FnOnce(Option<&str>) + Send>;
 /// A write: given the connection inside the batch's transaction (or `None` when the
-/// transaction could not begin), it runs and returns how to deliver its result once the
-/// commit is known.
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Delivery + Send>;
+/// transaction could not begin), it runs and returns whether its result must wait for the
+/// disk (a promise), and how to deliver it once the commit is known.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Delivery) + Send>;
 
 /// The database.
 #[derive(Clone)]
@@ -125,10 +132,10 @@ impl Store {
     /// When the file cannot be opened or migrated.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
-        // FULL: a request confirmed to a caller must survive a power cut, not only a crash.
-        // SQLite cannot change this inside a transaction, and whether a webhook makes a
-        // promise is known only inside it; group commit keeps it to one fsync per batch.
-        configure(&conn, "FULL")?;
+        // NORMAL: commits do not wait for the disk; the sync thread flushes the log before
+        // any promise is delivered (a request confirmed to a caller must survive a power
+        // cut, not only a crash). A process crash loses nothing committed either way.
+        configure(&conn, "NORMAL")?;
         migrate(&mut conn)?;
         // Checkpoints (copying the log back into the database file, with its own fsync)
         // run on a thread of their own, not inside the writer's commits.
@@ -142,10 +149,17 @@ impl Store {
             .name("solidaire-db-checkpoint".to_owned())
             .spawn(move || checkpoint_loop(&checkpoints, &alive))
             .map_err(|e| StoreError::Reader(e.to_string()))?;
+        let (to_sync, syncs) = std::sync::mpsc::channel::<Vec<Delivery>>();
+        let log = wal_path(path);
+        let sync_stats = Arc::clone(&stats);
+        std::thread::Builder::new()
+            .name("solidaire-db-sync".to_owned())
+            .spawn(move || sync_loop(&log, &syncs, &sync_stats))
+            .map_err(|e| StoreError::Reader(e.to_string()))?;
         let writer_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("solidaire-db-writer".to_owned())
-            .spawn(move || writer_loop(&conn, rx, &writer_stats))
+            .spawn(move || writer_loop(&conn, rx, &writer_stats, &to_sync))
             .map_err(|e| StoreError::Reader(e.to_string()))?;
         Ok(Self {
             writer: tx,
@@ -167,14 +181,29 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` on the writer thread inside a transaction; returns once it committed.
+    /// Runs `f` on the writer thread inside a transaction; returns once it committed and
+    /// is on the disk (whatever it changed survives a power cut).
     ///
     /// # Errors
-    /// `f`'s own error (its changes are rolled back), or the commit's.
+    /// `f`'s own error (its changes are rolled back), or the commit's or the flush's.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.write_step(move |conn| f(conn).map(|value| (value, true))).await
+    }
+
+    /// [`Store::write`] for a write that says itself whether it holds a promise (the
+    /// `bool`): when it does not, it is answered once committed, without waiting for the
+    /// disk — a call's menu steps, which a power cut ends anyway.
+    ///
+    /// # Errors
+    /// As [`Store::write`].
+    pub async fn write_step<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
     {
         let (done, result) = oneshot::channel::<Result<T, StoreError>>();
         let stats = Arc::clone(&self.stats);
@@ -186,13 +215,15 @@ impl Store {
             if outcome.is_err() {
                 stats.errors.fetch_add(1, Ordering::Relaxed);
             }
-            Box::new(move |commit_error: Option<&rusqlite::Error>| {
-                let outcome = match (outcome, commit_error) {
-                    (Ok(_), Some(e)) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
-                    (outcome, _) => outcome,
+            let durable = matches!(outcome, Ok((_, true)));
+            let deliver: Delivery = Box::new(move |failure: Option<&str>| {
+                let outcome = match (outcome, failure) {
+                    (Ok(_), Some(e)) => Err(StoreError::Unavailable(e.to_owned())),
+                    (outcome, _) => outcome.map(|(value, _)| value),
                 };
                 let _ = done.send(outcome);
-            })
+            });
+            (durable, deliver)
         });
         self.writer.send(job).await.map_err(|_| StoreError::Closed)?;
         result.await.map_err(|_| StoreError::Closed)?
@@ -270,7 +301,42 @@ fn checkpoint_loop(conn: &Connection, alive: &std::sync::Weak<WriterStats>) {
     }
 }
 
-fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>, stats: &WriterStats) {
+/// The write-ahead log of the database at `path`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// Flushes the write-ahead log to the disk, then delivers the promises committed before:
+/// one `fdatasync` for all that is waiting. Ends when the writer does.
+fn sync_loop(log: &Path, waiting: &std::sync::mpsc::Receiver<Vec<Delivery>>, stats: &WriterStats) {
+    while let Ok(first) = waiting.recv() {
+        let mut deliveries = first;
+        while let Ok(more) = waiting.try_recv() {
+            deliveries.extend(more);
+        }
+        // Everything these promises wrote was written to the log before it was handed
+        // here; fdatasync of the file makes all of it durable, whichever descriptor wrote.
+        let flushed = std::fs::OpenOptions::new().read(true).open(log).and_then(|f| f.sync_data());
+        stats.syncs.fetch_add(1, Ordering::Relaxed);
+        let failure = flushed.err().map(|e| {
+            stats.errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, file = %log.display(), "cannot flush the database log to the disk");
+            format!("flushing the log failed: {e}")
+        });
+        for deliver in deliveries {
+            deliver(failure.as_deref());
+        }
+    }
+}
+
+fn writer_loop(
+    conn: &Connection,
+    mut rx: mpsc::Receiver<Job>,
+    stats: &WriterStats,
+    to_sync: &std::sync::mpsc::Sender<Vec<Delivery>>,
+) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -281,8 +347,9 @@ fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>, stats: &WriterSta
         }
         if let Err(e) = conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])) {
             tracing::error!(error = %e, "cannot begin a write transaction");
+            let failure = format!("cannot begin: {e}");
             for job in jobs {
-                job(None)(Some(&e));
+                (job(None).1)(Some(&failure));
             }
             continue;
         }
@@ -293,15 +360,33 @@ fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>, stats: &WriterSta
                 bucket.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let deliveries: Vec<Delivery> = jobs.into_iter().map(|job| job(Some(conn))).collect();
+        let done: Vec<(bool, Delivery)> = jobs.into_iter().map(|job| job(Some(conn))).collect();
         let commit = conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([]).map(|_| ()));
         if let Err(e) = &commit {
             stats.errors.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(error = %e, batch = deliveries.len(), "write transaction failed to commit");
+            tracing::error!(error = %e, batch = done.len(), "write transaction failed to commit");
             let _ = conn.execute_batch("ROLLBACK");
+            let failure = format!("commit failed: {e}");
+            for (_, deliver) in done {
+                deliver(Some(&failure));
+            }
+            continue;
         }
-        for deliver in deliveries {
-            deliver(commit.as_ref().err());
+        let mut promises = Vec::new();
+        for (durable, deliver) in done {
+            if durable {
+                promises.push(deliver);
+            } else {
+                deliver(None);
+            }
+        }
+        if !promises.is_empty() {
+            if let Err(unsent) = to_sync.send(promises) {
+                // The sync thread is gone: nothing can be promised.
+                for deliver in unsent.0 {
+                    deliver(Some("the database sync thread has stopped"));
+                }
+            }
         }
     }
 }

@@ -107,6 +107,11 @@ async fn metrics(State(app): State<AppState>) -> Response {
         "# HELP solidaire_db_errors_total Failed database writes and commits.\n# TYPE solidaire_db_errors_total counter\nsolidaire_db_errors_total {}",
         w.errors.load(Ordering::Relaxed)
     );
+    let _ = writeln!(
+        out,
+        "# HELP solidaire_db_syncs_total Flushes of the database log to the disk before promises were answered.\n# TYPE solidaire_db_syncs_total counter\nsolidaire_db_syncs_total {}",
+        w.syncs.load(Ordering::Relaxed)
+    );
 
     // Calls still in progress: started in the last four hours and not ended.
     let since = time::format(app.clock.now() - chrono::Duration::hours(4));

@@ -170,7 +170,14 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
     let job = {
         let flows = std::sync::Arc::clone(&flows);
         let sounds = app.sounds();
-        app.store.write(move |conn| voice::handle(conn, &flows, &sounds, &req))
+        // Only a step that registered a request waits for the disk: the caller hears
+        // "registered" only once it would survive a power cut.
+        app.store.write_step(move |conn| {
+            voice::handle(conn, &flows, &sounds, &req).map(|reply| {
+                let promise = reply.registered;
+                (reply, promise)
+            })
+        })
     };
     match tokio::time::timeout(STEP_BUDGET, job).await {
         Ok(Ok(reply)) => {
