@@ -68,3 +68,24 @@ async fn pages_carry_a_strict_content_security_policy_and_personal_pages_are_not
     stream.read_to_string(&mut text).unwrap();
     assert!(!text.to_ascii_lowercase().contains("no-store"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_body_never_comes_gets_408_after_ten_seconds() {
+    let app = TestApp::open().await;
+    let started = std::time::Instant::now();
+    let mut stalled = raw(
+        &app,
+        b"POST /voice/incoming HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 80\r\n\r\nCallSid=CA",
+    );
+    stalled.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut answer = vec![0u8; 64];
+    let n = stalled.read(&mut answer).unwrap();
+    assert!(
+        String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&answer[..n])
+    );
+    assert!(started.elapsed() >= Duration::from_secs(9), "not before the deadline");
+    // The place it held is free again.
+    assert_eq!(app.phone().get("/healthz").await.unwrap().status, 200);
+}

@@ -37,6 +37,32 @@ pub async fn cap(State(app): State<AppState>, request: Request, next: Next) -> R
     next.run(request).await
 }
 
+/// Time allowed to a request, its body included.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Time allowed to a prompt upload (a supervisor's uplink may be slow).
+pub const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The time allowed to a request: [`UPLOAD_TIMEOUT`] for prompt uploads, else
+/// [`REQUEST_TIMEOUT`].
+#[must_use]
+pub fn deadline_for(method: &axum::http::Method, path: &str) -> std::time::Duration {
+    if method == axum::http::Method::POST && path.starts_with("/console/prompts/") {
+        UPLOAD_TIMEOUT
+    } else {
+        REQUEST_TIMEOUT
+    }
+}
+
+/// Middleware: `408` when a request (reading its body included) takes longer than its
+/// deadline ([`deadline_for`]).
+pub async fn deadline(request: Request, next: Next) -> Response {
+    let limit = deadline_for(request.method(), request.uri().path());
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (StatusCode::REQUEST_TIMEOUT, "request took too long\n").into_response(),
+    }
+}
+
 /// Middleware: security headers.
 pub async fn headers(request: Request, next: Next) -> Response {
     let private =
@@ -51,4 +77,19 @@ pub async fn headers(request: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::*;
+
+    #[test]
+    fn uploads_get_more_time_than_other_requests() {
+        assert_eq!(deadline_for(&Method::POST, "/console/prompts/fr/greeting"), UPLOAD_TIMEOUT);
+        assert_eq!(deadline_for(&Method::GET, "/console/prompts/fr/greeting"), REQUEST_TIMEOUT);
+        assert_eq!(deadline_for(&Method::POST, "/voice/gather"), REQUEST_TIMEOUT);
+        assert_eq!(deadline_for(&Method::POST, "/console/claim-next"), REQUEST_TIMEOUT);
+    }
 }

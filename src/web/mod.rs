@@ -168,10 +168,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sounds::router())
         .layer(axum::middleware::from_fn(guard::headers))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            std::time::Duration::from_secs(10),
-        ))
+        .layer(axum::middleware::from_fn(guard::deadline))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::cap))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<_>| {
