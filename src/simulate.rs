@@ -307,6 +307,23 @@ impl Softphone {
         Ok(Exchange { url, params, status, elapsed, body: String::from_utf8_lossy(&bytes).into_owned() })
     }
 
+    /// The caller hears a `<Say>` or a `<Play>` (fetched as the provider would); other
+    /// verbs are not heard.
+    async fn listen(&self, verb: Verb, caller: &mut impl Caller, record: &mut CallRecord) {
+        match verb {
+            Verb::Say { language, text } => {
+                caller.hear(&language, &text);
+                record.heard.push((language, text));
+            }
+            Verb::Play(url) => {
+                let played = self.fetch_audio(&url).await;
+                caller.play(&played);
+                record.played.push(played);
+            }
+            _ => {}
+        }
+    }
+
     /// Places a call from `from` to `to` and lets `caller` live it to the end.
     ///
     /// # Errors
@@ -359,29 +376,10 @@ impl Softphone {
                 .map_err(|reason| SoftphoneError::NotTwiml { url: exchange.url.clone(), reason })?;
             for verb in verbs {
                 match verb {
-                    Verb::Say { language, text } => {
-                        caller.hear(&language, &text);
-                        record.heard.push((language, text));
-                    }
-                    Verb::Play(url) => {
-                        let played = self.fetch_audio(&url).await;
-                        caller.play(&played);
-                        record.played.push(played);
-                    }
+                    Verb::Say { .. } | Verb::Play(_) => self.listen(verb, caller, &mut record).await,
                     Verb::Gather { action, prompts, finish_on_key } => {
-                        for p in prompts {
-                            match p {
-                                Verb::Say { language, text } => {
-                                    caller.hear(&language, &text);
-                                    record.heard.push((language, text));
-                                }
-                                Verb::Play(url) => {
-                                    let played = self.fetch_audio(&url).await;
-                                    caller.play(&played);
-                                    record.played.push(played);
-                                }
-                                _ => {}
-                            }
+                        for prompt in prompts {
+                            self.listen(prompt, caller, &mut record).await;
                         }
                         match caller.press() {
                             Press::Keys(keys) => {

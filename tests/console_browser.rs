@@ -124,11 +124,7 @@ async fn a_supervisor_reads_the_statistics_dashboard_in_a_real_browser() {
         (11, "+32470000005"),
     ] {
         app.clock.set(brussels(2026, 11, 23, hour, 40));
-        app.call_paced(
-            from,
-            &[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("2"), Keys("1"), Keys("2")],
-        )
-        .await;
+        app.call_paced(from, &errands("1", "2", None)).await;
     }
     app.clock.set(brussels(2026, 11, 23, 10, 5));
     app.call_paced("+32470000006", &[Keys("2"), Keys("9"), HangUp]).await;

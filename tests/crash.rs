@@ -71,15 +71,7 @@ async fn every_confirmed_callback_survives_a_kill_9_exactly_once() {
                     break;
                 }
                 let from = format!("+324709{w}{i:04}");
-                let mut caller = Script::new(&[
-                    Keys("1"),
-                    Keys("3"),
-                    Keys("1"),
-                    Keys("4020"),
-                    Keys("2"),
-                    Keys("1"),
-                    Keys("2"),
-                ]);
+                let mut caller = Script::new(&errands("1", "2", None));
                 placed += 1;
                 match phone.call(&from, LINE, &mut caller).await {
                     Ok(record) => {
@@ -124,8 +116,7 @@ async fn every_confirmed_callback_survives_a_kill_9_exactly_once() {
     }
     println!("{placed} calls placed, {} callbacks confirmed and all kept after SIGKILL", confirmed.len());
     // The service goes on after the restart.
-    let mut caller =
-        Script::new(&[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("2"), Keys("1"), Keys("2")]);
+    let mut caller = Script::new(&errands("1", "2", None));
     let after = phone.call("+32470999111", LINE, &mut caller).await.unwrap();
     assert!(after.heard("enregistrée"));
     server.kill().unwrap();
@@ -197,8 +188,7 @@ async fn the_logs_of_full_calls_hold_no_full_phone_number() {
     let phone = Softphone::new(&format!("http://127.0.0.1:{port}"), None, None);
     wait_healthy(&phone).await;
     // A call with caller ID, and a withheld one typing another number.
-    let mut a =
-        Script::new(&[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("2"), Keys("1"), Keys("2")]);
+    let mut a = Script::new(&errands("1", "2", None));
     assert!(phone.call("+32470123456", LINE, &mut a).await.unwrap().heard("enregistrée"));
     let mut b = Script::new(&[Keys("1"), Keys("0"), HangUp]);
     phone.call("+32470654321", LINE, &mut b).await.unwrap();

@@ -20,18 +20,7 @@ fn the_flow_bundled_in_the_binary_is_the_one_in_ivr_flows() {
 #[tokio::test]
 async fn twiml_of_the_main_nodes() {
     let app = TestApp::open().await;
-    let call = app
-        .call(&[
-            Keys("1"),
-            Keys("3"),
-            Keys("1"),
-            Keys("4020"),
-            Keys("1"),
-            Keys("1"),
-            Keys("1"),
-            Step::Record(Some(5)),
-        ])
-        .await;
+    let call = app.call(&errands("1", "1", Some(5))).await;
     let names = [
         "incoming",
         "main_menu",

@@ -86,12 +86,7 @@ async fn numbers_are_read_digit_by_digit_in_every_language() {
         ("2", "nl-BE", "+32470123457", "geregistreerd onder nummer 1, 3."),
         ("3", "de-DE", "+32470123458", "unter der Nummer 1, 4 registriert."),
     ] {
-        let call = app
-            .call_from(
-                caller,
-                &[Keys(key), Keys("3"), Keys("1"), Keys("4020"), Keys("1"), Keys("1"), Keys("2")],
-            )
-            .await;
+        let call = app.call_from(caller, &errands(key, "1", None)).await;
         let said: Vec<&str> =
             call.heard.iter().filter(|(l, _)| l == language).map(|(_, t)| t.as_str()).collect();
         let said = said.join("\n");

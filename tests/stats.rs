@@ -29,8 +29,7 @@ async fn a_day_of_calls() -> (TestApp, String) {
     let app = spawn_app(Options { at: brussels(2026, 11, 23, 8, 0), ..Options::default() }).await;
     let sue = app.add_agent("sue", "supervisor", "correct horse battery");
     // A, 08:00, closed: errands, groceries, a request at 08:01:10 (70 s in the menu).
-    app.call_paced(CALLER, &[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("1"), Keys("1"), Keys("2")])
-        .await;
+    app.call_paced(CALLER, &errands("1", "1", None)).await;
     // B, 10:00: Dutch, seniors, transfer answered (20 s in the menu).
     app.clock.set(brussels(2026, 11, 23, 10, 0));
     app.call_paced("+32470999999", &[Keys("2"), Keys("1"), Step::Transfer(Transfer::Answered)]).await;

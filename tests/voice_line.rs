@@ -48,18 +48,7 @@ fn outcome(app: &TestApp, sid: &str) -> (Option<String>, String) {
 #[tokio::test]
 async fn errands_call_in_french_registers_a_callback_with_every_answer() {
     let app = TestApp::open().await;
-    let call = app
-        .call(&[
-            Keys("1"),
-            Keys("3"),
-            Keys("1"),
-            Keys("4020"),
-            Keys("2"),
-            Keys("1"),
-            Keys("1"),
-            Step::Record(Some(8)),
-        ])
-        .await;
+    let call = app.call(&errands("1", "2", Some(8))).await;
     assert!(call.heard("Pour le soutien aux seniors, tapez 1."), "{}", call.transcript());
     assert!(call.heard("Code postal 4, 0, 2, 0, c'est noté."), "{}", call.transcript());
     assert!(
@@ -411,7 +400,7 @@ async fn status_callbacks_are_idempotent_safe_out_of_order_and_mark_abandoned_ca
 async fn a_number_calling_twenty_times_does_not_fill_the_queue() {
     let app = TestApp::open().await;
     for _ in 0..20 {
-        app.call(&[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("1"), Keys("1"), Keys("2")]).await;
+        app.call(&errands("1", "1", None)).await;
         app.clock.advance(chrono::Duration::seconds(20));
     }
     assert_eq!(app.count("SELECT count(*) FROM calls"), 20, "every call was answered");

@@ -135,10 +135,11 @@ fn speak(voice: &str, text: &str, prompt: &str, lang: &str, work: &Path) -> Resu
         lang,
     )?;
     let bytes = std::fs::read(&phone)?;
-    let audio = wav::decode(&bytes).and_then(|a| wav::check(&a).map(|()| a)).map_err(|error| {
-        GenerateError::Unusable { prompt: prompt.to_owned(), lang: lang.to_owned(), error }
+    wav::decode(&bytes).and_then(|audio| wav::check(&audio)).map_err(|error| GenerateError::Unusable {
+        prompt: prompt.to_owned(),
+        lang: lang.to_owned(),
+        error,
     })?;
-    debug_assert!(audio.rate == wav::RATE);
     Ok(bytes)
 }
 
@@ -177,7 +178,7 @@ pub fn generate(
     let result = (|| {
         for ((lang, prompt), (text, voice)) in &wanted {
             let current = library.get(lang, prompt);
-            if !force && current.is_some_and(|r| r.text.as_deref() == Some(text.as_str())) {
+            if !force && current.is_some_and(|r| r.says(text)) {
                 report.up_to_date += 1;
                 continue;
             }

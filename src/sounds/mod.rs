@@ -28,10 +28,19 @@ pub struct Recording {
     pub text: Option<String>,
 }
 
+impl Recording {
+    /// Whether it was recorded for `text` (a prompt's current text).
+    #[must_use]
+    pub fn says(&self, text: &str) -> bool {
+        self.text.as_deref() == Some(text.trim())
+    }
+}
+
 /// Every recording of the sounds folder, by language and prompt.
 #[derive(Debug, Clone, Default)]
 pub struct Library {
-    recordings: HashMap<(String, String), Recording>,
+    /// By language, then prompt id (looked up with borrowed names on every webhook).
+    recordings: HashMap<String, HashMap<String, Recording>>,
     fingerprint: Vec<(PathBuf, u64, u128)>,
 }
 
@@ -86,7 +95,7 @@ impl Library {
     #[must_use]
     pub fn scan(root: &Path) -> Self {
         let fingerprint = wav_files(root);
-        let mut recordings = HashMap::new();
+        let mut recordings: HashMap<String, HashMap<String, Recording>> = HashMap::new();
         for (path, _, _) in &fingerprint {
             if path.extension().is_none_or(|x| x != "wav") {
                 continue;
@@ -106,7 +115,10 @@ impl Library {
                 continue;
             };
             let text = std::fs::read_to_string(path.with_extension("txt")).ok().map(|t| t.trim().to_owned());
-            recordings.insert((lang.to_owned(), id.to_owned()), Recording { tag: tag(&meta), seconds, text });
+            recordings
+                .entry(lang.to_owned())
+                .or_default()
+                .insert(id.to_owned(), Recording { tag: tag(&meta), seconds, text });
         }
         Self { recordings, fingerprint }
     }
@@ -120,7 +132,7 @@ impl Library {
     /// The recording of `prompt` in `lang`.
     #[must_use]
     pub fn get(&self, lang: &str, prompt: &str) -> Option<&Recording> {
-        self.recordings.get(&(lang.to_owned(), prompt.to_owned()))
+        self.recordings.get(lang)?.get(prompt)
     }
 
     /// The absolute URL the provider fetches for `prompt` in `lang`, when recorded.
@@ -132,13 +144,13 @@ impl Library {
     /// How many recordings.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.recordings.len()
+        self.recordings.values().map(HashMap::len).sum()
     }
 
     /// Whether there is none.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.recordings.is_empty()
+        self.recordings.values().all(HashMap::is_empty)
     }
 }
 
@@ -184,7 +196,7 @@ pub fn findings(flows: &Flows, library: &Library) -> Vec<Finding> {
                 }
                 match library.get(lang, &prompt) {
                     None => out.push(Finding::Missing { prompt, lang: lang.clone() }),
-                    Some(r) if r.text.as_deref() != Some(text.trim()) => {
+                    Some(r) if !r.says(text) => {
                         out.push(Finding::Stale { path: flow.path.clone(), prompt, lang: lang.clone() });
                     }
                     Some(_) => {}

@@ -396,11 +396,7 @@ mod tests {
         assert!((back.seconds() - 2.0).abs() < 0.01);
         let peak = back.samples.iter().map(|s| s.unsigned_abs()).max().unwrap();
         assert!((10_000..=13_000).contains(&peak), "a 440 Hz tone keeps its level: {peak}");
-        assert_eq!(seconds_of(&phone), Some(back.seconds()));
-    }
-
-    fn seconds_of(bytes: &[u8]) -> Option<f64> {
-        seconds(bytes)
+        assert_eq!(super::seconds(&phone), Some(back.seconds()));
     }
 
     #[test]

@@ -49,7 +49,7 @@ impl PromptRow {
     /// Recorded for another text than the flow's.
     #[must_use]
     pub fn stale(&self) -> bool {
-        self.recording.as_ref().is_some_and(|r| r.text.as_deref() != Some(self.text.trim()))
+        self.recording.as_ref().is_some_and(|r| !r.says(&self.text))
     }
 }
 

@@ -173,6 +173,18 @@ pub enum Step {
 #[allow(unused_imports)]
 pub use Step::{HangUp, Keys, Silence};
 
+/// The keys of an errands request with caller ID: `language` (1 fr, 2 nl, 3 de), errands,
+/// 65 or over, postcode 4020, `errand` (1 groceries, 2 pharmacy), the number confirmed,
+/// then a voice message of `message` seconds, or none.
+pub fn errands(language: &'static str, errand: &'static str, message: Option<u32>) -> Vec<Step> {
+    let mut steps = vec![Keys(language), Keys("3"), Keys("1"), Keys("4020"), Keys(errand), Keys("1")];
+    match message {
+        Some(seconds) => steps.extend([Keys("1"), Step::Record(Some(seconds))]),
+        None => steps.push(Keys("2")),
+    }
+    steps
+}
+
 pub struct Script {
     pub steps: VecDeque<Step>,
     pub dialled: Vec<String>,
@@ -302,12 +314,7 @@ impl TestApp {
 
     /// A caller asks for errands (groceries) and is registered; returns the call.
     pub async fn errands_request(&self, from: &str) -> CallRecord {
-        let call = self
-            .call_from(
-                from,
-                &[Keys("1"), Keys("3"), Keys("1"), Keys("4020"), Keys("1"), Keys("1"), Keys("2")],
-            )
-            .await;
+        let call = self.call_from(from, &errands("1", "1", None)).await;
         assert!(call.heard("Votre demande est enregistrée"), "{}", call.transcript());
         call
     }
