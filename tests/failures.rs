@@ -11,15 +11,7 @@ async fn with_the_database_broken_the_caller_hears_an_apology_and_the_fallback_n
     let app = TestApp::open().await;
     // Break the database under the running service.
     app.db().execute_batch("DROP TABLE events; DROP TABLE callback_requests; DROP TABLE calls;").unwrap();
-    let answer = app
-        .phone()
-        .post(
-            "/voice/incoming",
-            &[("CallSid", "CA0123456789abcdef0123456789abcdef"), ("From", CALLER), ("To", LINE)]
-                .map(|(k, v)| (k.to_owned(), v.to_owned())),
-        )
-        .await
-        .unwrap();
+    let answer = app.incoming().await;
     assert_eq!(answer.status, 200);
     assert_eq!(
         answer.body,

@@ -17,14 +17,7 @@ async fn metrics_count_webhooks_latency_calls_queue_and_writes() {
     let app = TestApp::open().await;
     app.errands_request(CALLER).await;
     // A call left in the menu (no status callback yet).
-    app.phone()
-        .post(
-            "/voice/incoming",
-            &[("CallSid", "CA0123456789abcdef0123456789abcdef"), ("From", CALLER), ("To", LINE)]
-                .map(|(k, v)| (k.to_owned(), v.to_owned())),
-        )
-        .await
-        .unwrap();
+    app.incoming().await;
     let bad = app.phone().post("/voice/incoming", &[("From".to_owned(), CALLER.to_owned())]).await.unwrap();
     assert_eq!(bad.status, 400);
 

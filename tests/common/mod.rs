@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use solidaire::app::Application;
 use solidaire::clock::ManualClock;
 use solidaire::settings::{Secret, Settings};
-use solidaire::simulate::{CallRecord, Caller, Press, Softphone, Transfer};
+use solidaire::simulate::{CallRecord, Caller, Exchange, Press, Softphone, Transfer};
 
 /// The public URL the test server believes it is behind (a proxy in production).
 pub const PUBLIC_URL: &str = "https://line.example.org";
@@ -310,6 +310,19 @@ impl TestApp {
         )
         .unwrap();
         token
+    }
+
+    /// The provider announces a call from `CALLER` (only the first webhook; the call stays
+    /// in the menu).
+    pub async fn incoming(&self) -> Exchange {
+        self.phone()
+            .post(
+                "/voice/incoming",
+                &[("CallSid", "CA0123456789abcdef0123456789abcdef"), ("From", CALLER), ("To", LINE)]
+                    .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            )
+            .await
+            .unwrap()
     }
 
     /// A caller asks for errands (groceries) and is registered; returns the call.
