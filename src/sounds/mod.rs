@@ -56,8 +56,10 @@ fn modified_nanos(meta: &std::fs::Metadata) -> u128 {
     meta.modified().ok().and_then(|m| m.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos())
 }
 
-/// The tag of a file: the `/sounds` server's ETag without quotes.
-fn tag(meta: &std::fs::Metadata) -> String {
+/// The tag of a file, in its `<Play>` URL and (quoted) as the `/sounds` server's ETag:
+/// it changes whenever the file does.
+#[must_use]
+pub fn tag(meta: &std::fs::Metadata) -> String {
     format!("{:x}-{:x}", meta.len(), modified_nanos(meta))
 }
 

@@ -51,7 +51,7 @@ async fn sound(State(app): State<AppState>, UrlPath(path): UrlPath<String>, head
     let Some(kind) = content_type(&file) else { return not_found() };
     let Ok(meta) = tokio::fs::metadata(&file).await else { return not_found() };
     let modified = meta.modified().ok().and_then(|m| m.duration_since(UNIX_EPOCH).ok()).unwrap_or_default();
-    let etag = format!("\"{:x}-{:x}\"", meta.len(), modified.as_nanos());
+    let etag = format!("\"{}\"", crate::sounds::tag(&meta));
     let last_modified = DateTime::<Utc>::from_timestamp(i64::try_from(modified.as_secs()).unwrap_or(0), 0)
         .unwrap_or_default();
     let unchanged = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
