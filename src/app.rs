@@ -153,6 +153,7 @@ impl Application {
             stopping,
             metrics: crate::web::metrics::Metrics::default(),
             in_flight: crate::web::guard::InFlight(Arc::new(tokio::sync::Semaphore::new(max_in_flight))),
+            live: crate::voice::LiveCalls::default(),
         };
         Ok(Self { listener, state: AppState(Arc::new(app)), watch, stop })
     }
@@ -179,6 +180,7 @@ impl Application {
         }
         tokio::spawn(purge_daily(self.state.clone()));
         tokio::spawn(watch_sounds(self.state.clone()));
+        tokio::spawn(forget_idle_calls(self.state.clone()));
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "solidaire is listening");
         let stop = self.stop;
@@ -188,6 +190,22 @@ impl Application {
             let _ = stop.send(true);
         };
         axum::serve(self.listener, web::router(self.state)).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// A call without a webhook for this long is no longer kept in memory.
+const IDLE_CALL: Duration = Duration::from_secs(3600);
+
+/// Keeps in memory only the calls that may still send a webhook soon; the others are
+/// read from the database if they do.
+async fn forget_idle_calls(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let forgotten = state.live.forget_idle(IDLE_CALL);
+        if forgotten > 0 {
+            tracing::debug!(forgotten, "idle calls no longer kept in memory");
+        }
     }
 }
 

@@ -4,12 +4,14 @@
 //! never hears "registered" for a request that is not on disk; because each step's
 //! answer is stored, a replayed webhook gets the same answer and changes nothing.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use crate::flow::engine::{self, Action, Effect, Event, Turn};
+use crate::flow::engine::{self, Action, CallState, Effect, Event, Turn};
 use crate::flow::{Flow, Flows};
 use crate::phone::{E164, mask, spell_digits};
 use crate::sounds::Library;
@@ -83,6 +85,102 @@ pub struct Request {
     pub at: DateTime<Utc>,
 }
 
+/// What this process knows of a call in progress: its line and the engine's state after
+/// the last answer (as stored). With it, a step runs the engine on the async workers and
+/// leaves the single writer only its two rows to write.
+#[derive(Debug, Clone)]
+pub struct Known {
+    /// The flow id.
+    pub line: String,
+    /// The state after the last answer.
+    pub state: CallState,
+}
+
+/// The calls in progress this process knows, by CallSid. Each is behind its own async
+/// lock, held while a webhook of that call is handled: webhooks of one call run one after
+/// the other (the provider waits for each answer; only its retries overlap), and a state
+/// kept here is always the stored one. A call not here is read from the database.
+#[derive(Debug)]
+pub struct LiveCalls {
+    shards: Box<[std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Live>>>>]>,
+}
+
+/// One call in [`LiveCalls`].
+#[derive(Debug)]
+pub struct Live {
+    /// The call as stored, when known (else read from the database on its next webhook).
+    pub known: Option<Known>,
+    touched: Instant,
+}
+
+const SHARDS: usize = 16;
+
+impl Default for LiveCalls {
+    fn default() -> Self {
+        Self { shards: (0..SHARDS).map(|_| std::sync::Mutex::default()).collect() }
+    }
+}
+
+impl LiveCalls {
+    fn shard(&self, sid: &str) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<Live>>>> {
+        let spread =
+            sid.bytes().rev().take(4).fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(b)));
+        // A panic while holding a shard cannot leave a map half-changed: recover it.
+        self.shards[spread % SHARDS].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The call's entry, made empty when it is not known.
+    #[must_use]
+    pub fn entry(&self, sid: &str) -> Arc<tokio::sync::Mutex<Live>> {
+        let mut shard = self.shard(sid);
+        if let Some(live) = shard.get(sid) {
+            return Arc::clone(live);
+        }
+        let live = Arc::new(tokio::sync::Mutex::new(Live { known: None, touched: Instant::now() }));
+        shard.insert(sid.to_owned(), Arc::clone(&live));
+        live
+    }
+
+    /// Forgets a call (it ended).
+    pub fn forget(&self, sid: &str) {
+        self.shard(sid).remove(sid);
+    }
+
+    /// Forgets the calls without a webhook for `idle` (their end was never reported, or
+    /// they wait on a long transfer: the database still has them); returns how many.
+    pub fn forget_idle(&self, idle: std::time::Duration) -> usize {
+        let mut forgotten = 0;
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let before = shard.len();
+            // A call whose webhook is being handled is kept.
+            shard.retain(|_, live| live.try_lock().map_or(true, |l| l.touched.elapsed() < idle));
+            forgotten += before - shard.len();
+        }
+        forgotten
+    }
+
+    /// Calls known now.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()).sum()
+    }
+
+    /// No call known.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Live {
+    /// Records what a webhook left (`None`: unknown, read it again next time).
+    pub fn set(&mut self, known: Option<Known>) {
+        self.known = known;
+        self.touched = Instant::now();
+    }
+}
+
 /// The answer to a webhook.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -90,9 +188,103 @@ pub struct Reply {
     pub body: String,
     /// A callback request was registered (the queue changed).
     pub registered: bool,
+    /// The call as stored after this webhook.
+    pub known: Option<Known>,
 }
 
-/// Handles one webhook; returns the TwiML to answer.
+/// How a webhook will be handled, decided on the async workers from what is known of
+/// the call.
+#[derive(Debug)]
+pub enum Plan {
+    /// Everything on the writer, from the stored call: a call this process has not seen
+    /// (or has forgotten), a replayed webhook, a line that is gone.
+    Full,
+    /// A new call: its first answer, computed.
+    Start {
+        /// The engine's turn.
+        turn: Turn,
+        /// The TwiML, when the turn stores nothing it must refer to.
+        body: Option<String>,
+    },
+    /// The next step of a known call, computed.
+    Step {
+        /// The call's flow id.
+        line: String,
+        /// The engine's turn.
+        turn: Turn,
+        /// The step the stored call must still be at.
+        expected: u32,
+        /// The TwiML, when the turn stores nothing it must refer to.
+        body: Option<String>,
+    },
+}
+
+/// Decides how to handle a webhook and, when the call is new or known, runs the engine
+/// and renders the answer (off the writer).
+#[must_use]
+pub fn plan(flows: &Flows, sounds: &Library, known: Option<&Known>, req: &Request) -> Plan {
+    match (known, req.hook, &req.event) {
+        (None, Hook::Incoming, _) => {
+            let flow = flows.for_called(&req.to);
+            let turn = engine::start(flow, req.caller.clone(), req.at);
+            let body = turn.effects.is_empty().then(|| render(flow, sounds, req, &turn));
+            Plan::Start { turn, body }
+        }
+        (Some(call), hook, Some(event)) if hook != Hook::Incoming => {
+            let expected = call.state.step;
+            if req.step.is_some_and(|carried| carried != expected) {
+                return Plan::Full;
+            }
+            let Some(flow) = flows.get(&call.line) else { return Plan::Full };
+            let turn = engine::advance(flow, call.state.clone(), event, req.at);
+            let body = turn.effects.is_empty().then(|| render(flow, sounds, req, &turn));
+            Plan::Step { line: call.line.clone(), turn, expected, body }
+        }
+        _ => Plan::Full,
+    }
+}
+
+/// Runs a [`Plan`] inside the writer's transaction; returns the TwiML to answer. A plan
+/// made from memory that no longer matches the stored call (another process wrote it,
+/// a replay after a restart) is dropped and the webhook handled in full.
+///
+/// # Errors
+/// Any store failure; the caller answers with the apology instead.
+pub fn apply(
+    conn: &Connection,
+    flows: &Flows,
+    sounds: &Library,
+    req: &Request,
+    plan: Plan,
+) -> Result<Reply, StoreError> {
+    match plan {
+        Plan::Full => handle(conn, flows, sounds, req),
+        Plan::Start { turn, body } => {
+            let flow = flows.for_called(&req.to);
+            if let Some(number) = &req.caller {
+                warn_on_repeated_calls(conn, number, req.at)?;
+            }
+            if !calls::insert(conn, &new_call(flow, req, req.caller.as_ref()), &turn.state)? {
+                return handle(conn, flows, sounds, req);
+            }
+            finish(conn, flow, sounds, req, turn, 0, body, None)
+        }
+        Plan::Step { line, turn, expected, body } => {
+            let Some(flow) = flows.get(&line) else { return handle(conn, flows, sounds, req) };
+            // A step that registers a request is checked before it does; the others as
+            // their state is saved.
+            if !turn.effects.is_empty() && calls::expected_step(conn, &req.sid)? != Some(expected) {
+                return handle(conn, flows, sounds, req);
+            }
+            match finish(conn, flow, sounds, req, turn, expected, body, Some(expected)) {
+                Err(StoreError::Stale) => handle(conn, flows, sounds, req),
+                other => other,
+            }
+        }
+    }
+}
+
+/// Handles one webhook from the stored call alone (see [`Plan::Full`]).
 ///
 /// # Errors
 /// Any store failure; the caller answers with the apology instead.
@@ -118,14 +310,15 @@ pub fn handle(
             if carried < expected {
                 if let Some(previous) = calls::response_of(conn, &call, &req.sid, carried)? {
                     tracing::info!(call = %req.sid, step = carried, "replayed webhook: same answer again");
-                    return Ok(Reply { body: previous, registered: false });
+                    let known = Known { line: flow.id.clone(), state: call.state };
+                    return Ok(Reply { body: previous, registered: false, known: Some(known) });
                 }
             }
             let turn = match (&req.event, carried == expected) {
                 (Some(event), true) => engine::advance(flow, call.state, event, req.at),
                 _ => engine::repeat(flow, call.state, req.at),
             };
-            finish(conn, flow, sounds, req, turn, expected, None)
+            finish(conn, flow, sounds, req, turn, expected, None, None)
         }
         _ => {
             let caller = req.caller.clone();
@@ -133,23 +326,39 @@ pub fn handle(
                 warn_on_repeated_calls(conn, number, req.at)?;
             }
             let turn = engine::start(flow, caller.clone(), req.at);
-            let day = req.at.with_timezone(&flow.schedule.timezone()).date_naive().to_string();
-            let open = flow.schedule.is_open(req.at);
-            let new = NewCall {
-                sid: &req.sid,
-                line: &flow.id,
-                caller: caller.as_ref(),
-                called: &req.to,
-                status: &req.status,
-                at: req.at,
-                day: &day,
-                open,
-            };
-            finish(conn, flow, sounds, req, turn, 0, Some(&new))
+            calls::insert(conn, &new_call(flow, req, caller.as_ref()), &turn.state)?;
+            finish(conn, flow, sounds, req, turn, 0, None, None)
         }
     }
 }
 
+fn new_call<'a>(flow: &'a Flow, req: &'a Request, caller: Option<&'a E164>) -> NewCall<'a> {
+    NewCall {
+        sid: &req.sid,
+        line: &flow.id,
+        caller,
+        called: &req.to,
+        status: &req.status,
+        at: req.at,
+        day: req.at.with_timezone(&flow.schedule.timezone()).date_naive().to_string(),
+        open: flow.schedule.is_open(req.at),
+    }
+}
+
+fn render(flow: &Flow, sounds: &Library, req: &Request, turn: &Turn) -> String {
+    twiml::render(
+        &turn.actions,
+        Voices {
+            voice: &|lang| flow.voice(lang),
+            recording: &|lang, prompt| sounds.url(&req.base, lang, prompt),
+        },
+        Links { base: &req.base, step: turn.state.step },
+    )
+}
+
+/// Stores what a turn asks for, logs the step and saves the state (only if the stored
+/// call is still at `expected`, when given: [`StoreError::Stale`] otherwise).
+#[allow(clippy::too_many_arguments)]
 fn finish(
     conn: &Connection,
     flow: &Arc<Flow>,
@@ -157,12 +366,9 @@ fn finish(
     req: &Request,
     mut turn: Turn,
     step: u32,
-    new_call: Option<&NewCall<'_>>,
+    body: Option<String>,
+    expected: Option<u32>,
 ) -> Result<Reply, StoreError> {
-    // The call row first: callback requests refer to it.
-    if let Some(call) = new_call {
-        calls::insert(conn, call, &turn.state)?;
-    }
     for effect in &turn.effects {
         match effect {
             Effect::RegisterCallback(draft) => {
@@ -172,14 +378,7 @@ fn finish(
             }
         }
     }
-    let body = twiml::render(
-        &turn.actions,
-        Voices {
-            voice: &|lang| flow.voice(lang),
-            recording: &|lang, prompt| sounds.url(&req.base, lang, prompt),
-        },
-        Links { base: &req.base, step: turn.state.step },
-    );
+    let body = body.unwrap_or_else(|| render(flow, sounds, req, &turn));
     let input = describe(req);
     let event = calls::insert_event(
         conn,
@@ -194,9 +393,14 @@ fn finish(
             response: &body,
         },
     )?;
-    calls::save_state(conn, &req.sid, &turn.state, req.at, event)?;
+    if !calls::save_state(conn, &req.sid, &turn.state, req.at, event, expected)? {
+        calls::forget_event(conn, event)?;
+        return Err(StoreError::Stale);
+    }
     tracing::debug!(call = %req.sid, step, node = %turn.node, input = %input, result = %turn.result, "step");
-    Ok(Reply { body, registered: !turn.effects.is_empty() })
+    let registered = !turn.effects.is_empty();
+    let known = Known { line: flow.id.clone(), state: turn.state };
+    Ok(Reply { body, registered, known: Some(known) })
 }
 
 /// Calls from one number in the flood window after which supervisors are warned.

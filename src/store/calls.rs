@@ -40,7 +40,7 @@ pub struct NewCall<'a> {
     /// When it arrived.
     pub at: DateTime<Utc>,
     /// Its local date in the line's time zone.
-    pub day: &'a str,
+    pub day: String,
     /// Whether the line was open then.
     pub open: bool,
 }
@@ -90,10 +90,12 @@ pub fn find(conn: &Connection, sid: &str) -> Result<Option<StoredCall>, StoreErr
 
 /// Stores a new call with its first state (or completes a placeholder row left by an
 /// early status callback); [`save_state`] then records the first answer's figures.
+/// Returns false, changing nothing, when the call is already stored with a step
+/// answered (its first webhook replayed).
 ///
 /// # Errors
 /// SQLite errors.
-pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Result<(), StoreError> {
+pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Result<bool, StoreError> {
     let json = serde_json::to_string(state)?;
     conn.prepare_cached(
         "INSERT INTO calls (sid, line, caller, called, language, started_at, status, step, node, state, outcome,
@@ -104,7 +106,8 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
             language = excluded.language, started_at = excluded.started_at, day = excluded.day,
             open_at_arrival = excluded.open_at_arrival,
             step = excluded.step, node = excluded.node, state = excluded.state,
-            outcome = COALESCE(excluded.outcome, calls.outcome)",
+            outcome = COALESCE(excluded.outcome, calls.outcome)
+         WHERE calls.step = 0 AND calls.node = ''",
     )?
     .execute(params![
         call.sid,
@@ -121,10 +124,23 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
         call.day,
         call.open,
     ])?;
-    Ok(())
+    Ok(conn.changes() == 1)
 }
 
-/// Saves the state after a step, with the step log row of its answer.
+/// The step a stored call expects next, when it is stored with a step answered.
+///
+/// # Errors
+/// SQLite errors.
+pub fn expected_step(conn: &Connection, sid: &str) -> Result<Option<u32>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT step FROM calls WHERE sid = ?1 AND NOT (step = 0 AND node = '')")?
+        .query_row([sid], |r| r.get(0))
+        .optional()?)
+}
+
+/// Saves the state after a step, with the step log row of its answer. With `expected`,
+/// only when the stored call is still at that step (returns false otherwise, changing
+/// nothing): a state computed from memory never overwrites a newer one.
 ///
 /// # Errors
 /// SQLite errors.
@@ -134,7 +150,8 @@ pub fn save_state(
     state: &CallState,
     at: DateTime<Utc>,
     last_event: i64,
-) -> Result<(), StoreError> {
+    expected: Option<u32>,
+) -> Result<bool, StoreError> {
     let json = serde_json::to_string(state)?;
     let t = &state.tally;
     // One statement per webhook: this runs on the single writer for every step.
@@ -145,7 +162,7 @@ pub fn save_state(
                 transfers_answered = ?11,
                 left_menu_at = CASE WHEN ?12 THEN COALESCE(left_menu_at, ?13) ELSE left_menu_at END,
                 last_event = ?14
-         WHERE sid = ?1",
+         WHERE sid = ?1 AND (?15 IS NULL OR step = ?15)",
     )?
     .execute(params![
         sid,
@@ -161,9 +178,10 @@ pub fn save_state(
         t.transfers_answered,
         t.left_menu,
         time::format(at),
-        last_event
+        last_event,
+        expected
     ])?;
-    Ok(())
+    Ok(conn.changes() == 1)
 }
 
 /// The TwiML answered to step `step` of a call: what a replayed webhook gets again. The
@@ -216,6 +234,15 @@ pub fn insert_event(conn: &Connection, e: &StepRecord<'_>) -> Result<i64, StoreE
         e.response
     ])?;
     Ok(conn.last_insert_rowid())
+}
+
+/// Removes a step log row written in the same transaction, for a step found stale.
+///
+/// # Errors
+/// SQLite errors.
+pub fn forget_event(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM events WHERE id = ?1")?.execute([id])?;
+    Ok(())
 }
 
 /// A status callback.

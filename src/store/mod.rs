@@ -73,6 +73,9 @@ pub enum StoreError {
     /// The transaction could not begin or commit.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// A state computed from memory no longer matches the stored call.
+    #[error("the stored call has moved on")]
+    Stale,
     /// A reader task panicked or was cancelled.
     #[error("a database reader failed: {0}")]
     Reader(String),
@@ -106,6 +109,10 @@ fn configure(conn: &Connection, synchronous: &str) -> rusqlite::Result<()> {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
     ))?;
     conn.set_prepared_statement_cache_capacity(64);
+    // One plan per statement, whatever the values bound: without it, statements with a
+    // range over a bound value are compiled again on every run (the bundled SQLite has
+    // STAT4), which showed as a tenth of the writer's time.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
 }
 

@@ -29,12 +29,33 @@ pub async fn cap(State(app): State<AppState>, request: Request, next: Next) -> R
     if request.uri().path() == "/console/events" {
         return next.run(request).await;
     }
-    let Ok(_permit) = Arc::clone(&app.in_flight.0).try_acquire_owned() else {
-        tracing::warn!(path = %request.uri().path(), "overloaded: request refused with 503");
-        return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], "overloaded, try again\n")
-            .into_response();
-    };
+    let Some(_permit) = app.in_flight.0.try_acquire().ok() else { return overloaded(request.uri().path()) };
     next.run(request).await
+}
+
+fn overloaded(path: &str) -> Response {
+    tracing::warn!(path, "overloaded: request refused with 503");
+    (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], "overloaded, try again\n").into_response()
+}
+
+/// Middleware of the provider's webhooks: the request cap, the deadline, the metrics and
+/// the headers in one layer (they run for every step of every call; as separate layers
+/// they cost more than the step's own work on the async workers).
+pub async fn voice(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(_permit) = app.in_flight.0.try_acquire().ok() else { return overloaded(request.uri().path()) };
+    let started = std::time::Instant::now();
+    let route = request.extensions().get::<axum::extract::MatchedPath>().cloned();
+    let span = tracing::info_span!("request", method = %request.method(), route = route.as_ref().map_or("", |r| r.as_str()));
+    let answer = tracing::Instrument::instrument(next.run(request), span);
+    let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, answer).await {
+        Ok(response) => response,
+        Err(_) => (StatusCode::REQUEST_TIMEOUT, "request took too long\n").into_response(),
+    };
+    if let Some(route) = route {
+        app.metrics.observe(route.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
+    }
+    secure(&mut response, false);
+    response
 }
 
 /// Time allowed to a request, its body included.
@@ -68,6 +89,11 @@ pub async fn headers(request: Request, next: Next) -> Response {
     let private =
         ["/console", "/api/", "/login", "/logout"].iter().any(|p| request.uri().path().starts_with(p));
     let mut response = next.run(request).await;
+    secure(&mut response, private);
+    response
+}
+
+fn secure(response: &mut Response, private: bool) {
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -76,7 +102,6 @@ pub async fn headers(request: Request, next: Next) -> Response {
     if private {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }
 
 #[cfg(test)]

@@ -46,6 +46,8 @@ pub struct App {
     pub metrics: metrics::Metrics,
     /// The cap on requests in flight.
     pub in_flight: guard::InFlight,
+    /// The calls in progress, as stored after their last webhook.
+    pub live: crate::voice::LiveCalls,
 }
 
 impl App {
@@ -154,8 +156,10 @@ impl std::ops::Deref for AppState {
 
 /// The whole HTTP service.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(voice::router())
+    // The webhooks have their guards in one layer of their own (see `guard::voice`).
+    let webhooks =
+        voice::router().route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::voice));
+    let rest = Router::new()
         .merge(health::router())
         .merge(session::router())
         .merge(console::router())
@@ -164,7 +168,6 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::router())
         .merge(stats::router())
         .merge(metrics::router())
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .merge(sounds::router())
         .layer(axum::middleware::from_fn(guard::headers))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
@@ -178,6 +181,6 @@ pub fn router(state: AppState) -> Router {
                     .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
                 tracing::info_span!("request", method = %req.method(), route = %route)
             },
-        ))
-        .with_state(state)
+        ));
+    Router::new().merge(webhooks).merge(rest).with_state(state)
 }

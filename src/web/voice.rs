@@ -167,13 +167,18 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
         tracing::info!(call = %req.sid, from = %mask(&req.from), to = %req.to, "call arrives");
     }
     let to = req.to.clone();
+    // Webhooks of one call are handled one at a time; what is known of the call is
+    // updated before the next can start.
+    let entry = app.live.entry(sid);
+    let mut live = entry.lock().await;
+    let sounds = app.sounds();
+    let plan = voice::plan(&flows, &sounds, live.known.as_ref(), &req);
     let job = {
         let flows = std::sync::Arc::clone(&flows);
-        let sounds = app.sounds();
         // Only a step that registered a request waits for the disk: the caller hears
         // "registered" only once it would survive a power cut.
         app.store.write_step(move |conn| {
-            voice::handle(conn, &flows, &sounds, &req).map(|reply| {
+            voice::apply(conn, &flows, &sounds, &req, plan).map(|reply| {
                 let promise = reply.registered;
                 (reply, promise)
             })
@@ -181,16 +186,19 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
     };
     match tokio::time::timeout(STEP_BUDGET, job).await {
         Ok(Ok(reply)) => {
+            live.set(reply.known);
             if reply.registered {
                 app.queue_changed();
             }
             xml(reply.body)
         }
         Ok(Err(e)) => {
+            live.set(None);
             tracing::error!(call = %sid, error = %e, "webhook failed: caller gets the apology");
             xml(apology(&flows, &app.sounds(), &base, &to))
         }
         Err(_) => {
+            live.set(None);
             tracing::error!(call = %sid, "webhook timed out on the database: caller gets the apology");
             xml(apology(&flows, &app.sounds(), &base, &to))
         }
@@ -226,6 +234,9 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
     let duration = params.get("CallDuration").and_then(|s| s.parse().ok());
     let at = app.clock.now();
     let day = at.with_timezone(&flow.schedule.timezone()).date_naive().to_string();
+    if calls::FINAL_STATUSES.contains(&call_status.as_str()) {
+        app.live.forget(&sid);
+    }
     let result = app
         .store
         .write(move |conn| {
