@@ -87,15 +87,39 @@ fn mib(pid: u32) -> String {
     )
 }
 
-fn row(name: &str, conns: usize, r: &Report) {
+/// CPU time a process has used (user + system), from `/proc/<pid>/stat`.
+fn cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
+    // Linux reports in USER_HZ, 100 per second on every usual build.
+    Duration::from_millis(ticks * 10)
+}
+
+/// Runs the load and reports it with the server's CPU time per webhook.
+fn measured(
+    runtime: &tokio::runtime::Runtime,
+    server: u32,
+    load: impl std::future::Future<Output = Report>,
+) -> (Report, Duration) {
+    let before = cpu(server);
+    let report = runtime.block_on(load);
+    let used = cpu(server).saturating_sub(before);
+    let per = used / u32::try_from(report.webhooks.max(1)).unwrap_or(u32::MAX);
+    (report, per)
+}
+
+fn row(name: &str, conns: usize, r: &Report, per_webhook: Duration) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "| {name:<26} | {conns:>5} | {:>9.0} | {:>7.2} | {:>7.2} | {:>7.2} | {:>6} |",
+        "| {name:<28} | {conns:>5} | {:>9.0} | {:>7.2} | {:>7.2} | {:>7.2} | {:>6} | {:>5.0} |",
         r.webhooks_per_second(),
         ms(r.percentile(0.5)),
         ms(r.percentile(0.99)),
         ms(r.latencies.last().copied().unwrap_or_default()),
-        r.errors
+        r.errors,
+        per_webhook.as_secs_f64() * 1e6
     );
 }
 
@@ -125,17 +149,21 @@ fn main() {
     let ours = Softphone::new(&public, Some(&public), Some(TOKEN));
     let ceiling = Softphone::new(&format!("http://127.0.0.1:{bare_port}"), None, None);
     println!("{calls} calls per run; the load generator runs on the same 2 cores as the server.");
-    println!("| server                     | conns | webhooks/s | p50 ms | p99 ms | max ms | errors |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| server                       | conns | webhooks/s | p50 ms | p99 ms | max ms | errors | server CPU µs/webhook |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let mut confirmed = 0;
     let mut first = 0;
     for conns in [50, 200] {
-        let bare_run = runtime.block_on(loadtest::run(&ceiling, LINE, calls, conns, true, 0));
-        row("bare axum, static TwiML", conns, &bare_run);
-        let run = runtime.block_on(loadtest::run(&ours, LINE, calls, conns, false, first));
+        let (bare_run, bare_cpu) =
+            measured(&runtime, bare_child.id(), loadtest::run(&ceiling, LINE, calls, conns, true, 0));
+        row("bare axum, static TwiML", conns, &bare_run, bare_cpu);
+        let (run, our_cpu) =
+            measured(&runtime, server.id(), loadtest::run(&ours, LINE, calls, conns, false, first));
         first += calls;
         confirmed += run.confirmed;
-        row("solidaire, full webhook path", conns, &run);
+        row("solidaire, full webhook path", conns, &run, our_cpu);
         println!(
             "|   ratio to the ceiling: {:.0} % · calls/s {:.0} · service memory {} |",
             100.0 * run.webhooks_per_second() / bare_run.webhooks_per_second(),

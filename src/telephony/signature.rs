@@ -11,34 +11,34 @@ use sha2::{Digest, Sha256};
 
 type HmacSha1 = Hmac<Sha1>;
 
-fn mac(token: &str, url: &str, params: &[(String, String)]) -> HmacSha1 {
+fn mac<K: AsRef<str>, V: AsRef<str>>(token: &str, url: &str, params: &[(K, V)]) -> HmacSha1 {
     let mut mac = HmacSha1::new_from_slice(token.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(url.as_bytes());
-    let mut names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    for name in names {
-        let mut values: Vec<&str> =
-            params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect();
-        values.sort_unstable();
-        values.dedup();
-        for value in values {
-            mac.update(name.as_bytes());
-            mac.update(value.as_bytes());
-        }
+    // Sorted by name, then (for a repeated name) by value; identical pairs counted once.
+    let mut pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    for (name, value) in pairs {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
     }
     mac
 }
 
 /// The signature the provider computes for `url` and form `params`.
 #[must_use]
-pub fn compute(token: &str, url: &str, params: &[(String, String)]) -> String {
+pub fn compute<K: AsRef<str>, V: AsRef<str>>(token: &str, url: &str, params: &[(K, V)]) -> String {
     STANDARD.encode(mac(token, url, params).finalize().into_bytes())
 }
 
 /// Whether `signature` is right for `url` (with or without its default port) and `params`.
 #[must_use]
-pub fn is_valid(token: &str, url: &str, params: &[(String, String)], signature: &str) -> bool {
+pub fn is_valid<K: AsRef<str>, V: AsRef<str>>(
+    token: &str,
+    url: &str,
+    params: &[(K, V)],
+    signature: &str,
+) -> bool {
     let Ok(given) = STANDARD.decode(signature.trim()) else { return false };
     url_variants(url).iter().any(|candidate| mac(token, candidate, params).verify_slice(&given).is_ok())
 }
@@ -51,7 +51,7 @@ pub fn is_valid_json(token: &str, url: &str, body: &[u8], signature: &str) -> bo
     let carried = url.split_once('?').map(|(_, q)| {
         form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "bodySHA256" && v == digest.as_str())
     });
-    carried == Some(true) && is_valid(token, url, &[], signature)
+    carried == Some(true) && is_valid::<&str, &str>(token, url, &[], signature)
 }
 
 /// Lower-case hexadecimal.
@@ -156,7 +156,7 @@ mod tests {
         let digest = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
         assert_eq!(hex(&Sha256::digest(body)), digest);
         let url = format!("{URL}&bodySHA256={digest}");
-        assert_eq!(compute("12345", &url, &[]), "a9nBmqA0ju/hNViExpshrM61xv4=");
+        assert_eq!(compute::<&str, &str>("12345", &url, &[]), "a9nBmqA0ju/hNViExpshrM61xv4=");
         assert!(is_valid_json("12345", &url, body, "a9nBmqA0ju/hNViExpshrM61xv4="));
         assert!(!is_valid_json("12345", &url, b"{}", "a9nBmqA0ju/hNViExpshrM61xv4="));
     }

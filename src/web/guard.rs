@@ -39,7 +39,7 @@ fn overloaded(path: &str) -> Response {
 }
 
 /// Middleware of the provider's webhooks: the request cap, the deadline, the metrics and
-/// the headers in one layer (they run for every step of every call; as separate layers
+/// the one header they need in one layer (they run for every step of every call; as separate layers
 /// they cost more than the step's own work on the async workers).
 pub async fn voice(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let Some(_permit) = app.in_flight.0.try_acquire().ok() else { return overloaded(request.uri().path()) };
@@ -54,7 +54,9 @@ pub async fn voice(State(app): State<AppState>, request: Request, next: Next) ->
     if let Some(route) = route {
         app.metrics.observe(route.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
     }
-    secure(&mut response, false);
+    // The provider is not a browser: no page policy, but nothing it may keep (an answer
+    // can hold the caller's number, read back to them).
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

@@ -62,7 +62,7 @@ impl FromRequest<AppState> for Webhook {
                 if json {
                     signature::is_valid_json(token.expose(), &url, &bytes, sig)
                 } else {
-                    signature::is_valid(token.expose(), &url, &params.0, sig)
+                    signature::is_valid(token.expose(), &url, &params.iter().collect::<Vec<_>>(), sig)
                 }
             });
             if !valid {
@@ -237,9 +237,11 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
     if calls::FINAL_STATUSES.contains(&call_status.as_str()) {
         app.live.forget(&sid);
     }
+    // A call's status is its log, like its steps: committed before the answer, not
+    // waited for on the disk (the provider does not retry a status callback anyway).
     let result = app
         .store
-        .write(move |conn| {
+        .write_step(move |conn| {
             calls::record_status(
                 conn,
                 &StatusUpdate {
@@ -253,6 +255,7 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
                     day: &day,
                 },
             )
+            .map(|()| ((), false))
         })
         .await;
     match result {
