@@ -102,8 +102,12 @@ pub struct Known {
 /// kept here is always the stored one. A call not here is read from the database.
 #[derive(Debug)]
 pub struct LiveCalls {
-    shards: Box<[std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Live>>>>]>,
+    shards: Box<[std::sync::Mutex<Shard>]>,
+    hasher: std::collections::hash_map::RandomState,
 }
+
+/// Some of the calls, by CallSid, each behind its own lock.
+type Shard = HashMap<String, Arc<tokio::sync::Mutex<Live>>>;
 
 /// One call in [`LiveCalls`].
 #[derive(Debug)]
@@ -114,22 +118,29 @@ pub struct Live {
 }
 
 const SHARDS: usize = 16;
+/// Calls kept in memory at most (about a kilobyte each); beyond, a call's webhooks are
+/// handled from the database alone, as after a restart.
+const MAX_LIVE: usize = 50_000;
 
 impl Default for LiveCalls {
     fn default() -> Self {
-        Self { shards: (0..SHARDS).map(|_| std::sync::Mutex::default()).collect() }
+        Self {
+            shards: (0..SHARDS).map(|_| std::sync::Mutex::default()).collect(),
+            hasher: std::collections::hash_map::RandomState::new(),
+        }
     }
 }
 
 impl LiveCalls {
-    fn shard(&self, sid: &str) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<Live>>>> {
+    fn shard(&self, sid: &str) -> std::sync::MutexGuard<'_, Shard> {
         let spread =
-            sid.bytes().rev().take(4).fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(b)));
+            usize::try_from(std::hash::BuildHasher::hash_one(&self.hasher, sid) >> 32).unwrap_or_default();
         // A panic while holding a shard cannot leave a map half-changed: recover it.
         self.shards[spread % SHARDS].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The call's entry, made empty when it is not known.
+    /// The call's entry, made empty when it is not known (and not kept when memory holds
+    /// its share of calls already: it then stays unknown).
     #[must_use]
     pub fn entry(&self, sid: &str) -> Arc<tokio::sync::Mutex<Live>> {
         let mut shard = self.shard(sid);
@@ -137,7 +148,9 @@ impl LiveCalls {
             return Arc::clone(live);
         }
         let live = Arc::new(tokio::sync::Mutex::new(Live { known: None, touched: Instant::now() }));
-        shard.insert(sid.to_owned(), Arc::clone(&live));
+        if shard.len() < MAX_LIVE / SHARDS {
+            shard.insert(sid.to_owned(), Arc::clone(&live));
+        }
         live
     }
 
@@ -447,5 +460,46 @@ fn describe(req: &Request) -> String {
         Some(Event::Silence) => "silence".to_owned(),
         Some(Event::Dial(status)) => format!("dial:{status:?}"),
         Some(Event::Recorded { seconds, .. }) => format!("recording:{seconds}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> Known {
+        Known { line: "liege".to_owned(), state: CallState::default() }
+    }
+
+    #[tokio::test]
+    async fn calls_are_forgotten_when_they_end_or_go_quiet_but_not_while_a_webhook_runs() {
+        let live = LiveCalls::default();
+        live.entry("CA1").lock().await.set(Some(known()));
+        live.entry("CA2").lock().await.set(Some(known()));
+        assert_eq!(live.len(), 2);
+        assert!(live.entry("CA1").lock().await.known.is_some(), "the same entry again");
+
+        live.forget("CA1");
+        assert!(live.entry("CA1").lock().await.known.is_none(), "an ended call is read again");
+
+        let busy = live.entry("CA2");
+        let guard = busy.lock().await;
+        assert_eq!(live.forget_idle(std::time::Duration::ZERO), 1, "CA1 goes, CA2 is in use");
+        drop(guard);
+        assert_eq!(live.forget_idle(std::time::Duration::from_secs(3600)), 0);
+        assert_eq!(live.forget_idle(std::time::Duration::ZERO), 1);
+        assert!(live.is_empty());
+    }
+
+    #[tokio::test]
+    async fn memory_holds_a_bounded_number_of_calls() {
+        let live = LiveCalls::default();
+        for i in 0..MAX_LIVE * 2 {
+            live.entry(&format!("CA{i:032x}")).lock().await.set(Some(known()));
+        }
+        assert_eq!(live.len(), MAX_LIVE, "every shard full");
+        live.entry("CAextra").lock().await.set(Some(known()));
+        assert!(live.entry("CAextra").lock().await.known.is_none(), "not kept: read from the database");
+        assert_eq!(live.len(), MAX_LIVE);
     }
 }

@@ -60,7 +60,7 @@ async fn only_a_step_that_registers_a_request_waits_for_the_disk() {
     // included: answered without a flush.
     app.call(&[Keys("1"), Keys("3"), Keys("2"), Keys("2"), HangUp]).await;
     let menus_only = syncs().await;
-    assert_eq!(menus_only, at_start, "{at_start} → {menus_only}");
+    assert!((menus_only - at_start).abs() < 0.5, "{at_start} → {menus_only}");
     // A step that registers a request is answered only after a flush.
     app.errands_request(CALLER).await;
     let registered = syncs().await;

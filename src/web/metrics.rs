@@ -80,6 +80,11 @@ async fn metrics(State(app): State<AppState>) -> Response {
     let sum = m.latency_micros.load(Ordering::Relaxed) as f64 / 1e6;
     let _ = writeln!(out, "solidaire_webhook_seconds_sum {sum}\nsolidaire_webhook_seconds_count {count}");
 
+    let _ = writeln!(
+        out,
+        "# HELP solidaire_calls_in_memory Calls whose state is kept in memory (a webhook in the last hour, not ended).\n# TYPE solidaire_calls_in_memory gauge\nsolidaire_calls_in_memory {}",
+        app.live.len()
+    );
     let w = app.store.stats();
     out.push_str("# HELP solidaire_db_write_batch_size Jobs committed together by the database writer.\n# TYPE solidaire_db_write_batch_size histogram\n");
     for (bucket, bound) in w.batch_sizes.iter().zip(BATCH_BUCKETS) {

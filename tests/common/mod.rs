@@ -61,6 +61,8 @@ pub struct Options {
     pub max_in_flight: u32,
     /// The sounds folder (default: an empty one in the test's folder).
     pub sounds: Option<PathBuf>,
+    /// The database file (default: a new one in the test's folder).
+    pub database: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -72,13 +74,14 @@ impl Default for Options {
             public_url: Some(PUBLIC_URL.to_owned()),
             max_in_flight: 512,
             sounds: None,
+            database: None,
         }
     }
 }
 
 pub async fn spawn_app(options: Options) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("solidaire.db");
+    let db = options.database.clone().unwrap_or_else(|| dir.path().join("solidaire.db"));
     let settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: db.clone(),
