@@ -147,3 +147,23 @@ async fn a_call_is_kept_in_memory_until_it_ends_and_goes_on_after_a_restart() {
         second.db().query_row("SELECT ended_at FROM calls WHERE sid = ?1", [SID], |r| r.get(0)).unwrap();
     assert!(outcome.is_some());
 }
+
+#[tokio::test]
+async fn a_status_callback_arriving_before_the_call_does_not_stop_it() {
+    let app = TestApp::open().await;
+    let phone = app.phone();
+    let early = phone.post("/voice/status", &form(None, "ringing")).await.unwrap();
+    assert_eq!(early.status, 204);
+    let reference = TestApp::open().await;
+    let rphone = reference.phone();
+    assert_eq!(arrive(&phone).await.body, arrive(&rphone).await.body, "the call starts as usual");
+    for (i, keys) in KEYS.iter().enumerate().take(3) {
+        assert_eq!(press(&phone, i + 1, keys).await.body, press(&rphone, i + 1, keys).await.body);
+    }
+    let (step, line): (i64, String) = app
+        .db()
+        .query_row("SELECT step, line FROM calls WHERE sid = ?1", [SID], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((step, line.as_str()), (4, "liege"));
+    assert_eq!(app.count("SELECT count(*) FROM calls"), 1);
+}
