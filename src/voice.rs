@@ -15,9 +15,9 @@ use crate::flow::engine::{self, Action, CallState, Effect, Event, Turn};
 use crate::flow::{Flow, Flows};
 use crate::phone::{E164, mask, spell_digits};
 use crate::sounds::Library;
-use crate::store::StoreError;
 use crate::store::callbacks;
 use crate::store::calls::{self, NewCall, StepRecord};
+use crate::store::{StoreError, atomically};
 use crate::telephony::twiml::{self, Links, Voices};
 
 /// Which webhook arrived.
@@ -259,11 +259,37 @@ pub fn plan(flows: &Flows, sounds: &Library, known: Option<&Known>, req: &Reques
 
 /// Runs a [`Plan`] inside the writer's transaction; returns the TwiML to answer. A plan
 /// made from memory that no longer matches the stored call (another process wrote it,
-/// a replay after a restart) is dropped and the webhook handled in full.
+/// a replay after a restart) is dropped and the webhook handled in full. Whatever fails
+/// leaves nothing behind: the next step of a known call writes its log row and its state
+/// (and removes the row if the state cannot be saved); everything else runs in a
+/// savepoint.
 ///
 /// # Errors
 /// Any store failure; the caller answers with the apology instead.
 pub fn apply(
+    conn: &Connection,
+    flows: &Flows,
+    sounds: &Library,
+    req: &Request,
+    plan: Plan,
+) -> Result<Reply, StoreError> {
+    match plan {
+        Plan::Step { line, turn, expected, body: Some(body) } if turn.effects.is_empty() => {
+            match flows.get(&line) {
+                Some(flow) => {
+                    match finish(conn, flow, sounds, req, turn, expected, Some(body), Some(expected)) {
+                        Err(StoreError::Stale) => atomically(conn, |conn| handle(conn, flows, sounds, req)),
+                        other => other,
+                    }
+                }
+                None => atomically(conn, |conn| handle(conn, flows, sounds, req)),
+            }
+        }
+        plan => atomically(conn, |conn| apply_in_full(conn, flows, sounds, req, plan)),
+    }
+}
+
+fn apply_in_full(
     conn: &Connection,
     flows: &Flows,
     sounds: &Library,
@@ -406,9 +432,17 @@ fn finish(
             response: &body,
         },
     )?;
-    if !calls::save_state(conn, &req.sid, &turn.state, req.at, event, expected)? {
-        calls::forget_event(conn, event)?;
-        return Err(StoreError::Stale);
+    match calls::save_state(conn, &req.sid, &turn.state, req.at, event, expected) {
+        Ok(true) => {}
+        Ok(false) => {
+            calls::forget_event(conn, event)?;
+            return Err(StoreError::Stale);
+        }
+        Err(e) => {
+            // Outside a savepoint, the log row would outlive the failed step.
+            let _ = calls::forget_event(conn, event);
+            return Err(e);
+        }
     }
     tracing::debug!(call = %req.sid, step, node = %turn.node, input = %input, result = %turn.result, "step");
     let registered = !turn.effects.is_empty();

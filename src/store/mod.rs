@@ -212,11 +212,33 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
     {
+        self.submit(move |conn| atomically(conn, f)).await
+    }
+
+    /// [`Store::write_step`] for a job that keeps itself whole: it is not wrapped in a
+    /// savepoint (which copies every page it touches, for a rollback that a job of one
+    /// or two rows can do itself), and must use [`atomically`] for anything larger.
+    ///
+    /// # Errors
+    /// As [`Store::write`].
+    pub async fn write_step_whole<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
+    {
+        self.submit(f).await
+    }
+
+    async fn submit<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
+    {
         let (done, result) = oneshot::channel::<Result<T, StoreError>>();
         let stats = Arc::clone(&self.stats);
         let job: Job = Box::new(move |conn: Option<&Connection>| {
             let outcome = match conn {
-                Some(conn) => run_in_savepoint(conn, f),
+                Some(conn) => f(conn),
                 None => Err(StoreError::Unavailable("no transaction".to_owned())),
             };
             if outcome.is_err() {
@@ -272,7 +294,12 @@ impl Store {
     }
 }
 
-fn run_in_savepoint<T>(
+/// Runs `f` inside a savepoint of the writer's transaction: when it fails, what it
+/// changed is undone and the other jobs of the batch are kept.
+///
+/// # Errors
+/// `f`'s error, or SQLite's.
+pub fn atomically<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {

@@ -177,7 +177,7 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
         let flows = std::sync::Arc::clone(&flows);
         // Only a step that registered a request waits for the disk: the caller hears
         // "registered" only once it would survive a power cut.
-        app.store.write_step(move |conn| {
+        app.store.write_step_whole(move |conn| {
             voice::apply(conn, &flows, &sounds, &req, plan).map(|reply| {
                 let promise = reply.registered;
                 (reply, promise)
