@@ -87,22 +87,13 @@ fn mib(pid: u32) -> String {
     )
 }
 
-/// CPU time a process has used (user + system), from `/proc/<pid>/stat`.
-fn cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
-    // Linux reports in USER_HZ, 100 per second on every usual build.
-    Duration::from_millis(ticks * 10)
-}
-
 /// Runs the load and reports it with the server's CPU time per webhook.
 fn measured(
     runtime: &tokio::runtime::Runtime,
     server: u32,
     load: impl std::future::Future<Output = Report>,
 ) -> (Report, Duration) {
+    let cpu = |pid| loadtest::cpu_time(pid).unwrap_or_default();
     let before = cpu(server);
     let report = runtime.block_on(load);
     let used = cpu(server).saturating_sub(before);

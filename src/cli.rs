@@ -82,7 +82,7 @@ enum Command {
         /// The number dialled.
         #[arg(long, value_name = "NUMBER", default_value = "+3280043436")]
         line: String,
-        /// The server's process id, to report its peak memory.
+        /// The server's process id, to report its peak memory and its CPU time per webhook.
         #[arg(long)]
         pid: Option<u32>,
     },
@@ -549,8 +549,19 @@ async fn load_test(
     let (phone, server) = softphone_for(settings, url).await?;
     let pid = if server.is_some() { Some(std::process::id()) } else { pid };
     println!("placing {calls} calls, {concurrency} at a time…");
+    let cpu_before = pid.and_then(crate::loadtest::cpu_time);
     let report = crate::loadtest::run(&phone, line, calls, concurrency, false, 0).await;
     println!("{}", report.summary());
+    if let (Some(before), Some(after)) = (cpu_before, pid.and_then(crate::loadtest::cpu_time)) {
+        let used = after.saturating_sub(before);
+        let per =
+            used.as_secs_f64() * 1e6 / f64::from(u32::try_from(report.webhooks.max(1)).unwrap_or(u32::MAX));
+        println!(
+            "server CPU: {per:.0} µs per webhook ({:.2} s in all){}",
+            used.as_secs_f64(),
+            if server.is_some() { " (in-process: includes the load generator)" } else { "" }
+        );
+    }
     if let Some((hwm, rss)) = pid.and_then(crate::loadtest::memory_kib) {
         println!(
             "server memory: peak {} MiB, now {} MiB{}",

@@ -254,3 +254,54 @@ fn simulate_walks_a_call_from_the_terminal_through_the_real_handlers() {
         .unwrap();
     assert_eq!((service.as_str(), postcode.as_str()), ("errands", "4020"));
 }
+
+#[test]
+fn loadtest_reports_throughput_and_the_servers_memory_and_cpu_per_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut child = solidaire()
+        .env("SOLIDAIRE_SOUNDS", dir.path().join("sounds"))
+        .env("SOLIDAIRE_PUBLIC_URL", &url)
+        .env("SOLIDAIRE_TWILIO_AUTH_TOKEN", "load")
+        .arg("--database")
+        .arg(dir.path().join("s.db"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_healthy(port));
+    let out = solidaire()
+        .env("SOLIDAIRE_PUBLIC_URL", &url)
+        .env("SOLIDAIRE_TWILIO_AUTH_TOKEN", "load")
+        .args([
+            "loadtest",
+            "--url",
+            &url,
+            "--calls",
+            "12",
+            "--concurrency",
+            "3",
+            "--pid",
+            &child.id().to_string(),
+        ])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("12 calls, ") && stdout.contains("; 0 errors; 6 callbacks confirmed"),
+        "{stdout}"
+    );
+    let per_webhook: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("server CPU: "))
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no CPU line in {stdout}"))
+        .parse()
+        .unwrap();
+    assert!(per_webhook > 0.0, "{stdout}");
+    assert!(stdout.contains("server memory: peak "), "{stdout}");
+}
