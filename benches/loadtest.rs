@@ -97,7 +97,7 @@ fn measured(
     let before = cpu(server);
     let report = runtime.block_on(load);
     let used = cpu(server).saturating_sub(before);
-    let per = used / u32::try_from(report.webhooks.max(1)).unwrap_or(u32::MAX);
+    let per = report.per_webhook(used);
     (report, per)
 }
 

@@ -554,10 +554,9 @@ async fn load_test(
     println!("{}", report.summary());
     if let (Some(before), Some(after)) = (cpu_before, pid.and_then(crate::loadtest::cpu_time)) {
         let used = after.saturating_sub(before);
-        let per =
-            used.as_secs_f64() * 1e6 / f64::from(u32::try_from(report.webhooks.max(1)).unwrap_or(u32::MAX));
         println!(
-            "server CPU: {per:.0} µs per webhook ({:.2} s in all){}",
+            "server CPU: {:.0} µs per webhook ({:.2} s in all){}",
+            report.per_webhook(used).as_secs_f64() * 1e6,
             used.as_secs_f64(),
             if server.is_some() { " (in-process: includes the load generator)" } else { "" }
         );

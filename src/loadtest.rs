@@ -125,6 +125,12 @@ impl Report {
         self.calls as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// CPU time `used` by a server during the run, per webhook.
+    #[must_use]
+    pub fn per_webhook(&self, used: Duration) -> Duration {
+        used / u32::try_from(self.webhooks.max(1)).unwrap_or(u32::MAX)
+    }
+
     /// One line for people.
     #[must_use]
     pub fn summary(&self) -> String {

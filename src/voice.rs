@@ -1,8 +1,12 @@
-//! One voice webhook from start to end, inside one write transaction: find the call, run
-//! the engine, store the callback request it asks for, log the step, save the state and
-//! render the TwiML. Because the transaction commits before the answer leaves, a caller
-//! never hears "registered" for a request that is not on disk; because each step's
-//! answer is stored, a replayed webhook gets the same answer and changes nothing.
+//! One voice webhook from start to end. The calls in progress are kept in memory as
+//! stored ([`LiveCalls`]): for the next step of a known call, [`plan`] runs the engine and
+//! renders the TwiML on the async workers, and [`apply`] only logs the step and saves the
+//! state on the writer — if the stored call is still at that step, else the webhook is
+//! handled in full from the database ([`handle`]). A step that registers a request runs
+//! its registration inside the writer's transaction, which commits (and is flushed)
+//! before the answer leaves: a caller never hears "registered" for a request that is not
+//! on disk. Each step's answer is stored, so a replayed webhook gets the same answer and
+//! changes nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -274,15 +278,16 @@ pub fn apply(
     plan: Plan,
 ) -> Result<Reply, StoreError> {
     match plan {
-        Plan::Step { line, turn, expected, body: Some(body) } if turn.effects.is_empty() => {
-            match flows.get(&line) {
-                Some(flow) => {
-                    match finish(conn, flow, sounds, req, turn, expected, Some(body), Some(expected)) {
-                        Err(StoreError::Stale) => atomically(conn, |conn| handle(conn, flows, sounds, req)),
-                        other => other,
-                    }
+        // An answer ready means nothing to register: two rows, no savepoint.
+        Plan::Step { line, turn, expected, body: Some(body) } => {
+            match flows
+                .get(&line)
+                .map(|flow| finish(conn, flow, sounds, req, turn, expected, Some(body), Some(expected)))
+            {
+                Some(Err(StoreError::Stale)) | None => {
+                    atomically(conn, |conn| handle(conn, flows, sounds, req))
                 }
-                None => atomically(conn, |conn| handle(conn, flows, sounds, req)),
+                Some(done) => done,
             }
         }
         plan => atomically(conn, |conn| apply_in_full(conn, flows, sounds, req, plan)),
@@ -308,18 +313,13 @@ fn apply_in_full(
             }
             finish(conn, flow, sounds, req, turn, 0, body, None)
         }
-        Plan::Step { line, turn, expected, body } => {
-            let Some(flow) = flows.get(&line) else { return handle(conn, flows, sounds, req) };
-            // A step that registers a request is checked before it does; the others as
-            // their state is saved.
-            if !turn.effects.is_empty() && calls::expected_step(conn, &req.sid)? != Some(expected) {
-                return handle(conn, flows, sounds, req);
+        // A step that registers a request: checked before it does.
+        Plan::Step { line, turn, expected, body } => match flows.get(&line) {
+            Some(flow) if calls::expected_step(conn, &req.sid)? == Some(expected) => {
+                finish(conn, flow, sounds, req, turn, expected, body, None)
             }
-            match finish(conn, flow, sounds, req, turn, expected, body, Some(expected)) {
-                Err(StoreError::Stale) => handle(conn, flows, sounds, req),
-                other => other,
-            }
-        }
+            _ => handle(conn, flows, sounds, req),
+        },
     }
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{CALLER, LINE, Options, TestApp, spawn_app};
+use common::{CALLER, LINE, Options, TestApp, metric, spawn_app};
 use solidaire::simulate::{Exchange, Softphone};
 
 /// The errands call of the bundled line, key by key: French, errands, eligible,
@@ -37,14 +37,6 @@ async fn press(phone: &Softphone, step: usize, keys: &str) -> Exchange {
         phone.post(&format!("/voice/gather?s={step}"), &form(Some(keys), "in-progress")).await.unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
     answer
-}
-
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
-        .parse()
-        .unwrap()
 }
 
 #[tokio::test]
@@ -118,7 +110,7 @@ async fn a_call_is_kept_in_memory_until_it_ends_and_goes_on_after_a_restart() {
     let first = TestApp::open().await;
     let phone = first.phone();
     let in_memory =
-        || async { value(&phone.get("/metrics").await.unwrap().body, "solidaire_calls_in_memory") };
+        || async { metric(&phone.get("/metrics").await.unwrap().body, "solidaire_calls_in_memory") };
     arrive(&phone).await;
     press(&phone, 1, KEYS[0]).await;
     assert!((in_memory().await - 1.0).abs() < f64::EPSILON);
@@ -136,12 +128,12 @@ async fn a_call_is_kept_in_memory_until_it_ends_and_goes_on_after_a_restart() {
         let want = press(&rphone, i + 1, keys).await.body;
         assert_eq!(got, want, "step {}", i + 1);
     }
-    let in_memory = value(&phone.get("/metrics").await.unwrap().body, "solidaire_calls_in_memory");
+    let in_memory = metric(&phone.get("/metrics").await.unwrap().body, "solidaire_calls_in_memory");
     assert!((in_memory - 1.0).abs() < f64::EPSILON);
 
     let ended = phone.post("/voice/status", &form(None, "completed")).await.unwrap();
     assert_eq!(ended.status, 204);
-    let in_memory = value(&phone.get("/metrics").await.unwrap().body, "solidaire_calls_in_memory");
+    let in_memory = metric(&phone.get("/metrics").await.unwrap().body, "solidaire_calls_in_memory");
     assert!(in_memory.abs() < f64::EPSILON, "an ended call is forgotten");
     let outcome: Option<String> =
         second.db().query_row("SELECT ended_at FROM calls WHERE sid = ?1", [SID], |r| r.get(0)).unwrap();

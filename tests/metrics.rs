@@ -4,14 +4,6 @@ mod common;
 
 use common::*;
 
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
-        .parse()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn metrics_count_webhooks_latency_calls_queue_and_writes() {
     let app = TestApp::open().await;
@@ -25,24 +17,24 @@ async fn metrics_count_webhooks_latency_calls_queue_and_writes() {
     assert_eq!(page.status, 200);
     let m = page.body;
     assert!(
-        (value(&m, r#"solidaire_webhooks_total{route="/voice/incoming",status="200"}"#) - 2.0).abs() < 1e-9
+        (metric(&m, r#"solidaire_webhooks_total{route="/voice/incoming",status="200"}"#) - 2.0).abs() < 1e-9
     );
     assert!(
-        (value(&m, r#"solidaire_webhooks_total{route="/voice/incoming",status="400"}"#) - 1.0).abs() < 1e-9
+        (metric(&m, r#"solidaire_webhooks_total{route="/voice/incoming",status="400"}"#) - 1.0).abs() < 1e-9
     );
     assert!(
-        (value(&m, r#"solidaire_webhooks_total{route="/voice/status",status="204"}"#) - 1.0).abs() < 1e-9
+        (metric(&m, r#"solidaire_webhooks_total{route="/voice/status",status="204"}"#) - 1.0).abs() < 1e-9
     );
     // 7 gather webhooks in the errands call.
     assert!(
-        (value(&m, r#"solidaire_webhooks_total{route="/voice/{hook}",status="200"}"#) - 7.0).abs() < 1e-9
+        (metric(&m, r#"solidaire_webhooks_total{route="/voice/{hook}",status="200"}"#) - 7.0).abs() < 1e-9
     );
-    assert!((value(&m, "solidaire_webhook_seconds_count") - 11.0).abs() < 1e-9);
-    assert!((value(&m, r#"solidaire_webhook_seconds_bucket{le="+Inf"}"#) - 11.0).abs() < 1e-9);
-    assert!((value(&m, "solidaire_calls_in_progress") - 1.0).abs() < 1e-9);
-    assert!((value(&m, r#"solidaire_callback_requests{state="open"}"#) - 1.0).abs() < 1e-9);
-    assert!(value(&m, "solidaire_db_write_batch_size_count") >= 1.0);
-    assert!(value(&m, "solidaire_db_errors_total").abs() < 1e-9);
+    assert!((metric(&m, "solidaire_webhook_seconds_count") - 11.0).abs() < 1e-9);
+    assert!((metric(&m, r#"solidaire_webhook_seconds_bucket{le="+Inf"}"#) - 11.0).abs() < 1e-9);
+    assert!((metric(&m, "solidaire_calls_in_progress") - 1.0).abs() < 1e-9);
+    assert!((metric(&m, r#"solidaire_callback_requests{state="open"}"#) - 1.0).abs() < 1e-9);
+    assert!(metric(&m, "solidaire_db_write_batch_size_count") >= 1.0);
+    assert!(metric(&m, "solidaire_db_errors_total").abs() < 1e-9);
     assert!(!m.contains("470123456"), "no phone number in metrics");
 }
 
@@ -51,7 +43,7 @@ async fn only_a_step_that_registers_a_request_waits_for_the_disk() {
     let app = TestApp::open().await;
     let syncs = || async {
         let page = app.phone().get("/metrics").await.unwrap();
-        value(&page.body, "solidaire_db_syncs_total")
+        metric(&page.body, "solidaire_db_syncs_total")
     };
     // (The retention purge at start-up is a write kept like any other.)
     app.call(&[Keys("1"), HangUp]).await;

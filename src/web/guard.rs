@@ -39,18 +39,15 @@ fn overloaded(path: &str) -> Response {
 }
 
 /// Middleware of the provider's webhooks: the request cap, the deadline, the metrics and
-/// the one header they need in one layer (they run for every step of every call; as separate layers
-/// they cost more than the step's own work on the async workers).
+/// the one header they need, in one layer (it runs for every step of every call; as
+/// separate layers they cost more than the step's own work on the async workers).
 pub async fn voice(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let Some(_permit) = app.in_flight.0.try_acquire().ok() else { return overloaded(request.uri().path()) };
     let started = std::time::Instant::now();
     let route = request.extensions().get::<axum::extract::MatchedPath>().cloned();
     let span = tracing::info_span!("request", method = %request.method(), route = route.as_ref().map_or("", |r| r.as_str()));
-    let answer = tracing::Instrument::instrument(next.run(request), span);
-    let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, answer).await {
-        Ok(response) => response,
-        Err(_) => (StatusCode::REQUEST_TIMEOUT, "request took too long\n").into_response(),
-    };
+    let mut response =
+        within(REQUEST_TIMEOUT, tracing::Instrument::instrument(next.run(request), span)).await;
     if let Some(route) = route {
         app.metrics.observe(route.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
     }
@@ -80,7 +77,12 @@ pub fn deadline_for(method: &axum::http::Method, path: &str) -> std::time::Durat
 /// deadline ([`deadline_for`]).
 pub async fn deadline(request: Request, next: Next) -> Response {
     let limit = deadline_for(request.method(), request.uri().path());
-    match tokio::time::timeout(limit, next.run(request)).await {
+    within(limit, next.run(request)).await
+}
+
+/// The answer, or `408` when it takes longer than `limit`.
+async fn within(limit: std::time::Duration, answer: impl Future<Output = Response>) -> Response {
+    match tokio::time::timeout(limit, answer).await {
         Ok(response) => response,
         Err(_) => (StatusCode::REQUEST_TIMEOUT, "request took too long\n").into_response(),
     }
@@ -91,11 +93,6 @@ pub async fn headers(request: Request, next: Next) -> Response {
     let private =
         ["/console", "/api/", "/login", "/logout"].iter().any(|p| request.uri().path().starts_with(p));
     let mut response = next.run(request).await;
-    secure(&mut response, private);
-    response
-}
-
-fn secure(response: &mut Response, private: bool) {
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -104,6 +101,7 @@ fn secure(response: &mut Response, private: bool) {
     if private {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    response
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The provider's webhooks under `/voice/`. Every request is checked against its
-//! signature (when a token is set), read into a [`voice::Request`], and handled on the
-//! database writer. Whatever fails inside, the caller hears valid TwiML: an apology and
+//! signature (when a token is set), read into a [`voice::Request`], planned here with
+//! what is known of the call and applied on the database writer. Whatever fails inside, the caller hears valid TwiML: an apology and
 //! the fallback number, never a 5xx or an empty body.
 
 use std::time::Duration;

@@ -37,6 +37,15 @@ pub fn closed_hours() -> DateTime<Utc> {
     brussels(2026, 11, 22, 10, 0)
 }
 
+/// The value of a Prometheus series (name and labels as written) in a `/metrics` page.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+        .parse()
+        .unwrap()
+}
+
 pub fn repo_flows() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("ivr-flows")
 }
