@@ -1,7 +1,9 @@
 //! What protects the service from overload and the console from the browser's dangers:
 //! a cap on requests in flight (beyond it `503` with `Retry-After`, and the provider calls
-//! the number's fallback URL), and security headers on every answer (a strict
-//! Content-Security-Policy, no framing, and no caching of pages with personal data).
+//! the number's fallback URL), and security headers on every page (a strict
+//! Content-Security-Policy, no framing, and no caching of pages with personal data). The
+//! provider's webhooks have all their guards in one layer ([`voice`]) and only the header
+//! a TwiML answer needs: no caching.
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! HTTP: the provider's voice webhooks, health and metrics, prompt audio, the agents'
 //! console (login, pages, event stream), the JSON API and statistics. Each area has its
 //! own `router()`; [`router`] merges them over the shared [`AppState`] and adds the
-//! guards (request cap, body limit, timeout, security headers).
+//! guards (request cap, body limit, timeout, security headers; the webhooks' in one layer).
 
 pub mod api;
 pub mod assets;
