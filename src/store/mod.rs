@@ -31,6 +31,9 @@ pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// Migrations by version: index 0 brings a new database to version 1, index 1 to 2, ….
 const MIGRATIONS: &[&str] = &[SCHEMA, include_str!("../../migrations/002_events_in_time_order.sql")];
 
+/// The writer's page cache, in KiB.
+const WRITER_CACHE_KIB: u32 = 16 * 1024;
+
 /// Jobs the writer runs in one transaction at most.
 const MAX_BATCH: usize = 64;
 
@@ -143,6 +146,10 @@ impl Store {
         // any promise is delivered (a request confirmed to a caller must survive a power
         // cut, not only a crash). A process crash loses nothing committed either way.
         configure(&conn, "NORMAL")?;
+        // The writer's working set (the ends of the log tables, the calls in progress and
+        // their index pages) stays in its own cache instead of being read again from the
+        // file; temporary tables and statement journals stay in memory.
+        conn.execute_batch(&format!("PRAGMA cache_size = -{WRITER_CACHE_KIB}; PRAGMA temp_store = MEMORY;"))?;
         migrate(&mut conn)?;
         // Checkpoints (copying the log back into the database file, with its own fsync)
         // run on a thread of their own, not inside the writer's commits.
@@ -345,6 +352,9 @@ fn wal_path(path: &Path) -> PathBuf {
 /// Flushes the write-ahead log to the disk, then delivers the promises committed before:
 /// one `fdatasync` for all that is waiting. Ends when the writer does.
 fn sync_loop(log: &Path, waiting: &std::sync::mpsc::Receiver<Vec<Delivery>>, stats: &WriterStats) {
+    // The log keeps its file while the database is open (SQLite truncates it, never
+    // replaces it); the file is opened again only after a failure.
+    let mut file: Option<std::fs::File> = None;
     while let Ok(first) = waiting.recv() {
         let mut deliveries = first;
         while let Ok(more) = waiting.try_recv() {
@@ -352,7 +362,13 @@ fn sync_loop(log: &Path, waiting: &std::sync::mpsc::Receiver<Vec<Delivery>>, sta
         }
         // Everything these promises wrote was written to the log before it was handed
         // here; fdatasync of the file makes all of it durable, whichever descriptor wrote.
-        let flushed = std::fs::OpenOptions::new().read(true).open(log).and_then(|f| f.sync_data());
+        let flushed = match &file {
+            Some(f) => f.sync_data(),
+            None => std::fs::File::open(log).and_then(|f| f.sync_data().map(|()| file = Some(f))),
+        };
+        if flushed.is_err() {
+            file = None;
+        }
         stats.syncs.fetch_add(1, Ordering::Relaxed);
         let failure = flushed.err().map(|e| {
             stats.errors.fetch_add(1, Ordering::Relaxed);

@@ -1,12 +1,9 @@
-//! The engine's [`Action`]s as TwiML, written with quick-xml (so every text and attribute
-//! is escaped). Every `<Gather>` and `<Record>` is followed by a `<Redirect>` to the
-//! silence hook: when the caller presses nothing the provider falls through to the next
-//! verb, and the call must never simply end.
+//! The engine's [`Action`]s as TwiML, written straight into a string; every text and
+//! attribute value goes through quick-xml's escaper. Every `<Gather>` and `<Record>` is
+//! followed by a `<Redirect>` to the silence hook: when the caller presses nothing the
+//! provider falls through to the next verb, and the call must never simply end.
 
-use std::io::Cursor;
-
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::escape::escape;
 
 use crate::flow::Voice;
 use crate::flow::engine::{Action, Speech};
@@ -45,38 +42,66 @@ impl std::fmt::Debug for Voices<'_> {
     }
 }
 
-type Xml = Writer<Cursor<Vec<u8>>>;
-type XmlResult = std::io::Result<()>;
+/// A TwiML document being written: elements straight into one string, every text and
+/// attribute value through quick-xml's escaper.
+struct Xml(String);
 
-fn document(body: impl FnOnce(&mut Xml) -> XmlResult) -> String {
-    let mut w = Writer::new(Cursor::new(Vec::with_capacity(1024)));
-    let written = w
-        .write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
-        .and_then(|()| w.create_element("Response").write_inner_content(body).map(|_| ()));
-    // Writing to memory cannot fail.
-    debug_assert!(written.is_ok());
-    String::from_utf8(w.into_inner().into_inner()).unwrap_or_default()
+impl Xml {
+    fn open(&mut self, name: &str, attributes: &[(&str, &str)]) {
+        self.0.push('<');
+        self.0.push_str(name);
+        for (key, value) in attributes {
+            self.0.push(' ');
+            self.0.push_str(key);
+            self.0.push_str("=\"");
+            self.0.push_str(&escape(*value));
+            self.0.push('"');
+        }
+    }
+
+    /// `<name …>inner</name>`.
+    fn element(&mut self, name: &str, attributes: &[(&str, &str)], inner: impl FnOnce(&mut Self)) {
+        self.open(name, attributes);
+        self.0.push('>');
+        inner(self);
+        self.0.push_str("</");
+        self.0.push_str(name);
+        self.0.push('>');
+    }
+
+    /// `<name …>text</name>`.
+    fn text(&mut self, name: &str, attributes: &[(&str, &str)], text: &str) {
+        self.element(name, attributes, |w| w.0.push_str(&escape(text)));
+    }
+
+    /// `<name …/>`.
+    fn empty(&mut self, name: &str, attributes: &[(&str, &str)]) {
+        self.open(name, attributes);
+        self.0.push_str("/>");
+    }
 }
 
-fn say(w: &mut Xml, speech: &Speech, voices: Voices<'_>) -> XmlResult {
+fn document(body: impl FnOnce(&mut Xml)) -> String {
+    let mut w = Xml(String::with_capacity(1024));
+    w.0.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    w.element("Response", &[], body);
+    w.0
+}
+
+fn say(w: &mut Xml, speech: &Speech, voices: Voices<'_>) {
     if let Some(url) = speech.prompt.as_deref().and_then(|p| (voices.recording)(&speech.language, p)) {
-        w.create_element("Play").write_text_content(BytesText::new(&url))?;
-        return Ok(());
+        w.text("Play", &[], &url);
+        return;
     }
     let v = (voices.voice)(&speech.language);
-    let mut el = w.create_element("Say").with_attribute(("language", v.language.as_str()));
-    if let Some(name) = &v.voice {
-        el = el.with_attribute(("voice", name.as_str()));
+    match &v.voice {
+        Some(name) => w.text("Say", &[("language", &v.language), ("voice", name)], &speech.text),
+        None => w.text("Say", &[("language", &v.language)], &speech.text),
     }
-    el.write_text_content(BytesText::new(&speech.text))?;
-    Ok(())
 }
 
-fn redirect(w: &mut Xml, url: &str) -> XmlResult {
-    w.create_element("Redirect")
-        .with_attribute(("method", "POST"))
-        .write_text_content(BytesText::new(url))?;
-    Ok(())
+fn redirect(w: &mut Xml, url: &str) {
+    w.text("Redirect", &[("method", "POST")], url);
 }
 
 /// Renders a turn's actions: prompts with a recording are played, the others spoken.
@@ -85,59 +110,55 @@ pub fn render(actions: &[Action], voice: Voices<'_>, links: Links<'_>) -> String
     document(|w| {
         for action in actions {
             match action {
-                Action::Say(speech) => say(w, speech, voice)?,
+                Action::Say(speech) => say(w, speech, voice),
                 Action::Gather { speech, num_digits, finish_on_key, timeout } => {
                     let action_url = links.url("gather");
-                    let digits = num_digits.map(|n| n.to_string());
-                    let finish = finish_on_key.map(String::from).unwrap_or_default();
                     let timeout = timeout.to_string();
-                    let mut el = w
-                        .create_element("Gather")
-                        .with_attribute(("action", action_url.as_str()))
-                        .with_attribute(("method", "POST"))
-                        .with_attribute(("input", "dtmf"))
-                        .with_attribute(("timeout", timeout.as_str()))
-                        .with_attribute(("finishOnKey", finish.as_str()));
+                    let mut finish = [0; 4];
+                    let finish = finish_on_key.map_or("", |key| key.encode_utf8(&mut finish));
+                    let digits = num_digits.map(|n| n.to_string());
+                    let mut attributes = vec![
+                        ("action", action_url.as_str()),
+                        ("method", "POST"),
+                        ("input", "dtmf"),
+                        ("timeout", timeout.as_str()),
+                        ("finishOnKey", finish),
+                    ];
                     if let Some(d) = &digits {
-                        el = el.with_attribute(("numDigits", d.as_str()));
+                        attributes.push(("numDigits", d.as_str()));
                     }
-                    el.write_inner_content(|w| speech.iter().try_for_each(|s| say(w, s, voice)))?;
-                    redirect(w, &links.url("silence"))?;
+                    w.element("Gather", &attributes, |w| speech.iter().for_each(|s| say(w, s, voice)));
+                    redirect(w, &links.url("silence"));
                 }
                 Action::Dial { number, timeout } => {
                     let action_url = links.url("dial");
                     let timeout = timeout.to_string();
-                    w.create_element("Dial")
-                        .with_attribute(("action", action_url.as_str()))
-                        .with_attribute(("method", "POST"))
-                        .with_attribute(("timeout", timeout.as_str()))
-                        .write_inner_content(|w| number_element(w, number))?;
+                    w.element(
+                        "Dial",
+                        &[("action", &action_url), ("method", "POST"), ("timeout", &timeout)],
+                        |w| w.text("Number", &[], number.as_str()),
+                    );
                 }
                 Action::Record { max_seconds } => {
                     let action_url = links.url("record");
                     let max = max_seconds.to_string();
-                    w.create_element("Record")
-                        .with_attribute(("action", action_url.as_str()))
-                        .with_attribute(("method", "POST"))
-                        .with_attribute(("maxLength", max.as_str()))
-                        .with_attribute(("playBeep", "true"))
-                        .with_attribute(("finishOnKey", "#"))
-                        .with_attribute(("timeout", "5"))
-                        .write_empty()?;
-                    redirect(w, &links.url("silence"))?;
+                    w.empty(
+                        "Record",
+                        &[
+                            ("action", &action_url),
+                            ("method", "POST"),
+                            ("maxLength", &max),
+                            ("playBeep", "true"),
+                            ("finishOnKey", "#"),
+                            ("timeout", "5"),
+                        ],
+                    );
+                    redirect(w, &links.url("silence"));
                 }
-                Action::Hangup => {
-                    w.create_element("Hangup").write_empty()?;
-                }
+                Action::Hangup => w.empty("Hangup", &[]),
             }
         }
-        Ok(())
     })
-}
-
-fn number_element(w: &mut Xml, number: &E164) -> XmlResult {
-    w.create_element("Number").write_text_content(BytesText::new(number.as_str()))?;
-    Ok(())
 }
 
 /// What a caller hears when the service itself fails: an apology, then the fallback
@@ -146,15 +167,12 @@ fn number_element(w: &mut Xml, number: &E164) -> XmlResult {
 pub fn apology(speech: &[Speech], voice: Voices<'_>, fallback: Option<&E164>) -> String {
     document(|w| {
         for s in speech {
-            say(w, s, voice)?;
+            say(w, s, voice);
         }
         if let Some(number) = fallback {
-            w.create_element("Dial")
-                .with_attribute(("timeout", "30"))
-                .write_inner_content(|w| number_element(w, number))?;
+            w.element("Dial", &[("timeout", "30")], |w| w.text("Number", &[], number.as_str()));
         }
-        w.create_element("Hangup").write_empty()?;
-        Ok(())
+        w.empty("Hangup", &[]);
     })
 }
 
@@ -162,8 +180,59 @@ pub fn apology(speech: &[Speech], voice: Voices<'_>, fallback: Option<&E164>) ->
 /// webhook for a call that is over.
 #[must_use]
 pub fn hang_up() -> String {
-    document(|w| {
-        w.create_element("Hangup").write_empty()?;
-        Ok(())
-    })
+    document(|w| w.empty("Hangup", &[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::engine::Speech;
+
+    #[test]
+    fn texts_and_attributes_are_escaped_and_the_document_reads_back() {
+        let speech = Speech {
+            text: "Tom & Jerry <say> \"hi\" l'été".to_owned(),
+            language: "fr".to_owned(),
+            prompt: None,
+        };
+        let voice = |_: &str| Voice { language: "fr\"BE".to_owned(), voice: Some("A&B".to_owned()) };
+        let none = |_: &str, _: &str| None;
+        let actions = [
+            Action::Gather {
+                speech: vec![speech.clone()],
+                num_digits: Some(1),
+                finish_on_key: None,
+                timeout: 5,
+            },
+            Action::Say(speech),
+            Action::Hangup,
+        ];
+        let xml = render(
+            &actions,
+            Voices { voice: &voice, recording: &none },
+            Links { base: "https://x.example/a?b=1&c=<2>", step: 3 },
+        );
+        assert_eq!(
+            xml,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>\
+             <Gather action=\"https://x.example/a?b=1&amp;c=&lt;2&gt;/voice/gather?s=3\" method=\"POST\" \
+             input=\"dtmf\" timeout=\"5\" finishOnKey=\"\" numDigits=\"1\">\
+             <Say language=\"fr&quot;BE\" voice=\"A&amp;B\">Tom &amp; Jerry &lt;say&gt; &quot;hi&quot; l&apos;été</Say>\
+             </Gather><Redirect method=\"POST\">https://x.example/a?b=1&amp;c=&lt;2&gt;/voice/silence?s=3</Redirect>\
+             <Say language=\"fr&quot;BE\" voice=\"A&amp;B\">Tom &amp; Jerry &lt;say&gt; &quot;hi&quot; l&apos;été</Say>\
+             <Hangup/></Response>"
+        );
+        let mut reader = quick_xml::Reader::from_str(&xml);
+        let mut elements = Vec::new();
+        loop {
+            match reader.read_event().expect("well-formed") {
+                quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                    elements.push(e.name().as_ref().to_owned());
+                }
+                quick_xml::events::Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert_eq!(elements, ["Response", "Gather", "Say", "Redirect", "Say", "Hangup"]);
+    }
 }
