@@ -277,25 +277,35 @@ pub const FINAL_STATUSES: &[&str] = &["completed", "busy", "failed", "no-answer"
 /// SQLite errors.
 pub fn record_status(conn: &Connection, s: &StatusUpdate<'_>) -> Result<(), StoreError> {
     let at = time::format(s.at);
-    conn.prepare_cached(
-        "INSERT INTO calls (sid, line, called, started_at, day, status, state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '{}')
-         ON CONFLICT (sid) DO NOTHING",
-    )?
-    .execute(params![s.sid, s.line, s.called, at, s.day, s.status])?;
     let is_final = FINAL_STATUSES.contains(&s.status);
     let sequence = s.sequence.unwrap_or(if is_final { i64::MAX } else { -1 });
-    conn.prepare_cached(
-        "UPDATE calls SET
-            status = ?2,
-            status_seq = ?3,
-            ended_at = CASE WHEN ?4 THEN COALESCE(ended_at, ?5) ELSE ended_at END,
-            duration = CASE WHEN ?4 THEN COALESCE(?6, duration) ELSE duration END,
-            outcome = CASE WHEN ?4 THEN COALESCE(outcome, 'abandoned') ELSE outcome END
-         WHERE sid = ?1
-           AND status_seq < ?3
-           AND (ended_at IS NULL OR ?4)",
-    )?
-    .execute(params![s.sid, s.status, sequence, is_final, at, s.duration])?;
+    let update = || -> Result<usize, StoreError> {
+        Ok(conn
+            .prepare_cached(
+                "UPDATE calls SET
+                    status = ?2,
+                    status_seq = ?3,
+                    ended_at = CASE WHEN ?4 THEN COALESCE(ended_at, ?5) ELSE ended_at END,
+                    duration = CASE WHEN ?4 THEN COALESCE(?6, duration) ELSE duration END,
+                    outcome = CASE WHEN ?4 THEN COALESCE(outcome, 'abandoned') ELSE outcome END
+                 WHERE sid = ?1
+                   AND status_seq < ?3
+                   AND (ended_at IS NULL OR ?4)",
+            )?
+            .execute(params![s.sid, s.status, sequence, is_final, at, s.duration])?)
+    };
+    // The call is almost always stored already; a status for a call never seen (it
+    // ended before its first webhook reached us) leaves a placeholder, then applies.
+    if update()? == 0 {
+        conn.prepare_cached(
+            "INSERT INTO calls (sid, line, called, started_at, day, status, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '{}')
+             ON CONFLICT (sid) DO NOTHING",
+        )?
+        .execute(params![s.sid, s.line, s.called, at, s.day, s.status])?;
+        if conn.changes() == 1 {
+            update()?;
+        }
+    }
     Ok(())
 }

@@ -31,9 +31,6 @@ pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// Migrations by version: index 0 brings a new database to version 1, index 1 to 2, ….
 const MIGRATIONS: &[&str] = &[SCHEMA, include_str!("../../migrations/002_events_in_time_order.sql")];
 
-/// The writer's page cache, in KiB.
-const WRITER_CACHE_KIB: u32 = 16 * 1024;
-
 /// Jobs the writer runs in one transaction at most.
 const MAX_BATCH: usize = 64;
 
@@ -146,10 +143,9 @@ impl Store {
         // any promise is delivered (a request confirmed to a caller must survive a power
         // cut, not only a crash). A process crash loses nothing committed either way.
         configure(&conn, "NORMAL")?;
-        // The writer's working set (the ends of the log tables, the calls in progress and
-        // their index pages) stays in its own cache instead of being read again from the
-        // file; temporary tables and statement journals stay in memory.
-        conn.execute_batch(&format!("PRAGMA cache_size = -{WRITER_CACHE_KIB}; PRAGMA temp_store = MEMORY;"))?;
+        // Statement journals (the savepoints' copies of the pages a job touched) stay in
+        // memory instead of spilling to temporary files.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         migrate(&mut conn)?;
         // Checkpoints (copying the log back into the database file, with its own fsync)
         // run on a thread of their own, not inside the writer's commits.

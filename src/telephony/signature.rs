@@ -40,7 +40,8 @@ pub fn is_valid<K: AsRef<str>, V: AsRef<str>>(
     signature: &str,
 ) -> bool {
     let Ok(given) = STANDARD.decode(signature.trim()) else { return false };
-    url_variants(url).iter().any(|candidate| mac(token, candidate, params).verify_slice(&given).is_ok())
+    let signs = |candidate: &str| mac(token, candidate, params).verify_slice(&given).is_ok();
+    signs(url) || other_port_form(url).is_some_and(|other| signs(&other))
 }
 
 /// Whether a JSON body's signature is right: the URL must carry `bodySHA256`, the hex
@@ -63,25 +64,22 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// The URL as given, with the scheme's default port added, and with any port removed.
-fn url_variants(url: &str) -> Vec<String> {
-    let mut out = vec![url.to_owned()];
-    let Some((scheme, rest)) = url.split_once("://") else { return out };
+/// The URL in its other form: with the scheme's default port added when it has none,
+/// with its port removed when it has one.
+fn other_port_form(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
     let (authority, path) = rest.find(['/', '?']).map_or((rest, ""), |i| rest.split_at(i));
     let default_port = match scheme {
         "https" => "443",
         "http" => "80",
-        _ => return out,
+        _ => return None,
     };
     // Userinfo and IPv6 literals are not used in provider URLs; a port is what follows
     // the last ':' of the authority.
-    match authority.rsplit_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
-            out.push(format!("{scheme}://{host}{path}"));
-        }
-        _ => out.push(format!("{scheme}://{authority}:{default_port}{path}")),
-    }
-    out
+    Some(match authority.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => format!("{scheme}://{host}{path}"),
+        _ => format!("{scheme}://{authority}:{default_port}{path}"),
+    })
 }
 
 #[cfg(test)]
