@@ -271,7 +271,8 @@ pub const FINAL_STATUSES: &[&str] = &["completed", "busy", "failed", "no-answer"
 
 /// Records a status callback. Idempotent, and safe out of order: an older sequence
 /// number never overwrites a newer one, and a final status is never undone. A call that
-/// ends without an outcome was abandoned in the menu.
+/// ends without an outcome was abandoned in the menu. Whole by itself: one statement, or
+/// two in a savepoint for a call never seen.
 ///
 /// # Errors
 /// SQLite errors.
@@ -297,15 +298,18 @@ pub fn record_status(conn: &Connection, s: &StatusUpdate<'_>) -> Result<(), Stor
     // The call is almost always stored already; a status for a call never seen (it
     // ended before its first webhook reached us) leaves a placeholder, then applies.
     if update()? == 0 {
-        conn.prepare_cached(
-            "INSERT INTO calls (sid, line, called, started_at, day, status, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '{}')
-             ON CONFLICT (sid) DO NOTHING",
-        )?
-        .execute(params![s.sid, s.line, s.called, at, s.day, s.status])?;
-        if conn.changes() == 1 {
-            update()?;
-        }
+        super::atomically(conn, |conn| {
+            conn.prepare_cached(
+                "INSERT INTO calls (sid, line, called, started_at, day, status, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, '{}')
+                 ON CONFLICT (sid) DO NOTHING",
+            )?
+            .execute(params![s.sid, s.line, s.called, at, s.day, s.status])?;
+            if conn.changes() == 1 {
+                update()?;
+            }
+            Ok(())
+        })?;
     }
     Ok(())
 }

@@ -73,25 +73,28 @@ impl Params {
 }
 
 /// Appends `encoded`, form-decoded, to `out`.
-fn decode_into(out: &mut Vec<u8>, encoded: &[u8]) {
-    let mut i = 0;
-    while i < encoded.len() {
-        match encoded[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = |at: usize| encoded.get(at).and_then(|&b| char::from(b).to_digit(16));
-                if let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) {
-                    // Two hex digits make one byte.
-                    out.push(u8::try_from(high * 16 + low).unwrap_or_default());
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
+fn decode_into(out: &mut Vec<u8>, mut encoded: &[u8]) {
+    while let Some(i) = encoded.iter().position(|&b| b == b'+' || b == b'%') {
+        out.extend_from_slice(&encoded[..i]);
+        let hex = |at: usize| encoded.get(at).and_then(|&b| char::from(b).to_digit(16));
+        match (encoded[i], hex(i + 1), hex(i + 2)) {
+            (b'+', ..) => {
+                out.push(b' ');
+                encoded = &encoded[i + 1..];
             }
-            b => out.push(b),
+            // Two hex digits make one byte.
+            (_, Some(high), Some(low)) => {
+                out.push(u8::try_from(high * 16 + low).unwrap_or_default());
+                encoded = &encoded[i + 3..];
+            }
+            // A '%' not followed by two hex digits stays as it is.
+            _ => {
+                out.push(b'%');
+                encoded = &encoded[i + 1..];
+            }
         }
-        i += 1;
     }
+    out.extend_from_slice(encoded);
 }
 
 /// A provider call id: `CA` + 32 hex for Twilio; other providers use other shapes, so any

@@ -241,7 +241,7 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
     // waited for on the disk (the provider does not retry a status callback anyway).
     let result = app
         .store
-        .write_step(move |conn| {
+        .write_step_whole(move |conn| {
             calls::record_status(
                 conn,
                 &StatusUpdate {
