@@ -1,10 +1,11 @@
 //! The comparison run: the service (release binary, its own process, signed webhooks, a
-//! SQLite file) and a bare axum server answering static TwiML (this file, its own process),
-//! loaded by the same simulated callers on this machine, in turn, three rounds each at
-//! 50 and 200 connections. Prints requests/s, latency percentiles, the server's CPU time
-//! per webhook, the service's memory, the ratio to the bare ceiling (each round's, and
-//! their median), memory with 10,000 calls in progress, confirmed callbacks against the
-//! database, and start-up time with a 1 GB database.
+//! SQLite file), a bare axum server answering static TwiML (this file, its own process)
+//! and the same server doing one SQLite insert per request (the issue's two reference
+//! points), loaded by the same simulated callers on this machine, in turn, three rounds
+//! each at 50 and 200 connections. Prints requests/s, latency percentiles, the server's
+//! CPU time per webhook, the service's memory, the ratios to the bare ceiling (each
+//! round's, and their median), memory with 10,000 calls in progress, confirmed callbacks
+//! against the database, and start-up time with a 1 GB database.
 //!
 //! `cargo bench --bench loadtest [-- CALLS]`
 
@@ -28,17 +29,42 @@ const STATIC_TWIML: &str = concat!(
     r#"</Gather><Redirect method="POST">http://127.0.0.1/voice/silence?s=1</Redirect></Response>"#
 );
 
-fn bare(port: u16) {
+/// The ceiling: static TwiML. With `db`, the issue's second reference point as well:
+/// the same answer after one SQLite insert per request (WAL, `synchronous = NORMAL`, a
+/// connection behind a mutex, as the simplest server would do it).
+fn bare(port: u16, db: Option<&Path>) {
+    use std::sync::{Arc, Mutex};
+
     use axum::Router;
+    use axum::body::Bytes;
     use axum::http::{StatusCode, header};
     use axum::routing::post;
+    let conn = db.map(|path| {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+             CREATE TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at TEXT NOT NULL);",
+        )
+        .unwrap();
+        Arc::new(Mutex::new(conn))
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async move {
         let twiml = STATIC_TWIML.replace("http://127.0.0.1/", &format!("http://127.0.0.1:{port}/"));
         let twiml: &'static str = Box::leak(twiml.into_boxed_str());
         let app = Router::new().route("/voice/status", post(|| async { StatusCode::NO_CONTENT })).route(
             "/voice/{hook}",
-            post(move || async move { ([(header::CONTENT_TYPE, "text/xml")], twiml) }),
+            post(move |body: Bytes| async move {
+                if let Some(conn) = &conn {
+                    let body = String::from_utf8_lossy(&body);
+                    conn.lock()
+                        .unwrap()
+                        .prepare_cached("INSERT INTO hits (body, at) VALUES (?1, datetime('now'))")
+                        .and_then(|mut insert| insert.execute([body.as_ref()]))
+                        .unwrap();
+                }
+                ([(header::CONTENT_TYPE, "text/xml")], twiml)
+            }),
         );
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         axum::serve(listener, app).await.unwrap();
@@ -104,6 +130,13 @@ fn measured(
     (report, per)
 }
 
+/// "median 41 % (rounds: 38 %, 41 %, 44 %)".
+fn median(mut ratios: Vec<f64>) -> String {
+    let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.0} %")).collect();
+    ratios.sort_by(f64::total_cmp);
+    format!("median {:.0} % (rounds: {})", ratios[ratios.len() / 2], shown.join(", "))
+}
+
 fn row(name: &str, conns: usize, r: &Report, per_webhook: Duration) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
@@ -120,7 +153,7 @@ fn row(name: &str, conns: usize, r: &Report, per_webhook: Duration) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--bare") {
-        bare(args[i + 1].parse().unwrap());
+        bare(args[i + 1].parse().unwrap(), args.get(i + 2).map(Path::new));
         return;
     }
     let calls: usize = args.iter().skip(1).find_map(|a| a.parse().ok()).unwrap_or(3000);
@@ -133,15 +166,24 @@ fn main() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
+    let insert_port = free_port();
+    let mut insert_child = Command::new(&args[0])
+        .args(["--bare", &insert_port.to_string()])
+        .arg(dir.path().join("insert.db"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let port = free_port();
     let mut server = service(&db, port);
     wait_up(bare_port);
+    wait_up(insert_port);
     wait_up(port);
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let public = format!("http://127.0.0.1:{port}");
     let ours = Softphone::new(&public, Some(&public), Some(TOKEN));
     let ceiling = Softphone::new(&format!("http://127.0.0.1:{bare_port}"), None, None);
+    let one_insert = Softphone::new(&format!("http://127.0.0.1:{insert_port}"), None, None);
     println!("{calls} calls per run; the load generator runs on the same 2 cores as the server.");
     println!(
         "| server                       | conns | webhooks/s | p50 ms | p99 ms | max ms | errors | server CPU µs/webhook |"
@@ -153,24 +195,29 @@ fn main() {
         // The machine's speed changes from one minute to the next (a shared host): each
         // round loads the ceiling and then the service, and the round's ratio compares
         // two runs a few seconds apart; the median of the rounds is the figure.
-        let mut ratios = Vec::new();
+        let (mut ratios, mut insert_ratios) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             let (bare_run, bare_cpu) =
                 measured(&runtime, bare_child.id(), loadtest::run(&ceiling, LINE, calls, conns, true, 0));
             row("bare axum, static TwiML", conns, &bare_run, bare_cpu);
+            let (insert_run, insert_cpu) = measured(
+                &runtime,
+                insert_child.id(),
+                loadtest::run(&one_insert, LINE, calls, conns, true, 0),
+            );
+            row("axum + one SQLite insert", conns, &insert_run, insert_cpu);
             let (run, our_cpu) =
                 measured(&runtime, server.id(), loadtest::run(&ours, LINE, calls, conns, false, first));
             first += calls;
             confirmed += run.confirmed;
             row("solidaire, full webhook path", conns, &run, our_cpu);
             ratios.push(100.0 * run.webhooks_per_second() / bare_run.webhooks_per_second());
+            insert_ratios.push(100.0 * insert_run.webhooks_per_second() / bare_run.webhooks_per_second());
         }
-        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.0} %")).collect();
-        ratios.sort_by(f64::total_cmp);
         println!(
-            "|   ratio to the ceiling at {conns} connections: median {:.0} % (rounds: {}) · service memory {} |",
-            ratios[ratios.len() / 2],
-            shown.join(", "),
+            "|   ratio to the ceiling at {conns} connections: solidaire {} · one insert {} · service memory {} |",
+            median(ratios),
+            median(insert_ratios),
             mib(server.id())
         );
     }
@@ -191,8 +238,10 @@ fn main() {
 
     let _ = server.kill();
     let _ = server.wait();
-    let _ = bare_child.kill();
-    let _ = bare_child.wait();
+    for child in [&mut bare_child, &mut insert_child] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 
     // Start-up with a 1 GB database.
     let big = dir.path().join("big.db");
