@@ -85,6 +85,10 @@ enum Command {
         /// The server's process id, to report its peak memory and its CPU time per webhook.
         #[arg(long)]
         pid: Option<u32>,
+        /// Milliseconds each caller takes before each webhook after the first (listening
+        /// to the prompt, pressing a key); 0 sends the next one as soon as the answer comes.
+        #[arg(long, value_name = "MS", default_value_t = 0)]
+        pause_ms: u64,
     },
     /// Write a consistent copy of the database while the service runs.
     Backup {
@@ -210,9 +214,15 @@ pub fn main() -> ExitCode {
         Command::Agents { command } => runtime.block_on(manage_agents(&settings, command)),
         Command::Purge => runtime.block_on(purge_now(&settings)),
         Command::Backup { file } => backup(&settings, &file),
-        Command::Loadtest { url, calls, concurrency, line, pid } => {
-            runtime.block_on(load_test(settings, url, calls, concurrency, &line, pid))
-        }
+        Command::Loadtest { url, calls, concurrency, line, pid, pause_ms } => runtime.block_on(load_test(
+            settings,
+            url,
+            calls,
+            concurrency,
+            &line,
+            pid,
+            std::time::Duration::from_millis(pause_ms),
+        )),
         Command::Stats { date, to, line, hourly, format } => {
             match crate::stats::Request::parse(&date, to.as_deref(), line.as_deref(), hourly, Some(&format)) {
                 Ok(request) => runtime.block_on(export_stats(&settings, request)),
@@ -545,10 +555,18 @@ async fn load_test(
     concurrency: usize,
     line: &str,
     pid: Option<u32>,
+    pause: std::time::Duration,
 ) -> anyhow::Result<()> {
     let (phone, server) = softphone_for(settings, url).await?;
+    let phone = phone.with_pause(pause);
     let pid = if server.is_some() { Some(std::process::id()) } else { pid };
-    println!("placing {calls} calls, {concurrency} at a time…");
+    if pause.is_zero() {
+        println!("placing {calls} calls, {concurrency} at a time…");
+    } else {
+        println!(
+            "placing {calls} calls, {concurrency} at a time, each caller pausing {pause:?} before each answer…"
+        );
+    }
     let cpu_before = pid.and_then(crate::loadtest::cpu_time);
     let report = crate::loadtest::run(&phone, line, calls, concurrency, false, 0).await;
     println!("{}", report.summary());

@@ -194,6 +194,8 @@ pub struct Softphone {
     /// Audio already fetched, by URL: the provider caches prompts (their URL changes with
     /// the file), so a played prompt is fetched once, not on every call.
     audio: Arc<Mutex<HashMap<String, Played>>>,
+    /// Time a caller takes before each webhook after the first (listening, pressing).
+    pause: std::time::Duration,
 }
 
 static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -220,7 +222,16 @@ impl Softphone {
             server,
             token: token.map(str::to_owned),
             audio: Arc::default(),
+            pause: std::time::Duration::ZERO,
         }
+    }
+
+    /// The same provider, its callers taking `pause` before each webhook after the first
+    /// (a real caller listens to a prompt for seconds; none by default).
+    #[must_use]
+    pub fn with_pause(mut self, pause: std::time::Duration) -> Self {
+        self.pause = pause;
+        self
     }
 
     /// Posts a signed form to `url` (a public URL or a path).
@@ -362,6 +373,9 @@ impl Softphone {
             requests += 1;
             if requests > 500 {
                 break;
+            }
+            if requests > 1 && !self.pause.is_zero() {
+                tokio::time::sleep(self.pause).await;
             }
             let exchange = self.post(&url, &params).await?;
             record.exchanges.push(exchange.clone());

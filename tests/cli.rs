@@ -305,3 +305,27 @@ fn loadtest_reports_throughput_and_the_servers_memory_and_cpu_per_webhook() {
     assert!(per_webhook > 0.0, "{stdout}");
     assert!(stdout.contains("server memory: peak "), "{stdout}");
 }
+
+#[test]
+fn loadtest_callers_pause_before_each_answer_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = solidaire()
+        .env("SOLIDAIRE_SOUNDS", dir.path().join("sounds"))
+        .arg("--database")
+        .arg(dir.path().join("p.db"))
+        .args(["loadtest", "--calls", "1", "--concurrency", "1", "--pause-ms", "600"])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("each caller pausing 600ms before each answer"), "{stdout}");
+    // "1 calls, 8 webhooks in 4.93 s: …": the caller paused before every webhook but its
+    // first (without pauses the same call takes about a second here, start-up included).
+    let summary = stdout.lines().find(|l| l.starts_with("1 calls, ")).unwrap_or_else(|| panic!("{stdout}"));
+    let number = |after: &str| -> f64 {
+        summary.split(after).nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap()
+    };
+    let (webhooks, seconds) = (number("calls, "), number("webhooks in "));
+    assert!(webhooks >= 5.0, "{stdout}");
+    assert!(seconds >= 0.6 * (webhooks - 1.0), "{stdout}");
+}
