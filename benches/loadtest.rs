@@ -4,7 +4,8 @@
 //! points), loaded by the same simulated callers on this machine, in turn, three rounds
 //! each at 50 and 200 connections. Prints requests/s, latency percentiles, the server's
 //! CPU time per webhook, the service's memory, the ratios to the bare ceiling (each
-//! round's, and their median), memory with 10,000 calls in progress, confirmed callbacks
+//! round's, and their median), latency with 200 callers pausing 100 ms before each
+//! answer (below saturation), memory with 10,000 calls in progress, confirmed callbacks
 //! against the database, and start-up time with a 1 GB database.
 //!
 //! `cargo bench --bench loadtest [-- CALLS]`
@@ -20,6 +21,8 @@ const LINE: &str = "+3280043436";
 const TOKEN: &str = "load-test-token";
 /// Rounds (ceiling, then service) per number of connections.
 const ROUNDS: usize = 3;
+/// A paced caller's pause before each webhook after the first.
+const PAUSE: Duration = Duration::from_millis(100);
 
 /// A static TwiML document of the usual size: a question and its fallback.
 const STATIC_TWIML: &str = concat!(
@@ -221,6 +224,23 @@ fn main() {
             mib(server.id())
         );
     }
+    // Below saturation: 200 callers at once, each pausing 100 ms before each answer (a
+    // real caller listens for seconds): the latency a caller hears when the machine is
+    // not the bottleneck.
+    for (name, phone, pid, simple) in [
+        ("bare axum, paced callers", &ceiling, bare_child.id(), true),
+        ("solidaire, paced callers", &ours, server.id(), false),
+    ] {
+        let paced = phone.clone().with_pause(PAUSE);
+        let (run, cpu) = measured(&runtime, pid, loadtest::run(&paced, LINE, calls / 2, 200, simple, first));
+        if !simple {
+            first += calls / 2;
+            confirmed += run.confirmed;
+        }
+        row(name, 200, &run, cpu);
+    }
+    println!("|   paced: each caller pauses {} ms before each answer |", PAUSE.as_millis());
+
     let stored: i64 = rusqlite::Connection::open(&db)
         .unwrap()
         .query_row("SELECT count(*) FROM callback_requests", [], |r| r.get(0))
