@@ -224,8 +224,8 @@ fn main() {
             mib(server.id())
         );
     }
-    // Below saturation: 200 callers at once, each pausing 100 ms before each answer (a
-    // real caller listens for seconds): the latency a caller hears when the machine is
+    // Below saturation: 200 callers at once, each pausing 100 ms on average before each
+    // answer (a real caller listens for seconds): the latency a caller hears when the machine is
     // not the bottleneck.
     for (name, phone, pid, simple) in [
         ("bare axum, paced callers", &ceiling, bare_child.id(), true),
@@ -239,7 +239,10 @@ fn main() {
         }
         row(name, 200, &run, cpu);
     }
-    println!("|   paced: each caller pauses {} ms before each answer |", PAUSE.as_millis());
+    println!(
+        "|   paced: each caller pauses {} ms on average (half to one and a half times) before each answer |",
+        PAUSE.as_millis()
+    );
 
     let stored: i64 = rusqlite::Connection::open(&db)
         .unwrap()

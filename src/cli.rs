@@ -85,8 +85,9 @@ enum Command {
         /// The server's process id, to report its peak memory and its CPU time per webhook.
         #[arg(long)]
         pid: Option<u32>,
-        /// Milliseconds each caller takes before each webhook after the first (listening
-        /// to the prompt, pressing a key); 0 sends the next one as soon as the answer comes.
+        /// Milliseconds each caller takes on average (half to one and a half times) before
+        /// each webhook after the first (listening to the prompt, pressing a key); 0 sends
+        /// the next one as soon as the answer comes.
         #[arg(long, value_name = "MS", default_value_t = 0)]
         pause_ms: u64,
     },
@@ -564,7 +565,7 @@ async fn load_test(
         println!("placing {calls} calls, {concurrency} at a time…");
     } else {
         println!(
-            "placing {calls} calls, {concurrency} at a time, each caller pausing {pause:?} before each answer…"
+            "placing {calls} calls, {concurrency} at a time, each caller pausing {pause:?} on average before each answer…"
         );
     }
     let cpu_before = pid.and_then(crate::loadtest::cpu_time);

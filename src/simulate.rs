@@ -194,7 +194,8 @@ pub struct Softphone {
     /// Audio already fetched, by URL: the provider caches prompts (their URL changes with
     /// the file), so a played prompt is fetched once, not on every call.
     audio: Arc<Mutex<HashMap<String, Played>>>,
-    /// Time a caller takes before each webhook after the first (listening, pressing).
+    /// Time a caller takes before each webhook after the first (listening, pressing),
+    /// on average: each pause is drawn between half and one and a half times it.
     pause: std::time::Duration,
 }
 
@@ -226,8 +227,9 @@ impl Softphone {
         }
     }
 
-    /// The same provider, its callers taking `pause` before each webhook after the first
-    /// (a real caller listens to a prompt for seconds; none by default).
+    /// The same provider, its callers taking `pause` on average (between half and one and
+    /// a half times it) before each webhook after the first (a real caller listens to a
+    /// prompt for seconds; none by default).
     #[must_use]
     pub fn with_pause(mut self, pause: std::time::Duration) -> Self {
         self.pause = pause;
@@ -369,13 +371,22 @@ impl Softphone {
         let mut next: Option<(String, Vec<(String, String)>)> =
             Some(("/voice/incoming".to_owned(), base(&[])));
         let mut requests = 0;
+        let mut draw = sid
+            .bytes()
+            .fold(0x9E37_79B9_7F4A_7C15_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3));
         'call: while let Some((url, params)) = next.take() {
             requests += 1;
             if requests > 500 {
                 break;
             }
             if requests > 1 && !self.pause.is_zero() {
-                tokio::time::sleep(self.pause).await;
+                // Callers do not answer in step: each pause is between half and one and a
+                // half times the one asked for.
+                draw ^= draw << 13;
+                draw ^= draw >> 7;
+                draw ^= draw << 17;
+                let spread = 0.5 + f64::from(u32::try_from(draw % 1000).unwrap_or(0)) / 1000.0;
+                tokio::time::sleep(self.pause.mul_f64(spread)).await;
             }
             let exchange = self.post(&url, &params).await?;
             record.exchanges.push(exchange.clone());

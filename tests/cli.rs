@@ -318,14 +318,15 @@ fn loadtest_callers_pause_before_each_answer_when_asked() {
         .unwrap();
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("each caller pausing 600ms before each answer"), "{stdout}");
+    assert!(stdout.contains("each caller pausing 600ms on average before each answer"), "{stdout}");
     // "1 calls, 8 webhooks in 4.93 s: …": the caller paused before every webhook but its
-    // first (without pauses the same call takes about a second here, start-up included).
+    // first, each time at least half the pause asked for (without pauses the same call
+    // takes about a second here, start-up included).
     let summary = stdout.lines().find(|l| l.starts_with("1 calls, ")).unwrap_or_else(|| panic!("{stdout}"));
     let number = |after: &str| -> f64 {
         summary.split(after).nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap()
     };
     let (webhooks, seconds) = (number("calls, "), number("webhooks in "));
     assert!(webhooks >= 5.0, "{stdout}");
-    assert!(seconds >= 0.6 * (webhooks - 1.0), "{stdout}");
+    assert!(seconds >= 0.3 * (webhooks - 1.0), "{stdout}");
 }
