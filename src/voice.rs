@@ -282,7 +282,7 @@ pub fn apply(
         Plan::Step { line, turn, expected, body: Some(body) } => {
             match flows
                 .get(&line)
-                .map(|flow| finish(conn, flow, sounds, req, turn, expected, Some(body), Some(expected)))
+                .map(|flow| finish(conn, flow, sounds, req, turn, expected, Some(body), true))
             {
                 Some(Err(StoreError::Stale)) | None => {
                     atomically(conn, |conn| handle(conn, flows, sounds, req))
@@ -311,12 +311,12 @@ fn apply_in_full(
             if !calls::insert(conn, &new_call(flow, req, req.caller.as_ref()), &turn.state)? {
                 return handle(conn, flows, sounds, req);
             }
-            finish(conn, flow, sounds, req, turn, 0, body, None)
+            finish(conn, flow, sounds, req, turn, 0, body, false)
         }
         // A step that registers a request: checked before it does.
         Plan::Step { line, turn, expected, body } => match flows.get(&line) {
             Some(flow) if calls::expected_step(conn, &req.sid)? == Some(expected) => {
-                finish(conn, flow, sounds, req, turn, expected, body, None)
+                finish(conn, flow, sounds, req, turn, expected, body, false)
             }
             _ => handle(conn, flows, sounds, req),
         },
@@ -357,7 +357,7 @@ pub fn handle(
                 (Some(event), true) => engine::advance(flow, call.state, event, req.at),
                 _ => engine::repeat(flow, call.state, req.at),
             };
-            finish(conn, flow, sounds, req, turn, expected, None, None)
+            finish(conn, flow, sounds, req, turn, expected, None, false)
         }
         _ => {
             let caller = req.caller.clone();
@@ -366,7 +366,7 @@ pub fn handle(
             }
             let turn = engine::start(flow, caller.clone(), req.at);
             calls::insert(conn, &new_call(flow, req, caller.as_ref()), &turn.state)?;
-            finish(conn, flow, sounds, req, turn, 0, None, None)
+            finish(conn, flow, sounds, req, turn, 0, None, false)
         }
     }
 }
@@ -395,8 +395,9 @@ fn render(flow: &Flow, sounds: &Library, req: &Request, turn: &Turn) -> String {
     )
 }
 
-/// Stores what a turn asks for, logs the step and saves the state (only if the stored
-/// call is still at `expected`, when given: [`StoreError::Stale`] otherwise).
+/// Stores what a turn asks for, logs step `step` and saves the state; when `checked`,
+/// only if the stored call is still at that step ([`StoreError::Stale`] otherwise, the
+/// log row removed).
 #[allow(clippy::too_many_arguments)]
 fn finish(
     conn: &Connection,
@@ -406,7 +407,7 @@ fn finish(
     mut turn: Turn,
     step: u32,
     body: Option<String>,
-    expected: Option<u32>,
+    checked: bool,
 ) -> Result<Reply, StoreError> {
     for effect in &turn.effects {
         match effect {
@@ -432,7 +433,7 @@ fn finish(
             response: &body,
         },
     )?;
-    match calls::save_state(conn, &req.sid, &turn.state, req.at, event, expected) {
+    match calls::save_state(conn, &req.sid, &turn.state, req.at, event, checked.then_some(step)) {
         Ok(true) => {}
         Ok(false) => {
             calls::forget_event(conn, event)?;

@@ -2,15 +2,15 @@
 //!
 //! Writes never run on the async workers. [`Store::write`] sends a closure to the writer
 //! thread, which owns the only write connection and groups whatever is waiting into one
-//! `BEGIN IMMEDIATE` transaction (each closure in its own savepoint, so one failure does
-//! not undo the others). A closure's result is handed back only after the transaction has
-//! committed and — for every write that holds a promise — after the log has been flushed
-//! to the disk by the sync thread (`fdatasync` of the write-ahead log, one for everything
-//! committed since the last): a caller is told "registered" only once the row would
-//! survive a power cut. The steps of a call that promise nothing ([`Store::write_step`])
-//! are answered as soon as they are committed, and the writer never waits for the disk.
-//! Reads run in `spawn_blocking` on pooled read-only connections and never wait behind the
-//! writer (WAL).
+//! `BEGIN IMMEDIATE` transaction (each closure in its own savepoint, or keeping itself
+//! whole, so that one failure does not undo the others). A closure's result is handed
+//! back only after the transaction has committed and — for every write that holds a
+//! promise — after the log has been flushed to the disk by the sync thread (`fdatasync`
+//! of the write-ahead log, one for everything committed since the last): a caller is told
+//! "registered" only once the row would survive a power cut. The steps of a call that
+//! promise nothing ([`Store::write_step`]) are answered as soon as they are committed,
+//! and the writer never waits for the disk. Reads run in `spawn_blocking` on pooled
+//! read-only connections and never wait behind the writer (WAL).
 
 pub mod agents;
 pub mod callbacks;
@@ -201,38 +201,19 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.write_step(move |conn| f(conn).map(|value| (value, true))).await
+        self.write_step(move |conn| atomically(conn, |conn| f(conn).map(|value| (value, true)))).await
     }
 
-    /// [`Store::write`] for a write that says itself whether it holds a promise (the
-    /// `bool`): when it does not, it is answered once committed, without waiting for the
-    /// disk — a call's menu steps, which a power cut ends anyway.
+    /// Runs `f` on the writer thread inside the batch's transaction, for a write that
+    /// says itself whether it holds a promise (the `bool`): when it does not, it is
+    /// answered once committed, without waiting for the disk — a call's steps, which a
+    /// power cut ends anyway. `f` is not wrapped in a savepoint (which copies every page
+    /// it touches, for a rollback a job of one or two rows can do itself): it must leave
+    /// nothing behind when it fails, using [`atomically`] for anything larger.
     ///
     /// # Errors
     /// As [`Store::write`].
     pub async fn write_step<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
-    {
-        self.submit(move |conn| atomically(conn, f)).await
-    }
-
-    /// [`Store::write_step`] for a job that keeps itself whole: it is not wrapped in a
-    /// savepoint (which copies every page it touches, for a rollback that a job of one
-    /// or two rows can do itself), and must use [`atomically`] for anything larger.
-    ///
-    /// # Errors
-    /// As [`Store::write`].
-    pub async fn write_step_whole<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
-    {
-        self.submit(f).await
-    }
-
-    async fn submit<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,

@@ -1,7 +1,8 @@
 //! The provider's webhooks under `/voice/`. Every request is checked against its
 //! signature (when a token is set), read into a [`voice::Request`], planned here with
-//! what is known of the call and applied on the database writer. Whatever fails inside, the caller hears valid TwiML: an apology and
-//! the fallback number, never a 5xx or an empty body.
+//! what is known of the call and applied on the database writer. Whatever fails inside,
+//! the caller hears valid TwiML: an apology and the fallback number, never a 5xx or an
+//! empty body.
 
 use std::time::Duration;
 
@@ -177,7 +178,7 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
         let flows = std::sync::Arc::clone(&flows);
         // Only a step that registered a request waits for the disk: the caller hears
         // "registered" only once it would survive a power cut.
-        app.store.write_step_whole(move |conn| {
+        app.store.write_step(move |conn| {
             voice::apply(conn, &flows, &sounds, &req, plan).map(|reply| {
                 let promise = reply.registered;
                 (reply, promise)
@@ -241,7 +242,7 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
     // waited for on the disk (the provider does not retry a status callback anyway).
     let result = app
         .store
-        .write_step_whole(move |conn| {
+        .write_step(move |conn| {
             calls::record_status(
                 conn,
                 &StatusUpdate {
