@@ -61,10 +61,10 @@ impl E164 {
             return Err(PhoneError::Invalid);
         }
         let number = phonenumber::parse(Some(region.0), input).map_err(|_| PhoneError::Invalid)?;
-        if !number.is_valid() {
-            return Err(PhoneError::Invalid);
-        }
+        // A number is valid when it has a type in its region's plan (what `is_valid` checks,
+        // matching the same patterns again).
         match number.number_type(&phonenumber::metadata::DATABASE) {
+            Type::Unknown => Err(PhoneError::Invalid),
             Type::PremiumRate | Type::SharedCost | Type::ShortCode | Type::Emergency => {
                 Err(PhoneError::NotCallable)
             }
@@ -231,6 +231,31 @@ mod tests {
         assert_eq!(E164::parse("0903 12 345", Region::default()), Err(PhoneError::NotCallable));
         assert!(E164::parse("112", Region::default()).is_err());
         assert_eq!(E164::parse("0470", Region::default()), Err(PhoneError::Invalid));
+    }
+
+    proptest::proptest! {
+        /// One type lookup decides as the crate's own validity check followed by the type.
+        #[test]
+        fn parse_decides_as_the_crate_s_validity_check_and_type(
+            prefix in proptest::sample::select(vec!["", "0", "+32", "+33", "+31", "+1", "00"]),
+            digits in "[0-9]{2,12}",
+            region in proptest::sample::select(vec!["BE", "FR", "NL"]),
+        ) {
+            let input = format!("{prefix}{digits}");
+            let region = Region::parse(region).unwrap();
+            let expected = phonenumber::parse(Some(region.0), &input).map_err(|_| PhoneError::Invalid).and_then(|n| {
+                if !n.is_valid() {
+                    return Err(PhoneError::Invalid);
+                }
+                match n.number_type(&phonenumber::metadata::DATABASE) {
+                    Type::PremiumRate | Type::SharedCost | Type::ShortCode | Type::Emergency => {
+                        Err(PhoneError::NotCallable)
+                    }
+                    _ => Ok(n.format().mode(Mode::E164).to_string()),
+                }
+            });
+            proptest::prop_assert_eq!(E164::parse(&input, region).map(|n| n.0), expected);
+        }
     }
 
     #[test]

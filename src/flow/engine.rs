@@ -311,10 +311,11 @@ impl<'f> Walk<'f> {
         let language = self.language();
         let mut text = self.flow.text(prompt, &language).unwrap_or_default().to_owned();
         let verbatim = !crate::sounds::is_dynamic(&text);
-        if let Some(phone) = phone {
+        // Formatting a number reads the numbering plan: only for a text that says it.
+        if let Some(phone) = phone.filter(|_| text.contains("{phone}")) {
             text = text.replace("{phone}", &spell_digits(&phone.spoken_form(self.flow.region)));
         }
-        if let Some(postcode) = self.state.answers.get("postcode") {
+        if let Some(postcode) = self.state.answers.get("postcode").filter(|_| text.contains("{postcode}")) {
             text = text.replace("{postcode}", &spell_digits(postcode));
         }
         Speech { text, language, prompt: verbatim.then(|| prompt.to_owned()) }
