@@ -168,6 +168,9 @@ enum SoundsCommand {
     },
 }
 
+/// Threads for blocking work at most (reads of the database, files, password hashes).
+const BLOCKING_THREADS: usize = 16;
+
 /// Runs the command line.
 #[must_use]
 pub fn main() -> ExitCode {
@@ -198,7 +201,15 @@ pub fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Blocking work (files, reads, password hashes) runs on a few long-lived threads: a
+    // thread that ends leaves its allocator heap behind, and many short-lived ones
+    // made the resident memory grow from load to load.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .thread_keep_alive(std::time::Duration::from_secs(3600))
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("solidaire: cannot start the runtime: {e}");

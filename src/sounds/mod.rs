@@ -26,7 +26,28 @@ pub struct Recording {
     pub seconds: f64,
     /// The text it was recorded from, when known.
     pub text: Option<String>,
+    /// When the file was last changed (nanoseconds since 1970), for `Last-Modified`.
+    pub modified: u128,
+    /// The file's bytes, kept in memory when the folder is small enough (see
+    /// [`IN_MEMORY`]): served without touching the disk.
+    pub audio: Option<Audio>,
 }
+
+/// A recording's bytes (shown by their length only).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Audio(pub bytes::Bytes);
+
+impl std::fmt::Debug for Audio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Audio({} bytes)", self.0.len())
+    }
+}
+
+/// Recordings kept in memory at most, in bytes (the bundled ones take about 5 MB; a
+/// minute of telephone audio about 1 MB); those beyond are read from the disk.
+pub const IN_MEMORY: u64 = 64 << 20;
+/// A recording larger than this is always read from the disk.
+pub const IN_MEMORY_EACH: u64 = 4 << 20;
 
 impl Recording {
     /// Whether it was recorded for `text` (a prompt's current text).
@@ -98,6 +119,7 @@ impl Library {
     pub fn scan(root: &Path) -> Self {
         let fingerprint = wav_files(root);
         let mut recordings: HashMap<String, HashMap<String, Recording>> = HashMap::new();
+        let mut in_memory = 0;
         for (path, _, _) in &fingerprint {
             if path.extension().is_none_or(|x| x != "wav") {
                 continue;
@@ -112,15 +134,30 @@ impl Library {
                 continue;
             }
             let Ok(meta) = std::fs::metadata(path) else { continue };
-            let Some(seconds) = head(path).and_then(|b| wav::seconds(&b)) else {
+            let size = meta.len();
+            let audio = (size <= IN_MEMORY_EACH && in_memory + size <= IN_MEMORY)
+                .then(|| std::fs::read(path).ok())
+                .flatten()
+                // Changed while being read: the next scan reads it again; until then, the disk.
+                .filter(|bytes| bytes.len() as u64 == size);
+            let header = match &audio {
+                Some(bytes) => Some(bytes[..bytes.len().min(4096)].to_vec()),
+                None => head(path),
+            };
+            let Some(seconds) = header.and_then(|b| wav::seconds(&b)) else {
                 tracing::warn!(file = %path.display(), "not a readable WAV file: the prompt stays spoken by text-to-speech");
                 continue;
             };
+            in_memory += audio.as_ref().map_or(0, |a| a.len() as u64);
             let text = std::fs::read_to_string(path.with_extension("txt")).ok().map(|t| t.trim().to_owned());
-            recordings
-                .entry(lang.to_owned())
-                .or_default()
-                .insert(id.to_owned(), Recording { tag: tag(&meta), seconds, text });
+            let recording = Recording {
+                tag: tag(&meta),
+                seconds,
+                text,
+                modified: modified_nanos(&meta),
+                audio: audio.map(|bytes| Audio(bytes.into())),
+            };
+            recordings.entry(lang.to_owned()).or_default().insert(id.to_owned(), recording);
         }
         Self { recordings, fingerprint }
     }
@@ -336,4 +373,29 @@ pub fn restore(root: &Path, lang: &str, prompt: &str, version: &str, now: DateTi
         write_atomically(&target.with_extension("txt"), text.as_bytes())?;
     }
     write_atomically(&target, &wav)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recordings_are_kept_in_memory_up_to_a_size_the_others_read_from_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("fr")).unwrap();
+        let short = wav::tone(8000, 1, 1.0, 440.0);
+        std::fs::write(dir.path().join("fr/greeting.wav"), &short).unwrap();
+        // 16-bit samples at 8 kHz: 16 kB a second, past the limit for one recording.
+        let seconds = f64::from(u32::try_from(IN_MEMORY_EACH / 16_000 + 1).unwrap());
+        std::fs::write(dir.path().join("fr/long.wav"), wav::tone(8000, 1, seconds, 440.0)).unwrap();
+
+        let library = Library::scan(dir.path());
+        let greeting = library.get("fr", "greeting").unwrap();
+        assert_eq!(greeting.audio.as_ref().map(|a| a.0.as_ref()), Some(short.as_slice()));
+        assert!((greeting.seconds - 1.0).abs() < 0.01);
+        let long = library.get("fr", "long").unwrap();
+        assert!(long.audio.is_none(), "{long:?}");
+        assert!((long.seconds - seconds).abs() < 0.01, "still known, from its header");
+        assert!(format!("{library:?}").len() < 2_000, "bytes are not printed");
+    }
 }

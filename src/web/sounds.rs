@@ -1,7 +1,9 @@
 //! `GET /sounds/<lang>/<prompt>.wav`: prompt audio for `<Play>`. The provider caches by
 //! `ETag`, `Last-Modified` and `Cache-Control`, so they are always sent and conditional
 //! requests get `304`. Nothing outside the sounds folder can be read: path segments are
-//! plain names, and the file's real path (symbolic links resolved) must stay inside.
+//! plain names, and the file's real path (symbolic links resolved) must stay inside. The
+//! recordings in force are served from memory (read with the folder, see
+//! [`crate::sounds::Library`]).
 
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -11,9 +13,11 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::AppState;
+use crate::sounds::Library;
 
 /// Routes (`HEAD` is answered by the `GET` route, without the body).
 pub fn router() -> Router<AppState> {
@@ -45,15 +49,55 @@ fn locate(root: &Path, path: &str) -> Option<PathBuf> {
 
 const HTTP_DATE: &str = "%a, %d %b %Y %H:%M:%S GMT";
 
+/// A recording of the library by its URL path (`<lang>/<prompt>.wav`), when its bytes
+/// are in memory.
+fn in_memory(library: &Library, path: &str) -> Option<(String, u128, Bytes)> {
+    let (lang, file) = path.split_once('/')?;
+    let prompt = file.strip_suffix(".wav")?;
+    let recording = library.get(lang, prompt)?;
+    let audio = recording.audio.as_ref()?;
+    Some((recording.tag.clone(), recording.modified, audio.0.clone()))
+}
+
 async fn sound(State(app): State<AppState>, UrlPath(path): UrlPath<String>, headers: HeaderMap) -> Response {
     let not_found = || (StatusCode::NOT_FOUND, "no such sound\n").into_response();
-    let Some(file) = locate(&app.settings.sounds, &path) else { return not_found() };
-    let Some(kind) = content_type(&file) else { return not_found() };
-    let Ok(meta) = tokio::fs::metadata(&file).await else { return not_found() };
+    // The recordings in force are served from memory; anything else from the folder.
+    if let Some((tag, modified, bytes)) = in_memory(&app.sounds(), &path) {
+        return answer(&headers, &tag, modified, "audio/wav", || async move { Some(bytes) }).await;
+    }
+    let root = app.settings.sounds.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let file = locate(&root, &path)?;
+        let kind = content_type(&file)?;
+        let meta = std::fs::metadata(&file).ok()?;
+        Some((file, kind, meta))
+    })
+    .await;
+    let Ok(Some((file, kind, meta))) = found else { return not_found() };
     let modified = meta.modified().ok().and_then(|m| m.duration_since(UNIX_EPOCH).ok()).unwrap_or_default();
-    let etag = format!("\"{}\"", crate::sounds::tag(&meta));
-    let last_modified = DateTime::<Utc>::from_timestamp(i64::try_from(modified.as_secs()).unwrap_or(0), 0)
-        .unwrap_or_default();
+    let tag = crate::sounds::tag(&meta);
+    answer(&headers, &tag, modified.as_nanos(), kind, || async move {
+        tokio::fs::read(&file).await.ok().map(Bytes::from)
+    })
+    .await
+}
+
+/// The answer for a sound tagged `tag`: `304` when the provider's copy is current, else
+/// the bytes `read` gives (`404` when it gives none), with the caching headers.
+async fn answer<F, Fut>(
+    headers: &HeaderMap,
+    tag: &str,
+    modified_nanos: u128,
+    kind: &'static str,
+    read: F,
+) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Option<Bytes>>,
+{
+    let etag = format!("\"{tag}\"");
+    let seconds = i64::try_from(modified_nanos / 1_000_000_000).unwrap_or(0);
+    let last_modified = DateTime::<Utc>::from_timestamp(seconds, 0).unwrap_or_default();
     let unchanged = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
         Some(tags) => tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
         None => headers
@@ -65,9 +109,9 @@ async fn sound(State(app): State<AppState>, UrlPath(path): UrlPath<String>, head
     let mut response = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        match tokio::fs::read(&file).await {
-            Ok(bytes) => ([(header::CONTENT_TYPE, kind)], bytes).into_response(),
-            Err(_) => return not_found(),
+        match read().await {
+            Some(bytes) => ([(header::CONTENT_TYPE, kind)], bytes).into_response(),
+            None => return (StatusCode::NOT_FOUND, "no such sound\n").into_response(),
         }
     };
     let h = response.headers_mut();
