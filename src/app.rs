@@ -139,7 +139,7 @@ impl Application {
         for flow in flows.iter() {
             tracing::info!(line = %flow.id, name = %flow.file.line.name, numbers = flow.numbers.len(), "flow loaded");
         }
-        let sounds = crate::sounds::Library::scan(&settings.sounds);
+        let sounds = crate::sounds::Library::load(&settings.sounds);
         let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(512);
         let (changes, _) = tokio::sync::broadcast::channel(64);
         let (stop, stopping) = tokio::sync::watch::channel(false);

@@ -16,9 +16,10 @@ fn get(app: &TestApp, request: &str) -> (String, usize) {
     stream.write_all(request.as_bytes()).unwrap();
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).unwrap();
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (head.to_ascii_lowercase(), body.len())
+    // The body is audio: split the bytes, read only the head as text.
+    let end = answer.windows(4).position(|w| w == b"\r\n\r\n").map_or(answer.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&answer[..end]).trim_end().to_ascii_lowercase();
+    (head, answer.len() - end)
 }
 
 fn header<'h>(head: &'h str, name: &str) -> &'h str {
@@ -78,4 +79,37 @@ async fn prompts_are_served_with_caching_headers_and_nothing_else_is() {
         let (head, _) = get(&app, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
         assert!(head.starts_with("http/1.1 404") || head.starts_with("http/1.1 400"), "{path}: {head}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_in_force_is_served_whole_with_the_tag_of_its_file_and_its_caching_headers() {
+    let sounds = tempfile::tempdir().unwrap();
+    std::fs::create_dir(sounds.path().join("fr")).unwrap();
+    let file = sounds.path().join("fr/choose_language.wav");
+    let audio = solidaire::sounds::wav::tone(8000, 1, 1.5, 440.0);
+    std::fs::write(&file, &audio).unwrap();
+    let tag = solidaire::sounds::tag(&std::fs::metadata(&file).unwrap());
+    let app = spawn_app(Options { sounds: Some(sounds.path().to_path_buf()), ..Options::default() }).await;
+
+    let request = "GET /sounds/fr/choose_language.wav?v=x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let (head, len) = get(&app, request);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(header(&head, "content-type"), "audio/wav");
+    assert_eq!(header(&head, "cache-control"), "public, max-age=3600");
+    assert_eq!(header(&head, "etag"), format!("\"{tag}\""));
+    assert!(header(&head, "last-modified").ends_with(" gmt"), "{head}");
+    assert_eq!(len, audio.len(), "the whole file");
+
+    let (head, len) = get(
+        &app,
+        &format!(
+            "GET /sounds/fr/choose_language.wav HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"{tag}\"\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(head.starts_with("http/1.1 304"), "{head}");
+    assert_eq!(len, 0);
+    let (head, len) =
+        get(&app, "HEAD /sounds/fr/choose_language.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(head.starts_with("http/1.1 200") && head.contains("etag: "), "{head}");
+    assert_eq!(len, 0);
 }

@@ -114,9 +114,22 @@ fn head(path: &Path) -> Option<Vec<u8>> {
 }
 
 impl Library {
-    /// Reads the folder (a missing folder is an empty library).
+    /// Reads what the folder holds, each recording's header only (a missing folder is an
+    /// empty library): for checking and generating recordings.
     #[must_use]
     pub fn scan(root: &Path) -> Self {
+        Self::read(root, 0)
+    }
+
+    /// Reads the folder with the recordings' bytes, up to [`IN_MEMORY`]: the library the
+    /// service plays and serves from.
+    #[must_use]
+    pub fn load(root: &Path) -> Self {
+        Self::read(root, IN_MEMORY)
+    }
+
+    /// Reads the folder, keeping the bytes of recordings up to `budget` bytes in all.
+    fn read(root: &Path, budget: u64) -> Self {
         let fingerprint = wav_files(root);
         let mut recordings: HashMap<String, HashMap<String, Recording>> = HashMap::new();
         let mut in_memory = 0;
@@ -135,7 +148,7 @@ impl Library {
             }
             let Ok(meta) = std::fs::metadata(path) else { continue };
             let size = meta.len();
-            let audio = (size <= IN_MEMORY_EACH && in_memory + size <= IN_MEMORY)
+            let audio = (size <= IN_MEMORY_EACH && in_memory + size <= budget)
                 .then(|| std::fs::read(path).ok())
                 .flatten()
                 // Changed while being read: the next scan reads it again; until then, the disk.
@@ -389,7 +402,7 @@ mod tests {
         let seconds = f64::from(u32::try_from(IN_MEMORY_EACH / 16_000 + 1).unwrap());
         std::fs::write(dir.path().join("fr/long.wav"), wav::tone(8000, 1, seconds, 440.0)).unwrap();
 
-        let library = Library::scan(dir.path());
+        let library = Library::load(dir.path());
         let greeting = library.get("fr", "greeting").unwrap();
         assert_eq!(greeting.audio.as_ref().map(|a| a.0.as_ref()), Some(short.as_slice()));
         assert!((greeting.seconds - 1.0).abs() < 0.01);
@@ -397,5 +410,10 @@ mod tests {
         assert!(long.audio.is_none(), "{long:?}");
         assert!((long.seconds - seconds).abs() < 0.01, "still known, from its header");
         assert!(format!("{library:?}").len() < 2_000, "bytes are not printed");
+        let scanned = Library::scan(dir.path());
+        assert!(
+            scanned.get("fr", "greeting").is_some_and(|r| r.audio.is_none()),
+            "a scan reads headers only"
+        );
     }
 }

@@ -79,7 +79,7 @@ impl App {
         if !force && !self.sounds().is_stale(root) {
             return false;
         }
-        let library = crate::sounds::Library::scan(root);
+        let library = crate::sounds::Library::load(root);
         tracing::info!(folder = %root.display(), recordings = library.len(), "recorded prompts read");
         *self.sounds.write().expect("sounds lock poisoned") = Arc::new(library);
         true

@@ -59,8 +59,11 @@ fn in_memory(library: &Library, path: &str) -> Option<(String, u128, Bytes)> {
     Some((recording.tag.clone(), recording.modified, audio.0.clone()))
 }
 
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "no such sound\n").into_response()
+}
+
 async fn sound(State(app): State<AppState>, UrlPath(path): UrlPath<String>, headers: HeaderMap) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, "no such sound\n").into_response();
     // The recordings in force are served from memory; anything else from the folder.
     if let Some((tag, modified, bytes)) = in_memory(&app.sounds(), &path) {
         return answer(&headers, &tag, modified, "audio/wav", || async move { Some(bytes) }).await;
@@ -111,7 +114,7 @@ where
     } else {
         match read().await {
             Some(bytes) => ([(header::CONTENT_TYPE, kind)], bytes).into_response(),
-            None => return (StatusCode::NOT_FOUND, "no such sound\n").into_response(),
+            None => return not_found(),
         }
     };
     let h = response.headers_mut();
