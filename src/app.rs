@@ -141,7 +141,8 @@ impl Application {
         }
         let sounds = crate::sounds::Library::load(&settings.sounds);
         let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(512);
-        let (changes, _) = tokio::sync::broadcast::channel(64);
+        let lease = chrono::Duration::minutes(i64::from(settings.lease_minutes));
+        let ops = crate::ops::Ops::new(store.clone(), Arc::clone(&clock), lease);
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let app = App {
             settings,
@@ -149,11 +150,11 @@ impl Application {
             flows: RwLock::new(Arc::new(flows)),
             sounds: RwLock::new(Arc::new(sounds)),
             clock,
-            changes,
+            ops,
             stopping,
             metrics: crate::web::metrics::Metrics::default(),
             in_flight: crate::web::guard::InFlight(Arc::new(tokio::sync::Semaphore::new(max_in_flight))),
-            live: crate::voice::LiveCalls::default(),
+            live: crate::line::LiveCalls::default(),
         };
         Ok(Self { listener, state: AppState(Arc::new(app)), watch, stop })
     }

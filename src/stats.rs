@@ -11,11 +11,12 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::flow::Schedule;
-use crate::store::{StoreError, time};
+use crate::domain::RequestState;
+use crate::store::{StoreError, reports, time};
 
 /// What to compute.
 #[derive(Debug, Clone)]
@@ -195,62 +196,51 @@ fn count_calls(
     calendar: &Calendar,
     days: &mut [DayTally],
 ) -> Result<(), StoreError> {
-    // Over long ranges a plain scan of the table beats the day index (whose every entry
-    // would cost a lookup in the table): `+day` keeps SQLite from using the index.
     let long = (query.to - query.from).num_days() > 60;
-    let sql = format!(
-        "SELECT day, started_at, caller, open_at_arrival, outcome, COALESCE(left_menu_at, ended_at),
-                menu_keys, invalid_inputs, silences, transfers, transfers_answered
-         FROM calls WHERE {}day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR line = ?3)",
-        if long { "+" } else { "" }
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![query.from.to_string(), query.to.to_string(), query.line])?;
+    let (from, to) = (query.from.to_string(), query.to.to_string());
     // Rows come grouped by day: the date is parsed once per day, not once per call.
     let mut last_day = (String::new(), None);
-    while let Some(r) = rows.next()? {
-        let day = r.get_ref(0)?.as_str()?;
-        if day != last_day.0 {
-            let index = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+    reports::calls_between(conn, (&from, &to), query.line.as_deref(), long, |r| {
+        if r.day != last_day.0 {
+            let index = NaiveDate::parse_from_str(r.day, "%Y-%m-%d")
                 .ok()
                 .and_then(|d| usize::try_from((d - calendar.from).num_days()).ok())
                 .filter(|i| *i < days.len());
-            last_day = (day.to_owned(), index);
+            last_day = (r.day.to_owned(), index);
         }
-        let Some(index) = last_day.1 else { continue };
-        let started = time::parse(r.get_ref(1)?.as_str()?).unwrap_or(calendar.starts[index]);
+        let Some(index) = last_day.1 else { return };
+        let started = time::parse(r.started_at).unwrap_or(calendar.starts[index]);
         let t = &mut days[index];
         t.offered += 1;
-        if let Some(caller) = r.get_ref(2)?.as_str_or_null()? {
+        if let Some(caller) = r.caller {
             if !t.callers.contains(caller) {
                 t.callers.insert(caller.to_owned());
             }
         }
-        let closed = r.get::<_, Option<bool>>(3)? == Some(false);
-        let outcome = r.get_ref(4)?.as_str_or_null()?;
-        let abandoned = outcome == Some("abandoned");
+        let closed = r.open_at_arrival == Some(false);
+        let abandoned = r.outcome == Some("abandoned");
         t.closed += u64::from(closed);
         t.abandoned += u64::from(abandoned);
         if let Some(i) =
-            ["callback", "transferred", "informed", "no_response"].iter().position(|o| Some(*o) == outcome)
+            ["callback", "transferred", "informed", "no_response"].iter().position(|o| Some(*o) == r.outcome)
         {
             t.outcomes[i] += 1;
         }
-        if let Some(left) = r.get_ref(5)?.as_str_or_null()?.and_then(time::parse) {
+        if let Some(left) = r.left_menu_at.and_then(time::parse) {
             #[allow(clippy::cast_precision_loss)]
             t.menu_seconds.push((left - started).num_milliseconds().max(0) as f64 / 1000.0);
         }
-        for key in r.get_ref(6)?.as_str()?.chars() {
+        for key in r.menu_keys.chars() {
             if let Some(k) = KEYS.iter().position(|(c, _)| *c == key) {
                 t.keys[k] += 1;
             }
         }
-        let get = |i: usize| -> rusqlite::Result<u64> { Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0)) };
-        t.invalid += get(7)?;
-        t.silences += get(8)?;
-        let transfers = get(9)?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        t.invalid += count(r.invalid);
+        t.silences += count(r.silences);
+        let transfers = count(r.transfers);
         t.transfers += transfers;
-        t.transfers_answered += get(10)?;
+        t.transfers_answered += count(r.transfers_answered);
         let hour = usize::try_from((started - calendar.starts[index]).num_hours())
             .unwrap_or(0)
             .min(t.per_hour.len() - 1);
@@ -259,8 +249,7 @@ fn count_calls(
         h.closed += u64::from(closed);
         h.abandoned += u64::from(abandoned);
         h.transfers += transfers;
-    }
-    Ok(())
+    })
 }
 
 fn count_callbacks(
@@ -270,11 +259,6 @@ fn count_callbacks(
     days: &mut [DayTally],
 ) -> Result<(), StoreError> {
     let (start, end) = (calendar.starts[0], calendar.starts[calendar.days()]);
-    let mut stmt = conn.prepare_cached(
-        "SELECT created_at, first_attempt_at, closed_at, state FROM callback_requests
-         WHERE created_at < ?1 AND (closed_at IS NULL OR closed_at >= ?2) AND (?3 IS NULL OR line = ?3)",
-    )?;
-    let mut rows = stmt.query(params![time::format(end), time::format(start), query.line])?;
     let mut open_delta = vec![0i64; days.len() + 1];
     let limit = i64::from(query.service_level_hours) * 60;
     let mut cache: std::collections::HashMap<NaiveDate, crate::flow::hours::Intervals> =
@@ -282,20 +266,19 @@ fn count_callbacks(
     let schedule = &query.schedule;
     let mut intervals =
         |date: NaiveDate| cache.entry(date).or_insert_with(|| schedule.open_intervals(date)).clone();
-    while let Some(r) = rows.next()? {
-        let Some(created) = time::parse(r.get_ref(0)?.as_str()?) else { continue };
-        let first = r.get_ref(1)?.as_str_or_null()?.and_then(time::parse);
-        let closed = r.get_ref(2)?.as_str_or_null()?.and_then(time::parse);
-        let state = r.get_ref(3)?.as_str()?;
+    reports::requests_alive(conn, (start, end), query.line.as_deref(), |r| {
+        let Some(created) = time::parse(r.created_at) else { return };
+        let first = r.first_attempt_at.and_then(time::parse);
+        let closed = r.closed_at.and_then(time::parse);
         open_delta[calendar.clamp_day(created)] += 1;
         if let Some(closed) = closed {
             open_delta[calendar.clamp_day(closed)] -= 1;
             if let Some(d) = calendar.day_of(closed) {
-                days[d].completed += u64::from(state == "done");
-                days[d].unreachable += u64::from(state == "unreachable");
+                days[d].completed += u64::from(r.state == Some(RequestState::Done));
+                days[d].unreachable += u64::from(r.state == Some(RequestState::Unreachable));
             }
         }
-        let Some(d) = calendar.day_of(created) else { continue };
+        let Some(d) = calendar.day_of(created) else { return };
         let t = &mut days[d];
         t.requested += 1;
         let hour = usize::try_from((created - calendar.starts[d]).num_hours())
@@ -311,7 +294,7 @@ fn count_callbacks(
                     u64::from(schedule.open_minutes_with(created, first, limit, &mut intervals) <= limit);
             }
             // Still waiting: it counts once it is late.
-            None if (state == "open" || state == "claimed")
+            None if r.state.is_some_and(RequestState::is_active)
                 && schedule.open_minutes_with(created, query.now, limit, &mut intervals) > limit =>
             {
                 t.judged += 1;
@@ -319,7 +302,7 @@ fn count_callbacks(
             // Cancelled before any attempt: no service to measure.
             None => {}
         }
-    }
+    })?;
     let mut open = 0;
     for (d, t) in days.iter_mut().enumerate() {
         open += open_delta[d];

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::phone::{E164, Region};
+pub use crate::domain::Priority;
 pub use hours::Schedule;
 pub use load::{FlowError, Flows};
 
@@ -398,31 +399,6 @@ pub struct Callback {
     pub message_max_seconds: u16,
     /// Node reached when no usable number could be had after the attempts.
     pub fail: Option<Ref>,
-}
-
-/// The urgency of a callback request; the queue serves higher first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    /// The usual.
-    #[default]
-    Normal,
-    /// Before the usual (urgent transport falling back to a callback).
-    High,
-    /// Before everything.
-    Urgent,
-}
-
-impl Priority {
-    /// Stored value: higher is served first.
-    #[must_use]
-    pub fn rank(self) -> i64 {
-        match self {
-            Self::Normal => 0,
-            Self::High => 1,
-            Self::Urgent => 2,
-        }
-    }
 }
 
 /// Prompt ids the engine itself uses; a flow that has menus or callbacks must define them.

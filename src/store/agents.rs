@@ -3,75 +3,21 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
 use super::{StoreError, time};
-
-/// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Works the queue.
-    Agent,
-    /// Also sees every request, releases, reassigns, cancels, manages accounts.
-    Supervisor,
-}
-
-impl Role {
-    /// Reads `agent` or `supervisor`.
-    ///
-    /// # Errors
-    /// Any other word.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        match text {
-            "agent" => Ok(Self::Agent),
-            "supervisor" => Ok(Self::Supervisor),
-            other => Err(format!("unknown role `{other}` (agent or supervisor)")),
-        }
-    }
-
-    /// The stored word.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Agent => "agent",
-            Self::Supervisor => "supervisor",
-        }
-    }
-}
-
-/// An account.
-#[derive(Debug, Clone, Serialize)]
-pub struct Agent {
-    /// Id.
-    pub id: i64,
-    /// Login name.
-    pub login: String,
-    /// Role.
-    pub role: Role,
-    /// A disabled account cannot log in or use its tokens.
-    pub disabled: bool,
-}
-
-impl Agent {
-    /// Whether this is a supervisor.
-    #[must_use]
-    pub fn is_supervisor(&self) -> bool {
-        self.role == Role::Supervisor
-    }
-}
+use crate::domain::{Agent, AgentId, Role};
 
 fn read_agent(r: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
     let role: String = r.get(2)?;
     Ok(Agent {
-        id: r.get(0)?,
+        id: AgentId(r.get(0)?),
         login: r.get(1)?,
         role: if role == "supervisor" { Role::Supervisor } else { Role::Agent },
         disabled: r.get(3)?,
     })
 }
 
-/// Creates an account; `Ok(Err(..))` when the login is taken.
+/// Creates an account (its login must be free).
 ///
 /// # Errors
 /// SQLite errors.
@@ -81,17 +27,12 @@ pub fn add(
     role: Role,
     password_hash: &str,
     at: DateTime<Utc>,
-) -> Result<Result<i64, String>, StoreError> {
-    let taken: bool =
-        conn.query_row("SELECT count(*) > 0 FROM agents WHERE login = ?1", [login], |r| r.get(0))?;
-    if taken {
-        return Ok(Err(format!("login `{login}` is already taken")));
-    }
+) -> Result<AgentId, StoreError> {
     conn.execute(
         "INSERT INTO agents (login, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![login, role.as_str(), password_hash, time::format(at)],
     )?;
-    Ok(Ok(conn.last_insert_rowid()))
+    Ok(AgentId(conn.last_insert_rowid()))
 }
 
 /// Every account, by login.
@@ -115,27 +56,15 @@ pub fn by_login(conn: &Connection, login: &str) -> Result<Option<(Agent, String)
         .optional()?)
 }
 
-/// An account by id.
+/// Disables an account and ends its sessions and tokens.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Agent>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT id, login, role, disabled FROM agents WHERE id = ?1")?
-        .query_row([id], read_agent)
-        .optional()?)
-}
-
-/// Disables an account and ends its sessions and tokens. Returns whether it exists.
-///
-/// # Errors
-/// SQLite errors.
-pub fn disable(conn: &Connection, login: &str) -> Result<bool, StoreError> {
-    let Some((agent, _)) = by_login(conn, login)? else { return Ok(false) };
-    conn.execute("UPDATE agents SET disabled = 1 WHERE id = ?1", [agent.id])?;
-    conn.execute("DELETE FROM sessions WHERE agent_id = ?1", [agent.id])?;
-    conn.execute("DELETE FROM api_tokens WHERE agent_id = ?1", [agent.id])?;
-    Ok(true)
+pub fn disable(conn: &Connection, agent: AgentId) -> Result<(), StoreError> {
+    conn.execute("UPDATE agents SET disabled = 1 WHERE id = ?1", [agent.0])?;
+    conn.execute("DELETE FROM sessions WHERE agent_id = ?1", [agent.0])?;
+    conn.execute("DELETE FROM api_tokens WHERE agent_id = ?1", [agent.0])?;
+    Ok(())
 }
 
 /// Stores an API token's digest for an account.
@@ -144,13 +73,13 @@ pub fn disable(conn: &Connection, login: &str) -> Result<bool, StoreError> {
 /// SQLite errors.
 pub fn add_token(
     conn: &Connection,
-    agent: i64,
+    agent: AgentId,
     token_hash: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO api_tokens (agent_id, token_hash, created_at) VALUES (?1, ?2, ?3)",
-        params![agent, token_hash, time::format(at)],
+        params![agent.0, token_hash, time::format(at)],
     )?;
     Ok(())
 }
@@ -187,14 +116,14 @@ pub struct Session {
 pub fn create_session(
     conn: &Connection,
     token_hash: &str,
-    agent: i64,
+    agent: AgentId,
     csrf: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let now = time::format(at);
     conn.execute(
         "INSERT INTO sessions (token_hash, agent_id, csrf, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![token_hash, agent, csrf, now],
+        params![token_hash, agent.0, csrf, now],
     )?;
     Ok(())
 }

@@ -313,3 +313,31 @@ pub fn record_status(conn: &Connection, s: &StatusUpdate<'_>) -> Result<(), Stor
     }
     Ok(())
 }
+
+/// Calls started since `since` and not ended, for `/metrics`.
+///
+/// # Errors
+/// SQLite errors.
+pub fn in_progress_since(conn: &Connection, since: DateTime<Utc>) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM calls WHERE ended_at IS NULL AND started_at >= ?1")?
+        .query_row([time::format(since)], |r| r.get(0))?)
+}
+
+/// Calls from `caller` that started since `since`.
+///
+/// # Errors
+/// SQLite errors.
+pub fn count_from(conn: &Connection, caller: &E164, since: DateTime<Utc>) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM calls WHERE caller = ?1 AND started_at >= ?2")?
+        .query_row(params![caller.as_str(), time::format(since)], |r| r.get(0))?)
+}
+
+/// Calls stored in all (the health check's question to the database).
+///
+/// # Errors
+/// SQLite errors.
+pub fn count(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.prepare_cached("SELECT count(*) FROM calls")?.query_row([], |r| r.get(0))?)
+}

@@ -13,9 +13,11 @@
 //! read-only connections and never wait behind the writer (WAL).
 
 pub mod agents;
+pub mod backup;
 pub mod callbacks;
 pub mod calls;
 pub mod purge;
+pub mod reports;
 pub mod time;
 
 use std::path::{Path, PathBuf};

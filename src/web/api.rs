@@ -1,9 +1,8 @@
 //! The JSON API under `/api/`: the console's operations for scripts and other tools.
 //! Authenticated by the session cookie (changes then need `X-CSRF-Token`) or
-//! `Authorization: Bearer <token>`. Errors are `{"error": {"code", "message"}}` with a
-//! stable code.
-
-use std::str::FromStr;
+//! `Authorization: Bearer <token>`. Each handler reads its input into a use-case's
+//! command ([`crate::ops`]) and renders the result; errors are [`ApiError`]s,
+//! `{"error": {"code", "message"}}` with a stable code.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,12 +15,17 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::session::{ApiUser, Viewer};
+use super::errors::ApiError;
+use super::forms;
+use super::session::{ApiSupervisor, ApiUser};
+use super::state::AppState;
+use crate::domain::queue::Request;
+use crate::domain::{Outcome, Priority, RequestId};
+use crate::ops::agents::{self, Manager};
+use crate::ops::queue::{self, Command, Done};
+use crate::ops::{Actor, Error};
 use crate::phone::mask;
-use crate::store::StoreError;
-use crate::store::agents;
-use crate::store::callbacks::{self, Actor, Filter, Outcome, QueueResult, Refusal, Request};
+use crate::store::time;
 
 /// API routes.
 pub fn router() -> Router<AppState> {
@@ -35,58 +39,27 @@ pub fn router() -> Router<AppState> {
         .route("/api/agents/{login}/disable", post(disable_agent))
 }
 
-/// A JSON error with a stable code.
+type Answer = Result<Response, ApiError>;
+
+/// A request as `actor` may see it: the full number, the answers and the voice message
+/// only for the agent holding it.
 #[must_use]
-pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
-}
-
-fn store_error(e: &StoreError) -> Response {
-    tracing::error!(error = %e, "API: store failure");
-    error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable")
-}
-
-fn refusal(r: &Refusal) -> Response {
-    let status = match r {
-        Refusal::NotFound => StatusCode::NOT_FOUND,
-        Refusal::NotHolder => StatusCode::FORBIDDEN,
-        Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Refusal::QueueEmpty | Refusal::NotAvailable => StatusCode::CONFLICT,
-    };
-    error(status, r.code(), &r.to_string())
-}
-
-fn answer<T>(result: QueueResult<T>, ok: impl FnOnce(T) -> Response) -> Response {
-    match result {
-        Ok(Ok(value)) => ok(value),
-        Ok(Err(r)) => refusal(&r),
-        Err(e) => store_error(&e),
-    }
-}
-
-fn forbidden_unless_supervisor(viewer: &Viewer) -> Option<Response> {
-    (!viewer.agent.is_supervisor()).then(|| error(StatusCode::FORBIDDEN, "forbidden", "supervisors only"))
-}
-
-/// A request as the viewer may see it: the full number, the answers and the voice
-/// message only for the agent holding it.
-#[must_use]
-pub fn view(r: &Request, viewer: &Viewer) -> Value {
-    let holder = r.holder.as_ref().is_some_and(|(id, _)| *id == viewer.agent.id);
+pub fn view(r: &Request, actor: Actor) -> Value {
+    let holder = queue::shows_contact(r, actor);
     json!({
         "id": r.id,
         "line": r.line,
         "service": r.service,
         "language": r.language,
         "postcode": r.postcode,
-        "priority": r.priority,
+        "priority": r.priority.rank(),
         "state": r.state,
         "attempts": r.attempts,
         "max_attempts": r.max_attempts,
-        "not_before": r.not_before,
-        "created_at": r.created_at,
+        "not_before": time::format(r.not_before),
+        "created_at": time::format(r.created_at),
         "held_by": r.holder.as_ref().map(|(_, login)| login),
-        "lease_until": r.lease_until,
+        "lease_until": r.lease_until.map(time::format),
         "closed_reason": r.closed_reason,
         "phone": r.phone.as_deref().map(|p| if holder { p.to_owned() } else { mask(p) }),
         "answers": if holder { r.answers.clone() } else { Value::Null },
@@ -94,62 +67,39 @@ pub fn view(r: &Request, viewer: &Viewer) -> Value {
     })
 }
 
-fn body<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, Box<Response>> {
+fn body<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, "bad_json", &e.to_string())))
+    serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest("bad_json", e.to_string()))
 }
 
-async fn list(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q): RawQuery) -> Response {
-    let query = q.unwrap_or_default();
-    let mut filter = Filter::from_str(&query).unwrap_or_default();
-    filter.everything_active = viewer.agent.is_supervisor()
-        && form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "all" && v == "true");
-    let now = app.clock.now();
-    match app.store.read(move |c| callbacks::list(c, &filter, now)).await {
-        Ok(requests) => {
-            Json(json!({ "requests": requests.iter().map(|r| view(r, &viewer)).collect::<Vec<_>>() }))
-                .into_response()
-        }
-        Err(e) => store_error(&e),
-    }
+async fn list(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q): RawQuery) -> Answer {
+    let actor = viewer.actor();
+    let requests = queue::list(&app.ops, actor, forms::filter(q.as_deref())).await?;
+    Ok(Json(json!({ "requests": requests.iter().map(|r| view(r, actor)).collect::<Vec<_>>() })).into_response())
 }
 
-async fn fetch(app: &AppState, viewer: &Viewer, id: i64) -> Response {
-    let now = app.clock.now();
-    match app.store.read(move |c| Ok((callbacks::get(c, id, now)?, callbacks::history_of(c, id)?))).await {
-        Ok((Some(r), history)) => {
-            Json(json!({ "request": view(&r, viewer), "history": history })).into_response()
-        }
-        Ok((None, _)) => refusal(&Refusal::NotFound),
-        Err(e) => store_error(&e),
-    }
+async fn one(app: &AppState, actor: Actor, id: RequestId) -> Answer {
+    let (request, history) = queue::get(&app.ops, id).await?;
+    Ok(Json(json!({ "request": view(&request, actor), "history": history })).into_response())
 }
 
-async fn claim_next(
-    State(app): State<AppState>,
-    ApiUser(viewer): ApiUser,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let filter = Filter::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
-    let (agent, lease, now) = (viewer.agent.id, app.lease(), app.clock.now());
-    match app.queue_change(move |c| callbacks::claim_next(c, agent, &filter, lease, now)).await {
-        Ok(Ok(id)) => fetch(&app, &viewer, id).await,
-        other => answer(other, |_: i64| StatusCode::NO_CONTENT.into_response()),
-    }
+async fn claim_next(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q): RawQuery) -> Answer {
+    let command = Command::ClaimNext(forms::filter(q.as_deref()));
+    let Done::Claimed(id) = queue::apply(&app.ops, viewer.actor(), command).await? else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    one(&app, viewer.actor(), id).await
 }
 
-async fn detail(State(app): State<AppState>, ApiUser(viewer): ApiUser, Path(id): Path<i64>) -> Response {
-    fetch(&app, &viewer, id).await
+async fn detail(State(app): State<AppState>, ApiUser(viewer): ApiUser, Path(id): Path<i64>) -> Answer {
+    one(&app, viewer.actor(), RequestId(id)).await
 }
 
-async fn history(State(app): State<AppState>, ApiUser(_): ApiUser, Path(id): Path<i64>) -> Response {
-    match app.store.read(move |c| callbacks::history_of(c, id)).await {
-        Ok(h) => Json(json!({ "history": h })).into_response(),
-        Err(e) => store_error(&e),
-    }
+async fn history(State(app): State<AppState>, ApiUser(_): ApiUser, Path(id): Path<i64>) -> Answer {
+    let history = queue::history(&app.ops, RequestId(id)).await?;
+    Ok(Json(json!({ "history": history })).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -164,85 +114,54 @@ struct ActionBody {
     agent: Option<String>,
 }
 
+/// Reads `/api/requests/{id}/{action}` and its body into a command.
+fn command(id: RequestId, action: &str, form: ActionBody) -> Result<Command, ApiError> {
+    Ok(match action {
+        "claim" => Command::Claim(id),
+        "release" => Command::Release(id),
+        "outcome" => Command::Outcome {
+            id,
+            outcome: Outcome::parse(
+                form.outcome.as_deref().unwrap_or_default(),
+                form.follow_up,
+                form.partner.as_deref(),
+            )
+            .map_err(Error::Invalid)?,
+            note: form.note.unwrap_or_default(),
+        },
+        "priority" => Command::SetPriority {
+            id,
+            priority: Priority::from_rank(form.priority.unwrap_or(-1)).map_err(Error::Invalid)?,
+        },
+        "cancel" => Command::Cancel { id, reason: form.reason.unwrap_or_default() },
+        "reassign" => Command::Reassign { id, to: form.agent.unwrap_or_default() },
+        _ => return Err(ApiError::NotFound("no such action")),
+    })
+}
+
 async fn act(
     State(app): State<AppState>,
     ApiUser(viewer): ApiUser,
     Path((id, action)): Path<(i64, String)>,
     bytes: Bytes,
-) -> Response {
-    let form: ActionBody = match body(&bytes) {
-        Ok(f) => f,
-        Err(response) => return *response,
-    };
-    let (me, supervisor, lease, now) =
-        (viewer.agent.id, viewer.agent.is_supervisor(), app.lease(), app.clock.now());
-    if matches!(action.as_str(), "priority" | "cancel" | "reassign") {
-        if let Some(response) = forbidden_unless_supervisor(&viewer) {
-            return response;
-        }
+) -> Answer {
+    let actor = viewer.actor();
+    let id = RequestId(id);
+    let command = command(id, &action, body(&bytes)?)?;
+    Ok(match queue::apply(&app.ops, actor, command).await? {
+        Done::Claimed(id) => return one(&app, actor, id).await,
+        Done::Released(_) => Json(json!({ "state": "open" })),
+        Done::Worked(_, state) => Json(json!({ "state": state })),
+        Done::Prioritised(_, priority) => Json(json!({ "priority": priority.rank() })),
+        Done::Cancelled(_) => Json(json!({ "state": "cancelled" })),
+        Done::Reassigned(_, login) => Json(json!({ "held_by": login })),
     }
-    match action.as_str() {
-        "claim" => match app.queue_change(move |c| callbacks::claim(c, id, me, lease, now)).await {
-            Ok(Ok(_)) => fetch(&app, &viewer, id).await,
-            other => answer(other, |_| StatusCode::NO_CONTENT.into_response()),
-        },
-        "release" => {
-            let actor = Actor { id: me, supervisor };
-            answer(app.queue_change(move |c| callbacks::release(c, id, actor, now)).await, |()| {
-                Json(json!({ "state": "open" })).into_response()
-            })
-        }
-        "outcome" => {
-            let outcome = match Outcome::parse(
-                form.outcome.as_deref().unwrap_or_default(),
-                form.follow_up,
-                form.partner.as_deref(),
-            ) {
-                Ok(o) => o,
-                Err(message) => return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &message),
-            };
-            let note = form.note.unwrap_or_default();
-            answer(
-                app.queue_change(move |c| callbacks::record_outcome(c, id, me, &outcome, &note, now)).await,
-                |state| Json(json!({ "state": state })).into_response(),
-            )
-        }
-        "priority" => {
-            let priority = form.priority.unwrap_or(-1);
-            answer(app.queue_change(move |c| callbacks::set_priority(c, id, me, priority, now)).await, |()| {
-                Json(json!({ "priority": priority })).into_response()
-            })
-        }
-        "cancel" => {
-            let reason = form.reason.unwrap_or_default();
-            answer(app.queue_change(move |c| callbacks::cancel(c, id, me, &reason, now)).await, |()| {
-                Json(json!({ "state": "cancelled" })).into_response()
-            })
-        }
-        "reassign" => {
-            let login = form.agent.unwrap_or_default();
-            let result = app
-                .queue_change(move |c| match agents::by_login(c, &login)? {
-                    Some((agent, _)) if !agent.disabled => {
-                        callbacks::reassign(c, id, me, agent.id, lease, now).map(|r| r.map(|()| login))
-                    }
-                    _ => Ok(Err(Refusal::Invalid(format!("no active agent `{login}`")))),
-                })
-                .await;
-            answer(result, |login| Json(json!({ "held_by": login })).into_response())
-        }
-        _ => error(StatusCode::NOT_FOUND, "not_found", "no such action"),
-    }
+    .into_response())
 }
 
-async fn list_agents(State(app): State<AppState>, ApiUser(viewer): ApiUser) -> Response {
-    if let Some(response) = forbidden_unless_supervisor(&viewer) {
-        return response;
-    }
-    match app.store.read(agents::list).await {
-        Ok(list) => Json(json!({ "agents": list })).into_response(),
-        Err(e) => store_error(&e),
-    }
+async fn list_agents(State(app): State<AppState>, ApiSupervisor(_, supervisor): ApiSupervisor) -> Answer {
+    let list = agents::list(&app.ops, supervisor.into()).await?;
+    Ok(Json(json!({ "agents": list })).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,34 +172,23 @@ struct NewAgent {
     password: String,
 }
 
-async fn add_agent(State(app): State<AppState>, ApiUser(viewer): ApiUser, bytes: Bytes) -> Response {
-    if let Some(response) = forbidden_unless_supervisor(&viewer) {
-        return response;
-    }
-    let new: NewAgent = match body(&bytes) {
-        Ok(n) => n,
-        Err(response) => return *response,
-    };
-    match super::console::create_agent(&app, new.login.trim().to_owned(), &new.role, new.password).await {
-        Ok(Ok(id)) => {
-            (StatusCode::CREATED, Json(json!({ "id": id, "login": new.login.trim() }))).into_response()
-        }
-        Ok(Err(problem)) => error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &problem),
-        Err(e) => store_error(&e),
-    }
+async fn add_agent(
+    State(app): State<AppState>,
+    ApiSupervisor(viewer, supervisor): ApiSupervisor,
+    bytes: Bytes,
+) -> Answer {
+    let new: NewAgent = body(&bytes)?;
+    let id = agents::add(&app.ops, Manager::from(supervisor), &new.login, &new.role, new.password).await?;
+    tracing::info!(by = %viewer.agent.login, login = %new.login.trim(), "account added");
+    Ok((StatusCode::CREATED, Json(json!({ "id": id, "login": new.login.trim() }))).into_response())
 }
 
 async fn disable_agent(
     State(app): State<AppState>,
-    ApiUser(viewer): ApiUser,
+    ApiSupervisor(viewer, supervisor): ApiSupervisor,
     Path(login): Path<String>,
-) -> Response {
-    if let Some(response) = forbidden_unless_supervisor(&viewer) {
-        return response;
-    }
-    match app.store.write(move |c| agents::disable(c, &login)).await {
-        Ok(true) => Json(json!({ "disabled": true })).into_response(),
-        Ok(false) => error(StatusCode::NOT_FOUND, "not_found", "no such agent"),
-        Err(e) => store_error(&e),
-    }
+) -> Answer {
+    agents::disable(&app.ops, supervisor.into(), &login).await?;
+    tracing::info!(by = %viewer.agent.login, login = %login, "account disabled");
+    Ok(Json(json!({ "disabled": true })).into_response())
 }

@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
-use super::AppState;
+use super::state::AppState;
 
 /// Requests allowed in flight at once.
 #[derive(Debug, Clone)]

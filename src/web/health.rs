@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 
-use super::AppState;
+use super::state::AppState;
 
 /// Health routes.
 pub fn router() -> Router<AppState> {
@@ -13,10 +13,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn healthz(State(app): State<AppState>) -> (StatusCode, &'static str) {
-    let db = app
-        .store
-        .read(|conn| Ok(conn.query_row("SELECT count(*) FROM calls", [], |r| r.get::<_, i64>(0))?))
-        .await;
+    let db = app.store.read(crate::store::calls::count).await;
     match db {
         Ok(_) => (StatusCode::OK, "ok\n"),
         Err(e) => {

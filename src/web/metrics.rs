@@ -13,8 +13,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::AppState;
-use crate::store::{BATCH_BUCKETS, time};
+use super::state::AppState;
+use crate::store::{BATCH_BUCKETS, callbacks, calls};
 
 /// Upper bounds of the latency histogram, seconds.
 const LATENCY_BUCKETS: [f64; 12] =
@@ -113,19 +113,10 @@ async fn metrics(State(app): State<AppState>) -> Response {
     );
 
     // Calls still in progress: started in the last four hours and not ended.
-    let since = time::format(app.clock.now() - chrono::Duration::hours(4));
+    let since = app.clock.now() - chrono::Duration::hours(4);
     let gauges = app
         .store
-        .read(move |c| {
-            let in_progress: i64 = c.query_row(
-                "SELECT count(*) FROM calls WHERE ended_at IS NULL AND started_at >= ?1",
-                [since],
-                |r| r.get(0),
-            )?;
-            let mut stmt = c.prepare_cached("SELECT state, count(*) FROM callback_requests WHERE state IN ('open', 'claimed') GROUP BY state")?;
-            let states = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?.collect::<Result<Vec<_>, _>>()?;
-            Ok((in_progress, states))
-        })
+        .read(move |c| Ok((calls::in_progress_since(c, since)?, callbacks::active_by_state(c)?)))
         .await;
     match gauges {
         Ok((in_progress, states)) => {

@@ -2,19 +2,18 @@
 //! server-rendered forms and tables: usable with the keyboard alone, on a phone, at 200 %
 //! zoom, and with JavaScript off (one small script only keeps the queue fresh).
 
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Html;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use maud::{DOCTYPE, Markup, html};
 
-use super::prompts::PromptRow;
-use super::session::Viewer;
+use super::viewer::Viewer;
+use crate::domain::queue::{Filter, HistoryEntry, Request};
+use crate::domain::{Agent, Outcome, Priority};
+use crate::ops::queue::shows_contact;
 use crate::phone::mask;
 use crate::sounds::Version;
-use crate::store::StoreError;
-use crate::store::callbacks::{Filter, HistoryEntry, Outcome, Request};
-use crate::store::{agents::Agent, time};
+use crate::store::time;
 
 /// A whole page.
 pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<String> {
@@ -81,31 +80,9 @@ pub fn message(title: &str, text: &str, back: &str) -> Html<String> {
     layout(title, None, &html! { h1 { (title) } p role="alert" { (text) } p { a href=(back) { "Back" } } })
 }
 
-/// The answer when the store fails: logged here, never shown.
-#[must_use]
-pub fn failure(error: &StoreError) -> Response {
-    tracing::error!(error = %error, "console: store failure");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        message("Unavailable", "The database is unavailable. Try again in a moment.", "/console"),
-    )
-        .into_response()
-}
-
-/// The answer to a form without the right CSRF token.
-#[must_use]
-pub fn csrf_refused() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        message("Form expired", "This form is out of date. Reload the page and try again.", "/console"),
-    )
-        .into_response()
-}
-
 /// `12 min`, `3 h 05`, `2 d 4 h`.
 #[must_use]
-pub fn age(since: &str, now: DateTime<Utc>) -> String {
-    let Some(since) = time::parse(since) else { return String::new() };
+pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let minutes = (now - since).num_minutes().max(0);
     match minutes {
         0..60 => format!("{minutes} min"),
@@ -114,17 +91,38 @@ pub fn age(since: &str, now: DateTime<Utc>) -> String {
     }
 }
 
-/// A stored time in the line's time zone.
+/// A time in the line's time zone.
 #[must_use]
-pub fn local(at: &str, tz: Tz) -> String {
-    time::parse(at).map_or_else(String::new, |t| t.with_timezone(&tz).format("%a %d/%m %H:%M").to_string())
+pub fn local(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%a %d/%m %H:%M").to_string()
 }
 
-fn priority(p: i64) -> &'static str {
+/// A stored time (a history line's) in the line's time zone.
+#[must_use]
+pub fn local_stored(at: &str, tz: Tz) -> String {
+    time::parse(at).map_or_else(String::new, |t| local(t, tz))
+}
+
+fn priority(p: Priority) -> &'static str {
     match p {
-        2 => "urgent",
-        1 => "high",
-        _ => "normal",
+        Priority::Urgent => "urgent",
+        Priority::High => "high",
+        Priority::Normal => "normal",
+    }
+}
+
+/// The label of an outcome in the console's form.
+fn outcome_label(name: &str) -> &'static str {
+    match name {
+        "reached_resolved" => "Reached – resolved",
+        "reached_follow_up" => "Reached – follow-up (give a date)",
+        "no_answer" => "No answer",
+        "busy" => "Busy",
+        "voicemail" => "Voicemail",
+        "wrong_number" => "Wrong number",
+        "no_longer_needed" => "No longer needed",
+        "referred" => "Referred to a partner (name it)",
+        _ => "",
     }
 }
 
@@ -170,15 +168,15 @@ pub fn queue_table(requests: &[Request], viewer: &Viewer, now: DateTime<Utc>) ->
                             td { a href={ "/console/requests/" (r.id) } { (r.id) } }
                             td { (r.service) } td { (r.language) }
                             td { (r.postcode.as_deref().unwrap_or("–")) }
-                            td { (age(&r.created_at, now)) }
+                            td { (age(r.created_at, now)) }
                             td { (r.attempts) " / " (r.max_attempts) }
                             td { (r.phone.as_deref().map(mask).unwrap_or_default()) }
                             td { (priority(r.priority)) }
                             @if supervisor {
-                                td { @match &r.holder { Some((_, login)) => (login), None => @if r.state == "open" && r.not_before.as_str() > time::format(now).as_str() { "due " (age(&time::format(now), time::parse(&r.not_before).unwrap_or(now))) } @else { "–" } } }
+                                td { @match &r.holder { Some((_, login)) => (login), None => @if r.is_scheduled(now) { "due " (age(now, r.not_before)) } @else { "–" } } }
                             }
                             td {
-                                @if r.holder.is_none() && r.not_before.as_str() <= time::format(now).as_str() {
+                                @if r.holder.is_none() && r.not_before <= now {
                                     form.inline method="post" action={ "/console/requests/" (r.id) "/claim" } {
                                         input type="hidden" name="csrf" value=(csrf);
                                         button type="submit" aria-label={ "Take request " (r.id) } { "Take this one" }
@@ -255,7 +253,7 @@ pub fn request_page(
     now: DateTime<Utc>,
 ) -> Html<String> {
     let csrf = viewer.csrf.clone().unwrap_or_default();
-    let holder = r.holder.as_ref().is_some_and(|(id, _)| *id == viewer.agent.id);
+    let holder = shows_contact(r, viewer.actor());
     let supervisor = viewer.agent.is_supervisor();
     let action = |what: &str| format!("/console/requests/{}/{what}", r.id);
     layout(
@@ -264,11 +262,11 @@ pub fn request_page(
         &html! {
             h1 { "Request " (r.id) " · " (r.service) }
             dl.facts {
-                dt { "State" } dd { (r.state) @if let Some((_, login)) = &r.holder { " by " (login) " until " (r.lease_until.as_deref().map(|l| local(l, tz)).unwrap_or_default()) } }
+                dt { "State" } dd { (r.state) @if let Some((_, login)) = &r.holder { " by " (login) " until " (r.lease_until.map(|l| local(l, tz)).unwrap_or_default()) } }
                 dt { "Language" } dd { (r.language) }
                 dt { "Postcode" } dd { (r.postcode.as_deref().unwrap_or("–")) }
                 dt { "Priority" } dd { (priority(r.priority)) }
-                dt { "Waiting" } dd { (age(&r.created_at, now)) " (since " (local(&r.created_at, tz)) ")" }
+                dt { "Waiting" } dd { (age(r.created_at, now)) " (since " (local(r.created_at, tz)) ")" }
                 dt { "Attempts" } dd { (r.attempts) " / " (r.max_attempts) }
                 dt { "Number" }
                 dd {
@@ -297,7 +295,8 @@ pub fn request_page(
                         input type="hidden" name="csrf" value=(csrf);
                         fieldset {
                             legend { "Outcome" }
-                            @for (value, label) in Outcome::CHOICES {
+                            @for value in Outcome::NAMES {
+                                @let label = outcome_label(value);
                                 div.choice {
                                     input type="radio" name="outcome" id={ "o-" (value) } value=(value) required;
                                     label for={ "o-" (value) } { (label) }
@@ -320,13 +319,13 @@ pub fn request_page(
                     button type="submit" { "Give it back to the queue" }
                 }
             }
-            @if r.holder.is_none() && matches!(r.state.as_str(), "open") && r.not_before.as_str() <= time::format(now).as_str() {
+            @if r.holder.is_none() && r.is_due(now) {
                 form method="post" action=(action("claim")) {
                     input type="hidden" name="csrf" value=(csrf);
                     button.primary type="submit" { "Take this one" }
                 }
             }
-            @if supervisor && matches!(r.state.as_str(), "open" | "claimed") {
+            @if supervisor && r.state.is_active() {
                 section aria-labelledby="supervise" {
                     h2 #supervise { "Supervise" }
                     form method="post" action=(action("reassign")) {
@@ -339,7 +338,7 @@ pub fn request_page(
                         input type="hidden" name="csrf" value=(csrf);
                         label for="priority" { "Priority" }
                         select #priority name="priority" {
-                            @for (v, l) in [(0, "normal"), (1, "high"), (2, "urgent")] { option value=(v) selected[r.priority == v] { (l) } }
+                            @for (v, l) in [(0, "normal"), (1, "high"), (2, "urgent")] { option value=(v) selected[r.priority.rank() == v] { (l) } }
                         }
                         button type="submit" { "Change" }
                     }
@@ -354,7 +353,7 @@ pub fn request_page(
             section aria-labelledby="history" {
                 h2 #history { "History" }
                 ol.history { @for h in history {
-                    li { time { (local(&h.at, tz)) } " · " (h.agent.as_deref().unwrap_or("the line")) " · " (h.action) @if !h.detail.is_empty() { " · " (h.detail) } }
+                    li { time { (local_stored(&h.at, tz)) } " · " (h.agent.as_deref().unwrap_or("the line")) " · " (h.action) @if !h.detail.is_empty() { " · " (h.detail) } }
                 } }
             }
         },
@@ -409,6 +408,29 @@ fn recording_state(row: &PromptRow) -> Markup {
         } @else {
             "text-to-speech"
         }
+    }
+}
+
+/// One prompt in one language, as the console shows it.
+#[derive(Debug, Clone)]
+pub struct PromptRow {
+    /// Prompt id.
+    pub prompt: String,
+    /// Language.
+    pub lang: String,
+    /// Its text in the flow.
+    pub text: String,
+    /// Filled in during the call: always spoken by text-to-speech.
+    pub dynamic: bool,
+    /// The recording in force.
+    pub recording: Option<crate::sounds::Recording>,
+}
+
+impl PromptRow {
+    /// Recorded for another text than the flow's.
+    #[must_use]
+    pub fn stale(&self) -> bool {
+        self.recording.as_ref().is_some_and(|r| !r.says(&self.text))
     }
 }
 

@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::AppState;
-use super::pages;
-use super::session::{ConsoleUser, Viewer};
+use super::errors::PageError;
+use super::pages::{self, PromptRow};
+use super::session::ConsoleSupervisor;
+use super::state::AppState;
 use crate::sounds::{self, wav};
 
 /// Largest upload: two minutes of 48 kHz stereo 24-bit WAV, with room to spare.
@@ -28,29 +29,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/prompts/{lang}/{prompt}/restore", post(restore))
         .route("/console/prompts/{lang}/{prompt}/versions/{file}", get(version_audio))
-}
-
-/// One prompt in one language, as the console shows it.
-#[derive(Debug, Clone)]
-pub struct PromptRow {
-    /// Prompt id.
-    pub prompt: String,
-    /// Language.
-    pub lang: String,
-    /// Its text in the flow.
-    pub text: String,
-    /// Filled in during the call: always spoken by text-to-speech.
-    pub dynamic: bool,
-    /// The recording in force.
-    pub recording: Option<sounds::Recording>,
-}
-
-impl PromptRow {
-    /// Recorded for another text than the flow's.
-    #[must_use]
-    pub fn stale(&self) -> bool {
-        self.recording.as_ref().is_some_and(|r| !r.says(&self.text))
-    }
 }
 
 /// Every prompt of every line, in every language of its line.
@@ -83,28 +61,19 @@ fn find(app: &AppState, lang: &str, prompt: &str) -> Option<PromptRow> {
     rows(app).into_iter().find(|r| r.lang == lang && r.prompt == prompt)
 }
 
-fn supervisors_only(viewer: &Viewer) -> Option<Response> {
-    (!viewer.agent.is_supervisor()).then(|| {
-        (StatusCode::FORBIDDEN, pages::message("Not done", "Only supervisors manage prompts.", "/console"))
-            .into_response()
-    })
-}
 
 fn not_found() -> Response {
     (StatusCode::NOT_FOUND, pages::message("Not found", "No such prompt.", "/console/prompts"))
         .into_response()
 }
 
-async fn list(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser) -> Response {
-    if let Some(refusal) = supervisors_only(&viewer) {
-        return refusal;
-    }
+async fn list(State(app): State<AppState>, ConsoleSupervisor(viewer, _): ConsoleSupervisor) -> Response {
     pages::prompts_page(&viewer, &rows(&app)).into_response()
 }
 
 fn detail_page(
     app: &AppState,
-    viewer: &Viewer,
+    viewer: &super::viewer::Viewer,
     row: &PromptRow,
     notice: Option<&str>,
     error: bool,
@@ -117,12 +86,9 @@ fn detail_page(
 
 async fn detail(
     State(app): State<AppState>,
-    ConsoleUser(viewer): ConsoleUser,
+    ConsoleSupervisor(viewer, _): ConsoleSupervisor,
     Path((lang, prompt)): Path<(String, String)>,
 ) -> Response {
-    if let Some(refusal) = supervisors_only(&viewer) {
-        return refusal;
-    }
     let Some(row) = find(&app, &lang, &prompt) else { return not_found() };
     detail_page(&app, &viewer, &row, None, false)
 }
@@ -147,20 +113,17 @@ async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), String> {
 
 async fn upload(
     State(app): State<AppState>,
-    ConsoleUser(viewer): ConsoleUser,
+    ConsoleSupervisor(viewer, _): ConsoleSupervisor,
     Path((lang, prompt)): Path<(String, String)>,
     form: Multipart,
 ) -> Response {
-    if let Some(refusal) = supervisors_only(&viewer) {
-        return refusal;
-    }
     let Some(row) = find(&app, &lang, &prompt) else { return not_found() };
     let (csrf, bytes) = match read_upload(form).await {
         Ok(upload) => upload,
         Err(problem) => return detail_page(&app, &viewer, &row, Some(&problem), true),
     };
     if !viewer.csrf_ok(&csrf) {
-        return pages::csrf_refused();
+        return PageError::Csrf.into_response();
     }
     if row.dynamic {
         let problem = "this prompt holds a number filled in during the call: it is always spoken";
@@ -201,15 +164,12 @@ struct RestoreForm {
 
 async fn restore(
     State(app): State<AppState>,
-    ConsoleUser(viewer): ConsoleUser,
+    ConsoleSupervisor(viewer, _): ConsoleSupervisor,
     Path((lang, prompt)): Path<(String, String)>,
     Form(form): Form<RestoreForm>,
 ) -> Response {
     if !viewer.csrf_ok(&form.csrf) {
-        return pages::csrf_refused();
-    }
-    if let Some(refusal) = supervisors_only(&viewer) {
-        return refusal;
+        return PageError::Csrf.into_response();
     }
     if find(&app, &lang, &prompt).is_none() {
         return not_found();
@@ -240,12 +200,9 @@ async fn restore(
 /// A kept version's audio, for the page's player (the versions are not under `/sounds`).
 async fn version_audio(
     State(app): State<AppState>,
-    ConsoleUser(viewer): ConsoleUser,
+    ConsoleSupervisor(..): ConsoleSupervisor,
     Path((lang, prompt, file)): Path<(String, String, String)>,
 ) -> Response {
-    if let Some(refusal) = supervisors_only(&viewer) {
-        return refusal;
-    }
     let Some(name) = file.strip_suffix(".wav") else { return not_found() };
     let known = sounds::versions(&app.settings.sounds, &lang, &prompt).into_iter().any(|v| v.name == name);
     if !known {

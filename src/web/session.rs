@@ -13,10 +13,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{AppState, pages};
+use super::errors::{ApiError, PageError};
+use super::pages;
+use super::state::AppState;
+use super::viewer::{Viewer, constant_time_eq};
 use crate::auth;
+use crate::ops::Supervisor;
 use crate::store::StoreError;
-use crate::store::agents::{self, Agent};
+use crate::store::agents;
 
 /// The session cookie.
 pub const COOKIE: &str = "solidaire_session";
@@ -28,30 +32,6 @@ const FAILED_LOGIN_PAUSE: Duration = Duration::from_secs(1);
 /// Login and logout.
 pub fn router() -> Router<AppState> {
     Router::new().route("/login", get(login_page).post(login)).route("/logout", post(logout))
-}
-
-/// An authenticated account.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    /// The account.
-    pub agent: Agent,
-    /// The session's CSRF token (`None` when authenticated by an API token).
-    pub csrf: Option<String>,
-    /// The session's digest, for logout.
-    session: Option<String>,
-}
-
-impl Viewer {
-    /// Whether `given` is this session's CSRF token. Token-authenticated requests carry no
-    /// cookie a third-party page could ride on, so they need none.
-    #[must_use]
-    pub fn csrf_ok(&self, given: &str) -> bool {
-        self.csrf.as_deref().is_none_or(|expected| constant_time_eq(expected.as_bytes(), given.as_bytes()))
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The value of cookie `name`.
@@ -124,7 +104,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
         match identify(app, &parts.headers).await {
             Ok(Some(viewer)) => Ok(Self(viewer)),
             Ok(None) => Err(Redirect::to("/login").into_response()),
-            Err(e) => Err(pages::failure(&e)),
+            Err(e) => Err(PageError::from(e).into_response()),
         }
     }
 }
@@ -134,33 +114,44 @@ impl FromRequestParts<AppState> for ConsoleUser {
 pub struct ApiUser(pub Viewer);
 
 impl FromRequestParts<AppState> for ApiUser {
-    type Rejection = Response;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let viewer = match identify(app, &parts.headers).await {
-            Ok(Some(viewer)) => viewer,
-            Ok(None) => {
-                return Err(super::api::error(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "log in or send `Authorization: Bearer <token>`",
-                ));
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "API: store failure");
-                return Err(super::api::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the database is unavailable",
-                ));
-            }
-        };
+        let viewer = identify(app, &parts.headers).await?.ok_or(ApiError::Unauthenticated)?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD);
         let given = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
         if !safe && !viewer.csrf_ok(given) {
-            return Err(super::api::error(StatusCode::FORBIDDEN, "csrf", "missing or wrong X-CSRF-Token"));
+            return Err(ApiError::Csrf);
         }
         Ok(Self(viewer))
+    }
+}
+
+/// A console page only supervisors may see: anyone else logged in is refused once, here.
+pub struct ConsoleSupervisor(pub Viewer, pub Supervisor);
+
+impl FromRequestParts<AppState> for ConsoleSupervisor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let ConsoleUser(viewer) = ConsoleUser::from_request_parts(parts, app).await?;
+        match viewer.actor().supervisor() {
+            Ok(supervisor) => Ok(Self(viewer, supervisor)),
+            Err(refusal) => Err(PageError::from(refusal).into_response()),
+        }
+    }
+}
+
+/// An API call only supervisors may make.
+pub struct ApiSupervisor(pub Viewer, pub Supervisor);
+
+impl FromRequestParts<AppState> for ApiSupervisor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let ApiUser(viewer) = ApiUser::from_request_parts(parts, app).await?;
+        let supervisor = viewer.actor().supervisor()?;
+        Ok(Self(viewer, supervisor))
     }
 }
 
@@ -203,7 +194,7 @@ async fn login(State(app): State<AppState>, headers: HeaderMap, Form(form): Form
     };
     let found = match found {
         Ok(f) => f,
-        Err(e) => return pages::failure(&e),
+        Err(e) => return PageError::from(e).into_response(),
     };
     let password = form.password;
     let (agent, hash) = match found {
@@ -223,7 +214,7 @@ async fn login(State(app): State<AppState>, headers: HeaderMap, Form(form): Form
     let now = app.clock.now();
     let id = agent.id;
     if let Err(e) = app.store.write(move |c| agents::create_session(c, &digest, id, &csrf, now)).await {
-        return pages::failure(&e);
+        return PageError::from(e).into_response();
     }
     tracing::info!(agent = %agent.login, "logged in");
     let mut response = Redirect::to("/console").into_response();
@@ -244,11 +235,11 @@ async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !viewer.csrf_ok(&form.csrf) {
-        return pages::csrf_refused();
+        return PageError::Csrf.into_response();
     }
     if let Some(digest) = viewer.session.clone() {
         if let Err(e) = app.store.write(move |c| agents::end_session(c, &digest)).await {
-            return pages::failure(&e);
+            return PageError::from(e).into_response();
         }
     }
     let mut response = Redirect::to("/login").into_response();

@@ -16,7 +16,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use super::AppState;
+use super::state::AppState;
 use crate::sounds::Library;
 
 /// Routes (`HEAD` is answered by the `GET` route, without the body).

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Duration, NaiveDate};
@@ -11,9 +11,12 @@ use maud::html;
 use serde::Deserialize;
 
 use super::charts::{Series, bars};
-use super::session::{ApiUser, ConsoleUser};
-use super::{AppState, api, pages};
-use crate::stats::{self, Report, Request, Row, count, measure, text};
+use super::errors::{ApiError, PageError};
+use super::pages;
+use super::session::{ApiSupervisor, ConsoleSupervisor};
+use super::state::AppState;
+use crate::ops::Supervisor;
+use crate::stats::{Report, Request, Row, count, measure, text};
 
 /// Statistics routes.
 pub fn router() -> Router<AppState> {
@@ -30,54 +33,33 @@ struct ExportQuery {
     format: Option<String>,
 }
 
-async fn run(app: &AppState, request: &Request) -> Result<Report, crate::store::StoreError> {
-    let query = request.query(&app.flows(), app.settings.service_level_hours, app.clock.now());
-    app.store.read(move |c| stats::compute(c, &query)).await
+async fn run(app: &AppState, supervisor: Supervisor, request: &Request) -> crate::ops::Result<Report> {
+    let flows = app.flows();
+    crate::ops::stats::daily(&app.ops, supervisor.into(), &flows, app.settings.service_level_hours, request).await
 }
 
 async fn export(
     State(app): State<AppState>,
-    ApiUser(viewer): ApiUser,
+    ApiSupervisor(_, supervisor): ApiSupervisor,
     Query(q): Query<ExportQuery>,
-) -> Response {
-    if !viewer.agent.is_supervisor() {
-        return api::error(StatusCode::FORBIDDEN, "forbidden", "supervisors only");
+) -> Result<Response, ApiError> {
+    let invalid = |message: String| ApiError::BadRequest("invalid", message);
+    let date = q.date.as_deref().ok_or_else(|| invalid("`date` (YYYY-MM-DD) is required".to_owned()))?;
+    let request = Request::parse(date, q.to.as_deref(), q.line.as_deref(), q.hourly, q.format.as_deref())
+        .map_err(invalid)?;
+    let report = run(&app, supervisor, &request).await?;
+    let body = request.render(&report);
+    if request.json {
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
     }
-    let Some(date) = q.date.as_deref() else {
-        return api::error(StatusCode::BAD_REQUEST, "invalid", "`date` (YYYY-MM-DD) is required");
-    };
-    let request =
-        match Request::parse(date, q.to.as_deref(), q.line.as_deref(), q.hourly, q.format.as_deref()) {
-            Ok(r) => r,
-            Err(problem) => return api::error(StatusCode::BAD_REQUEST, "invalid", &problem),
-        };
-    match run(&app, &request).await {
-        Ok(report) => {
-            let body = request.render(&report);
-            if request.json {
-                ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-            } else {
-                let name = format!(
-                    "attachment; filename=\"solidaire-{}{}-{}.csv\"",
-                    if request.hourly { "hourly-" } else { "" },
-                    request.from,
-                    request.to
-                );
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                        (header::CONTENT_DISPOSITION, name),
-                    ],
-                    body,
-                )
-                    .into_response()
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "statistics failed");
-            api::error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable")
-        }
-    }
+    let name = format!(
+        "attachment; filename=\"solidaire-{}{}-{}.csv\"",
+        if request.hourly { "hourly-" } else { "" },
+        request.from,
+        request.to
+    );
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, name)], body)
+        .into_response())
 }
 
 fn series<'a>(rows: &[Row], name: &'a str, fill: &'a str, column: &str) -> Series<'a> {
@@ -86,22 +68,17 @@ fn series<'a>(rows: &[Row], name: &'a str, fill: &'a str, column: &str) -> Serie
     Series { name, fill, values }
 }
 
-async fn dashboard(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser) -> Response {
-    if !viewer.agent.is_supervisor() {
-        return (
-            StatusCode::FORBIDDEN,
-            pages::message("Supervisors only", "The statistics are for supervisors.", "/console"),
-        )
-            .into_response();
-    }
+async fn dashboard(
+    State(app): State<AppState>,
+    ConsoleSupervisor(viewer, supervisor): ConsoleSupervisor,
+) -> Result<Response, PageError> {
     let today: NaiveDate = app.clock.now().with_timezone(&app.timezone()).date_naive();
     let first = today - Duration::days(29);
     let month = Request { from: first, to: today, line: None, hourly: true, json: false };
-    let report = match run(&app, &month).await {
-        Ok(r) => r,
-        Err(e) => return pages::failure(&e),
-    };
-    let Some(now) = report.days.last() else { return pages::failure(&crate::store::StoreError::Closed) };
+    let report = run(&app, supervisor, &month).await?;
+    // A range of days always has its last day; an empty row would only show zeros.
+    let no_day = Row::new();
+    let now = report.days.last().unwrap_or(&no_day);
     let today_s = today.to_string();
     let hours: Vec<&Row> =
         report.hours.iter().filter(|h| text(h, "date") == Some(today_s.as_str())).collect();
@@ -133,7 +110,7 @@ async fn dashboard(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser
             a.button href={ (base) "&format=json" } download { "JSON" }
         }
     };
-    pages::layout(
+    Ok(pages::layout(
         "Statistics",
         Some(&viewer),
         &html! {
@@ -166,5 +143,5 @@ async fn dashboard(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser
             }
         },
     )
-    .into_response()
+    .into_response())
 }

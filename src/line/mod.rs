@@ -1,5 +1,5 @@
-//! One voice webhook from start to end. The calls in progress are kept in memory as
-//! stored ([`LiveCalls`]): for the next step of a known call, [`plan`] runs the engine and
+//! The line: one voice webhook from start to end, whatever the provider. The calls in
+//! progress are kept in memory as stored ([`LiveCalls`]): for the next step of a known call, [`plan`] runs the engine and
 //! renders the TwiML on the async workers, and [`apply`] only logs the step and saves the
 //! state on the writer — if the stored call is still at that step, else the webhook is
 //! handled in full from the database ([`handle`]). A step that registers a request runs
@@ -8,18 +8,20 @@
 //! on disk. Each step's answer is stored, so a replayed webhook gets the same answer and
 //! changes nothing.
 
-use std::collections::HashMap;
+pub mod live;
+
 use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use crate::flow::engine::{self, Action, CallState, Effect, Event, Turn};
+pub use live::{Known, Live, LiveCalls};
+
+use crate::flow::engine::{self, Action, Effect, Event, Turn};
 use crate::flow::{Flow, Flows};
+use crate::ops::queue;
 use crate::phone::{E164, mask, spell_digits};
 use crate::sounds::Library;
-use crate::store::callbacks;
 use crate::store::calls::{self, NewCall, StepRecord};
 use crate::store::{StoreError, atomically};
 use crate::telephony::twiml::{self, Links, Voices};
@@ -87,115 +89,6 @@ pub struct Request {
     pub base: String,
     /// When it arrived.
     pub at: DateTime<Utc>,
-}
-
-/// What this process knows of a call in progress: its line and the engine's state after
-/// the last answer (as stored). With it, a step runs the engine on the async workers and
-/// leaves the single writer only its two rows to write.
-#[derive(Debug, Clone)]
-pub struct Known {
-    /// The flow id.
-    pub line: String,
-    /// The state after the last answer.
-    pub state: CallState,
-}
-
-/// The calls in progress this process knows, by CallSid. Each is behind its own async
-/// lock, held while a webhook of that call is handled: webhooks of one call run one after
-/// the other (the provider waits for each answer; only its retries overlap), and a state
-/// kept here is always the stored one. A call not here is read from the database.
-#[derive(Debug)]
-pub struct LiveCalls {
-    shards: Box<[std::sync::Mutex<Shard>]>,
-    hasher: std::collections::hash_map::RandomState,
-}
-
-/// Some of the calls, by CallSid, each behind its own lock.
-type Shard = HashMap<String, Arc<tokio::sync::Mutex<Live>>>;
-
-/// One call in [`LiveCalls`].
-#[derive(Debug)]
-pub struct Live {
-    /// The call as stored, when known (else read from the database on its next webhook).
-    pub known: Option<Known>,
-    touched: Instant,
-}
-
-const SHARDS: usize = 16;
-/// Calls kept in memory at most (about a kilobyte each); beyond, a call's webhooks are
-/// handled from the database alone, as after a restart.
-const MAX_LIVE: usize = 50_000;
-
-impl Default for LiveCalls {
-    fn default() -> Self {
-        Self {
-            shards: (0..SHARDS).map(|_| std::sync::Mutex::default()).collect(),
-            hasher: std::collections::hash_map::RandomState::new(),
-        }
-    }
-}
-
-impl LiveCalls {
-    fn shard(&self, sid: &str) -> std::sync::MutexGuard<'_, Shard> {
-        let spread =
-            usize::try_from(std::hash::BuildHasher::hash_one(&self.hasher, sid) >> 32).unwrap_or_default();
-        // A panic while holding a shard cannot leave a map half-changed: recover it.
-        self.shards[spread % SHARDS].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The call's entry, made empty when it is not known (and not kept when memory holds
-    /// its share of calls already: it then stays unknown).
-    #[must_use]
-    pub fn entry(&self, sid: &str) -> Arc<tokio::sync::Mutex<Live>> {
-        let mut shard = self.shard(sid);
-        if let Some(live) = shard.get(sid) {
-            return Arc::clone(live);
-        }
-        let live = Arc::new(tokio::sync::Mutex::new(Live { known: None, touched: Instant::now() }));
-        if shard.len() < MAX_LIVE / SHARDS {
-            shard.insert(sid.to_owned(), Arc::clone(&live));
-        }
-        live
-    }
-
-    /// Forgets a call (it ended).
-    pub fn forget(&self, sid: &str) {
-        self.shard(sid).remove(sid);
-    }
-
-    /// Forgets the calls without a webhook for `idle` (their end was never reported, or
-    /// they wait on a long transfer: the database still has them); returns how many.
-    pub fn forget_idle(&self, idle: std::time::Duration) -> usize {
-        let mut forgotten = 0;
-        for shard in &self.shards {
-            let mut shard = shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let before = shard.len();
-            // A call whose webhook is being handled is kept.
-            shard.retain(|_, live| live.try_lock().map_or(true, |l| l.touched.elapsed() < idle));
-            forgotten += before - shard.len();
-        }
-        forgotten
-    }
-
-    /// Calls known now.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()).sum()
-    }
-
-    /// No call known.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl Live {
-    /// Records what a webhook left (`None`: unknown, read it again next time).
-    pub fn set(&mut self, known: Option<Known>) {
-        self.known = known;
-        self.touched = Instant::now();
-    }
 }
 
 /// The answer to a webhook.
@@ -282,7 +175,7 @@ pub fn apply(
         Plan::Step { line, turn, expected, body: Some(body) } => {
             match flows
                 .get(&line)
-                .map(|flow| finish(conn, flow, sounds, req, turn, expected, Some(body), true))
+                .map(|flow| finish_if_still_at(conn, Answer { flow, sounds, req }, turn, expected, Some(body)))
             {
                 Some(Err(StoreError::Stale)) | None => {
                     atomically(conn, |conn| handle(conn, flows, sounds, req))
@@ -311,12 +204,12 @@ fn apply_in_full(
             if !calls::insert(conn, &new_call(flow, req, req.caller.as_ref()), &turn.state)? {
                 return handle(conn, flows, sounds, req);
             }
-            finish(conn, flow, sounds, req, turn, 0, body, false)
+            finish(conn, Answer { flow, sounds, req }, turn, 0, body)
         }
         // A step that registers a request: checked before it does.
         Plan::Step { line, turn, expected, body } => match flows.get(&line) {
             Some(flow) if calls::expected_step(conn, &req.sid)? == Some(expected) => {
-                finish(conn, flow, sounds, req, turn, expected, body, false)
+                finish(conn, Answer { flow, sounds, req }, turn, expected, body)
             }
             _ => handle(conn, flows, sounds, req),
         },
@@ -357,7 +250,7 @@ pub fn handle(
                 (Some(event), true) => engine::advance(flow, call.state, event, req.at),
                 _ => engine::repeat(flow, call.state, req.at),
             };
-            finish(conn, flow, sounds, req, turn, expected, None, false)
+            finish(conn, Answer { flow, sounds, req }, turn, expected, None)
         }
         _ => {
             let caller = req.caller.clone();
@@ -366,7 +259,7 @@ pub fn handle(
             }
             let turn = engine::start(flow, caller.clone(), req.at);
             calls::insert(conn, &new_call(flow, req, caller.as_ref()), &turn.state)?;
-            finish(conn, flow, sounds, req, turn, 0, None, false)
+            finish(conn, Answer { flow, sounds, req }, turn, 0, None)
         }
     }
 }
@@ -395,25 +288,46 @@ fn render(flow: &Flow, sounds: &Library, req: &Request, turn: &Turn) -> String {
     )
 }
 
-/// Stores what a turn asks for, logs step `step` and saves the state; when `checked`,
-/// only if the stored call is still at that step ([`StoreError::Stale`] otherwise, the
-/// log row removed).
-#[allow(clippy::too_many_arguments)]
-fn finish(
+/// Where a turn is answered: the call's flow, the recordings in force, the webhook.
+#[derive(Clone, Copy)]
+struct Answer<'a> {
+    flow: &'a Arc<Flow>,
+    sounds: &'a Library,
+    req: &'a Request,
+}
+
+/// Stores what a turn asks for, logs step `step` and saves the state.
+fn finish(conn: &Connection, to: Answer<'_>, turn: Turn, step: u32, body: Option<String>) -> Result<Reply, StoreError> {
+    store_turn(conn, to, turn, step, body, None)
+}
+
+/// As [`finish`], only if the stored call is still at step `step`
+/// ([`StoreError::Stale`] otherwise, the log row removed): the next step of a call
+/// computed from memory, outside a savepoint.
+fn finish_if_still_at(
     conn: &Connection,
-    flow: &Arc<Flow>,
-    sounds: &Library,
-    req: &Request,
+    to: Answer<'_>,
+    turn: Turn,
+    step: u32,
+    body: Option<String>,
+) -> Result<Reply, StoreError> {
+    store_turn(conn, to, turn, step, body, Some(step))
+}
+
+fn store_turn(
+    conn: &Connection,
+    to: Answer<'_>,
     mut turn: Turn,
     step: u32,
     body: Option<String>,
-    checked: bool,
+    expected: Option<u32>,
 ) -> Result<Reply, StoreError> {
+    let Answer { flow, sounds, req } = to;
     for effect in &turn.effects {
         match effect {
             Effect::RegisterCallback(draft) => {
-                let id = callbacks::register(conn, &req.sid, &flow.id, draft, req.at)?;
-                tracing::info!(call = %req.sid, request = id, service = %draft.service, phone = %draft.phone, "callback request registered");
+                let id = queue::register(conn, &req.sid, &flow.id, draft, req.at)?;
+                tracing::info!(call = %req.sid, request = id.0, service = %draft.service, phone = %draft.phone, "callback request registered");
                 fill_request_number(&mut turn.actions, id);
             }
         }
@@ -433,7 +347,7 @@ fn finish(
             response: &body,
         },
     )?;
-    match calls::save_state(conn, &req.sid, &turn.state, req.at, event, checked.then_some(step)) {
+    match calls::save_state(conn, &req.sid, &turn.state, req.at, event, expected) {
         Ok(true) => {}
         Ok(false) => {
             calls::forget_event(conn, event)?;
@@ -460,18 +374,14 @@ pub const FLOOD_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
 /// [`FLOOD_CALLS`]. It is still answered (a person in distress may call often); its
 /// requests cannot fill the queue, since asks for one service merge into one request.
 fn warn_on_repeated_calls(conn: &Connection, number: &E164, at: DateTime<Utc>) -> Result<(), StoreError> {
-    let recent: i64 =
-        conn.prepare_cached("SELECT count(*) FROM calls WHERE caller = ?1 AND started_at >= ?2")?.query_row(
-            rusqlite::params![number.as_str(), crate::store::time::format(at - FLOOD_WINDOW)],
-            |r| r.get(0),
-        )?;
+    let recent = calls::count_from(conn, number, at - FLOOD_WINDOW)?;
     if recent + 1 == FLOOD_CALLS {
         tracing::warn!(caller = %number, calls = FLOOD_CALLS, minutes = FLOOD_WINDOW.num_minutes(), "one number is calling repeatedly");
     }
     Ok(())
 }
 
-fn fill_request_number(actions: &mut [Action], id: i64) {
+fn fill_request_number(actions: &mut [Action], id: crate::domain::RequestId) {
     let spoken = spell_digits(&id.to_string());
     for action in actions {
         let speeches: &mut [engine::Speech] = match action {
@@ -495,46 +405,5 @@ fn describe(req: &Request) -> String {
         Some(Event::Silence) => "silence".to_owned(),
         Some(Event::Dial(status)) => format!("dial:{status:?}"),
         Some(Event::Recorded { seconds, .. }) => format!("recording:{seconds}s"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn known() -> Known {
-        Known { line: "liege".to_owned(), state: CallState::default() }
-    }
-
-    #[tokio::test]
-    async fn calls_are_forgotten_when_they_end_or_go_quiet_but_not_while_a_webhook_runs() {
-        let live = LiveCalls::default();
-        live.entry("CA1").lock().await.set(Some(known()));
-        live.entry("CA2").lock().await.set(Some(known()));
-        assert_eq!(live.len(), 2);
-        assert!(live.entry("CA1").lock().await.known.is_some(), "the same entry again");
-
-        live.forget("CA1");
-        assert!(live.entry("CA1").lock().await.known.is_none(), "an ended call is read again");
-
-        let busy = live.entry("CA2");
-        let guard = busy.lock().await;
-        assert_eq!(live.forget_idle(std::time::Duration::ZERO), 1, "CA1 goes, CA2 is in use");
-        drop(guard);
-        assert_eq!(live.forget_idle(std::time::Duration::from_secs(3600)), 0);
-        assert_eq!(live.forget_idle(std::time::Duration::ZERO), 1);
-        assert!(live.is_empty());
-    }
-
-    #[tokio::test]
-    async fn memory_holds_a_bounded_number_of_calls() {
-        let live = LiveCalls::default();
-        for i in 0..MAX_LIVE * 2 {
-            live.entry(&format!("CA{i:032x}")).lock().await.set(Some(known()));
-        }
-        assert_eq!(live.len(), MAX_LIVE, "every shard full");
-        live.entry("CAextra").lock().await.set(Some(known()));
-        assert!(live.entry("CAextra").lock().await.known.is_none(), "not kept: read from the database");
-        assert_eq!(live.len(), MAX_LIVE);
     }
 }

@@ -1,5 +1,5 @@
 //! The provider's webhooks under `/voice/`. Every request is checked against its
-//! signature (when a token is set), read into a [`voice::Request`], planned here with
+//! signature (when a token is set), read into a [`line::Request`], planned here with
 //! what is known of the call and applied on the database writer. Whatever fails inside,
 //! the caller hears valid TwiML: an apology and the fallback number, never a 5xx or an
 //! empty body.
@@ -14,13 +14,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
 
-use super::AppState;
+use super::state::AppState;
 use crate::flow::engine::{DialStatus, Event, Speech};
 use crate::flow::prompts;
 use crate::phone::mask;
 use crate::store::calls::{self, StatusUpdate};
 use crate::telephony::{Params, is_call_sid, signature, twiml};
-use crate::voice::{self, Hook};
+use crate::line::{self, Hook};
 
 /// Largest webhook body accepted; the provider's are under 2 KiB.
 const MAX_BODY: usize = 64 * 1024;
@@ -152,7 +152,7 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
     } else {
         None
     };
-    let req = voice::Request {
+    let req = line::Request {
         hook,
         sid: sid.to_owned(),
         step,
@@ -173,13 +173,13 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
     let entry = app.live.entry(sid);
     let mut live = entry.lock().await;
     let sounds = app.sounds();
-    let plan = voice::plan(&flows, &sounds, live.known.as_ref(), &req);
+    let plan = line::plan(&flows, &sounds, live.known.as_ref(), &req);
     let job = {
         let flows = std::sync::Arc::clone(&flows);
         // Only a step that registered a request waits for the disk: the caller hears
         // "registered" only once it would survive a power cut.
         app.store.write_step(move |conn| {
-            voice::apply(conn, &flows, &sounds, &req, plan).map(|reply| {
+            line::apply(conn, &flows, &sounds, &req, plan).map(|reply| {
                 let promise = reply.registered;
                 (reply, promise)
             })
@@ -189,7 +189,7 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
         Ok(Ok(reply)) => {
             live.set(reply.known);
             if reply.registered {
-                app.queue_changed();
+                app.ops.queue_changed();
             }
             xml(reply.body)
         }

@@ -1,0 +1,101 @@
+//! The operator's commands on the database: accounts (`agents`), statistics (`stats`),
+//! the retention purge (`purge`) and a consistent copy (`backup`). Accounts and
+//! statistics go through the same use-cases as the console and the API
+//! ([`crate::ops`]), as the operator ([`Manager::Operator`]).
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use super::AgentsCommand;
+use crate::app::load_flows;
+use crate::clock::SystemClock;
+use crate::ops::Ops;
+use crate::ops::agents::{self, Manager};
+use crate::settings::Settings;
+use crate::store::Store;
+
+/// The use-cases over the configured database, on the system clock.
+fn ops(settings: &Settings) -> anyhow::Result<Ops> {
+    let store = Store::open(&settings.database)?;
+    let lease = chrono::Duration::minutes(i64::from(settings.lease_minutes));
+    Ok(Ops::new(store, Arc::new(SystemClock), lease))
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    anyhow::ensure!(!password.is_empty(), "give the password on standard input");
+    Ok(password)
+}
+
+pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -> anyhow::Result<()> {
+    let ops = ops(settings)?;
+    let by = Manager::Operator;
+    match command {
+        AgentsCommand::Add { login, role } => {
+            agents::add(&ops, by, &login, &role, read_password()?).await?;
+            println!("added {} ({role})", login.trim());
+        }
+        AgentsCommand::List => {
+            for a in agents::list(&ops, by).await? {
+                println!("{}\t{}\t{}", a.login, a.role.as_str(), if a.disabled { "disabled" } else { "active" });
+            }
+        }
+        AgentsCommand::Disable { login } => {
+            agents::disable(&ops, by, &login)
+                .await
+                .map_err(|e| if e.code() == "not_found" { anyhow::anyhow!("no account `{login}`") } else { e.into() })?;
+            println!("disabled {login}");
+        }
+        AgentsCommand::Token { login } => {
+            let token = agents::issue_token(&ops, by, &login).await.map_err(|e| {
+                if e.code() == "not_found" { anyhow::anyhow!("no active account `{login}`") } else { e.into() }
+            })?;
+            println!("{token}");
+            eprintln!("This token is shown once; store it safely. Use it as: Authorization: Bearer <token>");
+        }
+    }
+    Ok(())
+}
+
+fn flows_of(settings: &Settings) -> anyhow::Result<crate::flow::Flows> {
+    let (flows, _) = load_flows(settings).map_err(|errors| {
+        anyhow::anyhow!(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+    })?;
+    Ok(flows)
+}
+
+pub(super) async fn export_stats(settings: &Settings, request: crate::stats::Request) -> anyhow::Result<()> {
+    let flows = flows_of(settings)?;
+    let report =
+        crate::ops::stats::daily(&ops(settings)?, Manager::Operator, &flows, settings.service_level_hours, &request)
+            .await?;
+    print!("{}", request.render(&report));
+    Ok(())
+}
+
+pub(super) async fn purge_now(settings: &Settings) -> anyhow::Result<()> {
+    let flows = flows_of(settings)?;
+    let store = Store::open(&settings.database)?;
+    let purged = crate::app::purge(&store, &flows, settings.retention_days, chrono::Utc::now()).await?;
+    println!(
+        "anonymised {} calls and {} closed requests, deleted {} step records (older than {} days)",
+        purged.calls, purged.requests, purged.events, settings.retention_days
+    );
+    Ok(())
+}
+
+pub(super) fn backup(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(!file.exists(), "{} exists already: choose a new name", file.display());
+    anyhow::ensure!(settings.database.exists(), "no database at {}", settings.database.display());
+    let copy = crate::store::backup::copy(&settings.database, file)?;
+    anyhow::ensure!(copy.integrity == "ok", "the copy fails its integrity check: {}", copy.integrity);
+    println!(
+        "backed up to {} ({} calls, {} callback requests; integrity ok)",
+        file.display(),
+        copy.calls,
+        copy.requests
+    );
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! The commands that place calls against the real HTTP handlers: `simulate` (a caller at
+//! the keyboard) and `loadtest` (many callers at once), each against a server at a URL or
+//! one started in this process.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::app::Application;
+use crate::clock::SystemClock;
+use crate::settings::Settings;
+use crate::simulate::{Caller, Press, Softphone, Transfer};
+
+/// A service started in this process for a tool.
+struct InProcess {
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl InProcess {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
+/// The provider for a tool: pointed at `url`, or at a service started here on a free
+/// port. It signs with the configured token, as the real provider would.
+async fn softphone_for(
+    mut settings: Settings,
+    url: Option<String>,
+) -> anyhow::Result<(Softphone, Option<InProcess>)> {
+    let token = settings.twilio_auth_token.as_ref().map(|t| t.expose().to_owned());
+    let public = settings.public_url.clone();
+    if let Some(url) = url {
+        return Ok((Softphone::new(&url, public.as_deref(), token.as_deref()), None));
+    }
+    settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let app = Application::build(settings, Arc::new(SystemClock)).await?;
+    let local = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    Ok((Softphone::new(&local, public.as_deref(), token.as_deref()), Some(InProcess { stop, server })))
+}
+
+pub(super) async fn simulate(settings: Settings, line: &str, from: &str, url: Option<String>) -> anyhow::Result<()> {
+    let database = settings.database.clone();
+    let sounds = settings.sounds.clone();
+    let (phone, server) = softphone_for(settings, url).await?;
+    println!("Calling {line} from {from}. At a question type keys (0-9, *, #) and Enter;");
+    println!("  t = stay silent, h = hang up. Database: {}", database.display());
+    let record = phone.call(from, line, &mut Terminal { sounds }).await;
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    let record = record?;
+    println!("-- call {} ended after {} webhooks", record.sid, record.exchanges.len());
+    Ok(())
+}
+
+/// A caller at the keyboard. Recorded prompts are shown with the text they say (read from
+/// the local sounds folder) and how their URL answered.
+struct Terminal {
+    sounds: PathBuf,
+}
+
+impl Terminal {
+    /// The text beside a played recording (`…/sounds/fr/greeting.wav?v=…`), when known.
+    fn text_of(&self, url: &str) -> Option<String> {
+        let path = url.split("/sounds/").nth(1)?.split('?').next()?;
+        let (lang, file) = path.split_once('/')?;
+        let prompt = file.strip_suffix(".wav")?;
+        if !crate::sounds::is_plain(lang) || !crate::sounds::is_plain(prompt) {
+            return None;
+        }
+        std::fs::read_to_string(self.sounds.join(lang).join(format!("{prompt}.txt")))
+            .ok()
+            .map(|t| t.trim().to_owned())
+    }
+}
+
+fn ask(question: &str) -> String {
+    print!("{question}");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => "h".to_owned(),
+        Ok(_) => line.trim().to_owned(),
+    }
+}
+
+impl Caller for Terminal {
+    fn hear(&mut self, language: &str, text: &str) {
+        println!("  [{language}] {text}");
+    }
+
+    fn play(&mut self, played: &crate::simulate::Played) {
+        let length = played.seconds.map_or_else(|| "not a WAV file".to_owned(), |s| format!("{s:.1} s"));
+        let status =
+            if played.status == 200 { "200 OK".to_owned() } else { format!("{} FAILED", played.status) };
+        let lang = played.url.split("/sounds/").nth(1).and_then(|p| p.split('/').next()).unwrap_or("?");
+        let text = self.text_of(&played.url).unwrap_or_else(|| "(recording)".to_owned());
+        println!("  [{lang} ♪] {text}\n        {} ({status}, {}, {length})", played.url, played.content_type);
+    }
+
+    fn press(&mut self) -> Press {
+        loop {
+            let answer = ask("keys> ");
+            match answer.as_str() {
+                "t" | "" => return Press::Silence,
+                "h" => return Press::HangUp,
+                keys if keys.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') => {
+                    return Press::Keys(keys.to_owned());
+                }
+                _ => println!("  (type digits, * or #; t for silence, h to hang up)"),
+            }
+        }
+    }
+
+    fn transfer(&mut self, number: &str) -> Transfer {
+        loop {
+            match ask(&format!("  ... ringing {number}: [a]nswered, [n]o answer, [b]usy, [h]ang up> "))
+                .as_str()
+            {
+                "a" => return Transfer::Answered,
+                "n" => return Transfer::NoAnswer,
+                "b" => return Transfer::Busy,
+                "h" => return Transfer::HangUp,
+                _ => {}
+            }
+        }
+    }
+
+    fn record(&mut self) -> Option<u32> {
+        let words = ask("  ... recording: say something (type words; empty = silence)> ");
+        (!words.is_empty()).then(|| u32::try_from(words.split_whitespace().count()).unwrap_or(1).max(1) * 2)
+    }
+}
+
+pub(super) async fn load_test(
+    settings: Settings,
+    url: Option<String>,
+    calls: usize,
+    concurrency: usize,
+    line: &str,
+    pid: Option<u32>,
+    pause: std::time::Duration,
+) -> anyhow::Result<()> {
+    let (phone, server) = softphone_for(settings, url).await?;
+    let phone = phone.with_pause(pause);
+    let pid = if server.is_some() { Some(std::process::id()) } else { pid };
+    if pause.is_zero() {
+        println!("placing {calls} calls, {concurrency} at a time…");
+    } else {
+        println!(
+            "placing {calls} calls, {concurrency} at a time, each caller pausing {pause:?} on average before each answer…"
+        );
+    }
+    let cpu_before = pid.and_then(crate::loadtest::cpu_time);
+    let report = crate::loadtest::run(&phone, line, calls, concurrency, false, 0).await;
+    println!("{}", report.summary());
+    if let (Some(before), Some(after)) = (cpu_before, pid.and_then(crate::loadtest::cpu_time)) {
+        let used = after.saturating_sub(before);
+        println!(
+            "server CPU: {:.0} µs per webhook ({:.2} s in all){}",
+            report.per_webhook(used).as_secs_f64() * 1e6,
+            used.as_secs_f64(),
+            if server.is_some() { " (in-process: includes the load generator)" } else { "" }
+        );
+    }
+    if let Some((hwm, rss)) = pid.and_then(crate::loadtest::memory_kib) {
+        println!(
+            "server memory: peak {} MiB, now {} MiB{}",
+            hwm / 1024,
+            rss / 1024,
+            if server.is_some() { " (in-process: includes the load generator)" } else { "" }
+        );
+    }
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    anyhow::ensure!(report.errors == 0, "{} calls failed", report.errors);
+    Ok(())
+}
+

@@ -1,0 +1,171 @@
+//! The application layer: every use-case of the people who work the line, written once.
+//! The console, the JSON API and the command line parse their input into a command of
+//! [`queue`] or [`agents`], call it with the [`Actor`] they authenticated, and render
+//! what comes back; none of them decides a rule. Who may do what is checked here, and a
+//! use-case that only a supervisor may run takes a [`Supervisor`], which only
+//! [`Actor::supervisor`] makes. Changes run inside the database writer's transaction, so
+//! each use-case is atomic (two agents racing for one request cannot both get it).
+//! Volunteers and lines get modules of their own beside these two.
+
+pub mod agents;
+pub mod queue;
+pub mod stats;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::clock::Clock;
+use crate::domain::{Agent, AgentId, Role};
+use crate::store::{Store, StoreError};
+
+/// What the use-cases work with: the database, the time, the length of a claim, and the
+/// consoles to tell when the queue changes.
+#[derive(Clone)]
+pub struct Ops {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    lease: Duration,
+    changes: tokio::sync::broadcast::Sender<()>,
+}
+
+impl std::fmt::Debug for Ops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ops").field("store", &self.store).field("lease", &self.lease).finish_non_exhaustive()
+    }
+}
+
+impl Ops {
+    /// The use-cases over `store`, with claims lasting `lease`.
+    #[must_use]
+    pub fn new(store: Store, clock: Arc<dyn Clock>, lease: Duration) -> Self {
+        let (changes, _) = tokio::sync::broadcast::channel(64);
+        Self { store, clock, lease, changes }
+    }
+
+    /// Now, by the service's clock.
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Told of every change to the queue (a console refreshes its table).
+    #[must_use]
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.changes.subscribe()
+    }
+
+    /// Tells the consoles that the queue changed (the voice line does, after registering
+    /// a request).
+    pub fn queue_changed(&self) {
+        // No console listening is not an error.
+        let _ = self.changes.send(());
+    }
+}
+
+/// Who is acting: an authenticated account. Made by a front door from the account it
+/// identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// The account.
+    pub id: AgentId,
+    role: Role,
+}
+
+impl Actor {
+    /// The account as an actor.
+    #[must_use]
+    pub fn of(agent: &Agent) -> Self {
+        Self { id: agent.id, role: agent.role }
+    }
+
+    /// Whether it is a supervisor's account.
+    #[must_use]
+    pub fn is_supervisor(self) -> bool {
+        self.role == Role::Supervisor
+    }
+
+    /// The same actor with a supervisor's rights, or the refusal.
+    ///
+    /// # Errors
+    /// [`Error::SupervisorsOnly`] for an agent.
+    pub fn supervisor(self) -> Result<Supervisor, Error> {
+        if self.is_supervisor() { Ok(Supervisor(self)) } else { Err(Error::SupervisorsOnly) }
+    }
+}
+
+/// Proof that the actor is a supervisor; only [`Actor::supervisor`] makes one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Supervisor(Actor);
+
+impl Supervisor {
+    /// The supervisor's account.
+    #[must_use]
+    pub fn id(self) -> AgentId {
+        self.0.id
+    }
+}
+
+/// Why a use-case was not carried out. The message is for the person who asked; the
+/// code is stable, for scripts.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such callback request.
+    #[error("no such request")]
+    NoSuchRequest,
+    /// No such account.
+    #[error("no such agent")]
+    NoSuchAgent,
+    /// Nothing in the queue (claim next).
+    #[error("no request is waiting")]
+    QueueEmpty,
+    /// Someone holds it, or it is closed or not due yet.
+    #[error("this request is held by someone else, closed, or not due yet")]
+    NotAvailable,
+    /// Only the holder of the claim (or a supervisor) may do this.
+    #[error("only the agent holding the request can do this")]
+    NotHolder,
+    /// Only supervisors may do this.
+    #[error("only supervisors can do this")]
+    SupervisorsOnly,
+    /// The input is wrong; the message says how.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed (details are logged, never shown).
+    #[error("the database is unavailable")]
+    Store(#[from] StoreError),
+}
+
+impl Error {
+    /// The stable code (`not_found`, `queue_empty`, …).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoSuchRequest | Self::NoSuchAgent => "not_found",
+            Self::QueueEmpty => "queue_empty",
+            Self::NotAvailable => "not_available",
+            Self::NotHolder => "not_holder",
+            Self::SupervisorsOnly => "forbidden",
+            Self::Invalid(_) => "invalid",
+            Self::Store(_) => "unavailable",
+        }
+    }
+}
+
+/// A use-case's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Runs `f` on the database writer, in its transaction. A use-case refuses before it
+/// writes anything; a database failure part-way undoes what it wrote.
+async fn change<T, F>(ops: &Ops, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+{
+    ops.store
+        .write(move |conn| match f(conn) {
+            Err(Error::Store(e)) => Err(e),
+            decided => Ok(decided),
+        })
+        .await?
+}

@@ -1,0 +1,277 @@
+//! The callback queue's use-cases: the voice line registers requests ([`register`]);
+//! agents read the queue and work it with a [`Command`] applied by [`apply`]. Every
+//! change is written to the request's history with who and when.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::Connection;
+
+use super::{Actor, Error, Ops, Result, Supervisor, change};
+use crate::domain::queue::{Filter, HistoryEntry, MERGE_WINDOW, Request, RequestState};
+use crate::domain::{Outcome, Priority, RequestId};
+use crate::flow::engine::CallbackDraft;
+use crate::store::{StoreError, agents, callbacks, time};
+
+/// Something an agent or a supervisor does to the queue.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Take the first request due within the filter.
+    ClaimNext(Filter),
+    /// Take this request, if nobody holds it and it is due.
+    Claim(RequestId),
+    /// Give a held request back to the queue (its holder, or a supervisor).
+    Release(RequestId),
+    /// Report how calling back went (the holder).
+    Outcome {
+        /// Which request.
+        id: RequestId,
+        /// What happened.
+        outcome: Outcome,
+        /// The agent's note.
+        note: String,
+    },
+    /// Supervisors: change the priority of a request still to be worked.
+    SetPriority {
+        /// Which request.
+        id: RequestId,
+        /// The new priority.
+        priority: Priority,
+    },
+    /// Supervisors: close a request with a reason.
+    Cancel {
+        /// Which request.
+        id: RequestId,
+        /// Why (required).
+        reason: String,
+    },
+    /// Supervisors: hand a request to another agent, with a fresh lease.
+    Reassign {
+        /// Which request.
+        id: RequestId,
+        /// The agent's login.
+        to: String,
+    },
+}
+
+/// What a [`Command`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    /// The request is the actor's now.
+    Claimed(RequestId),
+    /// The request is back in the queue.
+    Released(RequestId),
+    /// The outcome is recorded; the request is now in this state.
+    Worked(RequestId, RequestState),
+    /// The priority is changed.
+    Prioritised(RequestId, Priority),
+    /// The request is closed.
+    Cancelled(RequestId),
+    /// The request is held by this agent now.
+    Reassigned(RequestId, String),
+}
+
+/// Carries out `command` for `actor`, atomically, and tells the consoles.
+///
+/// # Errors
+/// A refusal (see [`Error`]) or the database's failure.
+pub async fn apply(ops: &Ops, actor: Actor, command: Command) -> Result<Done> {
+    let (now, lease) = (ops.now(), ops.lease);
+    let done = match command {
+        Command::ClaimNext(filter) => change(ops, move |c| claim_next(c, actor, &filter, lease, now)).await,
+        Command::Claim(id) => change(ops, move |c| claim(c, actor, id, lease, now)).await,
+        Command::Release(id) => change(ops, move |c| release(c, actor, id, now)).await,
+        Command::Outcome { id, outcome, note } => {
+            change(ops, move |c| record_outcome(c, actor, id, &outcome, &note, now)).await
+        }
+        Command::SetPriority { id, priority } => {
+            let supervisor = actor.supervisor()?;
+            change(ops, move |c| set_priority(c, supervisor, id, priority, now)).await
+        }
+        Command::Cancel { id, reason } => {
+            let supervisor = actor.supervisor()?;
+            change(ops, move |c| cancel(c, supervisor, id, &reason, now)).await
+        }
+        Command::Reassign { id, to } => {
+            let supervisor = actor.supervisor()?;
+            change(ops, move |c| reassign(c, supervisor, id, &to, lease, now)).await
+        }
+    }?;
+    ops.queue_changed();
+    Ok(done)
+}
+
+/// The queue as `actor` may see it: requests due, within `filter`; a supervisor who asks
+/// for everything active also gets those held by others and those scheduled later.
+///
+/// # Errors
+/// The database's failure.
+pub async fn list(ops: &Ops, actor: Actor, mut filter: Filter) -> Result<Vec<Request>> {
+    filter.everything_active &= actor.is_supervisor();
+    let now = ops.now();
+    Ok(ops.store.read(move |c| callbacks::list(c, &filter, now)).await?)
+}
+
+/// The requests `actor` holds now.
+///
+/// # Errors
+/// The database's failure.
+pub async fn held(ops: &Ops, actor: Actor) -> Result<Vec<Request>> {
+    let now = ops.now();
+    Ok(ops.store.read(move |c| callbacks::held_by(c, actor.id, now)).await?)
+}
+
+/// One request and its history.
+///
+/// # Errors
+/// [`Error::NoSuchRequest`], or the database's failure.
+pub async fn get(ops: &Ops, id: RequestId) -> Result<(Request, Vec<HistoryEntry>)> {
+    let now = ops.now();
+    let (request, history) =
+        ops.store.read(move |c| Ok((callbacks::get(c, id, now)?, callbacks::history_of(c, id)?))).await?;
+    Ok((request.ok_or(Error::NoSuchRequest)?, history))
+}
+
+/// A request's history, oldest first (empty for an unknown request).
+///
+/// # Errors
+/// The database's failure.
+pub async fn history(ops: &Ops, id: RequestId) -> Result<Vec<HistoryEntry>> {
+    Ok(ops.store.read(move |c| callbacks::history_of(c, id)).await?)
+}
+
+/// Whether `actor` may see the caller's full number, answers and voice message: only
+/// while holding the claim (the agent who is calling back).
+#[must_use]
+pub fn shows_contact(request: &Request, actor: Actor) -> bool {
+    request.is_held_by(actor.id)
+}
+
+/// Stores the request a call asked for, inside the voice step's transaction, and returns
+/// its number. A replayed webhook finds its own request again; a second call from the
+/// same number for the same service within [`MERGE_WINDOW`], while the first request is
+/// still to be worked, joins it (the earliest age is kept, both calls linked).
+///
+/// # Errors
+/// The database's failure.
+pub fn register(
+    conn: &Connection,
+    sid: &str,
+    line: &str,
+    draft: &CallbackDraft,
+    at: DateTime<Utc>,
+) -> Result<RequestId, StoreError> {
+    if let Some(id) = callbacks::asked_by_call(conn, sid)? {
+        return Ok(id);
+    }
+    let id = if let Some(id) = callbacks::active_from(conn, draft.phone.as_str(), &draft.service, at - MERGE_WINDOW)? {
+        callbacks::add_to(conn, id, draft)?;
+        callbacks::note(conn, id, None, "merged", "the same number asked again", at)?;
+        id
+    } else {
+        let id = callbacks::insert(conn, sid, line, draft, at)?;
+        callbacks::note(conn, id, None, "created", "", at)?;
+        id
+    };
+    callbacks::link_call(conn, id, sid)?;
+    Ok(id)
+}
+
+fn take(conn: &Connection, actor: Actor, id: RequestId, lease: Duration, at: DateTime<Utc>) -> Result<Done> {
+    if let Some(previous) = callbacks::last_holder(conn, id)? {
+        callbacks::note(conn, id, Some(previous), "lease_expired", "", at)?;
+    }
+    callbacks::set_holder(conn, id, actor.id, at + lease)?;
+    callbacks::note(conn, id, Some(actor.id), "claimed", "", at)?;
+    Ok(Done::Claimed(id))
+}
+
+fn claim_next(conn: &Connection, actor: Actor, filter: &Filter, lease: Duration, at: DateTime<Utc>) -> Result<Done> {
+    let id = callbacks::first_due(conn, filter, at)?.ok_or(Error::QueueEmpty)?;
+    take(conn, actor, id, lease, at)
+}
+
+fn claim(conn: &Connection, actor: Actor, id: RequestId, lease: Duration, at: DateTime<Utc>) -> Result<Done> {
+    let request = callbacks::get(conn, id, at)?.ok_or(Error::NoSuchRequest)?;
+    if !request.is_due(at) {
+        return Err(Error::NotAvailable);
+    }
+    take(conn, actor, id, lease, at)
+}
+
+/// The request, if `actor` holds it (or, with `supervisor_too`, is a supervisor).
+fn held_request(
+    conn: &Connection,
+    actor: Actor,
+    id: RequestId,
+    supervisor_too: bool,
+    at: DateTime<Utc>,
+) -> Result<Request> {
+    let request = callbacks::get(conn, id, at)?.ok_or(Error::NoSuchRequest)?;
+    let allowed = request.is_held_by(actor.id) || (supervisor_too && actor.is_supervisor() && request.holder.is_some());
+    if allowed { Ok(request) } else { Err(Error::NotHolder) }
+}
+
+fn release(conn: &Connection, actor: Actor, id: RequestId, at: DateTime<Utc>) -> Result<Done> {
+    held_request(conn, actor, id, true, at)?;
+    callbacks::set_open(conn, id)?;
+    callbacks::note(conn, id, Some(actor.id), "released", "", at)?;
+    Ok(Done::Released(id))
+}
+
+fn record_outcome(
+    conn: &Connection,
+    actor: Actor,
+    id: RequestId,
+    outcome: &Outcome,
+    note: &str,
+    at: DateTime<Utc>,
+) -> Result<Done> {
+    let request = held_request(conn, actor, id, false, at)?;
+    let attempt = outcome.attempt(&request, note, at, time::format).map_err(Error::Invalid)?;
+    callbacks::set_attempt(conn, id, &attempt, outcome.name(), at)?;
+    callbacks::note(conn, id, Some(actor.id), "outcome", &attempt.detail, at)?;
+    Ok(Done::Worked(id, attempt.state))
+}
+
+fn set_priority(
+    conn: &Connection,
+    supervisor: Supervisor,
+    id: RequestId,
+    priority: Priority,
+    at: DateTime<Utc>,
+) -> Result<Done> {
+    if !callbacks::set_priority(conn, id, priority)? {
+        return Err(Error::NoSuchRequest);
+    }
+    callbacks::note(conn, id, Some(supervisor.id()), "priority", &priority.rank().to_string(), at)?;
+    Ok(Done::Prioritised(id, priority))
+}
+
+fn cancel(conn: &Connection, supervisor: Supervisor, id: RequestId, reason: &str, at: DateTime<Utc>) -> Result<Done> {
+    if reason.trim().is_empty() {
+        return Err(Error::Invalid("cancelling needs a reason".to_owned()));
+    }
+    if !callbacks::set_cancelled(conn, id, at)? {
+        return Err(Error::NoSuchRequest);
+    }
+    callbacks::note(conn, id, Some(supervisor.id()), "cancelled", reason.trim(), at)?;
+    Ok(Done::Cancelled(id))
+}
+
+fn reassign(
+    conn: &Connection,
+    supervisor: Supervisor,
+    id: RequestId,
+    login: &str,
+    lease: Duration,
+    at: DateTime<Utc>,
+) -> Result<Done> {
+    let to = match agents::by_login(conn, login)? {
+        Some((agent, _)) if !agent.disabled => agent,
+        _ => return Err(Error::Invalid(format!("no active agent `{login}`"))),
+    };
+    if !callbacks::hand_to(conn, id, to.id, at + lease)? {
+        return Err(Error::NoSuchRequest);
+    }
+    callbacks::note(conn, id, Some(supervisor.id()), "reassigned", &format!("to {}", to.login), at)?;
+    Ok(Done::Reassigned(id, to.login))
+}

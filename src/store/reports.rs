@@ -1,0 +1,117 @@
+//! The rows the daily statistics count, streamed: one pass over the calls of a range of
+//! days and one over the callback requests alive during it. Each row is lent to the
+//! caller's function as it is read (statistics over a year read millions of rows; none is
+//! kept).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+
+use super::{StoreError, time};
+use crate::domain::RequestState;
+
+/// One call, as the statistics read it.
+#[derive(Debug)]
+pub struct CallRow<'a> {
+    /// Its local date (`YYYY-MM-DD`); rows come grouped by it.
+    pub day: &'a str,
+    /// When it arrived (stored form).
+    pub started_at: &'a str,
+    /// The caller ID, when there was one and it is not anonymised.
+    pub caller: Option<&'a str>,
+    /// Whether the line was open then (unknown for old rows).
+    pub open_at_arrival: Option<bool>,
+    /// What the call achieved (`callback`, `abandoned`, …).
+    pub outcome: Option<&'a str>,
+    /// When it left the menus, or ended (stored form).
+    pub left_menu_at: Option<&'a str>,
+    /// Keys pressed at menus, in order.
+    pub menu_keys: &'a str,
+    /// Wrong keys and unusable numbers.
+    pub invalid: i64,
+    /// Questions that timed out.
+    pub silences: i64,
+    /// Transfers started.
+    pub transfers: i64,
+    /// Transfers answered.
+    pub transfers_answered: i64,
+}
+
+/// Lends `f` every call of the days `from` to `to` (`YYYY-MM-DD`), on `line` or all.
+/// `scan` reads the whole table instead of the day index, which is faster over long
+/// ranges (where each index entry would cost a lookup in the table).
+///
+/// # Errors
+/// SQLite errors.
+pub fn calls_between(
+    conn: &Connection,
+    (from, to): (&str, &str),
+    line: Option<&str>,
+    scan: bool,
+    mut f: impl FnMut(&CallRow<'_>),
+) -> Result<(), StoreError> {
+    // `+day` keeps SQLite from using the index.
+    let sql = format!(
+        "SELECT day, started_at, caller, open_at_arrival, outcome, COALESCE(left_menu_at, ended_at),
+                menu_keys, invalid_inputs, silences, transfers, transfers_answered
+         FROM calls WHERE {}day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR line = ?3)",
+        if scan { "+" } else { "" }
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![from, to, line])?;
+    while let Some(r) = rows.next()? {
+        f(&CallRow {
+            day: r.get_ref(0)?.as_str()?,
+            started_at: r.get_ref(1)?.as_str()?,
+            caller: r.get_ref(2)?.as_str_or_null()?,
+            open_at_arrival: r.get(3)?,
+            outcome: r.get_ref(4)?.as_str_or_null()?,
+            left_menu_at: r.get_ref(5)?.as_str_or_null()?,
+            menu_keys: r.get_ref(6)?.as_str()?,
+            invalid: r.get(7)?,
+            silences: r.get(8)?,
+            transfers: r.get(9)?,
+            transfers_answered: r.get(10)?,
+        });
+    }
+    Ok(())
+}
+
+/// One callback request, as the statistics read it.
+#[derive(Debug)]
+pub struct RequestRow<'a> {
+    /// When it was registered (stored form).
+    pub created_at: &'a str,
+    /// When an agent first tried to call back.
+    pub first_attempt_at: Option<&'a str>,
+    /// When it was closed.
+    pub closed_at: Option<&'a str>,
+    /// Where it is now.
+    pub state: Option<RequestState>,
+}
+
+/// Lends `f` every request created before `end` and not closed before `start`, on `line`
+/// or all.
+///
+/// # Errors
+/// SQLite errors.
+pub fn requests_alive(
+    conn: &Connection,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    line: Option<&str>,
+    mut f: impl FnMut(&RequestRow<'_>),
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT created_at, first_attempt_at, closed_at, state FROM callback_requests
+         WHERE created_at < ?1 AND (closed_at IS NULL OR closed_at >= ?2) AND (?3 IS NULL OR line = ?3)",
+    )?;
+    let mut rows = stmt.query(params![time::format(end), time::format(start), line])?;
+    while let Some(r) = rows.next()? {
+        f(&RequestRow {
+            created_at: r.get_ref(0)?.as_str()?,
+            first_attempt_at: r.get_ref(1)?.as_str_or_null()?,
+            closed_at: r.get_ref(2)?.as_str_or_null()?,
+            state: RequestState::parse(r.get_ref(3)?.as_str()?),
+        });
+    }
+    Ok(())
+}

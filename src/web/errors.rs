@@ -1,0 +1,131 @@
+//! The two ways a refusal or a failure is shown: [`ApiError`] as `{"error": {"code",
+//! "message"}}` with a stable code, [`PageError`] as a console page with a way back. The
+//! HTTP status of a use-case's [`Error`] is decided once, here. Database details are
+//! logged, never shown.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use serde_json::json;
+
+use super::pages;
+use crate::ops::Error;
+use crate::store::StoreError;
+
+/// The status that answers a use-case's refusal.
+fn status(error: &Error) -> StatusCode {
+    match error {
+        Error::NoSuchRequest | Error::NoSuchAgent => StatusCode::NOT_FOUND,
+        Error::NotHolder | Error::SupervisorsOnly => StatusCode::FORBIDDEN,
+        Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::QueueEmpty | Error::NotAvailable => StatusCode::CONFLICT,
+        Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+fn log(error: &Error, door: &str) {
+    if let Error::Store(e) = error {
+        tracing::error!(error = %e, "{door}: store failure");
+    }
+}
+
+/// What the JSON API answers when it does not do what was asked.
+#[derive(Debug)]
+pub enum ApiError {
+    /// The use-case refused or failed.
+    Refused(Error),
+    /// The request itself is malformed (`code` `bad_json` or `invalid`).
+    BadRequest(&'static str, String),
+    /// Nobody is logged in and no valid token was sent.
+    Unauthenticated,
+    /// A cookie-authenticated change without the session's CSRF token.
+    Csrf,
+    /// No such route or action.
+    NotFound(&'static str),
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        Self::Refused(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Refused(Error::Store(e))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            Self::Refused(e) => {
+                log(&e, "API");
+                (status(&e), e.code(), e.to_string())
+            }
+            Self::BadRequest(code, message) => (StatusCode::BAD_REQUEST, code, message),
+            Self::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "log in or send `Authorization: Bearer <token>`".to_owned(),
+            ),
+            Self::Csrf => (StatusCode::FORBIDDEN, "csrf", "missing or wrong X-CSRF-Token".to_owned()),
+            Self::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", what.to_owned()),
+        };
+        (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+    }
+}
+
+/// What a console page answers when it does not do what was asked.
+#[derive(Debug)]
+pub enum PageError {
+    /// The use-case refused or failed; the page links back to `back`.
+    Refused {
+        /// Why.
+        error: Error,
+        /// Where the "Back" link goes.
+        back: String,
+    },
+    /// A form without the session's CSRF token.
+    Csrf,
+}
+
+impl PageError {
+    /// A refusal whose page links back to `back`, for `map_err`.
+    pub fn back_to(back: &str) -> impl FnOnce(Error) -> Self + '_ {
+        move |error| Self::Refused { error, back: back.to_owned() }
+    }
+}
+
+impl From<Error> for PageError {
+    fn from(error: Error) -> Self {
+        Self::Refused { error, back: "/console".to_owned() }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        Self::from(Error::Store(e))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Refused { error, back } => {
+                log(&error, "console");
+                let page = match &error {
+                    Error::Store(_) => {
+                        pages::message("Unavailable", "The database is unavailable. Try again in a moment.", "/console")
+                    }
+                    other => pages::message("Not done", &other.to_string(), &back),
+                };
+                (status(&error), page).into_response()
+            }
+            Self::Csrf => (
+                StatusCode::FORBIDDEN,
+                pages::message("Form expired", "This form is out of date. Reload the page and try again.", "/console"),
+            )
+                .into_response(),
+        }
+    }
+}
