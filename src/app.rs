@@ -152,8 +152,8 @@ impl Application {
             clock,
             ops,
             stopping,
-            metrics: crate::web::metrics::Metrics::default(),
-            in_flight: crate::web::guard::InFlight(Arc::new(tokio::sync::Semaphore::new(max_in_flight))),
+            metrics: crate::web::counters::Metrics::default(),
+            in_flight: crate::web::counters::InFlight(Arc::new(tokio::sync::Semaphore::new(max_in_flight))),
             live: crate::line::LiveCalls::default(),
         };
         Ok(Self { listener, state: AppState(Arc::new(app)), watch, stop })

@@ -61,8 +61,12 @@ impl E164 {
             return Err(PhoneError::Invalid);
         }
         let number = phonenumber::parse(Some(region.0), input).map_err(|_| PhoneError::Invalid)?;
-        // A number is valid when it has a type in its region's plan (what `is_valid` checks,
-        // matching the same patterns again).
+        // `is_valid` also checks that the number belongs to the region its country code
+        // names: a type alone accepts `00 0100000000` read in France (the proptest below
+        // found it), so both are asked.
+        if !number.is_valid() {
+            return Err(PhoneError::Invalid);
+        }
         match number.number_type(&phonenumber::metadata::DATABASE) {
             Type::Unknown => Err(PhoneError::Invalid),
             Type::PremiumRate | Type::SharedCost | Type::ShortCode | Type::Emergency => {

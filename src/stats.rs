@@ -14,8 +14,8 @@ use chrono_tz::Tz;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use crate::flow::Schedule;
 use crate::domain::RequestState;
+use crate::flow::Schedule;
 use crate::store::{StoreError, reports, time};
 
 /// What to compute.

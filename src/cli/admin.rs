@@ -6,13 +6,38 @@
 use std::io::BufRead;
 use std::sync::Arc;
 
-use super::AgentsCommand;
+use clap::Subcommand;
+
 use crate::app::load_flows;
 use crate::clock::SystemClock;
 use crate::ops::Ops;
 use crate::ops::agents::{self, Manager};
 use crate::settings::Settings;
 use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub(super) enum AgentsCommand {
+    /// Add an account; the password is read from standard input.
+    Add {
+        /// Login name (letters, digits, `.`, `_`, `-`).
+        login: String,
+        /// `agent` or `supervisor`.
+        #[arg(long, default_value = "agent")]
+        role: String,
+    },
+    /// List the accounts.
+    List,
+    /// Disable an account (its sessions and tokens end at once).
+    Disable {
+        /// Login name.
+        login: String,
+    },
+    /// Create an API token for an account; it is shown once.
+    Token {
+        /// Login name.
+        login: String,
+    },
+}
 
 /// The use-cases over the configured database, on the system clock.
 fn ops(settings: &Settings) -> anyhow::Result<Ops> {
@@ -39,18 +64,27 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
         }
         AgentsCommand::List => {
             for a in agents::list(&ops, by).await? {
-                println!("{}\t{}\t{}", a.login, a.role.as_str(), if a.disabled { "disabled" } else { "active" });
+                println!(
+                    "{}\t{}\t{}",
+                    a.login,
+                    a.role.as_str(),
+                    if a.disabled { "disabled" } else { "active" }
+                );
             }
         }
         AgentsCommand::Disable { login } => {
-            agents::disable(&ops, by, &login)
-                .await
-                .map_err(|e| if e.code() == "not_found" { anyhow::anyhow!("no account `{login}`") } else { e.into() })?;
+            agents::disable(&ops, by, &login).await.map_err(|e| {
+                if e.code() == "not_found" { anyhow::anyhow!("no account `{login}`") } else { e.into() }
+            })?;
             println!("disabled {login}");
         }
         AgentsCommand::Token { login } => {
             let token = agents::issue_token(&ops, by, &login).await.map_err(|e| {
-                if e.code() == "not_found" { anyhow::anyhow!("no active account `{login}`") } else { e.into() }
+                if e.code() == "not_found" {
+                    anyhow::anyhow!("no active account `{login}`")
+                } else {
+                    e.into()
+                }
             })?;
             println!("{token}");
             eprintln!("This token is shown once; store it safely. Use it as: Authorization: Bearer <token>");
@@ -68,9 +102,14 @@ fn flows_of(settings: &Settings) -> anyhow::Result<crate::flow::Flows> {
 
 pub(super) async fn export_stats(settings: &Settings, request: crate::stats::Request) -> anyhow::Result<()> {
     let flows = flows_of(settings)?;
-    let report =
-        crate::ops::stats::daily(&ops(settings)?, Manager::Operator, &flows, settings.service_level_hours, &request)
-            .await?;
+    let report = crate::ops::stats::daily(
+        &ops(settings)?,
+        Manager::Operator,
+        &flows,
+        settings.service_level_hours,
+        &request,
+    )
+    .await?;
     print!("{}", request.render(&report));
     Ok(())
 }

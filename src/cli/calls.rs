@@ -45,7 +45,12 @@ async fn softphone_for(
     Ok((Softphone::new(&local, public.as_deref(), token.as_deref()), Some(InProcess { stop, server })))
 }
 
-pub(super) async fn simulate(settings: Settings, line: &str, from: &str, url: Option<String>) -> anyhow::Result<()> {
+pub(super) async fn simulate(
+    settings: Settings,
+    line: &str,
+    from: &str,
+    url: Option<String>,
+) -> anyhow::Result<()> {
     let database = settings.database.clone();
     let sounds = settings.sounds.clone();
     let (phone, server) = softphone_for(settings, url).await?;
@@ -184,4 +189,3 @@ pub(super) async fn load_test(
     anyhow::ensure!(report.errors == 0, "{} calls failed", report.errors);
     Ok(())
 }
-

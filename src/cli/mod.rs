@@ -105,7 +105,7 @@ enum Command {
     /// Manage agent and supervisor accounts.
     Agents {
         #[command(subcommand)]
-        command: AgentsCommand,
+        command: admin::AgentsCommand,
     },
     /// Be a caller in the terminal: hear the prompts, type keys. Goes through the real
     /// HTTP handlers and the real database (a server started in-process, or --url).
@@ -119,30 +119,6 @@ enum Command {
         /// Call a server already running at this URL instead of starting one.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum AgentsCommand {
-    /// Add an account; the password is read from standard input.
-    Add {
-        /// Login name (letters, digits, `.`, `_`, `-`).
-        login: String,
-        /// `agent` or `supervisor`.
-        #[arg(long, default_value = "agent")]
-        role: String,
-    },
-    /// List the accounts.
-    List,
-    /// Disable an account (its sessions and tokens end at once).
-    Disable {
-        /// Login name.
-        login: String,
-    },
-    /// Create an API token for an account; it is shown once.
-    Token {
-        /// Login name.
-        login: String,
     },
 }
 
@@ -225,19 +201,23 @@ pub fn main() -> ExitCode {
         Command::Flows { command: FlowsCommand::Check { dir, sounds } } => {
             return check_flows(&settings, dir.as_ref(), sounds.as_ref());
         }
-        Command::Simulate { line, from, url } => runtime.block_on(calls::simulate(settings, &line, &from, url)),
+        Command::Simulate { line, from, url } => {
+            runtime.block_on(calls::simulate(settings, &line, &from, url))
+        }
         Command::Agents { command } => runtime.block_on(admin::manage_agents(&settings, command)),
         Command::Purge => runtime.block_on(admin::purge_now(&settings)),
         Command::Backup { file } => admin::backup(&settings, &file),
-        Command::Loadtest { url, calls, concurrency, line, pid, pause_ms } => runtime.block_on(calls::load_test(
-            settings,
-            url,
-            calls,
-            concurrency,
-            &line,
-            pid,
-            std::time::Duration::from_millis(pause_ms),
-        )),
+        Command::Loadtest { url, calls, concurrency, line, pid, pause_ms } => {
+            runtime.block_on(calls::load_test(
+                settings,
+                url,
+                calls,
+                concurrency,
+                &line,
+                pid,
+                std::time::Duration::from_millis(pause_ms),
+            ))
+        }
         Command::Stats { date, to, line, hourly, format } => {
             match crate::stats::Request::parse(&date, to.as_deref(), line.as_deref(), hourly, Some(&format)) {
                 Ok(request) => runtime.block_on(admin::export_stats(&settings, request)),
@@ -368,4 +348,3 @@ fn check_flows(settings: &Settings, dir: Option<&PathBuf>, sounds: Option<&PathB
         }
     }
 }
-

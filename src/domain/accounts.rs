@@ -75,7 +75,11 @@ impl Agent {
 pub fn check_login(login: &str) -> Result<(), String> {
     let ok = (2..=64).contains(&login.len())
         && login.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok { Ok(()) } else { Err("a login has 2 to 64 letters, digits, dots, dashes or underscores".to_owned()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("a login has 2 to 64 letters, digits, dots, dashes or underscores".to_owned())
+    }
 }
 
 #[cfg(test)]

@@ -165,7 +165,7 @@ pub struct Request {
     /// Registered at.
     pub created_at: DateTime<Utc>,
     /// Holder of the claim (id, login) while the lease runs.
-    pub holder: Option<(crate::domain::AgentId, String)>,
+    pub holder: Option<(crate::domain::accounts::AgentId, String)>,
     /// End of the lease.
     pub lease_until: Option<DateTime<Utc>>,
     /// Last outcome or cancel reason.
@@ -202,7 +202,7 @@ impl Request {
 
     /// Whether `agent` holds its claim now.
     #[must_use]
-    pub fn is_held_by(&self, agent: crate::domain::AgentId) -> bool {
+    pub fn is_held_by(&self, agent: crate::domain::accounts::AgentId) -> bool {
         self.holder.as_ref().is_some_and(|(id, _)| *id == agent)
     }
 }
@@ -299,7 +299,11 @@ impl Outcome {
     ///
     /// # Errors
     /// An unknown name, a follow-up without a date, a referral without a partner.
-    pub fn parse(name: &str, follow_up: Option<DateTime<Utc>>, partner: Option<&str>) -> Result<Self, String> {
+    pub fn parse(
+        name: &str,
+        follow_up: Option<DateTime<Utc>>,
+        partner: Option<&str>,
+    ) -> Result<Self, String> {
         Ok(match name {
             "reached_resolved" => Self::ReachedResolved,
             "reached_follow_up" => Self::ReachedFollowUp(follow_up.ok_or("a follow-up needs a date")?),
@@ -385,7 +389,7 @@ mod tests {
             max_attempts: 3,
             not_before: at(8),
             created_at: at(8),
-            holder: Some((crate::domain::AgentId(7), "anna".to_owned())),
+            holder: Some((crate::domain::accounts::AgentId(7), "anna".to_owned())),
             lease_until: Some(at(10)),
             closed_reason: None,
         }
@@ -415,9 +419,12 @@ mod tests {
     #[test]
     fn a_lapsed_claim_reads_open_without_a_holder() {
         let held = request(0).as_of(at(9));
-        assert!(held.is_held_by(crate::domain::AgentId(7)));
+        assert!(held.is_held_by(crate::domain::accounts::AgentId(7)));
         let lapsed = request(0).as_of(at(10));
-        assert_eq!((lapsed.state, lapsed.holder.clone(), lapsed.lease_until), (RequestState::Open, None, None));
+        assert_eq!(
+            (lapsed.state, lapsed.holder.clone(), lapsed.lease_until),
+            (RequestState::Open, None, None)
+        );
         assert!(lapsed.is_due(at(10)));
     }
 

@@ -2,7 +2,7 @@
 //! effects for the store). No I/O and no clock read here, so every menu path is testable
 //! in microseconds and any provider dialect is only a renderer of [`Action`]s.
 //!
-//! Rules every flow gets for free: `0` reaches [`Line::human`](super::Line::human), `*`
+//! Rules every flow gets for free: `0` reaches [`Line::human`](super::model::Line::human), `*`
 //! repeats the current question in its short form, silence and a wrong key are separate
 //! failures with their own words, `max_attempts` failures lead to the node's `fail`
 //! route, and a line left silent for `give_up_after_silences` questions in a row is
@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Flow, Node, Ref, prompts};
+use super::model::{Flow, Node, Ref, prompts};
 use crate::phone::{E164, spell_digits};
 
 /// Where a call is in its flow. Stored with the call between webhooks.
@@ -135,7 +135,8 @@ impl DialStatus {
 /// Text to be spoken in a language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Speech {
-    /// The words; `{request}` is filled in by the store once the request exists.
+    /// The words; `{request}` is filled in by the line ([`crate::line`]) once the request
+    /// is stored.
     pub text: String,
     /// A language of the flow (`fr`).
     pub language: String,
@@ -189,7 +190,7 @@ pub struct CallbackDraft {
     /// Service (menu) it is for.
     pub service: String,
     /// Higher is served first.
-    pub priority: super::Priority,
+    pub priority: crate::domain::Priority,
     /// The caller's language.
     pub language: String,
     /// The number to call.
@@ -310,7 +311,7 @@ impl<'f> Walk<'f> {
     fn speech(&self, prompt: &str, phone: Option<&E164>) -> Speech {
         let language = self.language();
         let mut text = self.flow.text(prompt, &language).unwrap_or_default().to_owned();
-        let verbatim = !crate::sounds::is_dynamic(&text);
+        let verbatim = !prompts::is_dynamic(&text);
         // Formatting a number reads the numbering plan: only for a text that says it.
         if let Some(phone) = phone.filter(|_| text.contains("{phone}")) {
             text = text.replace("{phone}", &spell_digits(&phone.spoken_form(self.flow.region)));
@@ -330,7 +331,7 @@ impl<'f> Walk<'f> {
             .iter()
             .map(|lang| {
                 let text = self.flow.text(prompt, lang.get_ref()).unwrap_or_default().to_owned();
-                let prompt = (!crate::sounds::is_dynamic(&text)).then(|| prompt.to_owned());
+                let prompt = (!prompts::is_dynamic(&text)).then(|| prompt.to_owned());
                 Speech { text, language: lang.get_ref().clone(), prompt }
             })
             .collect()
@@ -699,3 +700,7 @@ impl<'f> Walk<'f> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

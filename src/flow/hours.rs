@@ -7,7 +7,26 @@ use std::ops::Range;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 
-use super::Hours;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `[line.hours]`: time ranges per weekday (`"08:30-12:15"`) and closed dates.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+#[derive(Default)]
+pub struct Hours {
+    pub monday: Option<Vec<Spanned<String>>>,
+    pub tuesday: Option<Vec<Spanned<String>>>,
+    pub wednesday: Option<Vec<Spanned<String>>>,
+    pub thursday: Option<Vec<Spanned<String>>>,
+    pub friday: Option<Vec<Spanned<String>>>,
+    pub saturday: Option<Vec<Spanned<String>>>,
+    pub sunday: Option<Vec<Spanned<String>>>,
+    /// Dates (`YYYY-MM-DD`) the line is closed all day.
+    #[serde(default)]
+    pub holidays: Vec<Spanned<String>>,
+}
 
 /// Opening intervals of one day, as instants.
 pub type Intervals = Vec<(DateTime<Utc>, DateTime<Utc>)>;

@@ -2,43 +2,21 @@
 //! column, and all of them at once, so `solidaire flows check` is a to-do list.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono_tz::Tz;
 
-use super::{
-    Callback, Flow, FlowFile, Menu, Node, Postcode, RawFlowFile, RawNode, Ref, Schedule, Transfer, prompts,
+use super::error::FlowError;
+use super::hours::{Hours, Schedule};
+use super::model::{
+    Callback, Flow, FlowFile, Menu, Node, Postcode, RawFlowFile, RawNode, Ref, Transfer, Voice, prompts,
 };
 use crate::phone::{E164, Region};
 
 /// The flow shipped inside the binary, used when no flows folder exists.
 pub const BUNDLED: (&str, &str) = ("liege.toml", include_str!("../../ivr-flows/liege.toml"));
-
-/// One problem in one flow file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlowError {
-    /// The file.
-    pub path: PathBuf,
-    /// 1-based line (0 when the problem is the folder itself).
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-    /// What is wrong, and how to mend it when that is not obvious.
-    pub message: String,
-}
-
-impl fmt::Display for FlowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.path.display(), self.message)
-        } else {
-            write!(f, "{}:{}:{}: {}", self.path.display(), self.line, self.column, self.message)
-        }
-    }
-}
 
 /// Every flow of the service, looked up by the called number.
 #[derive(Debug, Clone)]
@@ -299,7 +277,7 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
         for (span, message) in errs {
             check.error(&span, message);
         }
-        Schedule::parse(tz, &super::Hours::default()).expect("default hours parse")
+        Schedule::parse(tz, &Hours::default()).expect("default hours parse")
     });
     let numbers: Vec<E164> = line.numbers.iter().filter_map(|n| check.number(n, "number")).collect();
     let fallback = line.fallback.as_ref().and_then(|n| check.number(n, "fallback"));
@@ -349,7 +327,7 @@ fn check_languages(check: &mut Check<'_>, file: &FlowFile) {
         if !seen.insert(lang.get_ref()) {
             check.error(&lang.span(), format!("language `{}` is listed twice", lang.get_ref()));
         }
-        if !file.line.voices.contains_key(lang.get_ref()) && super::Voice::builtin(lang.get_ref()).is_none() {
+        if !file.line.voices.contains_key(lang.get_ref()) && Voice::builtin(lang.get_ref()).is_none() {
             check.error(
                 &lang.span(),
                 format!(

@@ -173,10 +173,9 @@ pub fn apply(
     match plan {
         // An answer ready means nothing to register: two rows, no savepoint.
         Plan::Step { line, turn, expected, body: Some(body) } => {
-            match flows
-                .get(&line)
-                .map(|flow| finish_if_still_at(conn, Answer { flow, sounds, req }, turn, expected, Some(body)))
-            {
+            match flows.get(&line).map(|flow| {
+                finish_if_still_at(conn, Answer { flow, sounds, req }, turn, expected, Some(body))
+            }) {
                 Some(Err(StoreError::Stale)) | None => {
                     atomically(conn, |conn| handle(conn, flows, sounds, req))
                 }
@@ -297,7 +296,13 @@ struct Answer<'a> {
 }
 
 /// Stores what a turn asks for, logs step `step` and saves the state.
-fn finish(conn: &Connection, to: Answer<'_>, turn: Turn, step: u32, body: Option<String>) -> Result<Reply, StoreError> {
+fn finish(
+    conn: &Connection,
+    to: Answer<'_>,
+    turn: Turn,
+    step: u32,
+    body: Option<String>,
+) -> Result<Reply, StoreError> {
     store_turn(conn, to, turn, step, body, None)
 }
 

@@ -162,7 +162,9 @@ pub fn register(
     if let Some(id) = callbacks::asked_by_call(conn, sid)? {
         return Ok(id);
     }
-    let id = if let Some(id) = callbacks::active_from(conn, draft.phone.as_str(), &draft.service, at - MERGE_WINDOW)? {
+    let id = if let Some(id) =
+        callbacks::active_from(conn, draft.phone.as_str(), &draft.service, at - MERGE_WINDOW)?
+    {
         callbacks::add_to(conn, id, draft)?;
         callbacks::note(conn, id, None, "merged", "the same number asked again", at)?;
         id
@@ -184,7 +186,13 @@ fn take(conn: &Connection, actor: Actor, id: RequestId, lease: Duration, at: Dat
     Ok(Done::Claimed(id))
 }
 
-fn claim_next(conn: &Connection, actor: Actor, filter: &Filter, lease: Duration, at: DateTime<Utc>) -> Result<Done> {
+fn claim_next(
+    conn: &Connection,
+    actor: Actor,
+    filter: &Filter,
+    lease: Duration,
+    at: DateTime<Utc>,
+) -> Result<Done> {
     let id = callbacks::first_due(conn, filter, at)?.ok_or(Error::QueueEmpty)?;
     take(conn, actor, id, lease, at)
 }
@@ -206,7 +214,8 @@ fn held_request(
     at: DateTime<Utc>,
 ) -> Result<Request> {
     let request = callbacks::get(conn, id, at)?.ok_or(Error::NoSuchRequest)?;
-    let allowed = request.is_held_by(actor.id) || (supervisor_too && actor.is_supervisor() && request.holder.is_some());
+    let allowed =
+        request.is_held_by(actor.id) || (supervisor_too && actor.is_supervisor() && request.holder.is_some());
     if allowed { Ok(request) } else { Err(Error::NotHolder) }
 }
 
@@ -246,7 +255,13 @@ fn set_priority(
     Ok(Done::Prioritised(id, priority))
 }
 
-fn cancel(conn: &Connection, supervisor: Supervisor, id: RequestId, reason: &str, at: DateTime<Utc>) -> Result<Done> {
+fn cancel(
+    conn: &Connection,
+    supervisor: Supervisor,
+    id: RequestId,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<Done> {
     if reason.trim().is_empty() {
         return Err(Error::Invalid("cancelling needs a reason".to_owned()));
     }

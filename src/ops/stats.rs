@@ -1,8 +1,8 @@
 //! Statistics: the daily (and hourly) figures supervisors export for the council, from
 //! the console, the API or the command line. Counts only, no personal data.
 
-use super::{Ops, Result};
 use super::agents::Manager;
+use super::{Ops, Result};
 use crate::flow::Flows;
 use crate::stats::{self, Report, Request};
 

@@ -206,11 +206,7 @@ impl Library {
     }
 }
 
-/// Whether a prompt text has a placeholder filled during the call (never recorded).
-#[must_use]
-pub fn is_dynamic(text: &str) -> bool {
-    text.contains('{')
-}
+pub use crate::flow::prompts::is_dynamic;
 
 /// What `flows check` says about a prompt's recording.
 #[derive(Debug, Clone, PartialEq, Eq)]

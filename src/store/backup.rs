@@ -26,7 +26,9 @@ pub struct Copy {
 pub fn copy(database: &Path, file: &Path) -> Result<Copy, StoreError> {
     let conn = Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    let target = file.to_str().ok_or_else(|| StoreError::Unavailable("the file name is not valid UTF-8".to_owned()))?;
+    let target = file
+        .to_str()
+        .ok_or_else(|| StoreError::Unavailable("the file name is not valid UTF-8".to_owned()))?;
     conn.execute("VACUUM INTO ?1", [target])?;
     let copy = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     Ok(Copy {

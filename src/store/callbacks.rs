@@ -137,7 +137,8 @@ const SELECT: &str = "SELECT r.id, r.line, r.service, r.language, r.postcode, r.
 
 fn stored_time(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
     let text = row.get_ref(i)?.as_str()?;
-    time::parse(text).ok_or_else(|| rusqlite::Error::InvalidColumnType(i, text.to_owned(), rusqlite::types::Type::Text))
+    time::parse(text)
+        .ok_or_else(|| rusqlite::Error::InvalidColumnType(i, text.to_owned(), rusqlite::types::Type::Text))
 }
 
 fn read_request(row: &Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Request> {
@@ -242,7 +243,11 @@ pub fn history_of(conn: &Connection, id: RequestId) -> Result<Vec<HistoryEntry>,
 ///
 /// # Errors
 /// SQLite errors.
-pub fn first_due(conn: &Connection, filter: &Filter, at: DateTime<Utc>) -> Result<Option<RequestId>, StoreError> {
+pub fn first_due(
+    conn: &Connection,
+    filter: &Filter,
+    at: DateTime<Utc>,
+) -> Result<Option<RequestId>, StoreError> {
     let sql = "SELECT id FROM callback_requests
          WHERE (state = 'open' OR (state = 'claimed' AND lease_until <= :now)) AND not_before <= :now
            AND (:service IS NULL OR service = :service)
@@ -267,7 +272,12 @@ pub fn first_due(conn: &Connection, filter: &Filter, at: DateTime<Utc>) -> Resul
 ///
 /// # Errors
 /// SQLite errors.
-pub fn set_holder(conn: &Connection, id: RequestId, agent: AgentId, until: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn set_holder(
+    conn: &Connection,
+    id: RequestId,
+    agent: AgentId,
+    until: DateTime<Utc>,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "UPDATE callback_requests SET state = 'claimed', claimed_by = ?2, lease_until = ?3 WHERE id = ?1",
     )?
@@ -354,7 +364,12 @@ pub fn set_cancelled(conn: &Connection, id: RequestId, at: DateTime<Utc>) -> Res
 ///
 /// # Errors
 /// SQLite errors.
-pub fn hand_to(conn: &Connection, id: RequestId, agent: AgentId, until: DateTime<Utc>) -> Result<bool, StoreError> {
+pub fn hand_to(
+    conn: &Connection,
+    id: RequestId,
+    agent: AgentId,
+    until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let changed = conn
         .prepare_cached(
             "UPDATE callback_requests SET state = 'claimed', claimed_by = ?2, lease_until = ?3

@@ -77,7 +77,8 @@ fn body<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
 async fn list(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q): RawQuery) -> Answer {
     let actor = viewer.actor();
     let requests = queue::list(&app.ops, actor, forms::filter(q.as_deref())).await?;
-    Ok(Json(json!({ "requests": requests.iter().map(|r| view(r, actor)).collect::<Vec<_>>() })).into_response())
+    Ok(Json(json!({ "requests": requests.iter().map(|r| view(r, actor)).collect::<Vec<_>>() }))
+        .into_response())
 }
 
 async fn one(app: &AppState, actor: Actor, id: RequestId) -> Answer {

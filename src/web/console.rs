@@ -120,7 +120,8 @@ async fn request(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, 
         Ok(supervisor) => agents::list(&app.ops, supervisor.into()).await?,
         Err(_) => Vec::new(),
     };
-    Ok(pages::request_page(&viewer, &request, &history, &agents, app.timezone(), app.ops.now()).into_response())
+    Ok(pages::request_page(&viewer, &request, &history, &agents, app.timezone(), app.ops.now())
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,9 +143,12 @@ fn command(app: &AppState, id: RequestId, action: &str, form: ActionForm) -> Res
         "release" => Command::Release(id),
         "outcome" => {
             let follow_up = forms::local_time(form.follow_up.as_deref(), app.timezone());
-            let outcome =
-                Outcome::parse(form.outcome.as_deref().unwrap_or_default(), follow_up, form.partner.as_deref())
-                    .map_err(Error::Invalid)?;
+            let outcome = Outcome::parse(
+                form.outcome.as_deref().unwrap_or_default(),
+                follow_up,
+                form.partner.as_deref(),
+            )
+            .map_err(Error::Invalid)?;
             Command::Outcome { id, outcome, note: form.note.unwrap_or_default() }
         }
         "priority" => Command::SetPriority {
@@ -189,7 +193,10 @@ async fn agents_list(app: &AppState, viewer: &Viewer, supervisor: Supervisor, no
     Ok(pages::agents_page(viewer, &list, notice).into_response())
 }
 
-async fn agents_page(State(app): State<AppState>, ConsoleSupervisor(viewer, supervisor): ConsoleSupervisor) -> Page {
+async fn agents_page(
+    State(app): State<AppState>,
+    ConsoleSupervisor(viewer, supervisor): ConsoleSupervisor,
+) -> Page {
     agents_list(&app, &viewer, supervisor, None).await
 }
 
@@ -210,14 +217,15 @@ async fn add_agent(
         return Err(PageError::Csrf);
     }
     let login = form.login.trim().to_owned();
-    let notice = match agents::add(&app.ops, Manager::from(supervisor), &login, &form.role, form.password).await {
-        Ok(_) => {
-            tracing::info!(by = %viewer.agent.login, login = %login, "account added");
-            format!("Account {login} added.")
-        }
-        Err(Error::Store(e)) => return Err(e.into()),
-        Err(refusal) => refusal.to_string(),
-    };
+    let notice =
+        match agents::add(&app.ops, Manager::from(supervisor), &login, &form.role, form.password).await {
+            Ok(_) => {
+                tracing::info!(by = %viewer.agent.login, login = %login, "account added");
+                format!("Account {login} added.")
+            }
+            Err(Error::Store(e)) => return Err(e.into()),
+            Err(refusal) => refusal.to_string(),
+        };
     agents_list(&app, &viewer, supervisor, Some(&notice)).await
 }
 
@@ -235,7 +243,9 @@ async fn disable_agent(
     if !viewer.csrf_ok(&form.csrf) {
         return Err(PageError::Csrf);
     }
-    agents::disable(&app.ops, supervisor.into(), &login).await.map_err(PageError::back_to("/console/agents"))?;
+    agents::disable(&app.ops, supervisor.into(), &login)
+        .await
+        .map_err(PageError::back_to("/console/agents"))?;
     tracing::info!(by = %viewer.agent.login, login = %login, "account disabled");
     Ok(Redirect::to("/console/agents").into_response())
 }

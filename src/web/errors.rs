@@ -114,16 +114,22 @@ impl IntoResponse for PageError {
             Self::Refused { error, back } => {
                 log(&error, "console");
                 let page = match &error {
-                    Error::Store(_) => {
-                        pages::message("Unavailable", "The database is unavailable. Try again in a moment.", "/console")
-                    }
+                    Error::Store(_) => pages::message(
+                        "Unavailable",
+                        "The database is unavailable. Try again in a moment.",
+                        "/console",
+                    ),
                     other => pages::message("Not done", &other.to_string(), &back),
                 };
                 (status(&error), page).into_response()
             }
             Self::Csrf => (
                 StatusCode::FORBIDDEN,
-                pages::message("Form expired", "This form is out of date. Reload the page and try again.", "/console"),
+                pages::message(
+                    "Form expired",
+                    "This form is out of date. Reload the page and try again.",
+                    "/console",
+                ),
             )
                 .into_response(),
         }

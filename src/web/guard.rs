@@ -5,19 +5,12 @@
 //! provider's webhooks have all their guards in one layer ([`voice`]) and only the header
 //! a TwiML answer needs: no caching.
 
-use std::sync::Arc;
-
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::Semaphore;
 
 use super::state::AppState;
-
-/// Requests allowed in flight at once.
-#[derive(Debug, Clone)]
-pub struct InFlight(pub Arc<Semaphore>);
 
 /// The policy: everything from the service itself, no inline script or style, voice
 /// messages from the provider's https storage.

@@ -7,6 +7,7 @@ pub mod api;
 pub mod assets;
 pub mod charts;
 pub mod console;
+pub mod counters;
 pub mod errors;
 pub mod forms;
 pub mod guard;

@@ -61,7 +61,6 @@ fn find(app: &AppState, lang: &str, prompt: &str) -> Option<PromptRow> {
     rows(app).into_iter().find(|r| r.lang == lang && r.prompt == prompt)
 }
 
-
 fn not_found() -> Response {
     (StatusCode::NOT_FOUND, pages::message("Not found", "No such prompt.", "/console/prompts"))
         .into_response()

@@ -25,9 +25,9 @@ pub struct App {
     /// Becomes true when the service is shutting down (long-lived streams end).
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// Counters for `/metrics`.
-    pub metrics: super::metrics::Metrics,
+    pub metrics: super::counters::Metrics,
     /// The cap on requests in flight.
-    pub in_flight: super::guard::InFlight,
+    pub in_flight: super::counters::InFlight,
     /// The calls in progress, as stored after their last webhook.
     pub live: crate::line::LiveCalls,
 }
@@ -110,4 +110,3 @@ impl std::ops::Deref for AppState {
         &self.0
     }
 }
-

@@ -35,7 +35,8 @@ struct ExportQuery {
 
 async fn run(app: &AppState, supervisor: Supervisor, request: &Request) -> crate::ops::Result<Report> {
     let flows = app.flows();
-    crate::ops::stats::daily(&app.ops, supervisor.into(), &flows, app.settings.service_level_hours, request).await
+    crate::ops::stats::daily(&app.ops, supervisor.into(), &flows, app.settings.service_level_hours, request)
+        .await
 }
 
 async fn export(
@@ -58,7 +59,10 @@ async fn export(
         request.from,
         request.to
     );
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, name)], body)
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, name)],
+        body,
+    )
         .into_response())
 }
 

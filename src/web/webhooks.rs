@@ -17,10 +17,10 @@ use serde::Deserialize;
 use super::state::AppState;
 use crate::flow::engine::{DialStatus, Event, Speech};
 use crate::flow::prompts;
+use crate::line::{self, Hook};
 use crate::phone::mask;
 use crate::store::calls::{self, StatusUpdate};
 use crate::telephony::{Params, is_call_sid, signature, twiml};
-use crate::line::{self, Hook};
 
 /// Largest webhook body accepted; the provider's are under 2 KiB.
 const MAX_BODY: usize = 64 * 1024;

@@ -1,0 +1,425 @@
+//! The flow as data: the serde structs of the file format itself (documented in
+//! `ivr-flows/README.md`) and the validated [`Flow`] that a call runs on. Names that point
+//! at other nodes keep their place in the file ([`Spanned`]) so every validation error
+//! can say where it is.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use crate::domain::Priority;
+
+use super::error::FlowError;
+use super::hours::{Hours, Schedule};
+use crate::phone::{E164, Region};
+
+/// A name in the file that refers to a node or a prompt, with its place in the file.
+pub type Ref = Spanned<String>;
+
+/// One phone line, validated and ready to run.
+#[derive(Debug)]
+pub struct Flow {
+    /// The file's stem (`liege` for `liege.toml`): the line's id in the database.
+    pub id: String,
+    /// Where it was read from, for messages.
+    pub path: PathBuf,
+    /// The file's content.
+    pub file: FlowFile,
+    /// The called numbers this flow answers, in E.164.
+    pub numbers: Vec<E164>,
+    /// Opening hours in the line's time zone.
+    pub schedule: Schedule,
+    /// The region national numbers are read in.
+    pub region: Region,
+    /// The number the caller is sent to when the service itself fails.
+    pub fallback: Option<E164>,
+    /// Transfer targets by name, parsed.
+    pub transfers: BTreeMap<String, E164>,
+    /// Postcodes the city serves.
+    pub postcodes: BTreeSet<String>,
+    /// The file's numbers with what to report when one is not in the numbering plan.
+    pub plan_checks: Vec<(E164, FlowError)>,
+}
+
+impl Flow {
+    /// The node called `id`. Validation guarantees every reference resolves.
+    #[must_use]
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.file.nodes.get(id)
+    }
+
+    /// The language used until the caller chooses one.
+    #[must_use]
+    pub fn default_language(&self) -> &str {
+        self.file.line.languages.first().map_or("fr", |l| l.get_ref().as_str())
+    }
+
+    /// The text of prompt `id` in `language`, falling back to the default language.
+    #[must_use]
+    pub fn text(&self, id: &str, language: &str) -> Option<&str> {
+        let texts = self.file.prompts.get(id)?;
+        texts.get(language).or_else(|| texts.get(self.default_language())).map(String::as_str)
+    }
+
+    /// How `<Say>` speaks `language` on this line.
+    #[must_use]
+    pub fn voice(&self, language: &str) -> Voice {
+        self.file
+            .line
+            .voices
+            .get(language)
+            .cloned()
+            .or_else(|| Voice::builtin(language))
+            .unwrap_or_else(|| Voice { language: language.to_owned(), voice: None })
+    }
+}
+
+/// The whole file, as validated: nodes are typed.
+#[derive(Debug)]
+pub struct FlowFile {
+    /// The phone line itself.
+    pub line: Line,
+    /// Routes and limits shared by every menu that does not set its own.
+    pub defaults: Defaults,
+    /// The nodes, by id.
+    pub nodes: BTreeMap<Spanned<String>, Node>,
+    /// Prompt texts: id → language → text.
+    pub prompts: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, String>>,
+}
+
+/// The whole file as written; nodes are checked into [`Node`]s by [`load`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlowFile {
+    /// `[line]`.
+    pub line: Line,
+    /// `[defaults]`.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// `[nodes.<id>]`.
+    pub nodes: BTreeMap<Spanned<String>, RawNode>,
+    /// `[prompts.<id>]`.
+    #[serde(default)]
+    pub prompts: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, String>>,
+}
+
+/// A node as written: every field any node type may have. (A flat struct rather than a
+/// tagged enum, so every value keeps its place in the file for error messages.)
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct RawNode {
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    pub prompt: Option<Ref>,
+    pub short: Option<Ref>,
+    pub next: Option<Ref>,
+    pub open: Option<Ref>,
+    pub closed: Option<Ref>,
+    pub options: Option<Vec<MenuOption>>,
+    pub all_languages: Option<bool>,
+    pub no_input: Option<Ref>,
+    pub invalid: Option<Ref>,
+    pub fail: Option<Ref>,
+    pub inside: Option<Ref>,
+    pub outside: Option<Ref>,
+    pub digits: Option<u8>,
+    pub to: Option<Spanned<String>>,
+    pub timeout: Option<u16>,
+    pub any_hour: Option<bool>,
+    pub service: Option<String>,
+    pub priority: Option<Priority>,
+    pub message: Option<bool>,
+    pub message_max_seconds: Option<u16>,
+    pub outcome: Option<String>,
+}
+
+/// `[line]`: what the line is and when it is open.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    /// A human name, for logs and the console.
+    pub name: String,
+    /// Called numbers (`To`) this flow answers, E.164.
+    #[serde(default)]
+    pub numbers: Vec<Spanned<String>>,
+    /// The flow for numbers no other flow claims.
+    #[serde(default)]
+    pub default: bool,
+    /// Languages offered, the first being the default.
+    pub languages: Vec<Spanned<String>>,
+    /// IANA time zone of the opening hours and statistics.
+    #[serde(default = "default_timezone")]
+    pub timezone: Spanned<String>,
+    /// Region for national numbers (ISO 3166 code).
+    #[serde(default = "default_region")]
+    pub region: Spanned<String>,
+    /// The first node of every call.
+    pub start: Ref,
+    /// Where `0` leads from every menu: a person, or a callback offer when nobody is.
+    pub human: Ref,
+    /// The number callers are transferred to when the service itself fails.
+    #[serde(default)]
+    pub fallback: Option<Spanned<String>>,
+    /// Postcodes served, for `postcode` nodes.
+    #[serde(default)]
+    pub postcodes: Vec<Spanned<String>>,
+    /// `<Say>` settings per language.
+    #[serde(default)]
+    pub voices: BTreeMap<String, Voice>,
+    /// Opening hours.
+    #[serde(default)]
+    pub hours: Hours,
+    /// Named transfer numbers.
+    #[serde(default)]
+    pub transfers: BTreeMap<String, Spanned<String>>,
+}
+
+fn default_timezone() -> Spanned<String> {
+    Spanned::new(0..0, "Europe/Brussels".to_owned())
+}
+
+fn default_region() -> Spanned<String> {
+    Spanned::new(0..0, "BE".to_owned())
+}
+
+/// How `<Say>` speaks one language.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Voice {
+    /// The provider's language tag (`fr-BE`).
+    pub language: String,
+    /// The provider's voice name (`Polly.Isabelle-Neural`), or its default voice.
+    #[serde(default)]
+    pub voice: Option<String>,
+}
+
+impl Voice {
+    /// The voices used when a flow names none, from the provider's voice list.
+    #[must_use]
+    pub fn builtin(language: &str) -> Option<Self> {
+        let (tag, voice) = match language {
+            "fr" => ("fr-BE", "Polly.Isabelle-Neural"),
+            "nl" => ("nl-BE", "Polly.Lisa-Neural"),
+            "de" => ("de-DE", "Polly.Vicki-Neural"),
+            "en" => ("en-GB", "Polly.Amy-Neural"),
+            _ => return None,
+        };
+        Some(Self { language: tag.to_owned(), voice: Some(voice.to_owned()) })
+    }
+}
+
+/// `[defaults]`: what a menu uses when it does not say.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Prompt said when the caller pressed nothing.
+    pub no_input: Option<Ref>,
+    /// Prompt said when the key means nothing here.
+    pub invalid: Option<Ref>,
+    /// Node reached after `max_attempts` failures.
+    pub fail: Option<Ref>,
+    /// Failures (silence or wrong key) before `fail` (3).
+    #[serde(default = "three")]
+    pub max_attempts: u8,
+    /// Seconds to wait for a key after a prompt (6: callers are often old).
+    #[serde(default = "six")]
+    pub timeout: u8,
+    /// Silences in a row, across menus, after which the line says goodbye: a phone left
+    /// off the hook must not hold the line for ever.
+    #[serde(default = "nine")]
+    pub give_up_after_silences: u8,
+}
+
+fn three() -> u8 {
+    3
+}
+fn six() -> u8 {
+    6
+}
+fn nine() -> u8 {
+    9
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            no_input: None,
+            invalid: None,
+            fail: None,
+            max_attempts: three(),
+            timeout: six(),
+            give_up_after_silences: nine(),
+        }
+    }
+}
+
+/// One node of the menu tree.
+#[derive(Debug)]
+pub enum Node {
+    /// Says a prompt, then goes on.
+    Say {
+        /// The prompt.
+        prompt: Ref,
+        /// The next node.
+        next: Ref,
+    },
+    /// Branches on the opening hours.
+    Hours {
+        /// Next node while open.
+        open: Ref,
+        /// Next node while closed.
+        closed: Ref,
+    },
+    /// Asks for one key.
+    Menu(Menu),
+    /// Asks for a postcode and checks it against `[line] postcodes`.
+    Postcode(Postcode),
+    /// Transfers the call to a person (`<Dial>`), during opening hours.
+    Transfer(Transfer),
+    /// Takes a callback request: number, optional voice message, registration.
+    Callback(Callback),
+    /// Says a prompt and ends the call: a deliberate ending.
+    End {
+        /// The last words.
+        prompt: Ref,
+        /// What the call achieved, for statistics (`informed` by default).
+        outcome: Option<String>,
+    },
+}
+
+/// A menu: options by key; `0` (a person) and `*` (repeat) are always there.
+#[derive(Debug)]
+pub struct Menu {
+    /// Said the first time.
+    pub prompt: Ref,
+    /// Said on repeats (falls back to `prompt`).
+    pub short: Option<Ref>,
+    /// Say the prompt in every language of the line, each in its own voice (for the
+    /// language choice itself).
+    pub all_languages: bool,
+    /// The options.
+    pub options: Vec<MenuOption>,
+    /// Overrides of `[defaults]`.
+    pub no_input: Option<Ref>,
+    /// Overrides of `[defaults]`.
+    pub invalid: Option<Ref>,
+    /// Overrides of `[defaults]`.
+    pub fail: Option<Ref>,
+}
+
+/// One key of a menu.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MenuOption {
+    /// `1`–`9`.
+    pub key: Spanned<String>,
+    /// The node it leads to.
+    pub goto: Ref,
+    /// Switches the call to this language.
+    pub language: Option<Spanned<String>>,
+    /// Answers recorded for the callback request (`eligibility = "65+"`).
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+}
+
+/// A postcode question.
+#[derive(Debug)]
+pub struct Postcode {
+    /// The question.
+    pub prompt: Ref,
+    /// Next node when the postcode is served.
+    pub inside: Ref,
+    /// Next node when it is not.
+    pub outside: Ref,
+    /// Digits in a postcode (4 in Belgium): no `#` needed.
+    pub digits: u8,
+    /// Overrides of `[defaults]`.
+    pub no_input: Option<Ref>,
+    /// Overrides of `[defaults]`.
+    pub invalid: Option<Ref>,
+    /// Overrides of `[defaults]`.
+    pub fail: Option<Ref>,
+}
+
+/// A transfer to a person or partner service.
+#[derive(Debug)]
+pub struct Transfer {
+    /// A name from `[line.transfers]`, or an E.164 number.
+    pub to: Spanned<String>,
+    /// Said before dialling ("please hold, we are connecting you").
+    pub prompt: Option<Ref>,
+    /// Seconds to let it ring (25).
+    pub timeout: u16,
+    /// Next node on no answer, busy or failure.
+    pub fail: Ref,
+    /// Next node outside opening hours (defaults to `fail`).
+    pub closed: Option<Ref>,
+    /// Transfer at any hour (a service with its own opening hours).
+    pub any_hour: bool,
+}
+
+/// Takes a callback request for a service.
+#[derive(Debug)]
+pub struct Callback {
+    /// The service the request is for (`errands`, `seniors`, …).
+    pub service: String,
+    /// `normal`, `high` or `urgent`.
+    pub priority: Priority,
+    /// Offer to leave a short voice message.
+    pub message: bool,
+    /// Longest voice message, seconds (60).
+    pub message_max_seconds: u16,
+    /// Node reached when no usable number could be had after the attempts.
+    pub fail: Option<Ref>,
+}
+
+/// Prompt ids the engine itself uses; a flow that has menus or callbacks must define them.
+pub mod prompts {
+    /// Whether a prompt text has a placeholder filled during the call (`{phone}`,
+    /// `{postcode}`, `{request}`): always spoken, never recorded.
+    #[must_use]
+    pub fn is_dynamic(text: &str) -> bool {
+        text.contains('{')
+    }
+
+    /// Said with the apology when the service fails.
+    pub const APOLOGY: &str = "apology";
+    /// Said before hanging up on a line left silent.
+    pub const SILENCE_GOODBYE: &str = "silence_goodbye";
+    /// "We will call you back at {phone}. 1 to confirm, 2 for another number."
+    pub const CONFIRM_CALLER: &str = "callback_confirm_caller";
+    /// "Type your phone number, then the hash key."
+    pub const ASK_NUMBER: &str = "callback_ask_number";
+    /// "You typed {phone}. 1 to confirm, 2 to type it again."
+    pub const CONFIRM_NUMBER: &str = "callback_confirm_number";
+    /// "This number cannot be called back."
+    pub const INVALID_NUMBER: &str = "callback_invalid_number";
+    /// "To leave a short message, press 1; otherwise press 2."
+    pub const OFFER_MESSAGE: &str = "callback_offer_message";
+    /// "Your message will be recorded after the tone..."
+    pub const RECORD_INTRO: &str = "callback_record_intro";
+    /// "Your request is registered under number {request}."
+    pub const REGISTERED: &str = "callback_registered";
+    /// "An agent will call you back today."
+    pub const WHEN_OPEN: &str = "callback_when_open";
+    /// "An agent will call you back as soon as the line opens again."
+    pub const WHEN_CLOSED: &str = "callback_when_closed";
+
+    /// Needed by every flow.
+    pub const ALWAYS: &[&str] = &[APOLOGY, SILENCE_GOODBYE];
+    /// Needed by a flow with a callback node.
+    pub const CALLBACK: &[&str] = &[
+        CONFIRM_CALLER,
+        ASK_NUMBER,
+        CONFIRM_NUMBER,
+        INVALID_NUMBER,
+        OFFER_MESSAGE,
+        RECORD_INTRO,
+        REGISTERED,
+        WHEN_OPEN,
+        WHEN_CLOSED,
+    ];
+}
