@@ -186,7 +186,8 @@ fn a_postcode_inside_the_area_goes_on_and_one_outside_is_told_where_to_turn() {
     call.keys("1");
     assert_eq!(call.node(), "errands_postcode");
     call.keys("9999");
-    assert_eq!(call.said().first().map(String::as_str), Some("postcode_outside"));
+    let told = call.said().first().cloned().unwrap_or_default();
+    assert!(told.starts_with('~') && told.contains("9, 9, 9, 9"), "the postcode read back, spoken: {told}");
     assert_eq!(call.node(), "main");
 
     let mut inside = at_main(open());
@@ -204,7 +205,6 @@ fn a_callback_with_caller_id_reads_the_number_back_and_registers_once_confirmed(
         call.keys(keys);
     }
     assert_eq!(call.turn.state.phase, Phase::ConfirmCaller);
-    assert_eq!(call.said().first().map(String::as_str), Some("~Nous vous rappellerons au 0, 4, 7, 0. 1, 2. 3, 4. 5, 6. Pour confirmer, tapez 1. Pour un autre numéro, tapez 2.").filter(|_| false).or(Some(call.said()[0].as_str())));
     let asked: String = call.turn.actions.iter().map(|a| format!("{a:?}")).collect();
     assert!(asked.contains("0, 4, 7, 0"), "the number is read digit by digit: {asked}");
     call.keys("1");

@@ -1,6 +1,6 @@
-//! Calls, their steps and the callback requests they leave: the SQL the voice webhooks
-//! need. Every function takes the connection it is given, so the caller decides the
-//! transaction (the writer's batch).
+//! Calls and their steps: the rows the voice line writes (the requests they leave are in
+//! [`super::callbacks`]). Every function takes the connection it is given, so the caller
+//! decides the transaction (the writer's batch).
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
