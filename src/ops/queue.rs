@@ -205,22 +205,21 @@ fn claim(conn: &Connection, actor: Actor, id: RequestId, lease: Duration, at: Da
     take(conn, actor, id, lease, at)
 }
 
-/// The request, if `actor` holds it (or, with `supervisor_too`, is a supervisor).
-fn held_request(
-    conn: &Connection,
-    actor: Actor,
-    id: RequestId,
-    supervisor_too: bool,
-    at: DateTime<Utc>,
-) -> Result<Request> {
+/// The request, if `actor` holds its claim.
+fn held_request(conn: &Connection, actor: Actor, id: RequestId, at: DateTime<Utc>) -> Result<Request> {
     let request = callbacks::get(conn, id, at)?.ok_or(Error::NoSuchRequest)?;
-    let allowed =
-        request.is_held_by(actor.id) || (supervisor_too && actor.is_supervisor() && request.holder.is_some());
-    if allowed { Ok(request) } else { Err(Error::NotHolder) }
+    if request.is_held_by(actor.id) { Ok(request) } else { Err(Error::NotHolder) }
+}
+
+/// The request, if it is claimed and `actor` holds it or is a supervisor.
+fn held_or_supervised(conn: &Connection, actor: Actor, id: RequestId, at: DateTime<Utc>) -> Result<Request> {
+    let request = callbacks::get(conn, id, at)?.ok_or(Error::NoSuchRequest)?;
+    let supervised = actor.is_supervisor() && request.holder.is_some();
+    if request.is_held_by(actor.id) || supervised { Ok(request) } else { Err(Error::NotHolder) }
 }
 
 fn release(conn: &Connection, actor: Actor, id: RequestId, at: DateTime<Utc>) -> Result<Done> {
-    held_request(conn, actor, id, true, at)?;
+    held_or_supervised(conn, actor, id, at)?;
     callbacks::set_open(conn, id)?;
     callbacks::note(conn, id, Some(actor.id), "released", "", at)?;
     Ok(Done::Released(id))
@@ -234,7 +233,7 @@ fn record_outcome(
     note: &str,
     at: DateTime<Utc>,
 ) -> Result<Done> {
-    let request = held_request(conn, actor, id, false, at)?;
+    let request = held_request(conn, actor, id, at)?;
     let attempt = outcome.attempt(&request, note, at, time::format).map_err(Error::Invalid)?;
     callbacks::set_attempt(conn, id, &attempt, outcome.name(), at)?;
     callbacks::note(conn, id, Some(actor.id), "outcome", &attempt.detail, at)?;
