@@ -153,7 +153,7 @@ impl Application {
             ops,
             stopping,
             metrics: crate::web::counters::Metrics::default(),
-            in_flight: crate::web::counters::InFlight(Arc::new(tokio::sync::Semaphore::new(max_in_flight))),
+            in_flight: crate::web::counters::InFlight::new(max_in_flight),
             live: crate::line::LiveCalls::default(),
         };
         Ok(Self { listener, state: AppState(Arc::new(app)), watch, stop })
@@ -190,7 +190,8 @@ impl Application {
             // Ends the consoles' event streams, so the graceful shutdown can complete.
             let _ = stop.send(true);
         };
-        axum::serve(self.listener, web::router(self.state)).with_graceful_shutdown(shutdown).await
+        let max_connections = usize::try_from(self.state.settings.max_connections).unwrap_or(4096);
+        web::serve::serve(self.listener, web::router(self.state), max_connections, shutdown).await
     }
 }
 

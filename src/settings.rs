@@ -39,6 +39,8 @@ pub struct Settings {
     pub retention_days: u32,
     /// Requests handled at once; beyond, `503` with `Retry-After`.
     pub max_in_flight: u32,
+    /// Connections open at once; beyond, new ones wait until one closes.
+    pub max_connections: u32,
 }
 
 impl Default for Settings {
@@ -57,6 +59,7 @@ impl Default for Settings {
             service_level_hours: 4,
             retention_days: 90,
             max_in_flight: 512,
+            max_connections: 4096,
         }
     }
 }
@@ -125,6 +128,7 @@ struct Layer {
     service_level_hours: Option<u32>,
     retention_days: Option<u32>,
     max_in_flight: Option<u32>,
+    max_connections: Option<u32>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -140,6 +144,7 @@ const ENV_KEYS: &[&str] = &[
     "service_level_hours",
     "retention_days",
     "max_in_flight",
+    "max_connections",
 ];
 
 /// The default configuration file, read when it exists and `--config` is not given.
@@ -173,14 +178,15 @@ impl Settings {
                 | "session_idle_minutes"
                 | "service_level_hours"
                 | "retention_days"
-                | "max_in_flight" => {
+                | "max_in_flight"
+                | "max_connections" => {
                     let minutes =
                         value.as_deref().map(str::trim).and_then(|v| v.parse().ok()).ok_or_else(|| {
                             SettingsError {
                                 key: name.clone(),
                                 origin: "the environment".to_owned(),
                                 message: format!(
-                                    "`{}` is not a number of minutes",
+                                    "`{}` is not a whole number",
                                     value.as_deref().unwrap_or_default()
                                 ),
                             }
@@ -190,6 +196,7 @@ impl Settings {
                         "session_idle_minutes" => env_layer.session_idle_minutes = Some(minutes),
                         "retention_days" => env_layer.retention_days = Some(minutes),
                         "max_in_flight" => env_layer.max_in_flight = Some(minutes),
+                        "max_connections" => env_layer.max_connections = Some(minutes),
                         _ => env_layer.service_level_hours = Some(minutes),
                     }
                 }
@@ -303,6 +310,15 @@ impl Settings {
                 ));
             }
             self.max_in_flight = n;
+        }
+        if let Some(n) = layer.max_connections {
+            if !(16..=1_000_000).contains(&n) {
+                return Err(error(
+                    "max_connections",
+                    format!("{n} is not a number of connections from 16 to 1000000"),
+                ));
+            }
+            self.max_connections = n;
         }
         if let Some(log) = layer.log {
             tracing_subscriber::EnvFilter::try_new(&log)

@@ -61,3 +61,51 @@ async fn health_reports_a_broken_database() {
     app.db().execute_batch("DROP TABLE events; DROP TABLE callback_requests; DROP TABLE calls;").unwrap();
     assert_eq!(phone.get("/healthz").await.unwrap().status, 503);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_the_writer_cannot_start_in_time_is_abandoned_and_the_caller_told_so() {
+    let app = TestApp::open().await;
+    // A call up to its last step, whose registration the disk refuses once: the call is
+    // left just before "registered", and the step can be sent again.
+    app.db()
+        .execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON callback_requests BEGIN SELECT RAISE(ABORT, 'disk full'); END;")
+        .unwrap();
+    let call = app
+        .call(&[Keys("1"), Keys("1"), Step::Transfer(Transfer::Busy), Keys("1"), Keys("1"), Keys("2")])
+        .await;
+    app.db().execute_batch("DROP TRIGGER refuse").unwrap();
+    let last = call.exchanges[call.exchanges.len() - 2].clone();
+
+    // Another program holds the database for six seconds: the writer's first batch (another
+    // call arriving) waits five seconds for it and fails; the registration, queued behind,
+    // is reached after its five-second budget.
+    let blocker = app.db();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let held = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(6));
+        blocker.execute_batch("COMMIT").unwrap();
+    });
+    let phone = app.phone();
+    let first = tokio::spawn(async move {
+        phone
+            .post(
+                "/voice/incoming",
+                &[("CallSid", "CA99999999999999999999999999999999"), ("From", "+32470999999"), ("To", LINE)]
+                    .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            )
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let late = app.phone().post(&last.url, &last.params).await.unwrap();
+    assert!(late.body.contains("Nous sommes désolés, un problème technique"), "{}", late.body);
+    assert!(first.await.unwrap().body.contains("Nous sommes désolés"));
+    held.join().unwrap();
+    // What the caller heard is what is stored: no request. The provider's retry of the
+    // same step then registers it, once.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(app.count("SELECT count(*) FROM callback_requests"), 0, "registered although the caller heard the apology");
+    let retry = app.phone().post(&last.url, &last.params).await.unwrap();
+    assert!(retry.body.contains("Votre demande est enregistrée sous le numéro"), "{}", retry.body);
+    assert_eq!(app.count("SELECT count(*) FROM callback_requests"), 1);
+}

@@ -35,8 +35,9 @@ proptest! {
 
     #[test]
     fn any_body_parses_as_a_form(body in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let params = Params::parse(&body);
-        let _ = params.get("CallSid");
+        if let Ok(params) = Params::parse(&body) {
+            let _ = params.get("CallSid");
+        }
     }
 
     #[test]

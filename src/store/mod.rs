@@ -81,6 +81,9 @@ pub enum StoreError {
     /// A reader task panicked or was cancelled.
     #[error("a database reader failed: {0}")]
     Reader(String),
+    /// The writer reached the job after its deadline: it was not run, nothing was written.
+    #[error("the database was too busy to start this in time; nothing was written")]
+    TooLate,
 }
 
 /// How a job's result reaches its caller, given the commit's failure (or the sync's).
@@ -220,10 +223,26 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
     {
+        self.write_step_before(None, f).await
+    }
+
+    /// [`Store::write_step`], run only if the writer reaches it before `deadline`: later,
+    /// it is dropped unrun and answered [`StoreError::TooLate`]. Once it has run, its
+    /// result is always delivered, so that what the caller is told is what was stored:
+    /// a step either is abandoned, writing nothing, or its answer is the committed one.
+    ///
+    /// # Errors
+    /// As [`Store::write`], and [`StoreError::TooLate`].
+    pub async fn write_step_before<T, F>(&self, deadline: Option<std::time::Instant>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
+    {
         let (done, result) = oneshot::channel::<Result<T, StoreError>>();
         let stats = Arc::clone(&self.stats);
         let job: Job = Box::new(move |conn: Option<&Connection>| {
             let outcome = match conn {
+                _ if deadline.is_some_and(|d| std::time::Instant::now() > d) => Err(StoreError::TooLate),
                 Some(conn) => f(conn),
                 None => Err(StoreError::Unavailable("no transaction".to_owned())),
             };

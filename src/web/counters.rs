@@ -8,9 +8,25 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 
-/// Requests allowed in flight at once.
+/// Requests allowed in flight at once. The provider's webhooks and everything else
+/// (console, API, health, sounds) each have their own places, so that a flood of one
+/// cannot starve the other. A place is taken once the request is read (and a webhook's
+/// signature checked): a client slow to send holds a connection, never a place.
 #[derive(Debug, Clone)]
-pub struct InFlight(pub Arc<Semaphore>);
+pub struct InFlight {
+    /// Places of signed webhooks.
+    pub webhooks: Arc<Semaphore>,
+    /// Places of every other request.
+    pub others: Arc<Semaphore>,
+}
+
+impl InFlight {
+    /// `places` for each of the two kinds.
+    #[must_use]
+    pub fn new(places: usize) -> Self {
+        Self { webhooks: Arc::new(Semaphore::new(places)), others: Arc::new(Semaphore::new(places)) }
+    }
+}
 
 /// Upper bounds of the latency histogram, seconds.
 const LATENCY_BUCKETS: [f64; 12] =

@@ -1,9 +1,9 @@
 //! What protects the service from overload and the console from the browser's dangers:
-//! a cap on requests in flight (beyond it `503` with `Retry-After`, and the provider calls
-//! the number's fallback URL), and security headers on every page (a strict
-//! Content-Security-Policy, no framing, and no caching of pages with personal data). The
-//! provider's webhooks have all their guards in one layer ([`voice`]) and only the header
-//! a TwiML answer needs: no caching.
+//! a deadline on reading a body, a cap on requests in flight (beyond it `503` with
+//! `Retry-After`, and the provider calls the number's fallback URL), and security headers
+//! on every page (a strict Content-Security-Policy, no framing, and no caching of pages
+//! with personal data). The provider's webhooks have all their guards in one layer of
+//! their own (`webhooks::guard`), with places in flight of their own.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -18,38 +18,94 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
                    media-src 'self' https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
                    form-action 'self'";
 
-/// Middleware: refuses work beyond the cap. Event streams of open consoles are not
-/// counted (they last as long as the page).
+/// Largest body of a console or API request (forms, JSON); prompt uploads have their own.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Time allowed to send a request's body: 64 KiB at 200 kbit/s. The provider sends its
+/// 2 KiB in one packet; a browser's form is smaller still.
+pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Why a body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// Longer than allowed (`413`).
+    TooLarge,
+    /// Not sent within [`BODY_DEADLINE`] (`408`).
+    TooSlow,
+    /// The connection failed part-way (`400`).
+    CutShort,
+}
+
+impl IntoResponse for BodyError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n"),
+            Self::TooSlow => (StatusCode::REQUEST_TIMEOUT, "request body took too long\n"),
+            Self::CutShort => (StatusCode::BAD_REQUEST, "request body cut short\n"),
+        };
+        (status, message).into_response()
+    }
+}
+
+/// Whether a body-read error is the limit's (rather than the connection's).
+#[must_use]
+pub fn is_too_large(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// Reads a whole body of at most `limit` bytes within [`BODY_DEADLINE`]. A declared
+/// length over the limit is refused before anything is read.
+pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, BodyError> {
+    use axum::body::HttpBody as _;
+    if body.size_hint().lower() > u64::try_from(limit).unwrap_or(u64::MAX) {
+        return Err(BodyError::TooLarge);
+    }
+    match tokio::time::timeout(BODY_DEADLINE, axum::body::to_bytes(body, limit)).await {
+        Err(_) => Err(BodyError::TooSlow),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) if is_too_large(&e) => Err(BodyError::TooLarge),
+        Ok(Err(_)) => Err(BodyError::CutShort),
+    }
+}
+
+/// Middleware of everything but the webhooks: reads the body within its deadline, then
+/// takes one of the places in flight (beyond, `503`). Not counted: the event streams of
+/// open consoles (they last as long as the page), the health check (it must tell a
+/// database failure from a busy service) and prompt uploads, which stream under their
+/// own deadline.
 pub async fn cap(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    if request.uri().path() == "/console/events" {
+    let path = request.uri().path();
+    if path == "/console/events" || path == "/healthz" {
         return next.run(request).await;
     }
-    let Some(_permit) = app.in_flight.0.try_acquire().ok() else { return overloaded(request.uri().path()) };
+    let request = if is_upload(request.method(), path) {
+        request
+    } else {
+        let (parts, body) = request.into_parts();
+        match read_body(body, MAX_BODY).await {
+            Ok(bytes) => Request::from_parts(parts, axum::body::Body::from(bytes)),
+            Err(e) => return e.into_response(),
+        }
+    };
+    let Ok(_place) = app.in_flight.others.try_acquire() else { return overloaded(request.uri().path()) };
     next.run(request).await
 }
 
-fn overloaded(path: &str) -> Response {
+/// `503` with `Retry-After`: the provider then calls the number's fallback URL.
+pub fn overloaded(path: &str) -> Response {
     tracing::warn!(path, "overloaded: request refused with 503");
     (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], "overloaded, try again\n").into_response()
 }
 
-/// Middleware of the provider's webhooks: the request cap, the deadline, the metrics and
-/// the one header they need, in one layer (it runs for every step of every call; as
-/// separate layers they cost more than the step's own work on the async workers).
-pub async fn voice(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(_permit) = app.in_flight.0.try_acquire().ok() else { return overloaded(request.uri().path()) };
-    let started = std::time::Instant::now();
-    let route = request.extensions().get::<axum::extract::MatchedPath>().cloned();
-    let span = tracing::info_span!("request", method = %request.method(), route = route.as_ref().map_or("", |r| r.as_str()));
-    let mut response =
-        within(REQUEST_TIMEOUT, tracing::Instrument::instrument(next.run(request), span)).await;
-    if let Some(route) = route {
-        app.metrics.observe(route.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
-    }
-    // The provider is not a browser: no page policy, but nothing it may keep (an answer
-    // can hold the caller's number, read back to them).
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+fn is_upload(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::POST && path.starts_with("/console/prompts/")
 }
 
 /// Time allowed to a request, its body included.
@@ -61,7 +117,7 @@ pub const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3
 /// [`REQUEST_TIMEOUT`].
 #[must_use]
 pub fn deadline_for(method: &axum::http::Method, path: &str) -> std::time::Duration {
-    if method == axum::http::Method::POST && path.starts_with("/console/prompts/") {
+    if is_upload(method, path) {
         UPLOAD_TIMEOUT
     } else {
         REQUEST_TIMEOUT

@@ -15,6 +15,7 @@ pub mod health;
 pub mod metrics;
 pub mod pages;
 pub mod prompts;
+pub mod serve;
 pub mod session;
 pub mod sounds;
 pub mod state;
@@ -28,9 +29,9 @@ pub use state::{App, AppState};
 
 /// The whole HTTP service.
 pub fn router(state: AppState) -> Router {
-    // The webhooks have their guards in one layer of their own (see `guard::voice`).
+    // The webhooks have their guards in one layer of their own (see `webhooks::guard`).
     let webhooks =
-        webhooks::router().route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::voice));
+        webhooks::router().route_layer(axum::middleware::from_fn_with_state(state.clone(), webhooks::guard));
     let rest = Router::new()
         .merge(health::router())
         .merge(session::router())
@@ -42,7 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(sounds::router())
         .layer(axum::middleware::from_fn(guard::headers))
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(guard::MAX_BODY))
         .layer(axum::middleware::from_fn(guard::deadline))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::cap))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(

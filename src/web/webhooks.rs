@@ -7,13 +7,15 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequestParts, MatchedPath, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
 
+use super::guard;
 use super::state::AppState;
 use crate::flow::engine::{DialStatus, Event, Speech};
 use crate::flow::prompts;
@@ -24,7 +26,8 @@ use crate::telephony::{Params, is_call_sid, signature, twiml};
 
 /// Largest webhook body accepted; the provider's are under 2 KiB.
 const MAX_BODY: usize = 64 * 1024;
-/// Time allowed to the database for one webhook; the provider gives up after 15 s.
+/// Time allowed to the database writer to start one webhook's step; the provider gives
+/// up after 15 s.
 const STEP_BUDGET: Duration = Duration::from_secs(5);
 
 /// Voice routes.
@@ -35,7 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/voice/{hook}", post(step))
 }
 
-/// A webhook whose signature has been checked.
+/// A webhook whose signature has been checked, put in the request by [`guard`].
+#[derive(Clone)]
 pub struct Webhook {
     /// Its form parameters.
     pub params: Params,
@@ -43,37 +47,86 @@ pub struct Webhook {
     pub host: Option<String>,
 }
 
-impl FromRequest<AppState> for Webhook {
+impl FromRequestParts<AppState> for Webhook {
     type Rejection = Response;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (parts, body) = req.into_parts();
-        let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY)
-            .await
-            .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "webhook body too large\n").into_response())?;
-        let params = Params::parse(&bytes);
-        if let (Some(token), Some(base)) = (&state.settings.twilio_auth_token, &state.settings.public_url) {
-            let url = format!("{base}{}", parts.uri.path_and_query().map_or("", |p| p.as_str()));
-            let given = signature_header(&parts.headers);
-            let valid = given.is_some_and(|sig| {
-                let json = parts
-                    .headers
-                    .get(header::CONTENT_TYPE)
-                    .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-                if json {
-                    signature::is_valid_json(token.expose(), &url, &bytes, sig)
-                } else {
-                    signature::is_valid(token.expose(), &url, &params.iter().collect::<Vec<_>>(), sig)
-                }
-            });
-            if !valid {
-                tracing::warn!(path = %parts.uri.path(), signed = given.is_some(), "webhook refused: bad or missing signature");
-                return Err((StatusCode::FORBIDDEN, "invalid signature\n").into_response());
-            }
-        }
-        let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
-        Ok(Self { params, host })
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .remove::<Self>()
+            .ok_or_else(|| (StatusCode::INTERNAL_SERVER_ERROR, "webhook not read by its guard\n").into_response())
     }
+}
+
+/// The webhooks' layer, in this order, so that what costs the service something comes
+/// last:
+/// 1. with a token set, a request with no signature header is refused before its body
+///    is read;
+/// 2. the body is read within [`guard::BODY_DEADLINE`] (`408`) and [`MAX_BODY`] (`413`);
+/// 3. its signature is checked (`403`);
+/// 4. only then does it take one of the webhooks' places in flight (`503` beyond). Its
+///    handling has no deadline of its own: the step it writes has one to start
+///    ([`STEP_BUDGET`]), and once started it is waited for, so that the caller hears what
+///    was stored.
+///
+/// A flood of unsigned or slow requests therefore holds connections, never the places of
+/// the provider's genuine webhooks. The metrics and the one header the provider needs
+/// are set here too (as separate layers they would cost more than a step's own work).
+pub async fn guard(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let (mut parts, body) = request.into_parts();
+    let mut response = match read(&app, &parts, body).await {
+        Err(refusal) => refusal,
+        Ok(webhook) => match app.in_flight.webhooks.try_acquire() {
+            Err(_) => guard::overloaded(parts.uri.path()),
+            Ok(_place) => {
+                parts.extensions.insert(webhook);
+                let span = tracing::info_span!("request", method = %parts.method, route = route.as_ref().map_or("", |r| r.as_str()));
+                let request = Request::from_parts(parts, axum::body::Body::empty());
+                tracing::Instrument::instrument(next.run(request), span).await
+            }
+        },
+    };
+    if let Some(route) = route {
+        app.metrics.observe(route.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
+    }
+    // The provider is not a browser: no page policy, but nothing it may keep (an answer
+    // can hold the caller's number, read back to them).
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Reads and checks a webhook (steps 1 to 3 of [`guard`]).
+async fn read(app: &AppState, parts: &Parts, body: axum::body::Body) -> Result<Webhook, Response> {
+    let refuse = |status: StatusCode, message: &'static str| (status, message).into_response();
+    let signing = match (&app.settings.twilio_auth_token, &app.settings.public_url) {
+        (Some(token), Some(base)) => Some((token, base)),
+        _ => None,
+    };
+    let given = signature_header(&parts.headers);
+    if signing.is_some() && given.is_none() {
+        tracing::warn!(path = %parts.uri.path(), "webhook refused: no signature");
+        return Err(refuse(StatusCode::FORBIDDEN, "invalid signature\n"));
+    }
+    let bytes = guard::read_body(body, MAX_BODY).await.map_err(IntoResponse::into_response)?;
+    let params = Params::parse(&bytes).map_err(|_| refuse(StatusCode::BAD_REQUEST, "webhook body is not UTF-8\n"))?;
+    if let (Some((token, base)), Some(sig)) = (signing, given) {
+        let url = format!("{base}{}", parts.uri.path_and_query().map_or("", |p| p.as_str()));
+        let json =
+            parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        let valid = if json {
+            signature::is_valid_json(token.expose(), &url, &bytes, sig)
+        } else {
+            signature::is_valid(token.expose(), &url, &params.iter().collect::<Vec<_>>(), sig)
+        };
+        if !valid {
+            tracing::warn!(path = %parts.uri.path(), "webhook refused: bad signature");
+            return Err(refuse(StatusCode::FORBIDDEN, "invalid signature\n"));
+        }
+    }
+    let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+    Ok(Webhook { params, host })
 }
 
 fn signature_header(headers: &HeaderMap) -> Option<&str> {
@@ -177,30 +230,27 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
     let job = {
         let flows = std::sync::Arc::clone(&flows);
         // Only a step that registered a request waits for the disk: the caller hears
-        // "registered" only once it would survive a power cut.
-        app.store.write_step(move |conn| {
+        // "registered" only once it would survive a power cut. A step the writer cannot
+        // start within the budget is dropped unrun: the caller hears the apology and
+        // nothing is stored; one that has started is waited for, and its answer told.
+        app.store.write_step_before(Some(std::time::Instant::now() + STEP_BUDGET), move |conn| {
             line::apply(conn, &flows, &sounds, &req, plan).map(|reply| {
                 let promise = reply.registered;
                 (reply, promise)
             })
         })
     };
-    match tokio::time::timeout(STEP_BUDGET, job).await {
-        Ok(Ok(reply)) => {
+    match job.await {
+        Ok(reply) => {
             live.set(reply.known);
             if reply.registered {
                 app.ops.queue_changed();
             }
             xml(reply.body)
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             live.set(None);
             tracing::error!(call = %sid, error = %e, "webhook failed: caller gets the apology");
-            xml(apology(&flows, &app.sounds(), &base, &to))
-        }
-        Err(_) => {
-            live.set(None);
-            tracing::error!(call = %sid, "webhook timed out on the database: caller gets the apology");
             xml(apology(&flows, &app.sounds(), &base, &to))
         }
     }
