@@ -104,7 +104,11 @@ async fn a_registration_the_writer_cannot_start_in_time_is_abandoned_and_the_cal
     // What the caller heard is what is stored: no request. The provider's retry of the
     // same step then registers it, once.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(app.count("SELECT count(*) FROM callback_requests"), 0, "registered although the caller heard the apology");
+    assert_eq!(
+        app.count("SELECT count(*) FROM callback_requests"),
+        0,
+        "registered although the caller heard the apology"
+    );
     let retry = app.phone().post(&last.url, &last.params).await.unwrap();
     assert!(retry.body.contains("Votre demande est enregistrée sous le numéro"), "{}", retry.body);
     assert_eq!(app.count("SELECT count(*) FROM callback_requests"), 1);

@@ -195,6 +195,8 @@ pub struct CallbackDraft {
     pub language: String,
     /// The number to call.
     pub phone: E164,
+    /// Whether `phone` is the call's caller ID (a typed number proves nothing).
+    pub phone_is_caller_id: bool,
     /// Postcode, when the flow asked for it.
     pub postcode: Option<String>,
     /// Every answer given on the way.
@@ -624,11 +626,11 @@ impl<'f> Walk<'f> {
     fn register(&mut self, recording: Option<(String, u32)>) {
         let Some(Node::Callback(c)) = self.flow.node(&self.state.node) else { return };
         let mut answers = self.state.answers.clone();
-        let phone = answers
-            .remove("phone")
-            .and_then(|p| E164::try_from(p).ok())
-            .or_else(|| self.state.caller.clone());
-        let Some(phone) = phone else { return self.fail(Failure::Invalid) };
+        let typed = answers.remove("phone").and_then(|p| E164::try_from(p).ok());
+        let phone_is_caller_id = typed.is_none() || typed == self.state.caller;
+        let Some(phone) = typed.or_else(|| self.state.caller.clone()) else {
+            return self.fail(Failure::Invalid);
+        };
         let postcode = answers.get("postcode").cloned();
         let (recording_url, recording_seconds) = recording.map_or((None, None), |(u, s)| (Some(u), Some(s)));
         self.effects.push(Effect::RegisterCallback(CallbackDraft {
@@ -636,6 +638,7 @@ impl<'f> Walk<'f> {
             priority: c.priority,
             language: self.language(),
             phone,
+            phone_is_caller_id,
             postcode,
             answers,
             recording_url,

@@ -9,6 +9,7 @@ use super::{Actor, Error, Ops, Result, Supervisor, change};
 use crate::domain::queue::{Filter, HistoryEntry, MERGE_WINDOW, Request, RequestState};
 use crate::domain::{Outcome, Priority, RequestId};
 use crate::flow::engine::CallbackDraft;
+use crate::store::callbacks::CallWords;
 use crate::store::{StoreError, agents, callbacks, time};
 
 /// Something an agent or a supervisor does to the queue.
@@ -123,11 +124,27 @@ pub async fn held(ops: &Ops, actor: Actor) -> Result<Vec<Request>> {
 ///
 /// # Errors
 /// [`Error::NoSuchRequest`], or the database's failure.
-pub async fn get(ops: &Ops, id: RequestId) -> Result<(Request, Vec<HistoryEntry>)> {
+pub async fn get(ops: &Ops, id: RequestId) -> Result<Detail> {
     let now = ops.now();
-    let (request, history) =
-        ops.store.read(move |c| Ok((callbacks::get(c, id, now)?, callbacks::history_of(c, id)?))).await?;
-    Ok((request.ok_or(Error::NoSuchRequest)?, history))
+    let (request, history, calls) = ops
+        .store
+        .read(move |c| {
+            Ok((callbacks::get(c, id, now)?, callbacks::history_of(c, id)?, callbacks::words_of(c, id)?))
+        })
+        .await?;
+    Ok(Detail { request: request.ok_or(Error::NoSuchRequest)?, history, calls })
+}
+
+/// A request with its history and what each of its calls said.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    /// The request.
+    pub request: Request,
+    /// Its history, oldest first.
+    pub history: Vec<HistoryEntry>,
+    /// What each call said, first call first (shown, like the answers, only to whom
+    /// [`shows_contact`] allows).
+    pub calls: Vec<CallWords>,
 }
 
 /// A request's history, oldest first (empty for an unknown request).
@@ -146,9 +163,12 @@ pub fn shows_contact(request: &Request, actor: Actor) -> bool {
 }
 
 /// Stores the request a call asked for, inside the voice step's transaction, and returns
-/// its number. A replayed webhook finds its own request again; a second call from the
-/// same number for the same service within [`MERGE_WINDOW`], while the first request is
-/// still to be worked, joins it (the earliest age is kept, both calls linked).
+/// its number. A replayed webhook finds its own request again. A second call from the
+/// same caller ID for the same service within [`MERGE_WINDOW`], while the first request
+/// (made from that caller ID too) is still to be worked, joins it: the earliest age is
+/// kept, its words are added beside the first call's and fill only what it left empty.
+/// A typed number is no proof: such a call makes a request of its own, and is told only
+/// that one's number.
 ///
 /// # Errors
 /// The database's failure.
@@ -162,19 +182,58 @@ pub fn register(
     if let Some(id) = callbacks::asked_by_call(conn, sid)? {
         return Ok(id);
     }
-    let id = if let Some(id) =
-        callbacks::active_from(conn, draft.phone.as_str(), &draft.service, at - MERGE_WINDOW)?
-    {
-        callbacks::add_to(conn, id, draft)?;
-        callbacks::note(conn, id, None, "merged", "the same number asked again", at)?;
-        id
-    } else {
-        let id = callbacks::insert(conn, sid, line, draft, at)?;
-        callbacks::note(conn, id, None, "created", "", at)?;
-        id
+    let active = callbacks::active_from(conn, draft.phone.as_str(), &draft.service, at - MERGE_WINDOW)?;
+    let id = match active {
+        // The same caller ID asking again: its words are added to the first request's.
+        Some(first) if first.phone_is_caller_id && draft.phone_is_caller_id => {
+            callbacks::add_to(conn, first.id, draft)?;
+            callbacks::note(
+                conn,
+                first.id,
+                None,
+                "merged",
+                &format!("the same caller ID asked again: {}", said(draft)),
+                at,
+            )?;
+            first.id
+        }
+        // A number typed, or a request made with one: a caller who did not prove the
+        // number never touches that request nor learns its number. The agents see both.
+        Some(other) => {
+            let id = callbacks::insert(conn, sid, line, draft, at)?;
+            callbacks::note(
+                conn,
+                id,
+                None,
+                "created",
+                &format!("request {} is still open for this number", other.id),
+                at,
+            )?;
+            id
+        }
+        None => {
+            let id = callbacks::insert(conn, sid, line, draft, at)?;
+            callbacks::note(conn, id, None, "created", "", at)?;
+            id
+        }
     };
-    callbacks::link_call(conn, id, sid)?;
+    callbacks::link_call(conn, id, sid, draft, at)?;
     Ok(id)
+}
+
+/// What a later call added, for the history.
+fn said(draft: &CallbackDraft) -> String {
+    let mut parts = Vec::new();
+    if draft.recording_url.is_some() {
+        parts.push("a voice message".to_owned());
+    }
+    if !draft.answers.is_empty() {
+        parts.push(format!("{} answer(s)", draft.answers.len()));
+    }
+    if draft.postcode.is_some() {
+        parts.push("a postcode".to_owned());
+    }
+    if parts.is_empty() { "nothing new".to_owned() } else { parts.join(", ") }
 }
 
 fn take(conn: &Connection, actor: Actor, id: RequestId, lease: Duration, at: DateTime<Utc>) -> Result<Done> {

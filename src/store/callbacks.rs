@@ -3,6 +3,8 @@
 //! operations only; what they mean and when they may run is decided by
 //! [`crate::ops::queue`], inside the writer's transaction that it hands them.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
 
@@ -22,7 +24,17 @@ pub fn asked_by_call(conn: &Connection, sid: &str) -> Result<Option<RequestId>, 
         .optional()?)
 }
 
-/// The earliest request still to be worked from `phone` for `service`, made since `since`.
+/// A request still to be worked, found by its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Active {
+    /// The request.
+    pub id: RequestId,
+    /// Whether its number was the caller ID of the call that made it.
+    pub phone_is_caller_id: bool,
+}
+
+/// The earliest request still to be worked from `phone` for `service`, made since
+/// `since`; one made from that caller ID first.
 ///
 /// # Errors
 /// SQLite errors.
@@ -31,19 +43,22 @@ pub fn active_from(
     phone: &str,
     service: &str,
     since: DateTime<Utc>,
-) -> Result<Option<RequestId>, StoreError> {
+) -> Result<Option<Active>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT id FROM callback_requests
+            "SELECT id, phone_is_caller_id FROM callback_requests
              WHERE phone = ?1 AND service = ?2 AND state IN ('open', 'claimed') AND created_at >= ?3
-             ORDER BY created_at LIMIT 1",
+             ORDER BY phone_is_caller_id DESC, created_at LIMIT 1",
         )?
-        .query_row(params![phone, service, time::format(since)], |r| r.get(0).map(RequestId))
+        .query_row(params![phone, service, time::format(since)], |r| {
+            Ok(Active { id: RequestId(r.get(0)?), phone_is_caller_id: r.get(1)? })
+        })
         .optional()?)
 }
 
-/// Adds what a later call said to request `id`: the higher priority, its postcode, answers
-/// and message where it gave them.
+/// Adds what a later call said to request `id`: the higher priority, and its postcode,
+/// answers and message only where the request has none (what the first call said is
+/// never replaced; the later call's own words are kept with its link, [`link_call`]).
 ///
 /// # Errors
 /// SQLite errors.
@@ -51,10 +66,10 @@ pub fn add_to(conn: &Connection, id: RequestId, draft: &CallbackDraft) -> Result
     conn.prepare_cached(
         "UPDATE callback_requests SET
             priority = max(priority, ?2),
-            postcode = COALESCE(?3, postcode),
-            answers = json_patch(answers, ?4),
-            recording_url = COALESCE(?5, recording_url),
-            recording_seconds = COALESCE(?6, recording_seconds)
+            postcode = COALESCE(postcode, ?3),
+            answers = json_patch(?4, answers),
+            recording_url = COALESCE(recording_url, ?5),
+            recording_seconds = CASE WHEN recording_url IS NULL THEN ?6 ELSE recording_seconds END
          WHERE id = ?1",
     )?
     .execute(params![
@@ -81,9 +96,9 @@ pub fn insert(
 ) -> Result<RequestId, StoreError> {
     conn.prepare_cached(
         "INSERT INTO callback_requests
-            (call_sid, line, service, language, phone, postcode, priority, answers,
+            (call_sid, line, service, language, phone, phone_is_caller_id, postcode, priority, answers,
              recording_url, recording_seconds, not_before, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
     )?
     .execute(params![
         sid,
@@ -91,6 +106,7 @@ pub fn insert(
         draft.service,
         draft.language,
         draft.phone.as_str(),
+        draft.phone_is_caller_id,
         draft.postcode,
         draft.priority.rank(),
         serde_json::to_string(&draft.answers)?,
@@ -101,14 +117,65 @@ pub fn insert(
     Ok(RequestId(conn.last_insert_rowid()))
 }
 
-/// Links call `sid` to request `id`.
+/// Links call `sid` to request `id`, with what it said.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn link_call(conn: &Connection, id: RequestId, sid: &str) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT INTO callback_calls (request_id, call_sid) VALUES (?1, ?2)")?
-        .execute(params![id.0, sid])?;
+pub fn link_call(
+    conn: &Connection,
+    id: RequestId,
+    sid: &str,
+    draft: &CallbackDraft,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO callback_calls (request_id, call_sid, at, postcode, answers, recording_url, recording_seconds)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        id.0,
+        sid,
+        time::format(at),
+        draft.postcode,
+        serde_json::to_string(&draft.answers)?,
+        draft.recording_url,
+        draft.recording_seconds
+    ])?;
     Ok(())
+}
+
+/// What one call of a request said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallWords {
+    /// When it registered (absent for requests older than this record).
+    pub at: Option<DateTime<Utc>>,
+    /// Its postcode.
+    pub postcode: Option<String>,
+    /// Its answers.
+    pub answers: BTreeMap<String, String>,
+    /// Its voice message.
+    pub recording_url: Option<String>,
+}
+
+/// What each call of request `id` said, first call first.
+///
+/// # Errors
+/// SQLite errors.
+pub fn words_of(conn: &Connection, id: RequestId) -> Result<Vec<CallWords>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT at, postcode, answers, recording_url FROM callback_calls WHERE request_id = ?1 ORDER BY rowid",
+    )?;
+    let rows = statement.query_map([id.0], |r| {
+        let at: Option<String> = r.get(0)?;
+        let answers: Option<String> = r.get(2)?;
+        Ok(CallWords {
+            at: at.as_deref().and_then(time::parse),
+            postcode: r.get(1)?,
+            answers: answers.and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),
+            recording_url: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Adds a line to a request's history.

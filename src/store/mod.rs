@@ -31,7 +31,11 @@ use tokio::sync::{mpsc, oneshot};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Migrations by version: index 0 brings a new database to version 1, index 1 to 2, ….
-const MIGRATIONS: &[&str] = &[SCHEMA, include_str!("../../migrations/002_events_in_time_order.sql")];
+const MIGRATIONS: &[&str] = &[
+    SCHEMA,
+    include_str!("../../migrations/002_events_in_time_order.sql"),
+    include_str!("../../migrations/003_what_each_call_said.sql"),
+];
 
 /// Jobs the writer runs in one transaction at most.
 const MAX_BATCH: usize = 64;
@@ -233,7 +237,11 @@ impl Store {
     ///
     /// # Errors
     /// As [`Store::write`], and [`StoreError::TooLate`].
-    pub async fn write_step_before<T, F>(&self, deadline: Option<std::time::Instant>, f: F) -> Result<T, StoreError>
+    pub async fn write_step_before<T, F>(
+        &self,
+        deadline: Option<std::time::Instant>,
+        f: F,
+    ) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
@@ -463,7 +471,7 @@ mod tests {
         let _store = Store::open(&path).unwrap();
         let conn = Connection::open(&path).unwrap();
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(version, 2);
+        assert_eq!(version, 3);
         let call = calls::find(&conn, "CA1").unwrap().unwrap();
         assert_eq!(call.last_event, Some(2));
         assert_eq!(

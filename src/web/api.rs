@@ -82,8 +82,24 @@ async fn list(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q)
 }
 
 async fn one(app: &AppState, actor: Actor, id: RequestId) -> Answer {
-    let (request, history) = queue::get(&app.ops, id).await?;
-    Ok(Json(json!({ "request": view(&request, actor), "history": history })).into_response())
+    let detail = queue::get(&app.ops, id).await?;
+    let mut request = view(&detail.request, actor);
+    if queue::shows_contact(&detail.request, actor) {
+        let calls: Vec<Value> = detail
+            .calls
+            .iter()
+            .map(|c| {
+                json!({
+                    "at": c.at.map(time::format),
+                    "postcode": c.postcode,
+                    "answers": c.answers,
+                    "recording_url": c.recording_url,
+                })
+            })
+            .collect();
+        request["calls"] = Value::from(calls);
+    }
+    Ok(Json(json!({ "request": request, "history": detail.history })).into_response())
 }
 
 async fn claim_next(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q): RawQuery) -> Answer {

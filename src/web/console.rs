@@ -114,14 +114,13 @@ async fn claim_next(
 }
 
 async fn request(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, Path(id): Path<i64>) -> Page {
-    let (request, history) = queue::get(&app.ops, RequestId(id)).await?;
+    let detail = queue::get(&app.ops, RequestId(id)).await?;
     // Only a supervisor reassigns, and so needs the accounts to choose from.
     let agents = match viewer.actor().supervisor() {
         Ok(supervisor) => agents::list(&app.ops, supervisor.into()).await?,
         Err(_) => Vec::new(),
     };
-    Ok(pages::request_page(&viewer, &request, &history, &agents, app.timezone(), app.ops.now())
-        .into_response())
+    Ok(pages::request_page(&viewer, &detail, &agents, app.timezone(), app.ops.now()).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -117,11 +117,7 @@ pub const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3
 /// [`REQUEST_TIMEOUT`].
 #[must_use]
 pub fn deadline_for(method: &axum::http::Method, path: &str) -> std::time::Duration {
-    if is_upload(method, path) {
-        UPLOAD_TIMEOUT
-    } else {
-        REQUEST_TIMEOUT
-    }
+    if is_upload(method, path) { UPLOAD_TIMEOUT } else { REQUEST_TIMEOUT }
 }
 
 /// Middleware: `408` when a request (reading its body included) takes longer than its

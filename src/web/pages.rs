@@ -8,9 +8,9 @@ use chrono_tz::Tz;
 use maud::{DOCTYPE, Markup, html};
 
 use super::viewer::Viewer;
-use crate::domain::queue::{Filter, HistoryEntry, Request};
+use crate::domain::queue::{Filter, Request};
 use crate::domain::{Agent, Outcome, Priority};
-use crate::ops::queue::shows_contact;
+use crate::ops::queue::{Detail, shows_contact};
 use crate::phone::mask;
 use crate::sounds::Version;
 use crate::store::time;
@@ -246,12 +246,12 @@ pub fn queue_page(
 /// One request.
 pub fn request_page(
     viewer: &Viewer,
-    r: &Request,
-    history: &[HistoryEntry],
+    detail: &Detail,
     agents: &[Agent],
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Html<String> {
+    let (r, history) = (&detail.request, &detail.history);
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let holder = shows_contact(r, viewer.actor());
     let supervisor = viewer.agent.is_supervisor();
@@ -287,6 +287,24 @@ pub fn request_page(
                     @if let Some(url) = &r.recording_url {
                         p { "Voice message:" }
                         audio controls preload="none" src=(url) { a href=(url) { "Listen to the message" } }
+                    }
+                }
+                @if detail.calls.len() > 1 {
+                    section aria-labelledby="calls" {
+                        h2 #calls { "Each call" }
+                        p { "The caller asked " (detail.calls.len()) " times; what each call said:" }
+                        ol {
+                            @for call in &detail.calls {
+                                li {
+                                    p { (call.at.map(|at| local(at, tz)).unwrap_or_else(|| "–".to_owned())) }
+                                    @if let Some(postcode) = &call.postcode { p { "Postcode " (postcode) } }
+                                    dl { @for (k, v) in &call.answers { dt { (k) } dd { (v) } } }
+                                    @if let Some(url) = &call.recording_url {
+                                        audio controls preload="none" src=(url) { a href=(url) { "Listen to this message" } }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
                 section aria-labelledby="outcome" {

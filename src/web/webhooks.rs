@@ -51,10 +51,9 @@ impl FromRequestParts<AppState> for Webhook {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .remove::<Self>()
-            .ok_or_else(|| (StatusCode::INTERNAL_SERVER_ERROR, "webhook not read by its guard\n").into_response())
+        parts.extensions.remove::<Self>().ok_or_else(|| {
+            (StatusCode::INTERNAL_SERVER_ERROR, "webhook not read by its guard\n").into_response()
+        })
     }
 }
 
@@ -110,11 +109,14 @@ async fn read(app: &AppState, parts: &Parts, body: axum::body::Body) -> Result<W
         return Err(refuse(StatusCode::FORBIDDEN, "invalid signature\n"));
     }
     let bytes = guard::read_body(body, MAX_BODY).await.map_err(IntoResponse::into_response)?;
-    let params = Params::parse(&bytes).map_err(|_| refuse(StatusCode::BAD_REQUEST, "webhook body is not UTF-8\n"))?;
+    let params =
+        Params::parse(&bytes).map_err(|_| refuse(StatusCode::BAD_REQUEST, "webhook body is not UTF-8\n"))?;
     if let (Some((token, base)), Some(sig)) = (signing, given) {
         let url = format!("{base}{}", parts.uri.path_and_query().map_or("", |p| p.as_str()));
-        let json =
-            parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        let json = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
         let valid = if json {
             signature::is_valid_json(token.expose(), &url, &bytes, sig)
         } else {

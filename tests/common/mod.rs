@@ -68,6 +68,8 @@ pub struct Options {
     pub public_url: Option<String>,
     /// Requests in flight at once.
     pub max_in_flight: u32,
+    /// Connections open at once.
+    pub max_connections: u32,
     /// The sounds folder (default: an empty one in the test's folder).
     pub sounds: Option<PathBuf>,
     /// The database file (default: a new one in the test's folder).
@@ -82,6 +84,7 @@ impl Default for Options {
             flows: None,
             public_url: Some(PUBLIC_URL.to_owned()),
             max_in_flight: 512,
+            max_connections: 4096,
             sounds: None,
             database: None,
         }
@@ -101,6 +104,7 @@ pub async fn spawn_app(options: Options) -> TestApp {
         twilio_auth_token: options.token.clone().map(Secret::new),
         log: "warn".to_owned(),
         max_in_flight: options.max_in_flight,
+        max_connections: options.max_connections,
         ..Settings::default()
     };
     let clock = ManualClock::new(options.at);
