@@ -78,6 +78,15 @@ async fn old_calls_are_anonymised_and_their_statistics_stay_the_same() {
         })
         .unwrap();
     assert_eq!(closed, (None, "{}".to_owned()));
+    assert_eq!(
+        app.count("SELECT count(*) FROM callback_calls WHERE request_id = 1 AND (answers IS NOT NULL OR postcode IS NOT NULL)"),
+        0,
+        "what each call said goes with the request's own"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM callback_calls WHERE request_id = 2 AND answers IS NOT NULL"),
+        1
+    );
     let open: Option<String> =
         db.query_row("SELECT phone FROM callback_requests WHERE id = 2", [], |r| r.get(0)).unwrap();
     assert_eq!(open.as_deref(), Some("+32470999999"), "a request still to be called keeps its number");

@@ -234,6 +234,86 @@ async fn the_same_number_asking_again_for_the_same_service_joins_its_first_reque
     assert_eq!(ids(&d.api.get("/api/requests", &d.anna).await.1), vec![1, 2, 3]);
 }
 
+/// The finding: a caller with a withheld number typed a resident's number, asked for the
+/// same service, and overwrote that resident's request (postcode, answers, message), and
+/// heard its number.
+#[tokio::test]
+async fn a_typed_number_never_touches_the_request_of_that_caller_id_and_a_merge_adds_beside_the_first() {
+    let d = desk().await;
+    d.app.errands_request(CALLER).await;
+    let before = d
+        .app
+        .db()
+        .query_row("SELECT postcode, answers, recording_url FROM callback_requests WHERE id = 1", [], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+        })
+        .unwrap();
+
+    d.app.clock.advance(Duration::minutes(30));
+    let intruder = d
+        .app
+        .call_from(
+            "anonymous",
+            &[
+                Keys("1"),
+                Keys("3"),
+                Keys("1"),
+                Keys("4000"),
+                Keys("2"),
+                Keys("0470123456#"),
+                Keys("1"),
+                Keys("1"),
+                Step::Record(Some(20)),
+            ],
+        )
+        .await;
+    assert!(intruder.heard("enregistrée sous le numéro 2."), "{}", intruder.transcript());
+    assert!(!intruder.heard("numéro 1."), "told another caller's request number: {}", intruder.transcript());
+    let after = d
+        .app
+        .db()
+        .query_row("SELECT postcode, answers, recording_url FROM callback_requests WHERE id = 1", [], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+        })
+        .unwrap();
+    assert_eq!(after, before, "the resident's request is untouched");
+    let (_, history) = d.api.get("/api/requests/1/history", &d.anna).await;
+    assert!(!history.to_string().contains("merged"), "{history}");
+    // The agents see both, and that they share a number.
+    let (_, history) = d.api.get("/api/requests/2/history", &d.anna).await;
+    assert!(history.to_string().contains("request 1 is still open for this number"), "{history}");
+
+    // The resident calling again from the same caller ID joins the first request: what the
+    // first call said stays, the second call's words are added beside it.
+    d.app.clock.advance(Duration::minutes(30));
+    let again = d.app.call_from(CALLER, &errands("1", "2", Some(15))).await;
+    assert!(again.heard("enregistrée sous le numéro 1."), "{}", again.transcript());
+    let (status, claimed) = d.api.post("/api/requests/1/claim", &d.anna, json!({})).await;
+    assert_eq!(status, 200, "{claimed}");
+    let request = &claimed["request"];
+    assert_eq!(request["answers"]["errand"], before_errand(&before.1), "the first call's errand is kept");
+    assert!(
+        request["recording_url"].is_string(),
+        "the second call's message fills what the first left empty"
+    );
+    let calls = request["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2, "{request}");
+    assert_eq!(calls[0]["recording_url"], Value::Null);
+    assert!(calls[1]["recording_url"].is_string());
+    assert_ne!(calls[0]["answers"], calls[1]["answers"], "each call's own answers");
+    let (_, history) = d.api.get("/api/requests/1/history", &d.anna).await;
+    assert!(history.to_string().contains("the same caller ID asked again: a voice message"), "{history}");
+    // Someone else looking does not see them.
+    let (_, seen) = d.api.get("/api/requests/1", &d.bert).await;
+    assert_eq!(seen["request"]["calls"], Value::Null);
+}
+
+fn before_errand(answers: &str) -> Value {
+    let errand = serde_json::from_str::<Value>(answers).unwrap()["errand"].clone();
+    assert!(errand.is_string(), "{answers}");
+    errand
+}
+
 #[tokio::test]
 async fn each_role_sees_and_does_only_what_it_may() {
     let d = desk().await;

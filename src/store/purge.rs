@@ -64,6 +64,13 @@ pub fn purge(conn: &Connection, before_day: &str, cutoff: DateTime<Utc>) -> Resu
            AND (phone IS NOT NULL OR recording_url IS NOT NULL OR answers != '{}')",
         [&cutoff],
     )?;
+    // What each call said, kept beside the request.
+    conn.execute(
+        "UPDATE callback_calls SET postcode = NULL, answers = NULL, recording_url = NULL
+         WHERE (postcode IS NOT NULL OR answers IS NOT NULL OR recording_url IS NOT NULL) AND request_id IN
+           (SELECT id FROM callback_requests WHERE created_at < ?1 AND state IN ('done', 'unreachable', 'cancelled'))",
+        [&cutoff],
+    )?;
     // Agents' notes may name people.
     conn.execute(
         "UPDATE callback_history SET detail = '' WHERE detail != '' AND action = 'outcome' AND request_id IN
