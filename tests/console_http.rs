@@ -82,3 +82,59 @@ async fn supervisors_manage_accounts_from_the_console_and_agents_cannot() {
         "a disabled agent is out at once"
     );
 }
+
+async fn try_login(app: &TestApp, login: &str, password: &str, from: &str) -> Reply {
+    let page = send(app, "GET", "/login", "", &[], "").await;
+    let cookie = value_of(&page.cookies[0]);
+    let form = format!("login={login}&password={password}&csrf={}", hidden_csrf(&page.body));
+    send(app, "POST", "/login", &cookie, &[("x-forwarded-for", from)], &form).await
+}
+
+/// The finding: the one-second pause was per request, so forty guesses in parallel made
+/// about 23 a second on one account, without end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guessing_slows_to_a_crawl_and_the_owner_gets_in_once_the_guessing_stops() {
+    let app = TestApp::open().await;
+    app.add_agent("anna", "agent", "correct horse battery");
+    let guesses: Vec<_> =
+        (0..40)
+            .map(|i| {
+                let app = &app;
+                async move {
+                    try_login(app, "anna", &format!("guess{i}"), &format!("203.0.113.{}", i % 250)).await
+                }
+            })
+            .collect();
+    let replies = futures_util::future::join_all(guesses).await;
+    let looked_at = replies.iter().filter(|r| r.status == 303).count();
+    let refused = replies.iter().filter(|r| r.status == 429).count();
+    assert_eq!((looked_at, refused), (3, 37), "three free attempts, then one after a delay");
+    assert!(replies.iter().all(|r| r.location != "/console"));
+    let waiting = replies.iter().find(|r| r.status == 429).unwrap();
+    assert!(waiting.body.contains("Too many attempts"), "{}", waiting.body);
+    // While the account waits, even the right password is not looked at.
+    assert_eq!(try_login(&app, "anna", "correct+horse+battery", "198.51.100.1").await.status, 429);
+    // After each delay, one more look, then a wait again (doubling: the unit tests).
+    for _ in 0..12 {
+        app.clock.advance(chrono::Duration::minutes(15));
+        assert_eq!(try_login(&app, "anna", "wrong", "198.51.100.2").await.status, 303);
+        assert_eq!(try_login(&app, "anna", "wrong", "198.51.100.2").await.status, 429);
+    }
+    // The guessing stops; once the last delay (at most 15 minutes) has passed, the owner
+    // logs in, and their count starts again from nothing.
+    app.clock.advance(chrono::Duration::minutes(15));
+    let owner = try_login(&app, "anna", "correct+horse+battery", "198.51.100.1").await;
+    assert_eq!((owner.status, owner.location.as_str()), (303, "/console"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_guessing_across_accounts_is_slowed_and_others_are_not() {
+    let app = TestApp::open().await;
+    app.add_agent("anna", "agent", "correct horse battery");
+    for i in 0..10 {
+        assert_eq!(try_login(&app, &format!("name{i}"), "x", "192.0.2.50").await.status, 303);
+    }
+    assert_eq!(try_login(&app, "name10", "x", "192.0.2.50").await.status, 429);
+    let elsewhere = try_login(&app, "anna", "correct+horse+battery", "192.0.2.51").await;
+    assert_eq!((elsewhere.status, elsewhere.location.as_str()), (303, "/console"));
+}

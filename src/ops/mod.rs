@@ -8,6 +8,7 @@
 //! Volunteers and lines get modules of their own beside these two.
 
 pub mod agents;
+pub mod auth;
 pub mod queue;
 pub mod stats;
 
@@ -27,6 +28,7 @@ pub struct Ops {
     clock: Arc<dyn Clock>,
     lease: Duration,
     changes: tokio::sync::broadcast::Sender<()>,
+    throttle: Arc<auth::Throttle>,
 }
 
 impl std::fmt::Debug for Ops {
@@ -40,7 +42,7 @@ impl Ops {
     #[must_use]
     pub fn new(store: Store, clock: Arc<dyn Clock>, lease: Duration) -> Self {
         let (changes, _) = tokio::sync::broadcast::channel(64);
-        Self { store, clock, lease, changes }
+        Self { store, clock, lease, changes, throttle: Arc::default() }
     }
 
     /// Now, by the service's clock.
@@ -131,6 +133,12 @@ pub enum Error {
     /// The input is wrong; the message says how.
     #[error("{0}")]
     Invalid(String),
+    /// A wrong login or password, or a disabled account (which is not said).
+    #[error("wrong login or password")]
+    BadLogin,
+    /// Too many failed logins on this account or from this address: wait this long.
+    #[error("too many attempts; try again in {} s", .0.num_seconds().max(1))]
+    TooManyAttempts(Duration),
     /// The database failed (details are logged, never shown).
     #[error("the database is unavailable")]
     Store(#[from] StoreError),
@@ -147,6 +155,8 @@ impl Error {
             Self::NotHolder => "not_holder",
             Self::SupervisorsOnly => "forbidden",
             Self::Invalid(_) => "invalid",
+            Self::BadLogin => "bad_login",
+            Self::TooManyAttempts(_) => "too_many_attempts",
             Self::Store(_) => "unavailable",
         }
     }

@@ -18,6 +18,8 @@ fn status(error: &Error) -> StatusCode {
         Error::NotHolder | Error::SupervisorsOnly => StatusCode::FORBIDDEN,
         Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::QueueEmpty | Error::NotAvailable => StatusCode::CONFLICT,
+        Error::BadLogin => StatusCode::UNAUTHORIZED,
+        Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use axum::Form;
 use axum::Router;
-use axum::extract::{FromRequestParts, State};
+use axum::{Extension, Form};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,8 +19,8 @@ use super::errors::{ApiError, PageError};
 use super::pages;
 use super::state::AppState;
 use super::viewer::{Viewer, constant_time_eq};
-use crate::auth;
-use crate::ops::Supervisor;
+use crate::auth as tokens;
+use crate::ops::{Error, Supervisor, auth};
 use crate::store::StoreError;
 use crate::store::agents;
 
@@ -69,12 +71,12 @@ async fn identify(app: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>,
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     {
-        let digest = auth::digest(token.trim());
+        let digest = tokens::digest(token.trim());
         let agent = app.store.read(move |c| agents::by_token(c, &digest)).await?;
         return Ok(agent.map(|agent| Viewer { agent, csrf: None, session: None }));
     }
     let Some(value) = cookie(headers, COOKIE) else { return Ok(None) };
-    let digest = auth::digest(value);
+    let digest = tokens::digest(value);
     let found = {
         let digest = digest.clone();
         app.store.read(move |c| agents::session(c, &digest)).await?
@@ -165,7 +167,7 @@ async fn login_page(
     State(app): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<LoginQuery>,
 ) -> Response {
-    let token = auth::new_token();
+    let token = tokens::new_token();
     let mut response = pages::login(&token, q.failed).into_response();
     response.headers_mut().insert(header::SET_COOKIE, set_cookie(&app, LOGIN_COOKIE, &token, Some(900)));
     response
@@ -178,7 +180,30 @@ struct LoginForm {
     csrf: String,
 }
 
-async fn login(State(app): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+/// The address a login comes from: the peer's, or, when the peer is a proxy on this
+/// machine (Caddy in `deploy/`), the last address of its `X-Forwarded-For`.
+fn client_address(headers: &HeaderMap, peer: Option<IpAddr>) -> Option<IpAddr> {
+    let forwarded = || {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .and_then(|a| a.trim().parse().ok())
+    };
+    match peer {
+        Some(peer) if peer.is_loopback() => forwarded().or(Some(peer)),
+        other => other,
+    }
+}
+
+async fn login(
+    State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
         return (
@@ -187,35 +212,29 @@ async fn login(State(app): State<AppState>, headers: HeaderMap, Form(form): Form
         )
             .into_response();
     }
-    let login: String = form.login.trim().chars().take(64).collect();
-    let found = {
-        let login = login.clone();
-        app.store.read(move |c| agents::by_login(c, &login)).await
-    };
-    let found = match found {
-        Ok(f) => f,
+    let address = client_address(&headers, peer.map(|Extension(ConnectInfo(p))| p.ip()));
+    let session = match auth::log_in(&app.ops, &form.login, form.password, address).await {
+        Ok(session) => session,
+        Err(Error::BadLogin) => {
+            tracing::warn!(login = %form.login.trim(), address = ?address, "failed login");
+            tokio::time::sleep(FAILED_LOGIN_PAUSE).await;
+            return Redirect::to("/login?failed=true").into_response();
+        }
+        Err(Error::TooManyAttempts(wait)) => {
+            tracing::warn!(login = %form.login.trim(), address = ?address, "login refused: too many attempts");
+            let minutes = (wait.num_seconds() + 59) / 60;
+            let text = format!("Too many attempts. Please wait {minutes} minute(s), then log in again.");
+            let mut response =
+                (StatusCode::TOO_MANY_REQUESTS, pages::message("Too many attempts", &text, "/login"))
+                    .into_response();
+            if let Ok(value) = HeaderValue::from_str(&wait.num_seconds().max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
         Err(e) => return PageError::from(e).into_response(),
     };
-    let password = form.password;
-    let (agent, hash) = match found {
-        Some((agent, hash)) if !agent.disabled => (Some(agent), hash),
-        _ => (None, auth::decoy_hash().to_owned()),
-    };
-    let valid =
-        tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
-    let Some(agent) = agent.filter(|_| valid) else {
-        tracing::warn!(login = %login, "failed login");
-        tokio::time::sleep(FAILED_LOGIN_PAUSE).await;
-        return Redirect::to("/login?failed=true").into_response();
-    };
-    let token = auth::new_token();
-    let csrf = auth::new_token();
-    let digest = auth::digest(&token);
-    let now = app.clock.now();
-    let id = agent.id;
-    if let Err(e) = app.store.write(move |c| agents::create_session(c, &digest, id, &csrf, now)).await {
-        return PageError::from(e).into_response();
-    }
+    let (agent, token) = (session.agent, session.token);
     tracing::info!(agent = %agent.login, "logged in");
     let mut response = Redirect::to("/console").into_response();
     let headers = response.headers_mut();
