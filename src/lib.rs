@@ -13,6 +13,7 @@ pub mod domain;
 pub mod flow;
 pub mod line;
 pub mod loadtest;
+pub mod logging;
 pub mod ops;
 pub mod phone;
 pub mod settings;

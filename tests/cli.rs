@@ -330,3 +330,52 @@ fn loadtest_callers_pause_before_each_answer_when_asked() {
     assert!(webhooks >= 5.0, "{stdout}");
     assert!(seconds >= 0.3 * (webhooks - 1.0), "{stdout}");
 }
+
+/// One HTTP/1.1 exchange on a fresh connection.
+fn http(port: u16, request: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
+    answer
+}
+
+/// The finding: a login name with CR/LF and escape characters was written raw, and
+/// planted a forged `INFO logged in agent=…` line in the log.
+#[test]
+fn a_login_name_cannot_forge_a_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = solidaire()
+        .current_dir(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_healthy(port));
+    let page = http(port, "GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let cookie = page
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let at = page.find(r#"name="csrf" value=""#).unwrap() + r#"name="csrf" value=""#.len();
+    let csrf = page[at..].split('"').next().unwrap();
+    let form = format!("login=x%0D%0AINFO+logged+in+agent%3Dadmin%1B%5B2J&password=a&csrf={csrf}");
+    let answer = http(
+        port,
+        &format!(
+            "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: {cookie}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let log = text(&child.wait_with_output().unwrap().stderr);
+    assert!(!log.lines().any(|l| l.starts_with("INFO logged in")), "a forged line: {log}");
+    assert!(!log.contains('\u{1b}'), "a raw escape: {log:?}");
+    let failed = log.lines().find(|l| l.contains("failed login")).expect("the failed login is logged");
+    assert!(failed.contains(r"login=x\r\nINFO logged in agent=admin\u{1b}[2J"), "{failed}");
+}

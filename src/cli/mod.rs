@@ -178,7 +178,9 @@ pub fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(crate::logging::Escaping(std::io::stderr))
+        // Colours would be escaped like any control character (and journald needs none).
+        .with_ansi(false)
         .init();
     // Blocking work (files, reads, password hashes) runs on a few long-lived threads: a
     // thread that ends leaves its allocator heap behind, and many short-lived ones
