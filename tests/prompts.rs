@@ -199,6 +199,14 @@ async fn a_supervisor_replaces_a_prompt_the_next_call_plays_it_and_the_old_one_c
     let escape =
         send(&app, "GET", &format!("{page}/versions/..%2F..%2Fgreeting.wav"), &cookie, &[], "").await;
     assert_eq!(escape.status, 404);
+    // A version name too long for the file system is no version (it answered 500).
+    let long = "9".repeat(5000);
+    let restore = send(&app, "POST", &format!("{page}/restore"), &cookie, &[], &format!("csrf={csrf}&version={long}")).await;
+    assert_eq!(restore.status, 404);
+    // A file over the limit is called too large, not cut short.
+    let huge = vec![0u8; 41 * 1024 * 1024];
+    let refused = upload(&app, &cookie, &csrf, page, &huge).await;
+    assert!(refused.body.contains("the file is too large: at most 40 MB"), "{}", refused.status);
 }
 
 #[test]

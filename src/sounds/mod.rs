@@ -367,7 +367,8 @@ pub fn versions(root: &Path, lang: &str, prompt: &str) -> Vec<Version> {
 /// [`io::ErrorKind::NotFound`] for an unknown version; file system errors.
 pub fn restore(root: &Path, lang: &str, prompt: &str, version: &str, now: DateTime<Utc>) -> io::Result<()> {
     checked(lang, prompt)?;
-    if !version.chars().all(|c| c.is_ascii_alphanumeric()) {
+    // Version names are timestamps: a name too long for the file system is no version.
+    if version.is_empty() || version.len() > 64 || !version.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(io::Error::new(io::ErrorKind::NotFound, "no such version"));
     }
     let dir = versions_dir(root, lang, prompt);

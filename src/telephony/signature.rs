@@ -65,7 +65,8 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// The URL in its other form: with the scheme's default port added when it has none,
-/// with its port removed when it has one.
+/// with it removed when it has it. A URL with another port has no other form: the
+/// provider signs it as configured, port included.
 fn other_port_form(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let (authority, path) = rest.find(['/', '?']).map_or((rest, ""), |i| rest.split_at(i));
@@ -77,7 +78,8 @@ fn other_port_form(url: &str) -> Option<String> {
     // Userinfo and IPv6 literals are not used in provider URLs; a port is what follows
     // the last ':' of the authority.
     Some(match authority.rsplit_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => format!("{scheme}://{host}{path}"),
+        Some((host, port)) if port == default_port => format!("{scheme}://{host}{path}"),
+        Some((_, port)) if port.chars().all(|c| c.is_ascii_digit()) => return None,
         _ => format!("{scheme}://{authority}:{default_port}{path}"),
     })
 }
@@ -137,6 +139,20 @@ mod tests {
             &params,
             "RSOYDt4T1cUTdK1PDd93/VVr8B8="
         ));
+    }
+
+    #[test]
+    fn only_the_default_port_is_added_or_dropped() {
+        let params = call("+14158675309");
+        let on_1234 = "http://mycompany.com:1234/myapp.php?foo=1&bar=2";
+        assert!(is_valid("12345", on_1234, &params, "Zmvh+3yNM1Phv2jhDCwEM3q5ebU="));
+        // Signed for the URL without a port: not valid for port 1234, nor for 8443.
+        let unported = compute("12345", "http://mycompany.com/myapp.php?foo=1&bar=2", &params);
+        assert!(!is_valid("12345", on_1234, &params, &unported));
+        assert!(!is_valid("12345", "https://mycompany.com:8443/myapp.php?foo=1&bar=2", &params, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert_eq!(other_port_form("http://mycompany.com:80/a").as_deref(), Some("http://mycompany.com/a"));
+        assert_eq!(other_port_form("http://mycompany.com/a").as_deref(), Some("http://mycompany.com:80/a"));
+        assert_eq!(other_port_form("http://mycompany.com:8080/a"), None);
     }
 
     #[test]

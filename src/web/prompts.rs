@@ -92,17 +92,23 @@ async fn detail(
     detail_page(&app, &viewer, &row, None, false)
 }
 
+/// What went wrong while reading an upload, in the supervisor's words.
+fn upload_problem(e: &axum::extract::multipart::MultipartError) -> String {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        format!("the file is too large: at most {} MB", MAX_UPLOAD / (1024 * 1024))
+    } else {
+        format!("the upload was cut short: {e}")
+    }
+}
+
 /// Reads the upload form: the CSRF token and the file's bytes.
 async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), String> {
     let mut csrf = String::new();
     let mut file = None;
-    while let Some(field) = form.next_field().await.map_err(|e| format!("the upload was cut short: {e}"))? {
+    while let Some(field) = form.next_field().await.map_err(|e| upload_problem(&e))? {
         match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(|e| e.to_string())?,
-            Some("recording") => {
-                file =
-                    Some(field.bytes().await.map_err(|e| format!("the upload was cut short: {e}"))?.to_vec());
-            }
+            Some("csrf") => csrf = field.text().await.map_err(|e| upload_problem(&e))?,
+            Some("recording") => file = Some(field.bytes().await.map_err(|e| upload_problem(&e))?.to_vec()),
             _ => {}
         }
     }
