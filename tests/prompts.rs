@@ -201,7 +201,9 @@ async fn a_supervisor_replaces_a_prompt_the_next_call_plays_it_and_the_old_one_c
     assert_eq!(escape.status, 404);
     // A version name too long for the file system is no version (it answered 500).
     let long = "9".repeat(5000);
-    let restore = send(&app, "POST", &format!("{page}/restore"), &cookie, &[], &format!("csrf={csrf}&version={long}")).await;
+    let restore =
+        send(&app, "POST", &format!("{page}/restore"), &cookie, &[], &format!("csrf={csrf}&version={long}"))
+            .await;
     assert_eq!(restore.status, 404);
     // A file over the limit is called too large, not cut short.
     let huge = vec![0u8; 41 * 1024 * 1024];

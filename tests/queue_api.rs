@@ -384,4 +384,45 @@ async fn bad_json_and_unknown_requests_get_stable_error_codes() {
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid")));
     let (status, body) = d.api.post("/api/requests/9/outcome", &d.anna, json!({ "outcum": "busy" })).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("bad_json")));
+    // A request number that is not a number is no request: the JSON error, not plain text.
+    for path in ["/api/requests/abc", "/api/requests/abc/history", "/api/requests/-1"] {
+        let (status, body) = d.api.get(path, &d.anna).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{path}");
+    }
+    let (status, body) = d.api.post("/api/requests/abc/claim", &d.anna, json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+}
+
+#[tokio::test]
+async fn an_agent_holds_a_few_claims_at_most_and_a_follow_up_is_within_a_year() {
+    let d = desk().await;
+    for i in 0..6 {
+        d.app.errands_request(&format!("+3247012345{i}")).await;
+    }
+    for id in 1..=5 {
+        assert_eq!(d.api.post(&format!("/api/requests/{id}/claim"), &d.anna, json!({})).await.0, 200);
+    }
+    // Each claim shows a resident's full number: a sixth is refused until one is done.
+    let (status, body) = d.api.post("/api/requests/6/claim", &d.anna, json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("too_many_claims")), "{body}");
+    let (status, _) = d.api.post("/api/requests/claim-next", &d.anna, json!({})).await;
+    assert_eq!(status, 409);
+    assert_eq!(d.api.post("/api/requests/6/claim", &d.bert, json!({})).await.0, 200, "another agent may");
+    // A follow-up in the year 9999 would hide the request for ever.
+    let (status, body) = d
+        .api
+        .post(
+            "/api/requests/1/outcome",
+            &d.anna,
+            json!({ "outcome": "reached_follow_up", "follow_up": "9999-12-31T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid")), "{body}");
+    let (status, _) = d.api.post("/api/requests/1/release", &d.anna, json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        d.api.post("/api/requests/2/outcome", &d.anna, json!({ "outcome": "reached_resolved" })).await.0,
+        200
+    );
+    assert_eq!(d.api.post("/api/requests/1/claim", &d.anna, json!({})).await.0, 200, "room again");
 }

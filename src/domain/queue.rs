@@ -233,6 +233,9 @@ pub struct HistoryEntry {
     pub detail: String,
 }
 
+/// How far ahead a follow-up may be set.
+pub const MAX_FOLLOW_UP: Duration = Duration::days(366);
+
 /// What an agent did when calling back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -325,7 +328,8 @@ impl Outcome {
     /// the attempts are used up. `format` writes a time into the history line.
     ///
     /// # Errors
-    /// A follow-up date that is not in the future.
+    /// A follow-up date that is not in the future, or further than [`MAX_FOLLOW_UP`]
+    /// (a request scheduled for the year 9999 would be hidden for ever).
     pub fn attempt(
         &self,
         request: &Request,
@@ -340,6 +344,9 @@ impl Outcome {
             Self::ReachedFollowUp(when) => {
                 if *when <= now {
                     return Err("the follow-up date must be in the future".to_owned());
+                }
+                if *when > now + MAX_FOLLOW_UP {
+                    return Err("the follow-up date must be within a year".to_owned());
                 }
                 (RequestState::Open, Some(*when), format!("follow-up {}", format(*when)))
             }

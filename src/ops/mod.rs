@@ -133,6 +133,9 @@ pub enum Error {
     /// The input is wrong; the message says how.
     #[error("{0}")]
     Invalid(String),
+    /// The agent already holds [`queue::MAX_CLAIMS`] requests.
+    #[error("you already hold {} requests: record or give one back first", queue::MAX_CLAIMS)]
+    TooManyClaims,
     /// A wrong login or password, or a disabled account (which is not said).
     #[error("wrong login or password")]
     BadLogin,
@@ -155,6 +158,7 @@ impl Error {
             Self::NotHolder => "not_holder",
             Self::SupervisorsOnly => "forbidden",
             Self::Invalid(_) => "invalid",
+            Self::TooManyClaims => "too_many_claims",
             Self::BadLogin => "bad_login",
             Self::TooManyAttempts(_) => "too_many_attempts",
             Self::Store(_) => "unavailable",

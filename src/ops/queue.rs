@@ -236,7 +236,13 @@ fn said(draft: &CallbackDraft) -> String {
     if parts.is_empty() { "nothing new".to_owned() } else { parts.join(", ") }
 }
 
+/// Claims one agent may hold at once: each shows a resident's full number.
+pub const MAX_CLAIMS: usize = 5;
+
 fn take(conn: &Connection, actor: Actor, id: RequestId, lease: Duration, at: DateTime<Utc>) -> Result<Done> {
+    if callbacks::held_by(conn, actor.id, at)?.len() >= MAX_CLAIMS {
+        return Err(Error::TooManyClaims);
+    }
     if let Some(previous) = callbacks::last_holder(conn, id)? {
         callbacks::note(conn, id, Some(previous), "lease_expired", "", at)?;
     }

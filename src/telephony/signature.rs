@@ -149,7 +149,12 @@ mod tests {
         // Signed for the URL without a port: not valid for port 1234, nor for 8443.
         let unported = compute("12345", "http://mycompany.com/myapp.php?foo=1&bar=2", &params);
         assert!(!is_valid("12345", on_1234, &params, &unported));
-        assert!(!is_valid("12345", "https://mycompany.com:8443/myapp.php?foo=1&bar=2", &params, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(!is_valid(
+            "12345",
+            "https://mycompany.com:8443/myapp.php?foo=1&bar=2",
+            &params,
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        ));
         assert_eq!(other_port_form("http://mycompany.com:80/a").as_deref(), Some("http://mycompany.com/a"));
         assert_eq!(other_port_form("http://mycompany.com/a").as_deref(), Some("http://mycompany.com:80/a"));
         assert_eq!(other_port_form("http://mycompany.com:8080/a"), None);

@@ -110,12 +110,18 @@ async fn claim_next(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQu
     one(&app, viewer.actor(), id).await
 }
 
-async fn detail(State(app): State<AppState>, ApiUser(viewer): ApiUser, Path(id): Path<i64>) -> Answer {
-    one(&app, viewer.actor(), RequestId(id)).await
+/// The request named in a path: one that is not a number is no request either (the JSON
+/// error, not axum's plain-text rejection).
+fn request_id(text: &str) -> Result<RequestId, ApiError> {
+    forms::request_id(text).ok_or(ApiError::Refused(crate::ops::Error::NoSuchRequest))
 }
 
-async fn history(State(app): State<AppState>, ApiUser(_): ApiUser, Path(id): Path<i64>) -> Answer {
-    let history = queue::history(&app.ops, RequestId(id)).await?;
+async fn detail(State(app): State<AppState>, ApiUser(viewer): ApiUser, Path(id): Path<String>) -> Answer {
+    one(&app, viewer.actor(), request_id(&id)?).await
+}
+
+async fn history(State(app): State<AppState>, ApiUser(_): ApiUser, Path(id): Path<String>) -> Answer {
+    let history = queue::history(&app.ops, request_id(&id)?).await?;
     Ok(Json(json!({ "history": history })).into_response())
 }
 
@@ -159,11 +165,11 @@ fn command(id: RequestId, action: &str, form: ActionBody) -> Result<Command, Api
 async fn act(
     State(app): State<AppState>,
     ApiUser(viewer): ApiUser,
-    Path((id, action)): Path<(i64, String)>,
+    Path((id, action)): Path<(String, String)>,
     bytes: Bytes,
 ) -> Answer {
     let actor = viewer.actor();
-    let id = RequestId(id);
+    let id = request_id(&id)?;
     let command = command(id, &action, body(&bytes)?)?;
     Ok(match queue::apply(&app.ops, actor, command).await? {
         Done::Claimed(id) => return one(&app, actor, id).await,

@@ -113,8 +113,17 @@ async fn claim_next(
     Ok(redirect(&done))
 }
 
-async fn request(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, Path(id): Path<i64>) -> Page {
-    let detail = queue::get(&app.ops, RequestId(id)).await?;
+/// The request named in a path (one that is not a number is no request either).
+fn request_id(text: &str) -> Result<RequestId, PageError> {
+    forms::request_id(text).ok_or_else(|| PageError::back_to("/console")(crate::ops::Error::NoSuchRequest))
+}
+
+async fn request(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path(id): Path<String>,
+) -> Page {
+    let detail = queue::get(&app.ops, request_id(&id)?).await?;
     // Only a supervisor reassigns, and so needs the accounts to choose from.
     let agents = match viewer.actor().supervisor() {
         Ok(supervisor) => agents::list(&app.ops, supervisor.into()).await?,
@@ -175,13 +184,14 @@ fn redirect(done: &Done) -> Response {
 async fn act(
     State(app): State<AppState>,
     ConsoleUser(viewer): ConsoleUser,
-    Path((id, action)): Path<(i64, String)>,
+    Path((id, action)): Path<(String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Page {
     if !viewer.csrf_ok(&form.csrf) {
         return Err(PageError::Csrf);
     }
-    let (id, back) = (RequestId(id), format!("/console/requests/{id}"));
+    let id = request_id(&id)?;
+    let back = format!("/console/requests/{id}");
     let command = command(&app, id, &action, form).map_err(PageError::back_to(&back))?;
     let done = queue::apply(&app.ops, viewer.actor(), command).await.map_err(PageError::back_to(&back))?;
     Ok(redirect(&done))

@@ -17,7 +17,7 @@ fn status(error: &Error) -> StatusCode {
         Error::NoSuchRequest | Error::NoSuchAgent => StatusCode::NOT_FOUND,
         Error::NotHolder | Error::SupervisorsOnly => StatusCode::FORBIDDEN,
         Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::QueueEmpty | Error::NotAvailable => StatusCode::CONFLICT,
+        Error::QueueEmpty | Error::NotAvailable | Error::TooManyClaims => StatusCode::CONFLICT,
         Error::BadLogin => StatusCode::UNAUTHORIZED,
         Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,

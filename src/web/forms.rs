@@ -29,3 +29,9 @@ pub fn local_time(value: Option<&str>, tz: chrono_tz::Tz) -> Option<DateTime<Utc
     let naive = NaiveDateTime::parse_from_str(value?.trim(), "%Y-%m-%dT%H:%M").ok()?;
     tz.from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&Utc))
 }
+
+/// A request number as written in a path.
+#[must_use]
+pub fn request_id(text: &str) -> Option<crate::domain::RequestId> {
+    text.parse().ok().filter(|&n: &i64| n > 0).map(crate::domain::RequestId)
+}
