@@ -139,7 +139,10 @@ impl Application {
         for flow in flows.iter() {
             tracing::info!(line = %flow.id, name = %flow.file.line.name, numbers = flow.numbers.len(), "flow loaded");
         }
-        let sounds = crate::sounds::Library::load(&settings.sounds);
+        let sounds = crate::sounds::Library::load(&settings.sounds).unwrap_or_else(|e| {
+            tracing::error!(folder = %settings.sounds.display(), error = %e, "cannot read the sounds folder: every prompt is spoken until it can be read");
+            crate::sounds::Library::default()
+        });
         let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(512);
         let lease = chrono::Duration::minutes(i64::from(settings.lease_minutes));
         let ops = crate::ops::Ops::new(store.clone(), Arc::clone(&clock), lease);

@@ -113,3 +113,32 @@ async fn a_recording_in_force_is_served_whole_with_the_tag_of_its_file_and_its_c
     assert!(head.starts_with("http/1.1 200") && head.contains("etag: "), "{head}");
     assert_eq!(len, 0);
 }
+
+/// The finding: while descriptors were exhausted, the sounds watcher read an empty folder
+/// and the next caller got text-to-speech instead of the recordings. A folder that cannot
+/// be read (here it has become a file) is not an empty one: the recordings stay in force.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sounds_folder_that_cannot_be_read_keeps_the_recordings_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let sounds = dir.path().join("sounds");
+    std::fs::create_dir_all(sounds.join("fr")).unwrap();
+    std::fs::write(sounds.join("fr/greeting.wav"), solidaire::sounds::wav::tone(8000, 1, 1.0, 440.0))
+        .unwrap();
+    let app = spawn_app(Options { sounds: Some(sounds.clone()), ..Options::default() }).await;
+    let plays = |twiml: &str| twiml.contains("/sounds/fr/greeting.wav");
+    let call = app.call(&[Keys("1"), HangUp]).await;
+    assert!(plays(&call.exchanges[1].body), "{}", call.exchanges[1].body);
+
+    std::fs::rename(&sounds, dir.path().join("elsewhere")).unwrap();
+    std::fs::write(&sounds, b"not a folder").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(4500)).await;
+    let call = app.call(&[Keys("1"), HangUp]).await;
+    assert!(plays(&call.exchanges[1].body), "fell back to text-to-speech: {}", call.exchanges[1].body);
+
+    // Once readable again, its content is what counts: here, nothing recorded.
+    std::fs::remove_file(&sounds).unwrap();
+    std::fs::create_dir_all(&sounds).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(4500)).await;
+    let call = app.call(&[Keys("1"), HangUp]).await;
+    assert!(!plays(&call.exchanges[1].body), "{}", call.exchanges[1].body);
+}

@@ -292,7 +292,13 @@ fn generate_sounds(settings: &Settings, force: bool) -> anyhow::Result<()> {
 /// made for an older text (problems).
 fn check_recordings(flows: &crate::flow::Flows, root: &std::path::Path) -> usize {
     use crate::sounds::{Finding, Library, findings};
-    let library = Library::scan(root);
+    let library = match Library::scan(root) {
+        Ok(library) => library,
+        Err(e) => {
+            eprintln!("sounds folder {}: {e}", root.display());
+            return 1;
+        }
+    };
     let found = findings(flows, &library);
     let mut stale = 0;
     let mut missing = Vec::new();

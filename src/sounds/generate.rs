@@ -156,7 +156,7 @@ pub fn generate(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, GenerateError> {
     let installed = installed_voices()?;
-    let library = Library::scan(root);
+    let library = Library::scan(root)?;
     let mut report = Report::default();
     // (lang, prompt) → (text, voice): the sounds folder is shared by the lines.
     let mut wanted: BTreeMap<(String, String), (String, String)> = BTreeMap::new();

@@ -85,52 +85,78 @@ pub fn tag(meta: &std::fs::Metadata) -> String {
 }
 
 /// The WAV files directly under `root/<lang>/`, with size and modification time.
-fn wav_files(root: &Path) -> Vec<(PathBuf, u64, u128)> {
+fn wav_files(root: &Path) -> io::Result<Vec<(PathBuf, u64, u128)>> {
     let mut files = Vec::new();
-    for lang in std::fs::read_dir(root).into_iter().flatten().filter_map(Result::ok) {
+    let langs = match std::fs::read_dir(root) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(files),
+        listed => listed?,
+    };
+    for lang in langs {
+        let lang = lang?;
         let Some(name) = lang.file_name().to_str().map(str::to_owned) else { continue };
-        if !is_plain(&name) || !lang.path().is_dir() {
+        if !is_plain(&name) || !gone_is_none(std::fs::metadata(lang.path()))?.is_some_and(|m| m.is_dir()) {
             continue;
         }
-        for file in std::fs::read_dir(lang.path()).into_iter().flatten().filter_map(Result::ok) {
+        let listed = match std::fs::read_dir(lang.path()) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            listed => listed?,
+        };
+        for file in listed {
+            let file = file?;
             let path = file.path();
             if path.extension().is_some_and(|x| x == "wav" || x == "txt") {
-                if let Ok(meta) = file.metadata() {
+                if let Some(meta) = gone_is_none(file.metadata())? {
                     files.push((path, meta.len(), modified_nanos(&meta)));
                 }
             }
         }
     }
     files.sort();
-    files
+    Ok(files)
+}
+
+/// A file removed while the folder is read is no file; any other failure (no more
+/// descriptors, no permission) is the folder's, and fails the whole reading.
+fn gone_is_none<T>(result: io::Result<T>) -> io::Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The first kilobytes of a file: enough for a WAV header.
-fn head(path: &Path) -> Option<Vec<u8>> {
+fn head(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read as _;
     let mut buf = Vec::with_capacity(4096);
-    std::fs::File::open(path).ok()?.take(4096).read_to_end(&mut buf).ok()?;
-    Some(buf)
+    std::fs::File::open(path)?.take(4096).read_to_end(&mut buf)?;
+    Ok(buf)
 }
 
 impl Library {
     /// Reads what the folder holds, each recording's header only (a missing folder is an
     /// empty library): for checking and generating recordings.
-    #[must_use]
-    pub fn scan(root: &Path) -> Self {
+    ///
+    /// # Errors
+    /// A folder or file that cannot be read (a missing folder is no error).
+    pub fn scan(root: &Path) -> io::Result<Self> {
         Self::read(root, 0)
     }
 
     /// Reads the folder with the recordings' bytes, up to [`IN_MEMORY`]: the library the
     /// service plays and serves from.
-    #[must_use]
-    pub fn load(root: &Path) -> Self {
+    ///
+    /// # Errors
+    /// A folder or file that cannot be read, even for a moment (out of descriptors): the
+    /// caller keeps the library in force rather than take a partial one, in which the
+    /// prompts not read would be spoken by text-to-speech.
+    pub fn load(root: &Path) -> io::Result<Self> {
         Self::read(root, IN_MEMORY)
     }
 
     /// Reads the folder, keeping the bytes of recordings up to `budget` bytes in all.
-    fn read(root: &Path, budget: u64) -> Self {
-        let fingerprint = wav_files(root);
+    fn read(root: &Path, budget: u64) -> io::Result<Self> {
+        let fingerprint = wav_files(root)?;
         let mut recordings: HashMap<String, HashMap<String, Recording>> = HashMap::new();
         let mut in_memory = 0;
         for (path, _, _) in &fingerprint {
@@ -146,16 +172,18 @@ impl Library {
             if !is_plain(id) {
                 continue;
             }
-            let Ok(meta) = std::fs::metadata(path) else { continue };
+            let Some(meta) = gone_is_none(std::fs::metadata(path))? else { continue };
             let size = meta.len();
-            let audio = (size <= IN_MEMORY_EACH && in_memory + size <= budget)
-                .then(|| std::fs::read(path).ok())
-                .flatten()
+            let audio = if size <= IN_MEMORY_EACH && in_memory + size <= budget {
+                let Some(bytes) = gone_is_none(std::fs::read(path))? else { continue };
                 // Changed while being read: the next scan reads it again; until then, the disk.
-                .filter(|bytes| bytes.len() as u64 == size);
+                Some(bytes).filter(|bytes| bytes.len() as u64 == size)
+            } else {
+                None
+            };
             let header = match &audio {
                 Some(bytes) => Some(bytes[..bytes.len().min(4096)].to_vec()),
-                None => head(path),
+                None => gone_is_none(head(path))?,
             };
             let Some(seconds) = header.and_then(|b| wav::seconds(&b)) else {
                 tracing::warn!(file = %path.display(), "not a readable WAV file: the prompt stays spoken by text-to-speech");
@@ -172,13 +200,14 @@ impl Library {
             };
             recordings.entry(lang.to_owned()).or_default().insert(id.to_owned(), recording);
         }
-        Self { recordings, fingerprint }
+        Ok(Self { recordings, fingerprint })
     }
 
-    /// Whether the folder changed since this library was read.
+    /// Whether the folder changed since this library was read (a folder that cannot be
+    /// read now has not: the library in force stays).
     #[must_use]
     pub fn is_stale(&self, root: &Path) -> bool {
-        wav_files(root) != self.fingerprint
+        wav_files(root).is_ok_and(|files| files != self.fingerprint)
     }
 
     /// The recording of `prompt` in `lang`.
@@ -399,7 +428,7 @@ mod tests {
         let seconds = f64::from(u32::try_from(IN_MEMORY_EACH / 16_000 + 1).unwrap());
         std::fs::write(dir.path().join("fr/long.wav"), wav::tone(8000, 1, seconds, 440.0)).unwrap();
 
-        let library = Library::load(dir.path());
+        let library = Library::load(dir.path()).unwrap();
         let greeting = library.get("fr", "greeting").unwrap();
         assert_eq!(greeting.audio.as_ref().map(|a| a.0.as_ref()), Some(short.as_slice()));
         assert!((greeting.seconds - 1.0).abs() < 0.01);
@@ -407,7 +436,7 @@ mod tests {
         assert!(long.audio.is_none(), "{long:?}");
         assert!((long.seconds - seconds).abs() < 0.01, "still known, from its header");
         assert!(format!("{library:?}").len() < 2_000, "bytes are not printed");
-        let scanned = Library::scan(dir.path());
+        let scanned = Library::scan(dir.path()).unwrap();
         assert!(
             scanned.get("fr", "greeting").is_some_and(|r| r.audio.is_none()),
             "a scan reads headers only"

@@ -61,7 +61,13 @@ impl App {
         if !force && !self.sounds().is_stale(root) {
             return false;
         }
-        let library = crate::sounds::Library::load(root);
+        let library = match crate::sounds::Library::load(root) {
+            Ok(library) => library,
+            Err(e) => {
+                tracing::warn!(folder = %root.display(), error = %e, "cannot read the sounds folder: the recordings in force stay");
+                return false;
+            }
+        };
         tracing::info!(folder = %root.display(), recordings = library.len(), "recorded prompts read");
         *self.sounds.write().expect("sounds lock poisoned") = Arc::new(library);
         true
