@@ -1,10 +1,11 @@
 //! The product's vocabulary as types, and the rules that need nothing but them: ids,
 //! states and priorities of callback requests ([`queue`]), accounts and what they may do
-//! ([`accounts`]). No I/O here: the store reads and writes these types, the application
+//! ([`accounts`]), how often a password may be tried ([`throttle`]). No I/O here: the store reads and writes these types, the application
 //! layer ([`crate::ops`]) decides with them, the front doors parse into them at the edge.
 
 pub mod accounts;
 pub mod queue;
+pub mod throttle;
 
 pub use accounts::{Agent, AgentId, Role};
 pub use queue::{Outcome, Priority, Request, RequestId, RequestState};

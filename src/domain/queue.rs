@@ -233,6 +233,9 @@ pub struct HistoryEntry {
     pub detail: String,
 }
 
+/// Claims one agent may hold at once: each shows a resident's full number.
+pub const MAX_CLAIMS: usize = 5;
+
 /// How far ahead a follow-up may be set.
 pub const MAX_FOLLOW_UP: Duration = Duration::days(366);
 

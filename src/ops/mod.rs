@@ -28,7 +28,7 @@ pub struct Ops {
     clock: Arc<dyn Clock>,
     lease: Duration,
     changes: tokio::sync::broadcast::Sender<()>,
-    throttle: Arc<auth::Throttle>,
+    throttle: Arc<crate::domain::throttle::Throttle>,
 }
 
 impl std::fmt::Debug for Ops {
@@ -133,8 +133,8 @@ pub enum Error {
     /// The input is wrong; the message says how.
     #[error("{0}")]
     Invalid(String),
-    /// The agent already holds [`queue::MAX_CLAIMS`] requests.
-    #[error("you already hold {} requests: record or give one back first", queue::MAX_CLAIMS)]
+    /// The agent already holds [`MAX_CLAIMS`](crate::domain::queue::MAX_CLAIMS) requests.
+    #[error("you already hold {} requests: record or give one back first", crate::domain::queue::MAX_CLAIMS)]
     TooManyClaims,
     /// A wrong login or password, or a disabled account (which is not said).
     #[error("wrong login or password")]

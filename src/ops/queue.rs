@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 
 use super::{Actor, Error, Ops, Result, Supervisor, change};
-use crate::domain::queue::{Filter, HistoryEntry, MERGE_WINDOW, Request, RequestState};
+use crate::domain::queue::{Filter, HistoryEntry, MAX_CLAIMS, MERGE_WINDOW, Request, RequestState};
 use crate::domain::{Outcome, Priority, RequestId};
 use crate::flow::engine::CallbackDraft;
 use crate::store::callbacks::CallWords;
@@ -235,9 +235,6 @@ fn said(draft: &CallbackDraft) -> String {
     }
     if parts.is_empty() { "nothing new".to_owned() } else { parts.join(", ") }
 }
-
-/// Claims one agent may hold at once: each shows a resident's full number.
-pub const MAX_CLAIMS: usize = 5;
 
 fn take(conn: &Connection, actor: Actor, id: RequestId, lease: Duration, at: DateTime<Utc>) -> Result<Done> {
     if callbacks::held_by(conn, actor.id, at)?.len() >= MAX_CLAIMS {
