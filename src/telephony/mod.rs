@@ -142,13 +142,12 @@ mod tests {
                 0..64,
             )
         ) {
-            match Params::parse(&body) {
-                Ok(_) => prop_assert_eq!(parsed(&body), reference(&body)),
+            if Params::parse(&body).is_ok() {
+                prop_assert_eq!(parsed(&body), reference(&body));
+            } else {
                 // Refused only when the form crate had to replace something.
-                Err(_) => {
-                    let replaced = reference(&body).iter().any(|(n, v)| n.contains(char::REPLACEMENT_CHARACTER) || v.contains(char::REPLACEMENT_CHARACTER));
-                    prop_assert!(replaced, "refused a body the form crate decodes without loss");
-                }
+                let replaced = reference(&body).iter().any(|(n, v)| n.contains(char::REPLACEMENT_CHARACTER) || v.contains(char::REPLACEMENT_CHARACTER));
+                prop_assert!(replaced, "refused a body the form crate decodes without loss");
             }
         }
     }

@@ -296,7 +296,7 @@ pub fn request_page(
                         ol {
                             @for call in &detail.calls {
                                 li {
-                                    p { (call.at.map(|at| local(at, tz)).unwrap_or_else(|| "–".to_owned())) }
+                                    p { (call.at.map_or_else(|| "–".to_owned(), |at| local(at, tz))) }
                                     @if let Some(postcode) = &call.postcode { p { "Postcode " (postcode) } }
                                     dl { @for (k, v) in &call.answers { dt { (k) } dd { (v) } } }
                                     @if let Some(url) = &call.recording_url {

@@ -36,6 +36,9 @@ const RESERVED_DESCRIPTORS: u64 = 256;
 ///
 /// # Errors
 /// None today; the signature keeps room for a listener that fails for good.
+///
+/// # Panics
+/// Never: the connections' semaphore is not closed.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
