@@ -241,13 +241,7 @@ async fn the_same_number_asking_again_for_the_same_service_joins_its_first_reque
 async fn a_typed_number_never_touches_the_request_of_that_caller_id_and_a_merge_adds_beside_the_first() {
     let d = desk().await;
     d.app.errands_request(CALLER).await;
-    let before = d
-        .app
-        .db()
-        .query_row("SELECT postcode, answers, recording_url FROM callback_requests WHERE id = 1", [], |r| {
-            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
-        })
-        .unwrap();
+    let before = first_request(&d.app);
 
     d.app.clock.advance(Duration::minutes(30));
     let intruder = d
@@ -269,13 +263,7 @@ async fn a_typed_number_never_touches_the_request_of_that_caller_id_and_a_merge_
         .await;
     assert!(intruder.heard("enregistrée sous le numéro 2."), "{}", intruder.transcript());
     assert!(!intruder.heard("numéro 1."), "told another caller's request number: {}", intruder.transcript());
-    let after = d
-        .app
-        .db()
-        .query_row("SELECT postcode, answers, recording_url FROM callback_requests WHERE id = 1", [], |r| {
-            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
-        })
-        .unwrap();
+    let after = first_request(&d.app);
     assert_eq!(after, before, "the resident's request is untouched");
     let (_, history) = d.api.get("/api/requests/1/history", &d.anna).await;
     assert!(!history.to_string().contains("merged"), "{history}");
@@ -306,6 +294,15 @@ async fn a_typed_number_never_touches_the_request_of_that_caller_id_and_a_merge_
     // Someone else looking does not see them.
     let (_, seen) = d.api.get("/api/requests/1", &d.bert).await;
     assert_eq!(seen["request"]["calls"], Value::Null);
+}
+
+/// Request 1's postcode, answers and voice message, as stored.
+fn first_request(app: &TestApp) -> (Option<String>, String, Option<String>) {
+    app.db()
+        .query_row("SELECT postcode, answers, recording_url FROM callback_requests WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
 }
 
 fn before_errand(answers: &str) -> Value {
