@@ -161,17 +161,23 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-#[test]
-fn serve_runs_on_its_defaults_creates_the_database_and_stops_cleanly_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
+/// `solidaire serve` in `dir` on its defaults, on a free port, its log piped.
+fn serve_on_defaults(dir: &std::path::Path) -> (std::process::Child, u16) {
     let port = free_port();
-    // No flows folder here: the flow bundled in the binary is used.
     let child = solidaire()
-        .current_dir(dir.path())
+        .current_dir(dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    (child, port)
+}
+
+#[test]
+fn serve_runs_on_its_defaults_creates_the_database_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    // No flows folder here: the flow bundled in the binary is used.
+    let (child, port) = serve_on_defaults(dir.path());
     assert!(wait_healthy(port), "the service answers /healthz");
     assert!(dir.path().join("solidaire.db").exists(), "the database is created in the working folder");
     let version: i64 = rusqlite::Connection::open(dir.path().join("solidaire.db"))
@@ -345,13 +351,7 @@ fn http(port: u16, request: &str) -> String {
 #[test]
 fn a_login_name_cannot_forge_a_log_line() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = solidaire()
-        .current_dir(dir.path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (child, port) = serve_on_defaults(dir.path());
     assert!(wait_healthy(port));
     let page = http(port, "GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let cookie = page

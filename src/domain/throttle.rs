@@ -85,11 +85,16 @@ impl Throttle {
         Ok(())
     }
 
-    /// The attempt on `login` was right: its account's failures are cleared (the
-    /// address's stay, or one account would clear an address's guesses at others).
-    pub fn succeeded(&self, login: &str) {
+    /// The attempt on `login` from `address` was right: its account's failures are
+    /// cleared, and the address's count loses the one this attempt added (its other
+    /// failures stay, or one account would clear an address's guesses at others; an
+    /// office where everyone logs in is not slowed by its own logins).
+    pub fn succeeded(&self, login: &str, address: Option<IpAddr>) {
         let mut failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         failures.remove(&Key::Account(login.to_lowercase()));
+        if let Some(entry) = address.and_then(|a| failures.get_mut(&Key::Address(a))) {
+            entry.count = entry.count.saturating_sub(1);
+        }
     }
 }
 
@@ -137,6 +142,17 @@ mod tests {
     }
 
     #[test]
+    fn an_office_logging_in_all_day_is_not_slowed_by_its_own_logins() {
+        let throttle = Throttle::default();
+        let office = Some(IpAddr::from([192, 0, 2, 8]));
+        for i in 0..100 {
+            let login = format!("agent{}", i % 7);
+            assert_eq!(throttle.attempt(&login, office, at(i)), Ok(()), "login {i}");
+            throttle.succeeded(&login, office);
+        }
+    }
+
+    #[test]
     fn an_address_is_slowed_across_accounts_and_the_right_password_clears_only_its_account() {
         let throttle = Throttle::default();
         let address = Some(IpAddr::from([192, 0, 2, 7]));
@@ -145,8 +161,11 @@ mod tests {
         }
         assert!(throttle.attempt("other", address, at(0)).is_err());
         assert_eq!(throttle.attempt("other", None, at(0)), Ok(()), "from elsewhere");
-        throttle.succeeded("name1");
-        assert!(throttle.attempt("name1", address, at(0)).is_err(), "the address still waits");
+        // A second later, name1's owner logs in from there: the address's other
+        // failures stay, and the next attempt from it waits again.
+        assert_eq!(throttle.attempt("name1", address, at(1)), Ok(()));
+        throttle.succeeded("name1", address);
+        assert!(throttle.attempt("other", address, at(1)).is_err(), "the address still waits");
         // An hour later, all is forgotten.
         assert_eq!(throttle.attempt("other", address, at(3600)), Ok(()));
     }

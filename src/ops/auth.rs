@@ -47,7 +47,7 @@ pub async fn log_in(ops: &Ops, login: &str, password: String, address: Option<Ip
     let valid =
         tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
     let Some(agent) = agent.filter(|_| valid) else { return Err(Error::BadLogin) };
-    ops.throttle.succeeded(&login);
+    ops.throttle.succeeded(&login, address);
     let token = auth::new_token();
     let csrf = auth::new_token();
     let digest = auth::digest(&token);
