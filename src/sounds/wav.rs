@@ -325,7 +325,10 @@ pub fn encode_mulaw(audio: &Audio) -> Vec<u8> {
 pub fn prepare(bytes: &[u8]) -> Result<(Vec<u8>, f64), WavError> {
     let audio = decode(bytes)?;
     check(&audio)?;
-    if is_telephone_format(bytes) {
+    // Kept as sent only when its header tells the truth: a file cut short declares more
+    // audio than it holds, and is written again, whole.
+    let whole = seconds(bytes).is_some_and(|declared| (declared - audio.seconds()).abs() < 1e-6);
+    if is_telephone_format(bytes) && whole {
         return Ok((bytes.to_vec(), audio.seconds()));
     }
     let phone = to_telephone_rate(&audio);
@@ -403,6 +406,18 @@ mod tests {
     fn a_telephone_file_is_kept_as_it_is() {
         let wav = tone(8000, 1, 1.0, 440.0);
         assert_eq!(prepare(&wav).unwrap().0, wav);
+    }
+
+    /// Found by `scripts/fuzz wav`: a telephone file cut short was kept as sent, its header
+    /// declaring more audio than it held (1.915 s declared, 1.823 s there).
+    #[test]
+    fn a_telephone_file_cut_short_is_written_again_with_a_true_header() {
+        let wav = tone(8000, 1, 1.0, 440.0);
+        let cut = &wav[..wav.len() - 1600];
+        let (kept, reported) = prepare(cut).unwrap();
+        assert_ne!(kept, cut);
+        assert!((seconds(&kept).unwrap() - reported).abs() < 1e-6, "{reported}");
+        assert!((reported - 0.9).abs() < 0.001, "{reported}");
     }
 
     #[test]
