@@ -125,7 +125,7 @@ impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let (flows, watch) = load_flows_quick(&settings).map_err(StartError::Flows)?;
         check_numbering_plan_later(flows.clone());
-        let store = Store::open(&settings.database)
+        let store = Store::open_with(&settings.database, settings.checkpoints)
             .map_err(|source| StartError::Store { path: settings.database.clone(), source })?;
         let listener = TcpListener::bind(settings.listen)
             .await

@@ -41,6 +41,9 @@ pub struct Settings {
     pub max_in_flight: u32,
     /// Connections open at once; beyond, new ones wait until one closes.
     pub max_connections: u32,
+    /// Who checkpoints the database's write-ahead log: the service, or Litestream while
+    /// it replicates the database.
+    pub checkpoints: crate::store::Checkpoints,
 }
 
 impl Default for Settings {
@@ -60,6 +63,7 @@ impl Default for Settings {
             retention_days: 90,
             max_in_flight: 512,
             max_connections: 4096,
+            checkpoints: crate::store::Checkpoints::Service,
         }
     }
 }
@@ -129,6 +133,7 @@ struct Layer {
     retention_days: Option<u32>,
     max_in_flight: Option<u32>,
     max_connections: Option<u32>,
+    checkpoints: Option<String>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -145,6 +150,7 @@ const ENV_KEYS: &[&str] = &[
     "retention_days",
     "max_in_flight",
     "max_connections",
+    "checkpoints",
 ];
 
 /// The default configuration file, read when it exists and `--config` is not given.
@@ -174,6 +180,7 @@ impl Settings {
                 "public_url" => env_layer.public_url = value,
                 "twilio_auth_token" => env_layer.twilio_auth_token = value,
                 "log" => env_layer.log = value,
+                "checkpoints" => env_layer.checkpoints = value,
                 "lease_minutes"
                 | "session_idle_minutes"
                 | "service_level_hours"
@@ -319,6 +326,15 @@ impl Settings {
                 ));
             }
             self.max_connections = n;
+        }
+        if let Some(by) = layer.checkpoints {
+            self.checkpoints = match by.trim() {
+                "service" => crate::store::Checkpoints::Service,
+                "litestream" => crate::store::Checkpoints::Litestream,
+                other => {
+                    return Err(error("checkpoints", format!("`{other}` is neither `service` nor `litestream`")));
+                }
+            };
         }
         if let Some(log) = layer.log {
             tracing_subscriber::EnvFilter::try_new(&log)

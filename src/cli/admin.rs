@@ -41,7 +41,7 @@ pub(super) enum AgentsCommand {
 
 /// The use-cases over the configured database, on the system clock.
 fn ops(settings: &Settings) -> anyhow::Result<Ops> {
-    let store = Store::open(&settings.database)?;
+    let store = Store::open_with(&settings.database, settings.checkpoints)?;
     let lease = chrono::Duration::minutes(i64::from(settings.lease_minutes));
     Ok(Ops::new(store, Arc::new(SystemClock), lease))
 }
@@ -116,7 +116,7 @@ pub(super) async fn export_stats(settings: &Settings, request: crate::stats::Req
 
 pub(super) async fn purge_now(settings: &Settings) -> anyhow::Result<()> {
     let flows = flows_of(settings)?;
-    let store = Store::open(&settings.database)?;
+    let store = Store::open_with(&settings.database, settings.checkpoints)?;
     let purged = crate::app::purge(&store, &flows, settings.retention_days, chrono::Utc::now()).await?;
     println!(
         "anonymised {} calls and {} closed requests, deleted {} step records (older than {} days)",

@@ -141,12 +141,37 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Who copies the write-ahead log back into the database file (checkpoints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Checkpoints {
+    /// The service, four times a second.
+    #[default]
+    Service,
+    /// Litestream, which must see every frame of the log before it is reused: the
+    /// service checkpoints only when the log has grown past [`UNREPLICATED_LOG`] (Litestream
+    /// stopped), so that the log cannot fill the disk.
+    Litestream,
+}
+
+/// The log size past which the service checkpoints even when Litestream is to (a quarter
+/// of Litestream's own emergency threshold, 500 MB).
+pub const UNREPLICATED_LOG: u64 = 128 * 1024 * 1024;
+
 impl Store {
-    /// Opens (creating and migrating) the database at `path` and starts the writer.
+    /// Opens (creating and migrating) the database at `path` and starts the writer; the
+    /// service checkpoints.
     ///
     /// # Errors
     /// When the file cannot be opened or migrated.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, Checkpoints::Service)
+    }
+
+    /// [`Store::open`], with the checkpoints left to `checkpoints`.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or migrated.
+    pub fn open_with(path: &Path, checkpoints: Checkpoints) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
         // NORMAL: commits do not wait for the disk; the sync thread flushes the log before
         // any promise is delivered (a request confirmed to a caller must survive a power
@@ -161,12 +186,14 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let (tx, rx) = mpsc::channel::<Job>(4096);
         let stats = Arc::new(WriterStats::default());
+        let alive = Arc::downgrade(&stats);
+        let log = wal_path(path);
+        let by = checkpoints;
         let checkpoints = Connection::open(path)?;
         configure(&checkpoints, "FULL")?;
-        let alive = Arc::downgrade(&stats);
         std::thread::Builder::new()
             .name("solidaire-db-checkpoint".to_owned())
-            .spawn(move || checkpoint_loop(&checkpoints, &alive))
+            .spawn(move || checkpoint_loop(&checkpoints, &log, by, &alive))
             .map_err(|e| StoreError::Reader(e.to_string()))?;
         let (to_sync, syncs) = std::sync::mpsc::channel::<Vec<Delivery>>();
         let log = wal_path(path);
@@ -331,11 +358,24 @@ pub fn atomically<T>(
 }
 
 /// Copies the write-ahead log back into the database file four times a second, without
-/// blocking the writer (`PASSIVE`), until the store is dropped (`alive` gone).
-fn checkpoint_loop(conn: &Connection, alive: &std::sync::Weak<WriterStats>) {
+/// blocking the writer (`PASSIVE`), until the store is dropped (`alive` gone). With
+/// Litestream checkpointing, only once the log is past [`UNREPLICATED_LOG`].
+fn checkpoint_loop(conn: &Connection, log: &Path, by: Checkpoints, alive: &std::sync::Weak<WriterStats>) {
     let mut failures = 0u32;
+    let mut warned = false;
     while alive.strong_count() > 0 {
         std::thread::sleep(std::time::Duration::from_millis(250));
+        if by == Checkpoints::Litestream {
+            let size = std::fs::metadata(log).map_or(0, |m| m.len());
+            if size < UNREPLICATED_LOG {
+                warned = false;
+                continue;
+            }
+            if !warned {
+                warned = true;
+                tracing::warn!(log = %log.display(), bytes = size, "the database log is not being checkpointed: is Litestream running? The service checkpoints it meanwhile");
+            }
+        }
         match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0)) {
             Ok(_) => failures = 0,
             Err(e) => {

@@ -70,6 +70,8 @@ pub struct Options {
     pub max_in_flight: u32,
     /// Connections open at once.
     pub max_connections: u32,
+    /// Who checkpoints the database.
+    pub checkpoints: solidaire::store::Checkpoints,
     /// The sounds folder (default: an empty one in the test's folder).
     pub sounds: Option<PathBuf>,
     /// The database file (default: a new one in the test's folder).
@@ -85,6 +87,7 @@ impl Default for Options {
             public_url: Some(PUBLIC_URL.to_owned()),
             max_in_flight: 512,
             max_connections: 4096,
+            checkpoints: solidaire::store::Checkpoints::Service,
             sounds: None,
             database: None,
         }
@@ -105,6 +108,7 @@ pub async fn spawn_app(options: Options) -> TestApp {
         log: "warn".to_owned(),
         max_in_flight: options.max_in_flight,
         max_connections: options.max_connections,
+        checkpoints: options.checkpoints,
         ..Settings::default()
     };
     let clock = ManualClock::new(options.at);
