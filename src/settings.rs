@@ -332,7 +332,10 @@ impl Settings {
                 "service" => crate::store::Checkpoints::Service,
                 "litestream" => crate::store::Checkpoints::Litestream,
                 other => {
-                    return Err(error("checkpoints", format!("`{other}` is neither `service` nor `litestream`")));
+                    return Err(error(
+                        "checkpoints",
+                        format!("`{other}` is neither `service` nor `litestream`"),
+                    ));
                 }
             };
         }
@@ -443,6 +446,20 @@ mod tests {
         let s = Settings::load(&flags, &[]).unwrap();
         assert_eq!(s.public_url.as_deref(), Some("https://solidaire.example.org"));
         assert_eq!((s.retention_days, s.max_in_flight, s.lease_minutes), (90, 512, 15));
+    }
+
+    #[test]
+    fn checkpoints_and_max_connections_are_checked_and_named() {
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_CHECKPOINTS", "cron")])).unwrap_err();
+        assert_eq!(e.key, "SOLIDAIRE_CHECKPOINTS", "{e}");
+        assert!(e.message.contains("neither `service` nor `litestream`"), "{e}");
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_MAX_CONNECTIONS", "3")])).unwrap_err();
+        assert_eq!(e.key, "SOLIDAIRE_MAX_CONNECTIONS", "{e}");
+        let e =
+            Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_MAX_CONNECTIONS", "many")])).unwrap_err();
+        assert!(e.message.contains("not a whole number"), "{e}");
+        let s = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_CHECKPOINTS", "litestream")])).unwrap();
+        assert_eq!(s.checkpoints, crate::store::Checkpoints::Litestream);
     }
 
     #[test]

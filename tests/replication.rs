@@ -107,9 +107,11 @@ async fn residents_call(app: &TestApp, first: usize, count: usize) -> Vec<(i64, 
         let phone = format!("+3247055{i:04}");
         let call = app.errands_request(&phone).await;
         let said = call.transcript();
-        let at = said.find("enregistrée sous le numéro ").expect("a request number") + "enregistrée sous le numéro ".len();
+        let at = said.find("enregistrée sous le numéro ").expect("a request number")
+            + "enregistrée sous le numéro ".len();
         // Read digit by digit ("1, 0." for 10).
-        let number: String = said[at..].split('.').next().unwrap().chars().filter(char::is_ascii_digit).collect();
+        let number: String =
+            said[at..].split('.').next().unwrap().chars().filter(char::is_ascii_digit).collect();
         confirmed.push((number.parse().unwrap(), phone));
     }
     confirmed
