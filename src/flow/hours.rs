@@ -186,7 +186,8 @@ fn parse_range(text: &str) -> Result<(u16, u16), String> {
 fn parse_time(text: &str) -> Option<u16> {
     let (h, m) = text.split_once(':')?;
     let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-    (h < 24 && m < 60 || h == 24 && m == 0).then_some(h * 60 + m)
+    // Computed only once in range: `1131:06` would overflow.
+    (h < 24 && m < 60 || h == 24 && m == 0).then(|| h * 60 + m)
 }
 
 #[cfg(test)]
@@ -202,6 +203,14 @@ mod tests {
         let hours =
             Hours { holidays: vec![toml::Spanned::new(0..0, "2026-12-25".to_owned())], ..Hours::default() };
         Schedule::parse(chrono_tz::Europe::Brussels, &hours).unwrap()
+    }
+
+    /// Found by `scripts/fuzz flow`: an hour past 1092 overflowed the minutes (a panic
+    /// with overflow checks on, a wrong time without).
+    #[test]
+    fn an_hour_out_of_range_is_a_problem_not_a_panic() {
+        assert!(parse_range("1131:6-5:00").unwrap_err().contains("is not a time range"));
+        assert!(parse_range("08:00-65535:00").is_err());
     }
 
     #[test]
