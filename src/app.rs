@@ -145,12 +145,13 @@ impl Application {
         });
         let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(512);
         let lease = chrono::Duration::minutes(i64::from(settings.lease_minutes));
-        let ops = crate::ops::Ops::new(store.clone(), Arc::clone(&clock), lease);
+        let flows = crate::flow::InForce::new(flows);
+        let ops = crate::ops::Ops::new(store.clone(), Arc::clone(&clock), lease, flows.clone());
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let app = App {
             settings,
             store,
-            flows: RwLock::new(Arc::new(flows)),
+            flows,
             sounds: RwLock::new(Arc::new(sounds)),
             clock,
             ops,

@@ -45,7 +45,7 @@ fn flows_check_reports_every_problem_with_file_line_and_column() {
 fn flows_check_accepts_every_bundled_flow() {
     let out = solidaire().args(["flows", "check"]).arg(repo("ivr-flows")).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("liege.toml (Liège Solidaire, 28 nodes)"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("liege.toml (Liège Solidaire, 33 nodes)"), "{}", text(&out.stdout));
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn serve_runs_on_its_defaults_creates_the_database_and_stops_cleanly_on_sigterm(
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let out: Output = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -45,7 +45,7 @@ async fn a_request_goes_claimed_no_answer_busy_voicemail_then_unreachable_and_at
     let (status, claimed) = d.api.post("/api/requests/claim-next", &d.anna, json!({})).await;
     assert_eq!(status, 200, "{claimed}");
     assert_eq!(claimed["request"]["phone"], CALLER, "the holder sees the full number");
-    assert_eq!(claimed["request"]["answers"]["errand"], "groceries");
+    assert_eq!(claimed["request"]["answers"]["help"], "groceries");
     assert_eq!(claimed["request"]["held_by"], "anna");
 
     let mut now = open_hours();
@@ -279,7 +279,7 @@ async fn a_typed_number_never_touches_the_request_of_that_caller_id_and_a_merge_
     let (status, claimed) = d.api.post("/api/requests/1/claim", &d.anna, json!({})).await;
     assert_eq!(status, 200, "{claimed}");
     let request = &claimed["request"];
-    assert_eq!(request["answers"]["errand"], before_errand(&before.1), "the first call's errand is kept");
+    assert_eq!(request["answers"]["help"], before_errand(&before.1), "the first call's errand is kept");
     assert!(
         request["recording_url"].is_string(),
         "the second call's message fills what the first left empty"
@@ -306,7 +306,7 @@ fn first_request(app: &TestApp) -> (Option<String>, String, Option<String>) {
 }
 
 fn before_errand(answers: &str) -> Value {
-    let errand = serde_json::from_str::<Value>(answers).unwrap()["errand"].clone();
+    let errand = serde_json::from_str::<Value>(answers).unwrap()["help"].clone();
     assert!(errand.is_string(), "{answers}");
     errand
 }

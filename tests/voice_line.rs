@@ -69,7 +69,7 @@ async fn errands_call_in_french_registers_a_callback_with_every_answer() {
     assert_eq!(row.language, "fr");
     assert_eq!(row.recording, Some(format!("https://recordings.example.invalid/{}.wav", call.sid)));
     assert_eq!(row.answers["eligibility"], "65_or_reduced_mobility");
-    assert_eq!(row.answers["errand"], "pharmacy");
+    assert_eq!(row.answers["help"], "pharmacy");
     assert_eq!(outcome(&app, &call.sid), (Some("callback".to_owned()), "completed".to_owned()));
     // Every webhook is one event, the status callback aside.
     let events = app.count(&format!("SELECT count(*) FROM events WHERE call_sid = '{}'", call.sid));
@@ -257,7 +257,7 @@ async fn quarantine_requests_are_flagged_for_analysis() {
     let answers = &callback_rows(&app)[0].answers;
     assert_eq!(answers["eligibility"], "quarantine");
     assert_eq!(answers["review"], "to_analyse");
-    assert_eq!(answers["errand"], "groceries");
+    assert_eq!(answers["help"], "groceries");
 }
 
 #[tokio::test]

@@ -21,9 +21,16 @@ pub(super) enum AgentsCommand {
     Add {
         /// Login name (letters, digits, `.`, `_`, `-`).
         login: String,
-        /// `agent` or `supervisor`.
+        /// `agent`, `supervisor`, `coordinator` or `volunteer`.
         #[arg(long, default_value = "agent")]
         role: String,
+        /// For a coordinator: the postcodes they handle as a referent (4020,4030); all
+        /// postcodes otherwise.
+        #[arg(long, value_name = "CODES")]
+        postcodes: Option<String>,
+        /// For a volunteer's account: the volunteer's number in the roster.
+        #[arg(long, value_name = "ID")]
+        volunteer: Option<i64>,
     },
     /// List the accounts.
     List,
@@ -40,10 +47,14 @@ pub(super) enum AgentsCommand {
 }
 
 /// The use-cases over the configured database, on the system clock.
-fn ops(settings: &Settings) -> anyhow::Result<Ops> {
+pub(super) fn ops(settings: &Settings) -> anyhow::Result<Ops> {
     let store = Store::open_with(&settings.database, settings.checkpoints)?;
     let lease = chrono::Duration::minutes(i64::from(settings.lease_minutes));
-    Ok(Ops::new(store, Arc::new(SystemClock), lease))
+    let (flows, _) = load_flows(settings).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("invalid flows:\n{}", lines.join("\n"))
+    })?;
+    Ok(Ops::new(store, Arc::new(SystemClock), lease, crate::flow::InForce::new(flows)))
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -58,9 +69,33 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
     let ops = ops(settings)?;
     let by = Manager::Operator;
     match command {
-        AgentsCommand::Add { login, role } => {
+        AgentsCommand::Add { login, role, postcodes, volunteer } => {
+            anyhow::ensure!(postcodes.is_none() || role == "coordinator", "--postcodes is for a coordinator");
+            anyhow::ensure!(
+                volunteer.is_none() || role == "volunteer",
+                "--volunteer is for a volunteer's account"
+            );
+            // Checked before the account exists: a referent must never start with every postcode.
+            for code in postcodes.as_deref().map(crate::domain::volunteers::split_list).unwrap_or_default() {
+                crate::domain::places::Places::builtin()
+                    .find(&code)
+                    .map_err(|e| anyhow::anyhow!("--postcodes: {e}"))?;
+            }
             agents::add(&ops, by, &login, &role, read_password()?).await?;
-            println!("added {} ({role})", login.trim());
+            let login = login.trim();
+            if let Some(codes) = postcodes {
+                let codes = crate::domain::volunteers::split_list(&codes);
+                crate::ops::volunteers::set_referent(&ops, login, codes.clone()).await?;
+                println!("added {login} ({role} of {})", codes.join(", "));
+            } else {
+                println!("added {login} ({role})");
+            }
+            if let Some(id) = volunteer {
+                let door = crate::ops::volunteers::Door::Operator;
+                let id = crate::domain::volunteers::VolunteerId(id);
+                crate::ops::volunteers::link_account(&ops, door, id, login).await?;
+                println!("volunteer {id} logs in as {login}");
+            }
         }
         AgentsCommand::List => {
             for a in agents::list(&ops, by).await? {

@@ -1,10 +1,11 @@
 //! The command line: `serve`, `flows check`, `sounds generate`, `stats`, `simulate`,
-//! `loadtest`, `backup`, `purge` and `agents`. Parses arguments, loads settings and calls
+//! `loadtest`, `backup`, `purge`, `agents` and `volunteers`. Parses arguments, loads settings and calls
 //! into the library ([`calls`] for the commands that place calls, [`admin`] for the
-//! operator's); errors become a message and a non-zero exit.
+//! operator's, [`roster`] for the volunteers'); errors become a message and a non-zero exit.
 
 mod admin;
 mod calls;
+mod roster;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,6 +108,11 @@ enum Command {
         #[command(subcommand)]
         command: admin::AgentsCommand,
     },
+    /// The volunteers' roster.
+    Volunteers {
+        #[command(subcommand)]
+        command: roster::VolunteersCommand,
+    },
     /// Be a caller in the terminal: hear the prompts, type keys. Goes through the real
     /// HTTP handlers and the real database (a server started in-process, or --url).
     Simulate {
@@ -207,6 +213,7 @@ pub fn main() -> ExitCode {
             runtime.block_on(calls::simulate(settings, &line, &from, url))
         }
         Command::Agents { command } => runtime.block_on(admin::manage_agents(&settings, command)),
+        Command::Volunteers { command } => runtime.block_on(roster::manage(&settings, command)),
         Command::Purge => runtime.block_on(admin::purge_now(&settings)),
         Command::Backup { file } => admin::backup(&settings, &file),
         Command::Loadtest { url, calls, concurrency, line, pid, pause_ms } => {

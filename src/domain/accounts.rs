@@ -19,12 +19,18 @@ impl std::fmt::Display for AgentId {
 pub enum Role {
     /// Works the queue.
     Agent,
-    /// Also sees every request, releases, reassigns, cancels, manages accounts.
+    /// Also sees every request, releases, reassigns, cancels, manages accounts; keeps
+    /// the volunteers' roster like a coordinator.
     Supervisor,
+    /// Works the queue, keeps the volunteers' roster and assigns missions; with
+    /// postcodes of their own, a referent who handles only those.
+    Coordinator,
+    /// A volunteer who logs in: sees and answers only their own missions, never the queue.
+    Volunteer,
 }
 
 impl Role {
-    /// Reads `agent` or `supervisor`.
+    /// Reads `agent`, `supervisor`, `coordinator` or `volunteer`.
     ///
     /// # Errors
     /// Any other word.
@@ -32,7 +38,9 @@ impl Role {
         match text {
             "agent" => Ok(Self::Agent),
             "supervisor" => Ok(Self::Supervisor),
-            other => Err(format!("unknown role `{other}` (agent or supervisor)")),
+            "coordinator" => Ok(Self::Coordinator),
+            "volunteer" => Ok(Self::Volunteer),
+            other => Err(format!("unknown role `{other}` (agent, supervisor, coordinator or volunteer)")),
         }
     }
 
@@ -42,6 +50,8 @@ impl Role {
         match self {
             Self::Agent => "agent",
             Self::Supervisor => "supervisor",
+            Self::Coordinator => "coordinator",
+            Self::Volunteer => "volunteer",
         }
     }
 }

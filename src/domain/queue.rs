@@ -170,6 +170,10 @@ pub struct Request {
     pub lease_until: Option<DateTime<Utc>>,
     /// Last outcome or cancel reason.
     pub closed_reason: Option<String>,
+    /// The kind of help asked for (an id of the line's `[line.helps]`).
+    pub help: Option<String>,
+    /// The live mission serving it: out of the agents' queue meanwhile.
+    pub mission: Option<crate::domain::missions::MissionId>,
 }
 
 impl Request {
@@ -191,7 +195,7 @@ impl Request {
     /// Whether it is open and its time has come.
     #[must_use]
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
-        self.state == RequestState::Open && self.not_before <= now
+        self.state == RequestState::Open && self.not_before <= now && self.mission.is_none()
     }
 
     /// Open but scheduled for later (a back-off or a follow-up).
@@ -218,6 +222,8 @@ pub struct Filter {
     pub postcode: Option<String>,
     /// Also requests held by others and those not due yet (supervisors).
     pub everything_active: bool,
+    /// Only these postcodes (a referent's); empty: every one.
+    pub postcodes: Vec<String>,
 }
 
 /// One line of a request's history.
@@ -402,6 +408,8 @@ mod tests {
             holder: Some((crate::domain::accounts::AgentId(7), "anna".to_owned())),
             lease_until: Some(at(10)),
             closed_reason: None,
+            help: None,
+            mission: None,
         }
     }
 

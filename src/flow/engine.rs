@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::model::{Flow, Node, Ref, prompts};
+use super::model::{Callback, Flow, Node, Ref, Registers, prompts};
 use crate::phone::{E164, spell_digits};
 
 /// Where a call is in its flow. Stored with the call between webhooks.
@@ -205,6 +205,10 @@ pub struct CallbackDraft {
     pub recording_url: Option<String>,
     /// Its length.
     pub recording_seconds: Option<u32>,
+    /// The kind of help asked for (an id of `[line.helps]`), when the flow says.
+    pub help: Option<String>,
+    /// A request, or the caller signing up as a volunteer.
+    pub registers: Registers,
 }
 
 /// The result of one webhook.
@@ -588,9 +592,7 @@ impl<'f> Walk<'f> {
                 "1" => {
                     let Some(Node::Callback(c)) = flow.node(&self.state.node) else { return };
                     self.note("leaves a voice message");
-                    self.state.phase = Phase::Recording;
-                    self.say(prompts::RECORD_INTRO);
-                    self.actions.push(Action::Record { max_seconds: c.message_max_seconds });
+                    self.record(c);
                 }
                 "2" => {
                     self.note("no voice message");
@@ -616,11 +618,24 @@ impl<'f> Walk<'f> {
         let Some(phone) = phone else { return self.fail(Failure::Invalid) };
         self.state.answers.insert("phone".to_owned(), phone.as_str().to_owned());
         let Some(Node::Callback(c)) = self.flow.node(&self.state.node) else { return };
-        if c.message {
+        if c.registers == Registers::Volunteer {
+            self.note("records the name");
+            self.record(c);
+        } else if c.message {
             self.ask_in_phase(Phase::OfferMessage);
         } else {
             self.register(None);
         }
+    }
+
+    fn record(&mut self, c: &Callback) {
+        self.state.phase = Phase::Recording;
+        self.say(if c.registers == Registers::Volunteer {
+            prompts::SIGNUP_RECORD_NAME
+        } else {
+            prompts::RECORD_INTRO
+        });
+        self.actions.push(Action::Record { max_seconds: c.message_max_seconds });
     }
 
     fn register(&mut self, recording: Option<(String, u32)>) {
@@ -632,6 +647,7 @@ impl<'f> Walk<'f> {
             return self.fail(Failure::Invalid);
         };
         let postcode = answers.get("postcode").cloned();
+        let help = answers.get("help").cloned().or_else(|| c.help.clone());
         let (recording_url, recording_seconds) = recording.map_or((None, None), |(u, s)| (Some(u), Some(s)));
         self.effects.push(Effect::RegisterCallback(CallbackDraft {
             service: c.service.clone(),
@@ -643,11 +659,23 @@ impl<'f> Walk<'f> {
             answers,
             recording_url,
             recording_seconds,
+            help,
+            registers: c.registers,
         }));
+        let what = match c.registers {
+            Registers::Request => "callback registered",
+            Registers::Volunteer => "volunteer signed up",
+        };
         if self.result.is_empty() {
-            self.note("callback registered");
+            self.note(what);
         } else {
-            self.result.push_str("; callback registered");
+            self.result.push_str("; ");
+            self.result.push_str(what);
+        }
+        if c.registers == Registers::Volunteer {
+            self.say(prompts::SIGNUP_REGISTERED);
+            self.hang_up(Some("volunteer"));
+            return;
         }
         self.say(prompts::REGISTERED);
         self.say(if self.open() { prompts::WHEN_OPEN } else { prompts::WHEN_CLOSED });

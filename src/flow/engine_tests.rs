@@ -217,7 +217,8 @@ fn a_callback_with_caller_id_reads_the_number_back_and_registers_once_confirmed(
     };
     assert_eq!((draft.service.as_str(), draft.phone.as_str()), ("errands", "+32470123456"));
     assert_eq!(draft.postcode.as_deref(), Some("4020"));
-    assert_eq!(draft.answers.get("errand").map(String::as_str), Some("pharmacy"));
+    assert_eq!(draft.answers.get("help").map(String::as_str), Some("pharmacy"));
+    assert_eq!(draft.help.as_deref(), Some("pharmacy"));
     assert_eq!(draft.recording_url, None);
     let told = format!("{:?}", call.turn.actions);
     assert!(told.contains("{request}"), "the request number is left for the line to fill: {told}");

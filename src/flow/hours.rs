@@ -10,6 +10,8 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::domain::week::parse_range;
+
 /// `[line.hours]`: time ranges per weekday (`"08:30-12:15"`) and closed dates.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,25 +171,6 @@ impl Schedule {
 
 fn day_index(day: Weekday) -> usize {
     day.num_days_from_monday() as usize
-}
-
-/// `"08:30-12:15"` → minutes since midnight; `24:00` may end a range.
-fn parse_range(text: &str) -> Result<(u16, u16), String> {
-    let bad = || format!("`{text}` is not a time range like \"08:30-12:15\"");
-    let (from, to) = text.split_once('-').ok_or_else(bad)?;
-    let from = parse_time(from.trim()).ok_or_else(bad)?;
-    let to = parse_time(to.trim()).ok_or_else(bad)?;
-    if from >= to {
-        return Err(format!("`{text}` ends before it starts"));
-    }
-    Ok((from, to))
-}
-
-fn parse_time(text: &str) -> Option<u16> {
-    let (h, m) = text.split_once(':')?;
-    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-    // Computed only once in range: `1131:06` would overflow.
-    (h < 24 && m < 60 || h == 24 && m == 0).then(|| h * 60 + m)
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use chrono_tz::Tz;
 use super::error::FlowError;
 use super::hours::{Hours, Schedule};
 use super::model::{
-    Callback, Flow, FlowFile, Menu, Node, Postcode, RawFlowFile, RawNode, Ref, Transfer, Voice, prompts,
+    Callback, Flow, FlowFile, Menu, Node, Postcode, RawFlowFile, RawNode, Ref, Registers, Transfer, Voice,
+    prompts,
 };
 use crate::phone::{E164, Region};
 
@@ -67,6 +68,36 @@ impl Flows {
     pub fn bundled() -> Self {
         from_sources_quick(&[(PathBuf::from(BUNDLED.0), BUNDLED.1.to_owned())])
             .expect("the bundled flow is valid")
+    }
+}
+
+/// The flows in force, shared by everything that reads them and replaced whole when the
+/// files change (a reload never leaves anyone with half of the old and half of the new).
+#[derive(Debug, Clone)]
+pub struct InForce(Arc<std::sync::RwLock<Arc<Flows>>>);
+
+impl InForce {
+    /// `flows`, in force.
+    #[must_use]
+    pub fn new(flows: Flows) -> Self {
+        Self(Arc::new(std::sync::RwLock::new(Arc::new(flows))))
+    }
+
+    /// The flows in force now.
+    ///
+    /// # Panics
+    /// If a thread panicked while swapping flows (it cannot: the swap is one assignment).
+    #[must_use]
+    pub fn get(&self) -> Arc<Flows> {
+        Arc::clone(&self.0.read().expect("flows lock poisoned"))
+    }
+
+    /// Puts `flows` in force.
+    ///
+    /// # Panics
+    /// As [`InForce::get`].
+    pub fn replace(&self, flows: Flows) {
+        *self.0.write().expect("flows lock poisoned") = Arc::new(flows);
     }
 }
 
@@ -298,6 +329,9 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
     check_languages(&mut check, &file);
     check_prompts(&mut check, &file);
     check_nodes(&mut check, &file, &postcodes);
+    check_helps(&mut check, &file);
+    let helps: Vec<String> = file.line.helps.keys().cloned().collect();
+    let languages: Vec<String> = file.line.languages.iter().map(|l| l.get_ref().clone()).collect();
 
     if check.errors.is_empty() {
         Ok(Flow {
@@ -310,6 +344,8 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
             fallback,
             transfers,
             postcodes,
+            helps,
+            languages,
             plan_checks: check.plan,
         })
     } else {
@@ -366,7 +402,12 @@ fn check_prompts(check: &mut Check<'_>, file: &FlowFile) {
         }
     }
     let has_callback = file.nodes.values().any(|n| matches!(n, Node::Callback(_)));
-    let needed = prompts::ALWAYS.iter().chain(if has_callback { prompts::CALLBACK } else { &[] });
+    let has_signup =
+        file.nodes.values().any(|n| matches!(n, Node::Callback(c) if c.registers == Registers::Volunteer));
+    let needed = prompts::ALWAYS
+        .iter()
+        .chain(if has_callback { prompts::CALLBACK } else { &[] })
+        .chain(if has_signup { prompts::SIGNUP } else { &[] });
     for id in needed {
         if !file.prompts.contains_key(*id) {
             check.error(
@@ -601,6 +642,108 @@ fn check_reachable(check: &mut Check<'_>, file: &FlowFile) {
     }
 }
 
+/// The kinds of help: each labelled in every language of the line, every reference to one
+/// known, the served postcodes in the table of places, the matching rules sensible, and a
+/// volunteer sign-up reached only after a served postcode.
+fn check_helps(check: &mut Check<'_>, file: &FlowFile) {
+    let line = &file.line;
+    let languages: BTreeSet<&str> = line.languages.iter().map(|l| l.get_ref().as_str()).collect();
+    for (id, help) in &line.helps {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            check
+                .error(&(0..0), format!("kind of help `{id}`: an id has lower-case letters, digits and `_`"));
+        }
+        for lang in &languages {
+            if !help.label.contains_key(*lang) {
+                check.error(&(0..0), format!("kind of help `{id}` has no `{lang}` label"));
+            }
+        }
+    }
+    let known = |check: &mut Check<'_>, span: &Range<usize>, id: &str| {
+        if !line.helps.contains_key(id) {
+            let ids: Vec<&str> = line.helps.keys().map(String::as_str).collect();
+            check.error(
+                span,
+                format!("`{id}` is not a kind of help of this line ([line.helps]: {})", ids.join(", ")),
+            );
+        }
+    };
+    for node in file.nodes.values() {
+        if let Node::Menu(m) = node {
+            for o in &m.options {
+                for (key, value) in &o.set {
+                    if key == "help" {
+                        known(check, &o.key.span(), value);
+                    } else if let Some(id) = key.strip_prefix("help.") {
+                        known(check, &o.key.span(), id);
+                    } else if let Some(lang) = key.strip_prefix("language.") {
+                        if !languages.contains(lang) {
+                            check.error(&o.key.span(), format!("`{lang}` is not a language of this line"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (id, node) in &file.nodes {
+        if let Node::Callback(c) = node {
+            if let Some(help) = &c.help {
+                known(check, &id.span(), help);
+            }
+        }
+    }
+    let v = &line.volunteering;
+    if !(v.radius_km > 0.0 && v.radius_km <= crate::domain::volunteers::MAX_RADIUS_KM) {
+        check.error(&(0..0), "[line.volunteering] radius_km must be between 0 and 200");
+    }
+    if v.offers_per_month == 0 {
+        check.error(&(0..0), "[line.volunteering] offers_per_month must be at least 1");
+    }
+    if line.helps.is_empty() {
+        return;
+    }
+    let places = crate::domain::places::Places::builtin();
+    for p in &line.postcodes {
+        if places.find(p.get_ref()).is_err() {
+            check.error(
+                &p.span(),
+                format!("postcode `{}` is not in the table of places (BE, FR)", p.get_ref()),
+            );
+        }
+    }
+    check_signup_after_postcode(check, file);
+}
+
+/// A volunteer signs up with the postcode they typed: every way to a sign-up node goes
+/// through a served postcode (the `inside` of a postcode node).
+fn check_signup_after_postcode(check: &mut Check<'_>, file: &FlowFile) {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<&str> = vec![file.line.start.get_ref(), file.line.human.get_ref()];
+    todo.extend(file.defaults.fail.iter().map(|f| f.get_ref().as_str()));
+    while let Some(id) = todo.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        match file.nodes.get(id) {
+            Some(Node::Callback(c)) if c.registers == Registers::Volunteer => {
+                let span = file.nodes.keys().find(|k| k.get_ref() == id).map_or(0..0, toml::Spanned::span);
+                check.error(
+                    &span,
+                    format!("volunteer sign-up `{id}` can be reached without a served postcode"),
+                );
+            }
+            Some(Node::Postcode(p)) => {
+                todo.push(p.outside.get_ref());
+                todo.extend(p.fail.as_ref().or(file.defaults.fail.as_ref()).map(|f| f.get_ref().as_str()));
+            }
+            Some(node) => {
+                todo.extend(node_targets(node, file).into_iter().map(|(_, r)| r.get_ref().as_str()))
+            }
+            None => {}
+        }
+    }
+}
+
 /// Nodes that pass the call on without asking anything (`say`, `hours`) must not loop.
 fn check_silent_loops(check: &mut Check<'_>, file: &FlowFile) {
     let silent_next = |id: &str| -> Vec<&str> {
@@ -638,7 +781,7 @@ fn check_silent_loops(check: &mut Check<'_>, file: &FlowFile) {
 fn build_node(check: &mut Check<'_>, id: &toml::Spanned<String>, raw: RawNode) -> Option<Node> {
     let name = id.get_ref().clone();
     let kind = raw.kind.get_ref().clone();
-    let given: [(&str, bool); 21] = [
+    let given: [(&str, bool); 23] = [
         ("prompt", raw.prompt.is_some()),
         ("short", raw.short.is_some()),
         ("next", raw.next.is_some()),
@@ -660,6 +803,8 @@ fn build_node(check: &mut Check<'_>, id: &toml::Spanned<String>, raw: RawNode) -
         ("message", raw.message.is_some()),
         ("message_max_seconds", raw.message_max_seconds.is_some()),
         ("outcome", raw.outcome.is_some()),
+        ("help", raw.help.is_some()),
+        ("registers", raw.registers.is_some()),
     ];
     let allowed: &[&str] = match kind.as_str() {
         "say" => &["prompt", "next"],
@@ -667,7 +812,7 @@ fn build_node(check: &mut Check<'_>, id: &toml::Spanned<String>, raw: RawNode) -
         "menu" => &["prompt", "short", "options", "all_languages", "no_input", "invalid", "fail"],
         "postcode" => &["prompt", "inside", "outside", "digits", "no_input", "invalid", "fail"],
         "transfer" => &["to", "prompt", "timeout", "fail", "closed", "any_hour"],
-        "callback" => &["service", "priority", "message", "message_max_seconds", "fail"],
+        "callback" => &["service", "priority", "message", "message_max_seconds", "fail", "help", "registers"],
         "end" => &["prompt", "outcome"],
         other => {
             check.error(&raw.kind.span(), format!(
@@ -746,13 +891,37 @@ fn build_node(check: &mut Check<'_>, id: &toml::Spanned<String>, raw: RawNode) -
                 any_hour: raw.any_hour.unwrap_or(false),
             })
         }
-        "callback" => Node::Callback(Callback {
-            service: raw.service.unwrap_or_default(),
-            priority: raw.priority.unwrap_or_default(),
-            message: raw.message.unwrap_or(false),
-            message_max_seconds: raw.message_max_seconds.unwrap_or(60),
-            fail: raw.fail,
-        }),
+        "callback" => {
+            let registers = match raw.registers.as_ref().map(|r| r.get_ref().as_str()) {
+                None | Some("request") => Registers::Request,
+                Some("volunteer") => Registers::Volunteer,
+                Some(other) => {
+                    let span = raw.registers.as_ref().map_or(0..0, toml::Spanned::span);
+                    check.error(&span, format!("`registers` is `request` or `volunteer`, not `{other}`"));
+                    return None;
+                }
+            };
+            if registers == Registers::Volunteer && raw.message != Some(true) {
+                check.error(
+                    &id.span(),
+                    format!(
+                        "node `{name}`: a volunteer sign-up needs `message = true` (the name is recorded)"
+                    ),
+                );
+                ok = false;
+            }
+            Node::Callback(Callback {
+                service: raw.service.unwrap_or_else(|| {
+                    if registers == Registers::Volunteer { "volunteer".to_owned() } else { String::new() }
+                }),
+                priority: raw.priority.unwrap_or_default(),
+                message: raw.message.unwrap_or(false),
+                message_max_seconds: raw.message_max_seconds.unwrap_or(60),
+                fail: raw.fail,
+                help: raw.help.map(toml::Spanned::into_inner),
+                registers,
+            })
+        }
         _ => {
             let prompt = need(raw.prompt, "prompt", check);
             Node::End { prompt: prompt?, outcome: raw.outcome }

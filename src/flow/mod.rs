@@ -14,5 +14,5 @@ pub mod model;
 
 pub use error::FlowError;
 pub use hours::{Hours, Schedule};
-pub use load::Flows;
+pub use load::{Flows, InForce};
 pub use model::*;

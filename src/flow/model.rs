@@ -39,6 +39,10 @@ pub struct Flow {
     pub transfers: BTreeMap<String, E164>,
     /// Postcodes the city serves.
     pub postcodes: BTreeSet<String>,
+    /// Ids of the kinds of help volunteers may offer (`[line.helps]`), in file order.
+    pub helps: Vec<String>,
+    /// The line's languages, in file order.
+    pub languages: Vec<String>,
     /// The file's numbers with what to report when one is not in the numbering plan.
     pub plan_checks: Vec<(E164, FlowError)>,
 }
@@ -48,6 +52,20 @@ impl Flow {
     #[must_use]
     pub fn node(&self, id: &str) -> Option<&Node> {
         self.file.nodes.get(id)
+    }
+
+    /// The kind of help `id`, from `[line.helps]`.
+    #[must_use]
+    pub fn help(&self, id: &str) -> Option<&Help> {
+        self.file.line.helps.get(id)
+    }
+
+    /// The label of kind of help `id` in `language` (or the default language, or the id).
+    #[must_use]
+    pub fn help_label<'a>(&'a self, id: &'a str, language: &str) -> &'a str {
+        self.help(id)
+            .and_then(|h| h.label.get(language).or_else(|| h.label.get(self.default_language())))
+            .map_or(id, String::as_str)
     }
 
     /// The language used until the caller chooses one.
@@ -134,6 +152,8 @@ pub struct RawNode {
     pub message: Option<bool>,
     pub message_max_seconds: Option<u16>,
     pub outcome: Option<String>,
+    pub help: Option<Spanned<String>>,
+    pub registers: Option<Spanned<String>>,
 }
 
 /// `[line]`: what the line is and when it is open.
@@ -175,6 +195,50 @@ pub struct Line {
     /// Named transfer numbers.
     #[serde(default)]
     pub transfers: BTreeMap<String, Spanned<String>>,
+    /// Kinds of help volunteers offer, by id (`groceries`, `listening`).
+    #[serde(default)]
+    pub helps: BTreeMap<String, Help>,
+    /// How volunteers are matched on this line.
+    #[serde(default)]
+    pub volunteering: Volunteering,
+}
+
+/// `[line.helps.<id>]`: a kind of help volunteers may offer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Help {
+    /// The name per language (`label = { fr = "Courses", nl = "Boodschappen" }`).
+    pub label: BTreeMap<String, String>,
+    /// A request for it becomes a mission for volunteers at once (otherwise only when a
+    /// coordinator asks to find a volunteer).
+    #[serde(default)]
+    pub missions: bool,
+}
+
+/// `[line.volunteering]`: the line's matching rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Volunteering {
+    /// How far a volunteer who says nothing goes, in km (10).
+    #[serde(default = "ten")]
+    pub radius_km: f64,
+    /// Offers one volunteer may get in thirty days (2, like the French national
+    /// volunteering platform).
+    #[serde(default = "two")]
+    pub offers_per_month: u32,
+}
+
+impl Default for Volunteering {
+    fn default() -> Self {
+        Self { radius_km: ten(), offers_per_month: two() }
+    }
+}
+
+fn ten() -> f64 {
+    10.0
+}
+fn two() -> u32 {
+    2
 }
 
 fn default_timezone() -> Spanned<String> {
@@ -374,6 +438,23 @@ pub struct Callback {
     pub message_max_seconds: u16,
     /// Node reached when no usable number could be had after the attempts.
     pub fail: Option<Ref>,
+    /// The kind of help its requests ask for (a menu's `set = { help = … }` overrides).
+    pub help: Option<String>,
+    /// What the node registers: a callback request, or the caller as a volunteer.
+    pub registers: Registers,
+}
+
+/// What a callback node registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Registers {
+    /// A callback request (`registers = "request"`, the default).
+    #[default]
+    Request,
+    /// The caller as a volunteer waiting for a coordinator's confirmation
+    /// (`registers = "volunteer"`): the voice message is their name; the kinds of help
+    /// and languages come from menu answers `help.<id> = "yes"` and `language.<code> =
+    /// "yes"`, the postcode from a postcode node.
+    Volunteer,
 }
 
 /// Prompt ids the engine itself uses; a flow that has menus or callbacks must define them.
@@ -408,6 +489,13 @@ pub mod prompts {
     /// "An agent will call you back as soon as the line opens again."
     pub const WHEN_CLOSED: &str = "callback_when_closed";
 
+    /// "Please say your first name and surname after the tone."
+    pub const SIGNUP_RECORD_NAME: &str = "volunteer_record_name";
+    /// "Thank you: a coordinator will call you to confirm, under number {request}."
+    pub const SIGNUP_REGISTERED: &str = "volunteer_registered";
+
+    /// Needed by a flow with a volunteer sign-up.
+    pub const SIGNUP: &[&str] = &[SIGNUP_RECORD_NAME, SIGNUP_REGISTERED];
     /// Needed by every flow.
     pub const ALWAYS: &[&str] = &[APOLOGY, SILENCE_GOODBYE];
     /// Needed by a flow with a callback node.

@@ -18,7 +18,7 @@ use rusqlite::Connection;
 pub use live::{Known, Live, LiveCalls};
 
 use crate::flow::engine::{self, Action, Effect, Event, Turn};
-use crate::flow::{Flow, Flows};
+use crate::flow::{Flow, Flows, Registers};
 use crate::ops::queue;
 use crate::phone::{E164, mask, spell_digits};
 use crate::sounds::Library;
@@ -330,10 +330,16 @@ fn store_turn(
     let Answer { flow, sounds, req } = to;
     for effect in &turn.effects {
         match effect {
+            Effect::RegisterCallback(draft) if draft.registers == Registers::Volunteer => {
+                let id = crate::ops::volunteers::sign_up(conn, flow, &req.sid, draft, req.at)?;
+                tracing::info!(call = %req.sid, volunteer = id.0, phone = %draft.phone, "volunteer signed up by phone");
+                fill_request_number(&mut turn.actions, id.0);
+            }
             Effect::RegisterCallback(draft) => {
                 let id = queue::register(conn, &req.sid, &flow.id, draft, req.at)?;
+                crate::ops::missions::propose_if_wanted(conn, flow, id, req.at)?;
                 tracing::info!(call = %req.sid, request = id.0, service = %draft.service, phone = %draft.phone, "callback request registered");
-                fill_request_number(&mut turn.actions, id);
+                fill_request_number(&mut turn.actions, id.0);
             }
         }
     }
@@ -386,7 +392,7 @@ fn warn_on_repeated_calls(conn: &Connection, number: &E164, at: DateTime<Utc>) -
     Ok(())
 }
 
-fn fill_request_number(actions: &mut [Action], id: crate::domain::RequestId) {
+fn fill_request_number(actions: &mut [Action], id: i64) {
     let spoken = spell_digits(&id.to_string());
     for action in actions {
         let speeches: &mut [engine::Speech] = match action {

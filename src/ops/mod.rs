@@ -5,12 +5,16 @@
 //! use-case that only a supervisor may run takes a [`Supervisor`], which only
 //! [`Actor::supervisor`] makes. Changes run inside the database writer's transaction, so
 //! each use-case is atomic (two agents racing for one request cannot both get it).
-//! Volunteers and lines get modules of their own beside these two.
+//! The volunteers' roster ([`volunteers`]) and the missions handed to them ([`missions`])
+//! take a [`volunteers::Coordinator`], made from an actor who keeps the roster (with the
+//! postcodes a referent is limited to) or from the operator at the command line.
 
 pub mod agents;
 pub mod auth;
+pub mod missions;
 pub mod queue;
 pub mod stats;
+pub mod volunteers;
 
 use std::sync::Arc;
 
@@ -29,6 +33,7 @@ pub struct Ops {
     lease: Duration,
     changes: tokio::sync::broadcast::Sender<()>,
     throttle: Arc<crate::domain::throttle::Throttle>,
+    flows: crate::flow::InForce,
 }
 
 impl std::fmt::Debug for Ops {
@@ -38,11 +43,17 @@ impl std::fmt::Debug for Ops {
 }
 
 impl Ops {
-    /// The use-cases over `store`, with claims lasting `lease`.
+    /// The use-cases over `store` and the lines of `flows`, with claims lasting `lease`.
     #[must_use]
-    pub fn new(store: Store, clock: Arc<dyn Clock>, lease: Duration) -> Self {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, lease: Duration, flows: crate::flow::InForce) -> Self {
         let (changes, _) = tokio::sync::broadcast::channel(64);
-        Self { store, clock, lease, changes, throttle: Arc::default() }
+        Self { store, clock, lease, changes, throttle: Arc::default(), flows }
+    }
+
+    /// The flows in force.
+    #[must_use]
+    pub fn flows(&self) -> Arc<crate::flow::Flows> {
+        self.flows.get()
     }
 
     /// Now, by the service's clock.
@@ -85,6 +96,20 @@ impl Actor {
     #[must_use]
     pub fn is_supervisor(self) -> bool {
         self.role == Role::Supervisor
+    }
+
+    /// What the account may do.
+    #[must_use]
+    pub fn role(self) -> Role {
+        self.role
+    }
+
+    /// Refuses a volunteer's account: the queue and the roster are for the line's staff.
+    ///
+    /// # Errors
+    /// [`Error::StaffOnly`] for a volunteer.
+    pub fn staff(self) -> Result<Self, Error> {
+        if self.role == Role::Volunteer { Err(Error::StaffOnly) } else { Ok(self) }
     }
 
     /// The same actor with a supervisor's rights, or the refusal.
@@ -133,6 +158,24 @@ pub enum Error {
     /// The input is wrong; the message says how.
     #[error("{0}")]
     Invalid(String),
+    /// One field of the input is wrong.
+    #[error("{0}")]
+    Field(#[from] crate::domain::volunteers::FieldError),
+    /// No such volunteer (or not one this account may see).
+    #[error("no such volunteer")]
+    NoSuchVolunteer,
+    /// No such mission (or not one this account may see).
+    #[error("no such mission")]
+    NoSuchMission,
+    /// The mission or the volunteer is not in a state that allows this.
+    #[error("{0}")]
+    WrongState(String),
+    /// Only coordinators and supervisors keep the roster.
+    #[error("only coordinators and supervisors can do this")]
+    CoordinatorsOnly,
+    /// A volunteer's account sees only its own missions.
+    #[error("a volunteer's account sees only its own missions")]
+    StaffOnly,
     /// The agent already holds [`MAX_CLAIMS`](crate::domain::queue::MAX_CLAIMS) requests.
     #[error("you already hold {} requests: record or give one back first", crate::domain::queue::MAX_CLAIMS)]
     TooManyClaims,
@@ -152,12 +195,15 @@ impl Error {
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {
-            Self::NoSuchRequest | Self::NoSuchAgent => "not_found",
+            Self::NoSuchRequest | Self::NoSuchAgent | Self::NoSuchVolunteer | Self::NoSuchMission => {
+                "not_found"
+            }
             Self::QueueEmpty => "queue_empty",
             Self::NotAvailable => "not_available",
             Self::NotHolder => "not_holder",
-            Self::SupervisorsOnly => "forbidden",
-            Self::Invalid(_) => "invalid",
+            Self::SupervisorsOnly | Self::CoordinatorsOnly | Self::StaffOnly => "forbidden",
+            Self::Invalid(_) | Self::Field(_) => "invalid",
+            Self::WrongState(_) => "wrong_state",
             Self::TooManyClaims => "too_many_claims",
             Self::BadLogin => "bad_login",
             Self::TooManyAttempts(_) => "too_many_attempts",

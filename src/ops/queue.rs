@@ -75,6 +75,7 @@ pub enum Done {
 /// # Errors
 /// A refusal (see [`Error`]) or the database's failure.
 pub async fn apply(ops: &Ops, actor: Actor, command: Command) -> Result<Done> {
+    let actor = actor.staff()?;
     let (now, lease) = (ops.now(), ops.lease);
     let done = match command {
         Command::ClaimNext(filter) => change(ops, move |c| claim_next(c, actor, &filter, lease, now)).await,
@@ -106,9 +107,16 @@ pub async fn apply(ops: &Ops, actor: Actor, command: Command) -> Result<Done> {
 /// # Errors
 /// The database's failure.
 pub async fn list(ops: &Ops, actor: Actor, mut filter: Filter) -> Result<Vec<Request>> {
+    let actor = actor.staff()?;
     filter.everything_active &= actor.is_supervisor();
     let now = ops.now();
-    Ok(ops.store.read(move |c| callbacks::list(c, &filter, now)).await?)
+    Ok(ops
+        .store
+        .read(move |c| {
+            filter.postcodes = super::volunteers::scope_of(c, actor)?;
+            callbacks::list(c, &filter, now)
+        })
+        .await?)
 }
 
 /// The requests `actor` holds now.
@@ -116,23 +124,33 @@ pub async fn list(ops: &Ops, actor: Actor, mut filter: Filter) -> Result<Vec<Req
 /// # Errors
 /// The database's failure.
 pub async fn held(ops: &Ops, actor: Actor) -> Result<Vec<Request>> {
+    let actor = actor.staff()?;
     let now = ops.now();
     Ok(ops.store.read(move |c| callbacks::held_by(c, actor.id, now)).await?)
 }
 
-/// One request and its history.
+/// One request and its history, as `actor` may see it (a referent, only within their
+/// postcodes).
 ///
 /// # Errors
-/// [`Error::NoSuchRequest`], or the database's failure.
-pub async fn get(ops: &Ops, id: RequestId) -> Result<Detail> {
+/// [`Error::NoSuchRequest`], [`Error::StaffOnly`] for a volunteer, or the database's failure.
+pub async fn get(ops: &Ops, actor: Actor, id: RequestId) -> Result<Detail> {
+    let actor = actor.staff()?;
     let now = ops.now();
     let (request, history, calls) = ops
         .store
         .read(move |c| {
-            Ok((callbacks::get(c, id, now)?, callbacks::history_of(c, id)?, callbacks::words_of(c, id)?))
+            let scope = super::volunteers::scope_of(c, actor)?;
+            let request = callbacks::get(c, id, now)?.filter(|r| in_scope(&scope, r));
+            Ok((request, callbacks::history_of(c, id)?, callbacks::words_of(c, id)?))
         })
         .await?;
     Ok(Detail { request: request.ok_or(Error::NoSuchRequest)?, history, calls })
+}
+
+/// Whether a request is within a referent's postcodes (`scope`; empty: every one).
+fn in_scope(scope: &[String], r: &Request) -> bool {
+    scope.is_empty() || r.postcode.as_ref().is_some_and(|p| scope.contains(p))
 }
 
 /// A request with its history and what each of its calls said.
@@ -147,12 +165,12 @@ pub struct Detail {
     pub calls: Vec<CallWords>,
 }
 
-/// A request's history, oldest first (empty for an unknown request).
+/// A request's history, oldest first, as `actor` may see it.
 ///
 /// # Errors
-/// The database's failure.
-pub async fn history(ops: &Ops, id: RequestId) -> Result<Vec<HistoryEntry>> {
-    Ok(ops.store.read(move |c| callbacks::history_of(c, id)).await?)
+/// As [`get`].
+pub async fn history(ops: &Ops, actor: Actor, id: RequestId) -> Result<Vec<HistoryEntry>> {
+    Ok(get(ops, actor, id).await?.history)
 }
 
 /// Whether `actor` may see the caller's full number, answers and voice message: only
@@ -255,12 +273,16 @@ fn claim_next(
     lease: Duration,
     at: DateTime<Utc>,
 ) -> Result<Done> {
-    let id = callbacks::first_due(conn, filter, at)?.ok_or(Error::QueueEmpty)?;
+    let mut filter = filter.clone();
+    filter.postcodes = super::volunteers::scope_of(conn, actor)?;
+    let id = callbacks::first_due(conn, &filter, at)?.ok_or(Error::QueueEmpty)?;
     take(conn, actor, id, lease, at)
 }
 
 fn claim(conn: &Connection, actor: Actor, id: RequestId, lease: Duration, at: DateTime<Utc>) -> Result<Done> {
-    let request = callbacks::get(conn, id, at)?.ok_or(Error::NoSuchRequest)?;
+    let scope = super::volunteers::scope_of(conn, actor)?;
+    let request =
+        callbacks::get(conn, id, at)?.filter(|r| in_scope(&scope, r)).ok_or(Error::NoSuchRequest)?;
     if !request.is_due(at) {
         return Err(Error::NotAvailable);
     }

@@ -12,7 +12,8 @@ fn read_agent(r: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
     Ok(Agent {
         id: AgentId(r.get(0)?),
         login: r.get(1)?,
-        role: if role == "supervisor" { Role::Supervisor } else { Role::Agent },
+        // The schema's CHECK allows only the roles `Role::parse` reads.
+        role: Role::parse(&role).unwrap_or(Role::Volunteer),
         disabled: r.get(3)?,
     })
 }

@@ -69,7 +69,8 @@ pub fn add_to(conn: &Connection, id: RequestId, draft: &CallbackDraft) -> Result
             postcode = COALESCE(postcode, ?3),
             answers = json_patch(?4, answers),
             recording_url = COALESCE(recording_url, ?5),
-            recording_seconds = CASE WHEN recording_url IS NULL THEN ?6 ELSE recording_seconds END
+            recording_seconds = CASE WHEN recording_url IS NULL THEN ?6 ELSE recording_seconds END,
+            help = COALESCE(help, ?7)
          WHERE id = ?1",
     )?
     .execute(params![
@@ -78,7 +79,8 @@ pub fn add_to(conn: &Connection, id: RequestId, draft: &CallbackDraft) -> Result
         draft.postcode,
         serde_json::to_string(&draft.answers)?,
         draft.recording_url,
-        draft.recording_seconds
+        draft.recording_seconds,
+        draft.help
     ])?;
     Ok(())
 }
@@ -97,8 +99,8 @@ pub fn insert(
     conn.prepare_cached(
         "INSERT INTO callback_requests
             (call_sid, line, service, language, phone, phone_is_caller_id, postcode, priority, answers,
-             recording_url, recording_seconds, not_before, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+             recording_url, recording_seconds, not_before, created_at, help)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
     )?
     .execute(params![
         sid,
@@ -113,6 +115,7 @@ pub fn insert(
         draft.recording_url,
         draft.recording_seconds,
         time::format(at),
+        draft.help,
     ])?;
     Ok(RequestId(conn.last_insert_rowid()))
 }
@@ -139,7 +142,7 @@ pub fn link_call(
         draft.postcode,
         serde_json::to_string(&draft.answers)?,
         draft.recording_url,
-        draft.recording_seconds
+        draft.recording_seconds,
     ])?;
     Ok(())
 }
@@ -199,7 +202,7 @@ pub fn note(
 
 const SELECT: &str = "SELECT r.id, r.line, r.service, r.language, r.postcode, r.priority, r.phone, r.answers,
         r.recording_url, r.state, r.attempts, r.max_attempts, r.not_before, r.created_at,
-        r.claimed_by, a.login, r.lease_until, r.closed_reason
+        r.claimed_by, a.login, r.lease_until, r.closed_reason, r.help, r.mission_id
     FROM callback_requests r LEFT JOIN agents a ON a.id = r.claimed_by";
 
 fn stored_time(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
@@ -234,6 +237,8 @@ fn read_request(row: &Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Request> 
         holder,
         lease_until: row.get_ref(16)?.as_str_or_null()?.and_then(time::parse),
         closed_reason: row.get(17)?,
+        help: row.get(18)?,
+        mission: row.get::<_, Option<i64>>(19)?.map(crate::domain::missions::MissionId),
     };
     Ok(request.as_of(now))
 }
@@ -247,10 +252,12 @@ pub fn list(conn: &Connection, filter: &Filter, at: DateTime<Utc>) -> Result<Vec
     let sql = format!(
         "{SELECT}
          WHERE (:all AND r.state IN ('open', 'claimed')
-                OR (r.state = 'open' OR (r.state = 'claimed' AND r.lease_until <= :now)) AND r.not_before <= :now)
+                OR (r.state = 'open' OR (r.state = 'claimed' AND r.lease_until <= :now)) AND r.not_before <= :now
+                   AND r.mission_id IS NULL)
            AND (:service IS NULL OR r.service = :service)
            AND (:language IS NULL OR r.language = :language)
            AND (:postcode IS NULL OR r.postcode = :postcode)
+           AND (:scope = '[]' OR r.postcode IN (SELECT value FROM json_each(:scope)))
          ORDER BY r.priority DESC, r.created_at, r.id
          LIMIT 500"
     );
@@ -262,6 +269,7 @@ pub fn list(conn: &Connection, filter: &Filter, at: DateTime<Utc>) -> Result<Vec
             ":service": filter.service,
             ":language": filter.language,
             ":postcode": filter.postcode,
+            ":scope": serde_json::to_string(&filter.postcodes)?,
         },
         |r| read_request(r, at),
     )?;
@@ -317,9 +325,11 @@ pub fn first_due(
 ) -> Result<Option<RequestId>, StoreError> {
     let sql = "SELECT id FROM callback_requests
          WHERE (state = 'open' OR (state = 'claimed' AND lease_until <= :now)) AND not_before <= :now
+           AND mission_id IS NULL
            AND (:service IS NULL OR service = :service)
            AND (:language IS NULL OR language = :language)
            AND (:postcode IS NULL OR postcode = :postcode)
+           AND (:scope = '[]' OR postcode IN (SELECT value FROM json_each(:scope)))
          ORDER BY priority DESC, created_at, id LIMIT 1";
     Ok(conn
         .prepare_cached(sql)?
@@ -329,6 +339,7 @@ pub fn first_due(
                 ":service": filter.service,
                 ":language": filter.language,
                 ":postcode": filter.postcode,
+                ":scope": serde_json::to_string(&filter.postcodes)?,
             },
             |r| r.get(0).map(RequestId),
         )

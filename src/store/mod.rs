@@ -16,9 +16,11 @@ pub mod agents;
 pub mod backup;
 pub mod callbacks;
 pub mod calls;
+pub mod missions;
 pub mod purge;
 pub mod reports;
 pub mod time;
+pub mod volunteers;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     SCHEMA,
     include_str!("../../migrations/002_events_in_time_order.sql"),
     include_str!("../../migrations/003_what_each_call_said.sql"),
+    include_str!("../../migrations/004_volunteers.sql"),
 ];
 
 /// Jobs the writer runs in one transaction at most.
@@ -132,13 +135,29 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version > i64::try_from(known).unwrap_or(i64::MAX) {
         return Err(StoreError::TooNew(version, known));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
-        tx.commit()?;
-    }
-    Ok(())
+    // Foreign keys are off while a migration runs (a table rebuilt with new constraints
+    // is dropped and renamed, as SQLite's documentation prescribes), then checked whole
+    // before the migration commits.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let migrated = (|| {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            let broken: i64 =
+                tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+            if broken > 0 {
+                return Err(StoreError::Unavailable(format!(
+                    "migration {} would leave {broken} broken reference(s)",
+                    i + 1
+                )));
+            }
+            tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+            tx.commit()?;
+        }
+        Ok(())
+    })();
+    conn.pragma_update(None, "foreign_keys", true)?;
+    migrated
 }
 
 /// Who copies the write-ahead log back into the database file (checkpoints).
@@ -511,7 +530,7 @@ mod tests {
         let _store = Store::open(&path).unwrap();
         let conn = Connection::open(&path).unwrap();
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(version, 3);
+        assert_eq!(version, 4);
         let call = calls::find(&conn, "CA1").unwrap().unwrap();
         assert_eq!(call.last_event, Some(2));
         assert_eq!(

@@ -67,7 +67,8 @@ pub fn view(r: &Request, actor: Actor) -> Value {
     })
 }
 
-fn body<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
+/// Reads a JSON body (an empty one is the defaults).
+pub(super) fn body<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
@@ -82,7 +83,7 @@ async fn list(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q)
 }
 
 async fn one(app: &AppState, actor: Actor, id: RequestId) -> Answer {
-    let detail = queue::get(&app.ops, id).await?;
+    let detail = queue::get(&app.ops, actor, id).await?;
     let mut request = view(&detail.request, actor);
     if queue::shows_contact(&detail.request, actor) {
         let calls: Vec<Value> = detail
@@ -120,8 +121,8 @@ async fn detail(State(app): State<AppState>, ApiUser(viewer): ApiUser, Path(id):
     one(&app, viewer.actor(), request_id(&id)?).await
 }
 
-async fn history(State(app): State<AppState>, ApiUser(_): ApiUser, Path(id): Path<String>) -> Answer {
-    let history = queue::history(&app.ops, request_id(&id)?).await?;
+async fn history(State(app): State<AppState>, ApiUser(viewer): ApiUser, Path(id): Path<String>) -> Answer {
+    let history = queue::history(&app.ops, viewer.actor(), request_id(&id)?).await?;
     Ok(Json(json!({ "history": history })).into_response())
 }
 

@@ -108,6 +108,7 @@ async fn claim_next(
         language: some(form.language),
         postcode: some(form.postcode),
         everything_active: false,
+        postcodes: Vec::new(),
     };
     let done = queue::apply(&app.ops, viewer.actor(), Command::ClaimNext(filter)).await?;
     Ok(redirect(&done))
@@ -123,7 +124,7 @@ async fn request(
     ConsoleUser(viewer): ConsoleUser,
     Path(id): Path<String>,
 ) -> Page {
-    let detail = queue::get(&app.ops, request_id(&id)?).await?;
+    let detail = queue::get(&app.ops, viewer.actor(), request_id(&id)?).await?;
     // Only a supervisor reassigns, and so needs the accounts to choose from.
     let agents = match viewer.actor().supervisor() {
         Ok(supervisor) => agents::list(&app.ops, supervisor.into()).await?,

@@ -14,10 +14,16 @@ use crate::store::StoreError;
 /// The status that answers a use-case's refusal.
 fn status(error: &Error) -> StatusCode {
     match error {
-        Error::NoSuchRequest | Error::NoSuchAgent => StatusCode::NOT_FOUND,
-        Error::NotHolder | Error::SupervisorsOnly => StatusCode::FORBIDDEN,
-        Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::QueueEmpty | Error::NotAvailable | Error::TooManyClaims => StatusCode::CONFLICT,
+        Error::NoSuchRequest | Error::NoSuchAgent | Error::NoSuchVolunteer | Error::NoSuchMission => {
+            StatusCode::NOT_FOUND
+        }
+        Error::NotHolder | Error::SupervisorsOnly | Error::CoordinatorsOnly | Error::StaffOnly => {
+            StatusCode::FORBIDDEN
+        }
+        Error::Invalid(_) | Error::Field(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::QueueEmpty | Error::NotAvailable | Error::TooManyClaims | Error::WrongState(_) => {
+            StatusCode::CONFLICT
+        }
         Error::BadLogin => StatusCode::UNAUTHORIZED,
         Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -59,6 +65,10 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let field = match &self {
+            Self::Refused(Error::Field(f)) => Some(f.field),
+            _ => None,
+        };
         let (status, code, message) = match self {
             Self::Refused(e) => {
                 log(&e, "API");
@@ -73,7 +83,11 @@ impl IntoResponse for ApiError {
             Self::Csrf => (StatusCode::FORBIDDEN, "csrf", "missing or wrong X-CSRF-Token".to_owned()),
             Self::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", what.to_owned()),
         };
-        (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+        let mut error = json!({ "code": code, "message": message });
+        if let Some(field) = field {
+            error["field"] = field.into();
+        }
+        (status, Json(json!({ "error": error }))).into_response()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod health;
 pub mod metrics;
 pub mod pages;
 pub mod prompts;
+pub mod roster;
 pub mod serve;
 pub mod session;
 pub mod sounds;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(console::router())
         .merge(prompts::router())
         .merge(api::router())
+        .merge(roster::router())
         .merge(assets::router())
         .merge(stats::router())
         .merge(metrics::router())

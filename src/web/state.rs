@@ -15,7 +15,7 @@ pub struct App {
     /// The database.
     pub store: Store,
     /// The flows in force; replaced whole on reload.
-    pub flows: RwLock<Arc<Flows>>,
+    pub flows: crate::flow::InForce,
     /// The recorded prompts in force; replaced whole when the sounds folder changes.
     pub sounds: RwLock<Arc<crate::sounds::Library>>,
     /// The time source.
@@ -39,7 +39,7 @@ impl App {
     /// If a thread panicked while swapping flows (it cannot: the swap is one assignment).
     #[must_use]
     pub fn flows(&self) -> Arc<Flows> {
-        Arc::clone(&self.flows.read().expect("flows lock poisoned"))
+        self.flows.get()
     }
 
     /// The recorded prompts in force now.
@@ -101,7 +101,7 @@ impl App {
     /// # Panics
     /// As [`App::flows`].
     pub fn replace_flows(&self, flows: Flows) {
-        *self.flows.write().expect("flows lock poisoned") = Arc::new(flows);
+        self.flows.replace(flows);
     }
 }
 

@@ -1,0 +1,569 @@
+//! Missions: a request that a neighbour can do is handed to volunteers. The voice line
+//! makes one at once for the kinds of help its flow marks so ([`propose_if_wanted`]); a
+//! coordinator asks for one ("find a volunteer"), reads a request's best matches with
+//! the reasons, and assigns it or offers it to a few volunteers (the first to accept
+//! takes it). The volunteer, or the coordinator, reports it done or not done; a mission
+//! that ends without being done gives its request back to the agents' queue.
+//!
+//! Privacy: before acceptance a volunteer sees the neighbourhood (postcode and sections),
+//! the kind of help and the time, never the resident's number or message; after, only the
+//! volunteer who has the mission sees them ([`View::contact`]).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use rusqlite::Connection;
+
+use super::volunteers::{Coordinator, Door, coordinator};
+use super::{Actor, Error, Ops, Result, change};
+use crate::domain::matching::{Candidate, LeftOut, Match, Need, Rules, rank};
+use crate::domain::missions::{Mission, MissionId, MissionState};
+use crate::domain::places::Places;
+use crate::domain::queue::Request;
+use crate::domain::volunteers::{Volunteer, VolunteerId, VolunteerState};
+use crate::domain::{RequestId, Role};
+use crate::flow::Flow;
+use crate::store::missions::{self as rows, MissionEvent, MissionFilter, NewMission};
+use crate::store::volunteers::{self as roster, RosterFilter};
+use crate::store::{StoreError, callbacks};
+
+/// A request's matches: who can take it, best first, and who cannot, with why.
+#[derive(Debug, Clone)]
+pub struct Matching {
+    /// The request.
+    pub request: Request,
+    /// Its live mission, if any.
+    pub mission: Option<Mission>,
+    /// The volunteers who can take it, best first, with their records.
+    pub matches: Vec<(Match, Volunteer)>,
+    /// Those left out, with why.
+    pub left_out: Vec<(Volunteer, LeftOut)>,
+}
+
+/// Where, what and when a request needs, in `flow`'s terms.
+fn need_of<'a>(flow: &Flow, request: &'a Request, now: DateTime<Utc>) -> Result<Need<'a>> {
+    let help = request.help.as_deref().ok_or_else(|| {
+        Error::WrongState(format!(
+            "request {} names no kind of help: no volunteer can be matched",
+            request.id
+        ))
+    })?;
+    let postcode = request.postcode.as_deref().ok_or_else(|| {
+        Error::WrongState(format!("request {} has no postcode: no volunteer can be matched", request.id))
+    })?;
+    let point = Places::builtin().find(postcode).map_err(Error::WrongState)?.centre;
+    let local = request.not_before.max(now).with_timezone(&flow.schedule.timezone());
+    let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
+    Ok(Need { help, point, language: &request.language, when: (local.weekday(), minute) })
+}
+
+/// The request, if `coordinator` handles its postcode.
+fn request_for(
+    conn: &Connection,
+    coordinator: &Coordinator,
+    id: RequestId,
+    now: DateTime<Utc>,
+) -> Result<Request> {
+    let request = callbacks::get(conn, id, now)?.ok_or(Error::NoSuchRequest)?;
+    if coordinator.covers(request.postcode.as_deref().unwrap_or_default())
+        || coordinator.postcodes().is_empty()
+    {
+        Ok(request)
+    } else {
+        Err(Error::NoSuchRequest)
+    }
+}
+
+/// Ranks the line's roster for a request.
+fn match_in(conn: &Connection, flow: &Flow, request: Request, now: DateTime<Utc>) -> Result<Matching> {
+    let need = need_of(flow, &request, now)?;
+    let volunteers =
+        roster::list(conn, &RosterFilter { line: Some(request.line.clone()), ..RosterFilter::default() })?;
+    let loads = rows::loads(conn, &request.line, request.phone.as_deref(), now)?;
+    let candidates: Vec<Candidate<'_>> = volunteers
+        .iter()
+        .filter(|v| v.state != VolunteerState::Left)
+        .map(|v| {
+            let load = loads.get(&v.id).copied().unwrap_or_default();
+            Candidate {
+                volunteer: v,
+                missions_this_week: load.missions_this_week,
+                offers_this_month: load.offers_this_month,
+                helped_before: load.helped_before,
+            }
+        })
+        .collect();
+    let rules = Rules { offers_per_month: flow.file.line.volunteering.offers_per_month };
+    let (matches, left_out) = rank(&need, &candidates, rules);
+    let by_id = |id: VolunteerId| volunteers.iter().find(|v| v.id == id).cloned();
+    let matches = matches.into_iter().filter_map(|m| by_id(m.volunteer).map(|v| (m, v))).collect();
+    let left_out = left_out.into_iter().filter_map(|(id, why)| by_id(id).map(|v| (v, why))).collect();
+    let mission = live_mission(conn, request.id)?;
+    Ok(Matching { request, mission, matches, left_out })
+}
+
+fn live_mission(conn: &Connection, request: RequestId) -> Result<Option<Mission>, StoreError> {
+    let all = rows::list(conn, &MissionFilter { request: Some(request), ..MissionFilter::default() })?;
+    Ok(all.into_iter().find(|m| m.state.is_live()))
+}
+
+fn flow_of(ops: &Ops, line: &str) -> Result<Arc<Flow>> {
+    ops.flows()
+        .get(line)
+        .cloned()
+        .ok_or_else(|| Error::WrongState(format!("line `{line}` is no longer served")))
+}
+
+/// The best matches of request `id`, with the reasons, and who is left out and why.
+///
+/// # Errors
+/// [`Error::NoSuchRequest`] (also outside a referent's postcodes), [`Error::WrongState`]
+/// for a request without a kind of help or a postcode, the database's failure.
+pub async fn matches(ops: &Ops, door: Door, id: RequestId) -> Result<Matching> {
+    let now = ops.now();
+    let flows = ops.flows();
+    read(ops, move |c| {
+        let coordinator = coordinator(c, door)?;
+        let request = request_for(c, &coordinator, id, now)?;
+        let flow = flows.get(&request.line).ok_or(Error::NoSuchRequest)?;
+        match_in(c, flow, request, now)
+    })
+    .await
+}
+
+/// Runs a read that may refuse.
+async fn read<T, F>(ops: &Ops, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+{
+    ops.store
+        .read(move |c| match f(c) {
+            Err(Error::Store(e)) => Err(e),
+            decided => Ok(decided),
+        })
+        .await?
+}
+
+/// Makes a proposed mission for request `id` if a volunteer can take it: it leaves the
+/// agents' queue. Refused for a request already served by a mission, closed, or held.
+fn propose(
+    conn: &Connection,
+    flow: &Flow,
+    request: &Request,
+    by: Option<crate::domain::AgentId>,
+    at: DateTime<Utc>,
+) -> Result<MissionId> {
+    if let Some(m) = live_mission(conn, request.id)? {
+        return Err(Error::WrongState(format!("request {} already has mission {}", request.id, m.id)));
+    }
+    if !request.state.is_active() {
+        return Err(Error::WrongState(format!("request {} is {}", request.id, request.state)));
+    }
+    let need = need_of(flow, request, at)?;
+    let day = at.with_timezone(&flow.schedule.timezone()).date_naive().to_string();
+    let new = NewMission {
+        request: request.id,
+        line: &request.line,
+        help: need.help,
+        postcode: request.postcode.as_deref().unwrap_or_default(),
+        language: &request.language,
+        day: &day,
+    };
+    let id = rows::insert(conn, &new, at)?;
+    rows::note(conn, id, by, None, "proposed", "", at)?;
+    callbacks::note(conn, request.id, by, "mission", &format!("mission {id}: looking for a volunteer"), at)?;
+    Ok(id)
+}
+
+/// After the voice line registered request `id`: a request for a kind of help that the
+/// flow hands to volunteers (`missions = true`) becomes a mission at once, unless it has
+/// one or no volunteer could be matched (no postcode).
+///
+/// # Errors
+/// The database's failure.
+pub fn propose_if_wanted(
+    conn: &Connection,
+    flow: &Flow,
+    id: RequestId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(request) = callbacks::get(conn, id, at)? else { return Ok(()) };
+    let wanted = request.help.as_deref().and_then(|h| flow.help(h)).is_some_and(|h| h.missions);
+    if !wanted || request.mission.is_some() || request.postcode.is_none() {
+        return Ok(());
+    }
+    match propose(conn, flow, &request, None, at) {
+        Ok(_) | Err(Error::WrongState(_)) => Ok(()),
+        Err(Error::Store(e)) => Err(e),
+        Err(other) => {
+            tracing::warn!(request = id.0, problem = %other, "no mission made");
+            Ok(())
+        }
+    }
+}
+
+/// "Find a volunteer": makes a mission for request `id`; the request leaves the queue.
+///
+/// # Errors
+/// As [`matches`], and [`Error::WrongState`] for a request that has a mission already
+/// or is closed.
+pub async fn find_volunteer(ops: &Ops, door: Door, id: RequestId) -> Result<MissionId> {
+    let now = ops.now();
+    let flows = ops.flows();
+    let done = change(ops, move |c| {
+        let coordinator = coordinator(c, door)?;
+        let request = request_for(c, &coordinator, id, now)?;
+        let flow = flows.get(&request.line).ok_or(Error::NoSuchRequest)?;
+        propose(c, flow, &request, coordinator.by(), now)
+    })
+    .await?;
+    ops.queue_changed();
+    Ok(done)
+}
+
+/// Assigns request `id` to `volunteer`: a coordinator who arranged it with them. The
+/// mission (made if there is none) is accepted by that volunteer; every open offer of it
+/// is answered `taken`.
+///
+/// # Errors
+/// As [`find_volunteer`], [`Error::NoSuchVolunteer`], and [`Error::WrongState`] for a
+/// volunteer who is not active or a mission another volunteer has.
+pub async fn assign(ops: &Ops, door: Door, id: RequestId, volunteer: VolunteerId) -> Result<MissionId> {
+    let now = ops.now();
+    let flow_ops = ops.clone();
+    let done = change(ops, move |c| {
+        let coordinator = coordinator(c, door)?;
+        let request = request_for(c, &coordinator, id, now)?;
+        let flow = flow_of(&flow_ops, &request.line)?;
+        let v =
+            roster::get(c, volunteer)?.filter(|v| v.line == request.line).ok_or(Error::NoSuchVolunteer)?;
+        if v.state != VolunteerState::Active {
+            return Err(Error::WrongState(format!("volunteer {volunteer} is {}", v.state)));
+        }
+        let mission = if let Some(m) = live_mission(c, id)? {
+            m
+        } else {
+            let m = propose(c, &flow, &request, coordinator.by(), now)?;
+            rows::get(c, m)?.ok_or(Error::NoSuchMission)?
+        };
+        if mission.state == MissionState::Accepted {
+            return Err(Error::WrongState(format!(
+                "mission {} is accepted already: cancel it first",
+                mission.id
+            )));
+        }
+        let matching = match_in(c, &flow, request, now)?;
+        let detail = if let Some((m, _)) = matching.matches.iter().find(|(m, _)| m.volunteer == volunteer) {
+            m.reasons.join(" · ")
+        } else {
+            let why = matching.left_out.iter().find(|(v, _)| v.id == volunteer).map(|(_, w)| w.describe());
+            format!("not among the matches: {}", why.unwrap_or_default())
+        };
+        rows::offer(c, mission.id, volunteer, now)?;
+        rows::answer_offers(c, mission.id, volunteer, "accepted", Some("taken"))?;
+        rows::set_state(c, &mission, MissionState::Accepted, Some(volunteer), now)?;
+        rows::note(c, mission.id, coordinator.by(), Some(volunteer), "assigned", &detail, now)?;
+        callbacks::note(
+            c,
+            id,
+            coordinator.by(),
+            "mission",
+            &format!("mission {}: assigned to volunteer {volunteer}", mission.id),
+            now,
+        )?;
+        Ok(mission.id)
+    })
+    .await?;
+    ops.queue_changed();
+    Ok(done)
+}
+
+/// Offers mission `id` to `volunteers` (the first to accept takes it). Each must be a
+/// match: active, on duty, near enough, free, and not asked too often this month.
+///
+/// # Errors
+/// [`Error::NoSuchMission`], [`Error::WrongState`] for a mission no longer looking, or a
+/// volunteer who is not a match (with why), the database's failure.
+pub async fn offer(
+    ops: &Ops,
+    door: Door,
+    id: MissionId,
+    volunteers: Vec<VolunteerId>,
+) -> Result<MissionState> {
+    if volunteers.is_empty() {
+        return Err(Error::Invalid("name at least one volunteer to offer the mission to".to_owned()));
+    }
+    let now = ops.now();
+    let flow_ops = ops.clone();
+    change(ops, move |c| {
+        let coordinator = coordinator(c, door)?;
+        let mission =
+            rows::get(c, id)?.filter(|m| coordinator.covers(&m.postcode)).ok_or(Error::NoSuchMission)?;
+        if !mission.state.may_become(MissionState::Offered) {
+            return Err(Error::WrongState(format!("mission {id} is {}", mission.state)));
+        }
+        let flow = flow_of(&flow_ops, &mission.line)?;
+        let request = callbacks::get(c, mission.request, now)?.ok_or(Error::NoSuchRequest)?;
+        let matching = match_in(c, &flow, request, now)?;
+        for v in &volunteers {
+            if !matching.matches.iter().any(|(m, _)| m.volunteer == *v) {
+                let why = matching.left_out.iter().find(|(x, _)| x.id == *v).map(|(_, w)| w.describe());
+                return Err(Error::WrongState(format!(
+                    "volunteer {v} is not a match: {}",
+                    why.unwrap_or_else(|| "not on this line's roster".to_owned())
+                )));
+            }
+        }
+        for v in &volunteers {
+            if rows::offer(c, id, *v, now)? {
+                rows::note(c, id, coordinator.by(), Some(*v), "offered", "", now)?;
+            }
+        }
+        rows::set_state(c, &mission, MissionState::Offered, None, now)?;
+        Ok(MissionState::Offered)
+    })
+    .await
+}
+
+/// How a mission ends, or what its volunteer says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The volunteer takes an offer (the first to accept wins).
+    Accept,
+    /// The volunteer turns an offer down.
+    Decline,
+    /// Done.
+    Done,
+    /// Could not be done: the request goes back to the queue.
+    NotDone,
+    /// A coordinator calls it off (the request goes back to the queue); the volunteer
+    /// who has it gives it back (it looks for someone else).
+    Cancel,
+}
+
+impl Step {
+    /// Reads `accept`, `decline`, `done`, `not-done`, `cancel`.
+    #[must_use]
+    pub fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "accept" => Self::Accept,
+            "decline" => Self::Decline,
+            "done" => Self::Done,
+            "not-done" | "not_done" => Self::NotDone,
+            "cancel" => Self::Cancel,
+            _ => return None,
+        })
+    }
+}
+
+/// Who is acting on a mission: a coordinator, or the volunteer themself.
+enum Acting {
+    Coordinator(Coordinator),
+    Volunteer(Box<Volunteer>),
+}
+
+fn acting(conn: &Connection, door: Door) -> Result<Acting> {
+    if let Door::Account(actor) = door {
+        if actor.role() == Role::Volunteer {
+            let me = roster::by_account(conn, actor.id)?.ok_or(Error::NoSuchMission)?;
+            return Ok(Acting::Volunteer(Box::new(me)));
+        }
+    }
+    coordinator(conn, door).map(Acting::Coordinator)
+}
+
+/// Carries out `step` on mission `id` for `door`, with a line in its history.
+///
+/// # Errors
+/// [`Error::NoSuchMission`] (also one this account may not see), [`Error::WrongState`]
+/// for a step its state does not allow, the database's failure.
+pub async fn step(ops: &Ops, door: Door, id: MissionId, step: Step, note: String) -> Result<MissionState> {
+    let now = ops.now();
+    let done = change(ops, move |c| {
+        let mission = rows::get(c, id)?.ok_or(Error::NoSuchMission)?;
+        let who = acting(c, door)?;
+        let (by, volunteer, next) = match (&who, step) {
+            (Acting::Volunteer(me), Step::Accept | Step::Decline) => {
+                if mission.state != MissionState::Offered || !rows::is_offered_to(c, id, me.id)? {
+                    return Err(if visible_to(c, &mission, me)? { taken(&mission) } else { Error::NoSuchMission });
+                }
+                if step == Step::Decline {
+                    rows::answer_offers(c, id, me.id, "declined", None)?;
+                    rows::note(c, id, None, Some(me.id), "declined", note.trim(), now)?;
+                    return Ok(mission.state);
+                }
+                rows::answer_offers(c, id, me.id, "accepted", Some("taken"))?;
+                (None, Some(me.id), MissionState::Accepted)
+            }
+            (Acting::Volunteer(me), _) => {
+                if mission.volunteer != Some(me.id) {
+                    return Err(if visible_to(c, &mission, me)? { taken(&mission) } else { Error::NoSuchMission });
+                }
+                let next = match step {
+                    Step::Done => MissionState::Done,
+                    Step::NotDone => MissionState::NotDone,
+                    _ => MissionState::Proposed,
+                };
+                (None, if next == MissionState::Proposed { None } else { Some(me.id) }, next)
+            }
+            (Acting::Coordinator(k), _) => {
+                if !k.covers(&mission.postcode) {
+                    return Err(Error::NoSuchMission);
+                }
+                let next = match step {
+                    Step::Done => MissionState::Done,
+                    Step::NotDone => MissionState::NotDone,
+                    Step::Cancel => MissionState::Cancelled,
+                    Step::Accept | Step::Decline => {
+                        return Err(Error::Invalid("only the volunteer offered a mission accepts or declines it; a coordinator assigns".to_owned()));
+                    }
+                };
+                (k.by(), mission.volunteer, next)
+            }
+        };
+        if !mission.state.may_become(next) {
+            return Err(Error::WrongState(format!("mission {id} is {}: it cannot become {next}", mission.state)));
+        }
+        rows::set_state(c, &mission, next, volunteer, now)?;
+        let action = match (step, next) {
+            (Step::Cancel, MissionState::Proposed) => "given back",
+            _ => next.as_str(),
+        };
+        let actor_volunteer = if let Acting::Volunteer(me) = &who { Some(me.id) } else { volunteer };
+        rows::note(c, id, by, actor_volunteer, action, note.trim(), now)?;
+        let told = match next {
+            MissionState::NotDone | MissionState::Cancelled => format!("mission {id} {action}: back in the queue"),
+            _ => format!("mission {id} {action}"),
+        };
+        callbacks::note(c, mission.request, by, "mission", &told, now)?;
+        Ok(next)
+    })
+    .await?;
+    ops.queue_changed();
+    Ok(done)
+}
+
+fn taken(mission: &Mission) -> Error {
+    Error::WrongState(format!("mission {} is {} and no longer yours to answer", mission.id, mission.state))
+}
+
+/// Whether volunteer `me` was ever offered mission `m` (or had it).
+fn visible_to(conn: &Connection, m: &Mission, me: &Volunteer) -> Result<bool, StoreError> {
+    Ok(m.volunteer == Some(me.id)
+        || rows::list(conn, &MissionFilter { volunteer: Some(me.id), ..MissionFilter::default() })?
+            .iter()
+            .any(|x| x.id == m.id))
+}
+
+/// A mission as someone may see it.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The mission.
+    pub mission: Mission,
+    /// "4020 Bressoux, Jupille-Sur-Meuse, Liège, Wandre": the neighbourhood.
+    pub neighbourhood: String,
+    /// The kind of help, in the mission's language.
+    pub help: String,
+    /// The resident's number and voice message: only for the volunteer who has it.
+    pub contact: Option<Contact>,
+    /// The history (for coordinators; a volunteer gets none).
+    pub history: Vec<MissionEvent>,
+}
+
+/// How to reach the resident.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    /// E.164.
+    pub phone: Option<String>,
+    /// The voice message left on the line.
+    pub recording_url: Option<String>,
+}
+
+fn view(
+    conn: &Connection,
+    flows: &crate::flow::Flows,
+    m: Mission,
+    mine: bool,
+    history: bool,
+    now: DateTime<Utc>,
+) -> Result<View> {
+    let neighbourhood = Places::builtin()
+        .find(&m.postcode)
+        .map_or_else(|_| m.postcode.clone(), crate::domain::places::Postcode::label);
+    let help =
+        flows.get(&m.line).map_or_else(|| m.help.clone(), |f| f.help_label(&m.help, &m.language).to_owned());
+    let contact = if mine && m.state == MissionState::Accepted {
+        callbacks::get(conn, m.request, now)?
+            .map(|r| Contact { phone: r.phone, recording_url: r.recording_url })
+    } else {
+        None
+    };
+    let history = if history { rows::history_of(conn, m.id)? } else { Vec::new() };
+    Ok(View { mission: m, neighbourhood, help, contact, history })
+}
+
+/// The missions `door` may see in `state`: a coordinator's within their postcodes, a
+/// volunteer's own and those offered to them.
+///
+/// # Errors
+/// [`Error::CoordinatorsOnly`] for an agent, the database's failure.
+pub async fn list(ops: &Ops, door: Door, state: Option<MissionState>) -> Result<Vec<View>> {
+    let (now, flows) = (ops.now(), ops.flows());
+    read(ops, move |c| {
+        let (filter, me) = match acting(c, door)? {
+            Acting::Volunteer(me) => {
+                (MissionFilter { state, volunteer: Some(me.id), ..MissionFilter::default() }, Some(me))
+            }
+            Acting::Coordinator(k) => {
+                let all = rows::list(c, &MissionFilter { state, ..MissionFilter::default() })?;
+                return all
+                    .into_iter()
+                    .filter(|m| k.covers(&m.postcode))
+                    .map(|m| view(c, &flows, m, false, false, now))
+                    .collect();
+            }
+        };
+        let mine = rows::list(c, &filter)?;
+        mine.into_iter()
+            .map(|m| {
+                let has_it = me.as_ref().is_some_and(|v| m.volunteer == Some(v.id));
+                view(c, &flows, m, has_it, false, now)
+            })
+            .collect()
+    })
+    .await
+}
+
+/// One mission as `door` may see it: its contact only for the volunteer who has it.
+///
+/// # Errors
+/// [`Error::NoSuchMission`] (also one this account may not see), the database's failure.
+pub async fn get(ops: &Ops, door: Door, id: MissionId) -> Result<View> {
+    let (now, flows) = (ops.now(), ops.flows());
+    read(ops, move |c| {
+        let m = rows::get(c, id)?.ok_or(Error::NoSuchMission)?;
+        match acting(c, door)? {
+            Acting::Volunteer(me) => {
+                if !visible_to(c, &m, &me)? {
+                    return Err(Error::NoSuchMission);
+                }
+                let mine = m.volunteer == Some(me.id);
+                view(c, &flows, m, mine, false, now)
+            }
+            Acting::Coordinator(k) => {
+                if !k.covers(&m.postcode) {
+                    return Err(Error::NoSuchMission);
+                }
+                view(c, &flows, m, false, true, now)
+            }
+        }
+    })
+    .await
+}
+
+/// Whether `actor` may read the roster and missions as a coordinator.
+#[must_use]
+pub fn coordinates(actor: Actor) -> bool {
+    matches!(actor.role(), Role::Supervisor | Role::Coordinator)
+}
