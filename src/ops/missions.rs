@@ -450,10 +450,7 @@ fn taken(mission: &Mission) -> Error {
 
 /// Whether volunteer `me` was ever offered mission `m` (or had it).
 fn visible_to(conn: &Connection, m: &Mission, me: &Volunteer) -> Result<bool, StoreError> {
-    Ok(m.volunteer == Some(me.id)
-        || rows::list(conn, &MissionFilter { volunteer: Some(me.id), ..MissionFilter::default() })?
-            .iter()
-            .any(|x| x.id == m.id))
+    Ok(m.volunteer == Some(me.id) || rows::was_offered_to(conn, m.id, me.id)?)
 }
 
 /// A mission as someone may see it.

@@ -182,6 +182,18 @@ pub fn offer(
     Ok(n > 0)
 }
 
+/// Whether `volunteer` was ever offered `m` (whatever the answer).
+///
+/// # Errors
+/// SQLite errors.
+pub fn was_offered_to(conn: &Connection, m: MissionId, volunteer: VolunteerId) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM mission_offers WHERE mission_id = ?1 AND volunteer_id = ?2")?
+        .query_row(params![m.0, volunteer.0], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Whether `volunteer` has an unanswered offer of `m`.
 ///
 /// # Errors

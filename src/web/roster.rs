@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/volunteers", get(list).post(add))
         .route("/api/volunteers/{id}", get(detail))
+        .route("/api/volunteers/{id}/account", post(link_account))
         .route("/api/volunteers/{id}/{action}", post(change))
         .route("/api/requests/{id}/matches", get(matches))
         .route("/api/requests/{id}/assign", post(assign))
@@ -165,6 +166,25 @@ async fn change(
     tracing::info!(by = %viewer.agent.login, volunteer = id.0, action = %action, "volunteer changed");
     let detail = volunteers::get(&app.ops, viewer.actor().into(), id).await?;
     Ok(Json(json!({ "state": state, "on_duty": detail.volunteer.on_duty })).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountBody {
+    login: String,
+}
+
+async fn link_account(
+    State(app): State<AppState>,
+    ApiUser(viewer): ApiUser,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Answer {
+    let id = VolunteerId(id_of(&id, Error::NoSuchVolunteer)?);
+    let form: AccountBody = body(&bytes)?;
+    volunteers::link_account(&app.ops, viewer.actor().into(), id, &form.login).await?;
+    tracing::info!(by = %viewer.agent.login, volunteer = id.0, login = %form.login, "volunteer's account linked");
+    Ok(Json(json!({ "volunteer": id, "login": form.login })).into_response())
 }
 
 fn request_of(text: &str) -> Result<RequestId, ApiError> {
