@@ -363,3 +363,12 @@ fn check_flows(settings: &Settings, dir: Option<&PathBuf>, sounds: Option<&PathB
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_command_line_is_well_formed() {
+        // clap checks names and flags only when a command is parsed: check them all now.
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

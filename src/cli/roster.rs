@@ -60,9 +60,9 @@ pub(super) enum VolunteersCommand {
         /// Only this postcode.
         #[arg(long)]
         postcode: Option<String>,
-        /// Only those offering this kind of help.
-        #[arg(long)]
-        help: Option<String>,
+        /// Only those offering this kind of help (an id of `[line.helps]`).
+        #[arg(long, value_name = "HELP")]
+        kind: Option<String>,
     },
     /// Confirm a volunteer who signed up by phone.
     Confirm {
@@ -154,8 +154,8 @@ pub(super) async fn manage(settings: &Settings, command: VolunteersCommand) -> a
             let id = volunteers::add(&ops, door, line.as_deref(), entry).await?;
             println!("added volunteer {id}");
         }
-        VolunteersCommand::List { format, postcode, help } => {
-            let filter = RosterFilter { postcode, help, ..RosterFilter::default() };
+        VolunteersCommand::List { format, postcode, kind } => {
+            let filter = RosterFilter { postcode, help: kind, ..RosterFilter::default() };
             let roster = volunteers::list(&ops, door, filter).await?;
             match format.as_str() {
                 "json" => {
