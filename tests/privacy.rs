@@ -101,3 +101,30 @@ async fn old_calls_are_anonymised_and_their_statistics_stay_the_same() {
         "a second purge finds nothing"
     );
 }
+
+#[tokio::test]
+async fn a_volunteer_who_left_long_ago_loses_number_and_name_and_the_others_keep_theirs() {
+    // January 2026, long before the retention window of 30 days (the purge runs now).
+    let app = spawn_app(Options { at: brussels(2026, 1, 12, 10, 0), ..Options::default() }).await;
+    let cora = app.add_agent("cora", "coordinator", "correct horse battery");
+    let api = Api::new(&app);
+    for (name, phone) in [("Léa Martin", "0470 11 11 11"), ("Omar Diallo", "0470 22 22 22")] {
+        let body = json!({ "name": name, "phone": phone, "postcode": "4020", "helps": ["groceries"], "notes": "2nd floor" });
+        assert_eq!(api.post("/api/volunteers", &cora, body).await.0, 201);
+    }
+    assert_eq!(api.post("/api/volunteers/1/leave", &cora, json!({})).await.0, 200);
+
+    let said = purge(&app);
+    assert!(said.contains("removed the numbers of 1 volunteers who left"), "{said}");
+    let (_, gone) = api.get("/api/volunteers/1", &cora).await;
+    assert_eq!(gone["volunteer"]["phone"], serde_json::Value::Null, "{gone}");
+    assert_eq!(gone["volunteer"]["notes"], "");
+    assert_eq!(gone["volunteer"]["name"], "(volunteer #1)", "{gone}");
+    let (_, kept) = api.get("/api/volunteers/2", &cora).await;
+    assert_eq!(kept["volunteer"]["phone"], "+32 4** ** ** 22", "an active volunteer keeps their number");
+    assert_eq!(
+        app.count("SELECT count(*) FROM volunteers WHERE name LIKE '%Martin%' OR phone = '+32470111111'"),
+        0
+    );
+    assert!(purge(&app).contains("removed the numbers of 0 volunteers"), "a second purge finds nothing");
+}

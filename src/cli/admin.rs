@@ -154,8 +154,8 @@ pub(super) async fn purge_now(settings: &Settings) -> anyhow::Result<()> {
     let store = Store::open_with(&settings.database, settings.checkpoints)?;
     let purged = crate::app::purge(&store, &flows, settings.retention_days, chrono::Utc::now()).await?;
     println!(
-        "anonymised {} calls and {} closed requests, deleted {} step records (older than {} days)",
-        purged.calls, purged.requests, purged.events, settings.retention_days
+        "anonymised {} calls and {} closed requests, deleted {} step records, removed the numbers of {} volunteers who left (older than {} days)",
+        purged.calls, purged.requests, purged.events, purged.volunteers, settings.retention_days
     );
     Ok(())
 }

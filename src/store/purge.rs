@@ -2,7 +2,8 @@
 //! are replaced by a keyed hash whose key is random for each purge and never stored, so
 //! nobody can find a number again; whole local days are purged at once, so the distinct
 //! callers of a past day still count the same. The event log (which holds read-back
-//! digits) is deleted; the counters the statistics need stay on the call rows.
+//! digits) is deleted; the counters the statistics need stay on the call rows. Volunteers
+//! who left before the cutoff lose their number, name and notes; closed missions, their notes.
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -20,6 +21,8 @@ pub struct Purged {
     pub events: usize,
     /// Closed callback requests anonymised.
     pub requests: usize,
+    /// Volunteers who left whose number and name were removed.
+    pub volunteers: usize,
 }
 
 /// Anonymises everything from local days before `before_day` (YYYY-MM-DD), `cutoff` being
@@ -57,6 +60,7 @@ pub fn purge(conn: &Connection, before_day: &str, cutoff: DateTime<Utc>) -> Resu
         "DELETE FROM events WHERE at < ?2 AND call_sid IN (SELECT sid FROM calls WHERE day < ?1)",
         params![before_day, time::format(cutoff + chrono::Duration::days(1))],
     )?;
+    let cutoff_at = cutoff;
     let cutoff = time::format(cutoff);
     let requests = conn.execute(
         "UPDATE callback_requests SET phone = NULL, postcode = NULL, answers = '{}', recording_url = NULL
@@ -77,5 +81,13 @@ pub fn purge(conn: &Connection, before_day: &str, cutoff: DateTime<Utc>) -> Resu
            (SELECT id FROM callback_requests WHERE created_at < ?1 AND state IN ('done', 'unreachable', 'cancelled'))",
         [&cutoff],
     )?;
-    Ok(Purged { calls: callers.len().max(states), events, requests })
+    // Volunteers who left: their number, name and notes; and the notes of missions closed
+    // before the cutoff (they may name the resident).
+    let volunteers = super::volunteers::purge_left(conn, cutoff_at)?;
+    conn.execute(
+        "UPDATE mission_history SET detail = '' WHERE detail != '' AND mission_id IN
+           (SELECT id FROM missions WHERE closed_at < ?1)",
+        [&cutoff],
+    )?;
+    Ok(Purged { calls: callers.len().max(states), events, requests, volunteers })
 }
