@@ -117,13 +117,13 @@ pub struct Volunteer {
 }
 
 impl Volunteer {
-    /// The name to show: the typed one, or a word saying it was recorded.
+    /// The name to show: the typed one, or a word saying it was recorded (or removed).
     #[must_use]
     pub fn display_name(&self) -> String {
-        if self.name.is_empty() {
-            format!("(name recorded by phone, #{})", self.id)
-        } else {
-            self.name.clone()
+        match (self.name.is_empty(), self.name_recording_url.is_some()) {
+            (false, _) => self.name.clone(),
+            (true, true) => format!("(name recorded by phone, #{})", self.id),
+            (true, false) => format!("(volunteer #{})", self.id),
         }
     }
 }
