@@ -737,7 +737,7 @@ fn check_signup_after_postcode(check: &mut Check<'_>, file: &FlowFile) {
                 todo.extend(p.fail.as_ref().or(file.defaults.fail.as_ref()).map(|f| f.get_ref().as_str()));
             }
             Some(node) => {
-                todo.extend(node_targets(node, file).into_iter().map(|(_, r)| r.get_ref().as_str()))
+                todo.extend(node_targets(node, file).into_iter().map(|(_, r)| r.get_ref().as_str()));
             }
             None => {}
         }

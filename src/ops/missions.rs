@@ -564,3 +564,84 @@ pub async fn get(ops: &Ops, door: Door, id: MissionId) -> Result<View> {
 pub fn coordinates(actor: Actor) -> bool {
     matches!(actor.role(), Role::Supervisor | Role::Coordinator)
 }
+
+/// One postcode on the coordinators' map.
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// The postcode.
+    pub postcode: String,
+    /// Its sections, for the legend.
+    pub label: String,
+    /// Its centre.
+    pub point: crate::domain::places::Point,
+    /// Active volunteers living there.
+    pub volunteers: u32,
+    /// Of those, on duty now.
+    pub on_duty: u32,
+    /// Missions still looking for a volunteer (proposed or offered).
+    pub open_missions: u32,
+    /// Missions a volunteer has (accepted).
+    pub accepted_missions: u32,
+}
+
+/// The place of `code` in `places`, added (with nothing counted) on first sight.
+fn place_at<'a>(
+    places: &'a mut std::collections::BTreeMap<String, Place>,
+    code: &str,
+) -> Option<&'a mut Place> {
+    if !places.contains_key(code) {
+        let p = Places::builtin().find(code).ok()?;
+        places.insert(
+            code.to_owned(),
+            Place {
+                postcode: code.to_owned(),
+                label: p.label(),
+                point: p.centre,
+                volunteers: 0,
+                on_duty: 0,
+                open_missions: 0,
+                accepted_missions: 0,
+            },
+        );
+    }
+    places.get_mut(code)
+}
+
+/// Volunteers and live missions by postcode, as `door` may see them, with every postcode
+/// the default line serves (so that a neighbourhood without anyone shows as such).
+///
+/// # Errors
+/// [`Error::CoordinatorsOnly`], the database's failure.
+pub async fn map(ops: &Ops, door: Door) -> Result<Vec<Place>> {
+    let served: Vec<String> = ops.flows().iter().flat_map(|f| f.postcodes.iter().cloned()).collect();
+    read(ops, move |c| {
+        let k = coordinator(c, door)?;
+        let mut places: std::collections::BTreeMap<String, Place> = std::collections::BTreeMap::new();
+        for code in served.iter().filter(|p| k.covers(p)) {
+            place_at(&mut places, code);
+        }
+        for v in roster::list(c, &RosterFilter::default())? {
+            if v.state != VolunteerState::Active || !k.covers(&v.profile.postcode) {
+                continue;
+            }
+            if let Some(p) = place_at(&mut places, &v.profile.postcode) {
+                p.volunteers += 1;
+                p.on_duty += u32::from(v.on_duty);
+            }
+        }
+        for m in rows::list(c, &MissionFilter::default())? {
+            if !m.state.is_live() || !k.covers(&m.postcode) {
+                continue;
+            }
+            if let Some(p) = place_at(&mut places, &m.postcode) {
+                if m.state == MissionState::Accepted {
+                    p.accepted_missions += 1;
+                } else {
+                    p.open_missions += 1;
+                }
+            }
+        }
+        Ok(places.into_values().collect())
+    })
+    .await
+}

@@ -12,10 +12,12 @@ pub mod errors;
 pub mod forms;
 pub mod guard;
 pub mod health;
+pub mod map;
 pub mod metrics;
 pub mod pages;
 pub mod prompts;
 pub mod roster;
+pub mod roster_console;
 pub mod serve;
 pub mod session;
 pub mod sounds;
@@ -40,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(prompts::router())
         .merge(api::router())
         .merge(roster::router())
+        .merge(roster_console::router())
         .merge(assets::router())
         .merge(stats::router())
         .merge(metrics::router())

@@ -34,6 +34,11 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<Strin
                         nav aria-label="Main" {
                             a href="/console" { "Queue" }
                             @if let Some(v) = viewer {
+                                @if crate::ops::missions::coordinates(v.actor()) {
+                                    a href="/console/volunteers" { "Volunteers" }
+                                    a href="/console/missions" { "Missions" }
+                                    a href="/console/map" { "Map" }
+                                }
                                 @if v.agent.is_supervisor() {
                                     a href="/console/stats" { "Statistics" }
                                     a href="/console/agents" { "Agents" }
@@ -261,7 +266,12 @@ pub fn request_page(
         Some(viewer),
         &html! {
             h1 { "Request " (r.id) " · " (r.service) }
+            @if crate::ops::missions::coordinates(viewer.actor()) && r.help.is_some() {
+                p { a.button href=(action("matches")) { "Volunteers who can do it" } }
+            }
             dl.facts {
+                @if let Some(help) = &r.help { dt { "Kind of help" } dd { (help) } }
+                @if let Some(mission) = r.mission { dt { "Mission" } dd { "mission " (mission) ", with the volunteers" } }
                 dt { "State" } dd { (r.state) @if let Some((_, login)) = &r.holder { " by " (login) " until " (r.lease_until.map(|l| local(l, tz)).unwrap_or_default()) } }
                 dt { "Language" } dd { (r.language) }
                 dt { "Postcode" } dd { (r.postcode.as_deref().unwrap_or("–")) }

@@ -19,13 +19,12 @@ use super::session::ApiUser;
 use super::state::AppState;
 use crate::domain::RequestId;
 use crate::domain::missions::{MissionId, MissionState};
-use crate::domain::volunteers::{Entry, Volunteer, VolunteerId, VolunteerState};
+use crate::domain::volunteers::{Entry, Volunteer, VolunteerId};
 use crate::ops::Error;
 use crate::ops::missions::{self, Step, View};
 use crate::ops::volunteers::{self, Change};
 use crate::phone::mask;
 use crate::store::time;
-use crate::store::volunteers::RosterFilter;
 
 /// Roster and mission routes.
 pub fn router() -> Router<AppState> {
@@ -74,28 +73,9 @@ fn id_of(text: &str, missing: Error) -> Result<i64, ApiError> {
     text.parse::<i64>().ok().filter(|n| *n > 0).ok_or(ApiError::Refused(missing))
 }
 
-fn roster_filter(query: Option<&str>) -> Result<RosterFilter, ApiError> {
-    let mut filter = RosterFilter::default();
-    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        let value = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-        match k.as_ref() {
-            "line" => filter.line = value,
-            "postcode" => filter.postcode = value,
-            "help" => filter.help = value,
-            "state" => {
-                filter.state = value
-                    .map(|s| VolunteerState::parse(&s))
-                    .transpose()
-                    .map_err(|e| ApiError::BadRequest("invalid", e))?;
-            }
-            _ => {}
-        }
-    }
-    Ok(filter)
-}
-
 async fn list(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q): RawQuery) -> Answer {
-    let filter = roster_filter(q.as_deref())?;
+    let filter =
+        super::roster_console::roster_filter(q.as_deref()).map_err(|e| ApiError::BadRequest("invalid", e))?;
     let roster = volunteers::list(&app.ops, viewer.actor().into(), filter).await?;
     Ok(Json(json!({ "volunteers": roster.iter().map(volunteer_json).collect::<Vec<_>>() })).into_response())
 }

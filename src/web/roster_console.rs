@@ -1,0 +1,539 @@
+//! The coordinators' console: the roster with its filters and a form to add someone, a
+//! volunteer's page, a request's matches with their reasons and an "assign" button,
+//! missions by state, and the map. Each handler reads its form into a use-case of
+//! [`crate::ops::volunteers`] or [`crate::ops::missions`] and answers with a page or a
+//! redirect; a wrong field comes back on the page, by name.
+
+use axum::Router;
+use axum::extract::{Form, Path, RawQuery, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono_tz::Tz;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::errors::PageError;
+use super::pages::{layout, local, local_stored};
+use super::session::ConsoleUser;
+use super::state::AppState;
+use super::viewer::Viewer;
+use crate::domain::RequestId;
+use crate::domain::missions::{MissionId, MissionState};
+use crate::domain::volunteers::{Entry, Volunteer, VolunteerId, VolunteerState, split_list};
+use crate::ops::Error;
+use crate::ops::missions::{self, Matching, Step, View};
+use crate::ops::volunteers::{self, Change, Detail};
+use crate::phone::mask;
+use crate::store::volunteers::RosterFilter;
+
+/// Coordinators' routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/volunteers", get(roster).post(add))
+        .route("/console/volunteers/{id}", get(volunteer))
+        .route("/console/volunteers/{id}/{action}", post(change))
+        .route("/console/requests/{id}/matches", get(matches))
+        .route("/console/requests/{id}/assign", post(assign))
+        .route("/console/requests/{id}/find-volunteer", post(find_volunteer))
+        .route("/console/missions", get(missions_page))
+        .route("/console/missions/{id}/{step}", post(step))
+        .route("/console/map", get(map))
+}
+
+type Page = Result<Response, PageError>;
+
+fn csrf(viewer: &Viewer) -> String {
+    viewer.csrf.clone().unwrap_or_default()
+}
+
+/// The roster's filter from a query string (`postcode`, `help`, `state`).
+///
+/// # Errors
+/// A state that is not one.
+pub fn roster_filter(query: Option<&str>) -> Result<RosterFilter, String> {
+    let mut filter = RosterFilter::default();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let value = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        match k.as_ref() {
+            "line" => filter.line = value,
+            "postcode" => filter.postcode = value,
+            "help" => filter.help = value,
+            "state" => filter.state = value.map(|s| VolunteerState::parse(&s)).transpose()?,
+            _ => {}
+        }
+    }
+    Ok(filter)
+}
+
+async fn roster(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    RawQuery(q): RawQuery,
+) -> Page {
+    let filter = roster_filter(q.as_deref()).map_err(Error::Invalid)?;
+    let list = volunteers::list(&app.ops, viewer.actor().into(), filter.clone()).await?;
+    Ok(roster_page(&app, &viewer, &list, &filter, None, &NewForm::default()).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    postcode: String,
+    #[serde(default)]
+    section: String,
+    #[serde(default)]
+    helps: Vec<String>,
+    #[serde(default)]
+    languages: String,
+    #[serde(default)]
+    availability: String,
+    #[serde(default)]
+    radius_km: String,
+    #[serde(default)]
+    consent: String,
+}
+
+async fn add(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, body: axum::body::Bytes) -> Page {
+    // Checkboxes repeat `helps`: read the form by hand (serde_urlencoded has no lists).
+    let mut form = NewForm::default();
+    for (k, v) in form_urlencoded::parse(&body) {
+        let v = v.into_owned();
+        match k.as_ref() {
+            "csrf" => form.csrf = v,
+            "name" => form.name = v,
+            "phone" => form.phone = v,
+            "postcode" => form.postcode = v,
+            "section" => form.section = v,
+            "helps" => form.helps.push(v),
+            "languages" => form.languages = v,
+            "availability" => form.availability = v,
+            "radius_km" => form.radius_km = v,
+            "consent" => form.consent = v,
+            _ => {}
+        }
+    }
+    if !viewer.csrf_ok(&form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let radius_km = match form.radius_km.trim() {
+        "" => None,
+        text => Some(text.replace(',', ".").parse::<f64>().map_err(|_| {
+            Error::Field(crate::domain::volunteers::FieldError {
+                field: "radius_km",
+                problem: "a number of kilometres".to_owned(),
+            })
+        })),
+    }
+    .transpose();
+    let entry = radius_km.map(|radius_km| Entry {
+        name: form.name.clone(),
+        phone: form.phone.clone(),
+        postcode: form.postcode.clone(),
+        section: Some(form.section.clone()),
+        helps: form.helps.clone(),
+        languages: split_list(&form.languages),
+        availability: form.availability.clone(),
+        radius_km,
+        weekly_max: None,
+        consent_how: Some(form.consent.clone()),
+        notes: String::new(),
+    });
+    let added = match entry {
+        Ok(entry) => volunteers::add(&app.ops, viewer.actor().into(), None, entry).await,
+        Err(e) => Err(e),
+    };
+    match added {
+        Ok(id) => Ok(Redirect::to(&format!("/console/volunteers/{id}")).into_response()),
+        Err(e @ (Error::Field(_) | Error::Invalid(_))) => {
+            let list = volunteers::list(&app.ops, viewer.actor().into(), RosterFilter::default()).await?;
+            let page =
+                roster_page(&app, &viewer, &list, &RosterFilter::default(), Some(&e.to_string()), &form);
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn state_word(v: &Volunteer) -> String {
+    if v.state == VolunteerState::Active && !v.on_duty {
+        "active, off duty".to_owned()
+    } else {
+        v.state.to_string()
+    }
+}
+
+fn roster_page(
+    app: &AppState,
+    viewer: &Viewer,
+    list: &[Volunteer],
+    filter: &RosterFilter,
+    problem: Option<&str>,
+    form: &NewForm,
+) -> axum::response::Html<String> {
+    let flows = app.flows();
+    let flow = flows.for_called("");
+    let lang = flow.default_language().to_owned();
+    layout(
+        "Volunteers",
+        Some(viewer),
+        &html! {
+            h1 { "Volunteers" }
+            form.filters method="get" action="/console/volunteers" {
+                div { label for="f-postcode" { "Postcode" } input #f-postcode name="postcode" value=(filter.postcode.clone().unwrap_or_default()) inputmode="numeric"; }
+                div {
+                    label for="f-help" { "Kind of help" }
+                    select #f-help name="help" {
+                        option value="" { "Any" }
+                        @for id in &flow.helps { option value=(id) selected[filter.help.as_deref() == Some(id)] { (flow.help_label(id, &lang)) } }
+                    }
+                }
+                div {
+                    label for="f-state" { "State" }
+                    select #f-state name="state" {
+                        option value="" { "Any" }
+                        @for s in [VolunteerState::Pending, VolunteerState::Active, VolunteerState::Paused, VolunteerState::Left] {
+                            option value=(s.as_str()) selected[filter.state == Some(s)] { (s.as_str()) }
+                        }
+                    }
+                }
+                button type="submit" { "Filter" }
+            }
+            table {
+                caption { (list.len()) " volunteer(s)" }
+                thead { tr { th scope="col" { "#" } th scope="col" { "Name" } th scope="col" { "Postcode" } th scope="col" { "Helps with" } th scope="col" { "Languages" } th scope="col" { "Number" } th scope="col" { "State" } } }
+                tbody {
+                    @for v in list {
+                        tr {
+                            td { (v.id) }
+                            td { a href={ "/console/volunteers/" (v.id) } { (v.display_name()) } }
+                            td { (v.profile.postcode) @if let Some(s) = &v.profile.section { " " (s) } }
+                            td { (v.profile.helps.iter().map(|h| flow.help_label(h, &lang)).collect::<Vec<_>>().join(", ")) }
+                            td { (v.profile.languages.join(", ")) }
+                            td { (v.phone.as_deref().map_or_else(|| "removed".to_owned(), mask)) }
+                            td { (state_word(v)) }
+                        }
+                    }
+                }
+            }
+            @if list.is_empty() { p.empty { "Nobody matches these filters." } }
+            section aria-labelledby="add" {
+                h2 #add { "Add a volunteer" }
+                p { "Someone a coordinator adds is active at once: check who they are first." }
+                @if let Some(problem) = problem { p.error role="alert" { (problem) } }
+                form method="post" action="/console/volunteers" {
+                    input type="hidden" name="csrf" value=(csrf(viewer));
+                    label for="v-name" { "Name" } input #v-name name="name" required value=(form.name);
+                    label for="v-phone" { "Phone number" } input #v-phone name="phone" type="tel" required value=(form.phone);
+                    label for="v-postcode" { "Postcode" } input #v-postcode name="postcode" inputmode="numeric" required value=(form.postcode);
+                    label for="v-section" { "Section (optional)" } input #v-section name="section" value=(form.section);
+                    fieldset {
+                        legend { "Kinds of help" }
+                        @for id in &flow.helps {
+                            div.choice { input type="checkbox" id={ "h-" (id) } name="helps" value=(id) checked[form.helps.contains(id)]; label for={ "h-" (id) } { (flow.help_label(id, &lang)) } }
+                        }
+                    }
+                    label for="v-languages" { "Languages (" (flow.languages.join(", ")) ")" } input #v-languages name="languages" value=(form.languages) placeholder=(lang);
+                    label for="v-availability" { "Available (empty: any hour)" } input #v-availability name="availability" value=(form.availability) placeholder="mon 09:00-12:00; sat 10:00-18:00";
+                    label for="v-radius" { "Goes up to (km)" } input #v-radius name="radius_km" inputmode="decimal" value=(form.radius_km) placeholder=(flow.file.line.volunteering.radius_km);
+                    label for="v-consent" { "Consent given by" } input #v-consent name="consent" value=(form.consent) placeholder="paper form";
+                    button.primary type="submit" { "Add" }
+                }
+            }
+        },
+    )
+}
+
+fn volunteer_id(text: &str) -> Result<VolunteerId, PageError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(VolunteerId)
+        .ok_or(PageError::from(Error::NoSuchVolunteer))
+}
+
+async fn volunteer(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path(id): Path<String>,
+) -> Page {
+    let detail = volunteers::get(&app.ops, viewer.actor().into(), volunteer_id(&id)?).await?;
+    Ok(volunteer_page(&app, &viewer, &detail, app.timezone()).into_response())
+}
+
+fn volunteer_page(app: &AppState, viewer: &Viewer, d: &Detail, tz: Tz) -> axum::response::Html<String> {
+    let v = &d.volunteer;
+    let p = &v.profile;
+    let flows = app.flows();
+    let flow = flows.get(&v.line).unwrap_or_else(|| flows.for_called(""));
+    let lang = flow.default_language().to_owned();
+    let actions: &[(&str, &str)] = match (v.state, v.on_duty) {
+        (VolunteerState::Pending, _) => &[("confirm", "Confirm"), ("pause", "Pause"), ("leave", "Has left")],
+        (VolunteerState::Active, true) => {
+            &[("off-duty", "Off duty"), ("pause", "Pause"), ("leave", "Has left")]
+        }
+        (VolunteerState::Active, false) => {
+            &[("on-duty", "On duty"), ("pause", "Pause"), ("leave", "Has left")]
+        }
+        (VolunteerState::Paused, _) => &[("resume", "Resume"), ("leave", "Has left")],
+        (VolunteerState::Left, _) => &[],
+    };
+    layout(
+        &v.display_name(),
+        Some(viewer),
+        &html! {
+            h1 { (v.display_name()) }
+            dl.facts {
+                dt { "State" } dd { (state_word(v)) }
+                dt { "Number" } dd { (v.phone.as_deref().map_or_else(|| "removed".to_owned(), mask)) }
+                dt { "Lives in" } dd { (p.postcode) @if let Some(s) = &p.section { " " (s) } }
+                dt { "Helps with" } dd { (p.helps.iter().map(|h| flow.help_label(h, &lang)).collect::<Vec<_>>().join(", ")) }
+                dt { "Languages" } dd { (p.languages.join(", ")) }
+                dt { "Available" } dd { @if p.availability.is_any_hour() { "any hour" } @else { (p.availability.to_string()) } }
+                dt { "Goes up to" } dd { (p.radius_km) " km" }
+                dt { "At most" } dd { (p.weekly_max) " mission(s) a week" }
+                dt { "Consent" } dd { @match &v.consent { Some((at, how)) => { (how) ", " (local(*at, tz)) }, None => "not recorded" } }
+                @if !v.notes.is_empty() { dt { "Notes" } dd { (v.notes) } }
+            }
+            @if let Some(url) = &v.name_recording_url {
+                p { "Name as said on the phone:" }
+                audio controls preload="none" src=(url) { a href=(url) { "Listen" } }
+            }
+            @for (action, label) in actions {
+                form.inline method="post" action={ "/console/volunteers/" (v.id) "/" (action) } {
+                    input type="hidden" name="csrf" value=(csrf(viewer));
+                    button type="submit" { (label) } " "
+                }
+            }
+            section aria-labelledby="missions" {
+                h2 #missions { "Missions" }
+                @if d.missions.is_empty() { p.empty { "None yet." } }
+                ul { @for m in &d.missions { li { "Mission " (m.id) " · " (flow.help_label(&m.help, &lang)) " · " (m.postcode) " · " (m.state) } } }
+            }
+            section aria-labelledby="history" {
+                h2 #history { "History" }
+                ol.history { @for h in &d.history { li { (local_stored(&h.at, tz)) " · " (h.agent.as_deref().unwrap_or("the line")) " · " (h.action) @if !h.detail.is_empty() { " · " (h.detail) } } } }
+            }
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    csrf: String,
+    volunteer: Option<i64>,
+    #[serde(default)]
+    note: String,
+}
+
+async fn change(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Page {
+    if !viewer.csrf_ok(&form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let id = volunteer_id(&id)?;
+    let back = format!("/console/volunteers/{id}");
+    let what = Change::parse(&action).ok_or(PageError::from(Error::NoSuchVolunteer))?;
+    volunteers::set(&app.ops, viewer.actor().into(), id, what).await.map_err(PageError::back_to(&back))?;
+    Ok(Redirect::to(&back).into_response())
+}
+
+fn request_id(text: &str) -> Result<RequestId, PageError> {
+    super::forms::request_id(text).ok_or(PageError::from(Error::NoSuchRequest))
+}
+
+async fn matches(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path(id): Path<String>,
+) -> Page {
+    let id = request_id(&id)?;
+    let back = format!("/console/requests/{id}");
+    let matching =
+        missions::matches(&app.ops, viewer.actor().into(), id).await.map_err(PageError::back_to(&back))?;
+    Ok(matches_page(&app, &viewer, &matching).into_response())
+}
+
+fn matches_page(app: &AppState, viewer: &Viewer, m: &Matching) -> axum::response::Html<String> {
+    let r = &m.request;
+    let flows = app.flows();
+    let help = r.help.as_deref().unwrap_or_default();
+    let label = flows.get(&r.line).map_or(help, |f| f.help_label(help, &r.language)).to_owned();
+    let assign = format!("/console/requests/{}/assign", r.id);
+    layout(
+        &format!("Matches for request {}", r.id),
+        Some(viewer),
+        &html! {
+            h1 { "Volunteers for request " (r.id) }
+            p { (label) " · " (r.postcode.as_deref().unwrap_or("–")) " · speaks " (r.language) " · "
+                a href={ "/console/requests/" (r.id) } { "the request" } }
+            @match &m.mission {
+                Some(mission) => p { "Mission " (mission.id) " is " (mission.state) "." },
+                None => form.inline method="post" action={ "/console/requests/" (r.id) "/find-volunteer" } {
+                    input type="hidden" name="csrf" value=(csrf(viewer));
+                    button type="submit" { "Take it out of the queue: find a volunteer" }
+                },
+            }
+            @if m.matches.is_empty() { p.empty { "No volunteer can take it now." } }
+            ol.matches {
+                @for (found, v) in &m.matches {
+                    li {
+                        strong { a href={ "/console/volunteers/" (v.id) } { (v.display_name()) } }
+                        " · score " (found.score)
+                        ul.reasons { @for reason in &found.reasons { li { (reason) } } }
+                        form.inline method="post" action=(assign) {
+                            input type="hidden" name="csrf" value=(csrf(viewer));
+                            input type="hidden" name="volunteer" value=(v.id.0);
+                            button.primary type="submit" { "Assign to " (v.display_name()) }
+                        }
+                    }
+                }
+            }
+            @if !m.left_out.is_empty() {
+                section aria-labelledby="left-out" {
+                    h2 #left-out { "Left out" }
+                    ul { @for (v, why) in &m.left_out { li { (v.display_name()) ": " (why.describe()) } } }
+                }
+            }
+        },
+    )
+}
+
+async fn assign(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Page {
+    if !viewer.csrf_ok(&form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let id = request_id(&id)?;
+    let back = format!("/console/requests/{id}/matches");
+    let volunteer = VolunteerId(form.volunteer.unwrap_or_default());
+    missions::assign(&app.ops, viewer.actor().into(), id, volunteer)
+        .await
+        .map_err(PageError::back_to(&back))?;
+    Ok(Redirect::to("/console/missions?state=accepted").into_response())
+}
+
+async fn find_volunteer(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Page {
+    if !viewer.csrf_ok(&form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let id = request_id(&id)?;
+    let back = format!("/console/requests/{id}/matches");
+    missions::find_volunteer(&app.ops, viewer.actor().into(), id).await.map_err(PageError::back_to(&back))?;
+    Ok(Redirect::to(&back).into_response())
+}
+
+async fn missions_page(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    RawQuery(q): RawQuery,
+) -> Page {
+    let mut state = None;
+    for (k, v) in form_urlencoded::parse(q.as_deref().unwrap_or_default().as_bytes()) {
+        if k == "state" && !v.is_empty() {
+            state = Some(MissionState::parse(&v).map_err(Error::Invalid)?);
+        }
+    }
+    let views = missions::list(&app.ops, viewer.actor().into(), state).await?;
+    Ok(layout(
+        "Missions",
+        Some(&viewer),
+        &html! {
+            h1 { "Missions" }
+            nav aria-label="By state" {
+                a href="/console/missions" { "All" } " "
+                @for s in MissionState::ALL { a href={ "/console/missions?state=" (s.as_str()) } aria-current=[(state == Some(s)).then_some("page")] { (s.as_str()) } " " }
+            }
+            (mission_table(&viewer, &views, app.timezone()))
+        },
+    )
+    .into_response())
+}
+
+fn mission_table(viewer: &Viewer, views: &[View], tz: Tz) -> Markup {
+    html! {
+        table {
+            caption { (views.len()) " mission(s)" }
+            thead { tr { th scope="col" { "#" } th scope="col" { "Kind" } th scope="col" { "Neighbourhood" } th scope="col" { "State" } th scope="col" { "Volunteer" } th scope="col" { "Made" } th scope="col" { "Actions" } } }
+            tbody {
+                @for v in views {
+                    @let m = &v.mission;
+                    tr {
+                        td { (m.id) }
+                        td { (v.help) }
+                        td { (v.neighbourhood) }
+                        td { (m.state) }
+                        td { @if let Some(id) = m.volunteer { a href={ "/console/volunteers/" (id) } { "#" (id) } } @else { "–" } }
+                        td { (local(m.created_at, tz)) }
+                        td {
+                            a href={ "/console/requests/" (m.request) "/matches" } { "Matches" } " "
+                            @if m.state == MissionState::Accepted {
+                                (step_button(viewer, m.id, "done", "Done"))
+                                (step_button(viewer, m.id, "not-done", "Not done"))
+                            }
+                            @if m.state.is_live() { (step_button(viewer, m.id, "cancel", "Cancel")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn step_button(viewer: &Viewer, id: MissionId, step: &str, label: &str) -> Markup {
+    html! {
+        form.inline method="post" action={ "/console/missions/" (id) "/" (step) } {
+            input type="hidden" name="csrf" value=(csrf(viewer));
+            button type="submit" { (label) } " "
+        }
+    }
+}
+
+async fn step(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path((id, step)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Page {
+    if !viewer.csrf_ok(&form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let id = MissionId(id.parse().map_err(|_| PageError::from(Error::NoSuchMission))?);
+    let step = Step::parse(&step).ok_or(PageError::from(Error::NoSuchMission))?;
+    let back = "/console/missions";
+    missions::step(&app.ops, viewer.actor().into(), id, step, form.note)
+        .await
+        .map_err(PageError::back_to(back))?;
+    Ok(Redirect::to(back).into_response())
+}
+
+async fn map(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser) -> Page {
+    let places = missions::map(&app.ops, viewer.actor().into()).await?;
+    Ok(layout(
+        "Map",
+        Some(&viewer),
+        &html! {
+            h1 { "Volunteers and missions by postcode" }
+            (super::map::map(&places))
+        },
+    )
+    .into_response())
+}
