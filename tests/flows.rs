@@ -77,3 +77,74 @@ async fn editing_a_flow_file_changes_the_menu_without_a_restart_and_a_bad_edit_i
         "a bad edit keeps the previous flow"
     );
 }
+
+/// The bundled flow with `from` replaced by `to`, loaded; the problems found, as text.
+fn problems_after(from: &str, to: &str) -> String {
+    let liege = std::fs::read_to_string(repo_flows().join("liege.toml")).unwrap();
+    assert!(liege.contains(from), "{from}");
+    let edited = liege.replacen(from, to, 1);
+    match solidaire::flow::load::from_sources_quick(&[("liege.toml".into(), edited)]) {
+        Ok(_) => String::new(),
+        Err(errors) => errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+    }
+}
+
+#[test]
+fn kinds_of_help_and_the_volunteer_sign_up_are_checked_with_their_place_in_the_file() {
+    let cases = [
+        (
+            r#"set = { help = "groceries" }"#,
+            r#"set = { help = "groceris" }"#,
+            "`groceris` is not a kind of help of this line ([line.helps]: groceries, listening, pets, pharmacy)",
+        ),
+        (r#""help.listening" = "yes""#, r#""help.chatting" = "yes""#, "`chatting` is not a kind of help"),
+        (r#""language.de" = "yes""#, r#""language.it" = "yes""#, "`it` is not a language of this line"),
+        (
+            r#"label = { fr = "Pharmacie", nl = "Apotheek", de = "Apotheke" }"#,
+            r#"label = { fr = "Pharmacie", nl = "Apotheek" }"#,
+            "kind of help `pharmacy` has no `de` label",
+        ),
+        (
+            "registers = \"volunteer\"\nmessage = true",
+            "registers = \"volunteer\"\nmessage = false",
+            "a volunteer sign-up needs `message = true`",
+        ),
+        (
+            "registers = \"volunteer\"",
+            "registers = \"helper\"",
+            "`registers` is `request` or `volunteer`, not `helper`",
+        ),
+        (r#"inside = "volunteer_helps""#, r#"inside = "volunteer_outside""#, "unreachable"),
+        (
+            r#"{ key = "6", goto = "volunteer" }"#,
+            r#"{ key = "6", goto = "volunteer_helps" }"#,
+            "volunteer sign-up `volunteer_signup` can be reached without a served postcode",
+        ),
+        (
+            r#"postcodes = ["4000", "4020""#,
+            r#"postcodes = ["4000", "4009""#,
+            "postcode `4009` is not in the table of places (BE, FR)",
+        ),
+        ("radius_km = 10", "radius_km = 0", "[line.volunteering] radius_km must be between 0 and 200"),
+    ];
+    for (from, to, expected) in cases {
+        let found = problems_after(from, to);
+        assert!(found.contains(expected), "{to}: expected {expected:?} in:\n{found}");
+        assert!(found.contains("liege.toml:"), "each problem has its place: {found}");
+    }
+    let unlabelled = problems_after(
+        r#"label = { fr = "Pharmacie", nl = "Apotheek", de = "Apotheke" }"#,
+        r#"label = { fr = "Pharmacie" }"#,
+    );
+    let header = std::fs::read_to_string(repo_flows().join("liege.toml"))
+        .unwrap()
+        .lines()
+        .position(|l| l == "[line.helps.pharmacy]")
+        .unwrap()
+        + 1;
+    assert!(
+        unlabelled.contains(&format!("liege.toml:{header}:")),
+        "the problem points at its kind of help: {unlabelled}"
+    );
+    assert_eq!(problems_after("radius_km = 10", "radius_km = 12"), "", "the bundled flow itself is fine");
+}

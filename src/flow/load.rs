@@ -330,7 +330,7 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
     check_prompts(&mut check, &file);
     check_nodes(&mut check, &file, &postcodes);
     check_helps(&mut check, &file);
-    let helps: Vec<String> = file.line.helps.keys().cloned().collect();
+    let helps: Vec<String> = file.line.helps.keys().map(|k| k.get_ref().clone()).collect();
     let languages: Vec<String> = file.line.languages.iter().map(|l| l.get_ref().clone()).collect();
 
     if check.errors.is_empty() {
@@ -649,19 +649,19 @@ fn check_helps(check: &mut Check<'_>, file: &FlowFile) {
     let line = &file.line;
     let languages: BTreeSet<&str> = line.languages.iter().map(|l| l.get_ref().as_str()).collect();
     for (id, help) in &line.helps {
+        let (span, id) = (id.span(), id.get_ref());
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-            check
-                .error(&(0..0), format!("kind of help `{id}`: an id has lower-case letters, digits and `_`"));
+            check.error(&span, format!("kind of help `{id}`: an id has lower-case letters, digits and `_`"));
         }
         for lang in &languages {
             if !help.label.contains_key(*lang) {
-                check.error(&(0..0), format!("kind of help `{id}` has no `{lang}` label"));
+                check.error(&span, format!("kind of help `{id}` has no `{lang}` label"));
             }
         }
     }
     let known = |check: &mut Check<'_>, span: &Range<usize>, id: &str| {
         if !line.helps.contains_key(id) {
-            let ids: Vec<&str> = line.helps.keys().map(String::as_str).collect();
+            let ids: Vec<&str> = line.helps.keys().map(|k| k.get_ref().as_str()).collect();
             check.error(
                 span,
                 format!("`{id}` is not a kind of help of this line ([line.helps]: {})", ids.join(", ")),

@@ -197,7 +197,7 @@ pub struct Line {
     pub transfers: BTreeMap<String, Spanned<String>>,
     /// Kinds of help volunteers offer, by id (`groceries`, `listening`).
     #[serde(default)]
-    pub helps: BTreeMap<String, Help>,
+    pub helps: BTreeMap<Spanned<String>, Help>,
     /// How volunteers are matched on this line.
     #[serde(default)]
     pub volunteering: Volunteering,
