@@ -109,3 +109,17 @@ CREATE TABLE mission_history (
     at            TEXT NOT NULL
 ) STRICT;
 CREATE INDEX mission_history_by_mission ON mission_history (mission_id, id);
+
+-- Bumped by every change to the roster: matching keeps the roster in memory and reads it
+-- again only when this has moved (whoever changed it: the service, the command line).
+CREATE TABLE roster_version (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    version     INTEGER NOT NULL
+) STRICT;
+INSERT INTO roster_version (id, version) VALUES (1, 0);
+CREATE TRIGGER roster_added AFTER INSERT ON volunteers
+    BEGIN UPDATE roster_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER roster_changed AFTER UPDATE ON volunteers
+    BEGIN UPDATE roster_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER roster_removed AFTER DELETE ON volunteers
+    BEGIN UPDATE roster_version SET version = version + 1 WHERE id = 1; END;

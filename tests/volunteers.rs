@@ -203,6 +203,11 @@ async fn a_resident_signs_up_by_phone_and_waits_as_pending_until_a_coordinator_c
     assert_eq!(ids(&m, "matches", "volunteer"), [1], "{m}");
     let (status, body) = d.api.post("/api/volunteers/1/confirm", &d.cora, json!({})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("wrong_state")), "{body}");
+    // The roster matching keeps in memory follows a change made by another process (the
+    // operator's command line on the same file).
+    d.app.db().execute("UPDATE volunteers SET on_duty = 0 WHERE id = 1", []).unwrap();
+    let (_, m) = d.api.get("/api/requests/1/matches", &d.cora).await;
+    assert_eq!(m["left_out"][0]["reason"], "off duty", "{m}");
 
     // Calling again does not make a second record.
     let again = d

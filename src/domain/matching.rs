@@ -54,6 +54,9 @@ pub struct Rules {
 pub struct Match {
     /// Who.
     pub volunteer: VolunteerId,
+    /// Their place among the candidates given to [`rank`].
+    #[serde(skip)]
+    pub index: usize,
     /// How far they live from the need, in km (one decimal).
     pub distance_km: f64,
     /// Out of 100, higher first (one decimal).
@@ -111,19 +114,41 @@ impl LeftOut {
     }
 }
 
-/// The volunteers who can take `need`, best first, and those left out with why.
+/// A volunteer left out, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Excluded {
+    /// Who.
+    pub volunteer: VolunteerId,
+    /// Their place among the candidates given to [`rank`].
+    pub index: usize,
+    /// How far they live from the need, in km (one decimal).
+    pub distance_km: f64,
+    /// Why.
+    pub why: LeftOut,
+}
+
+/// The volunteers who can take `need`, best first, and those left out with why, nearest
+/// first.
 #[must_use]
-pub fn rank(
-    need: &Need<'_>,
-    candidates: &[Candidate<'_>],
-    rules: Rules,
-) -> (Vec<Match>, Vec<(VolunteerId, LeftOut)>) {
+pub fn rank(need: &Need<'_>, candidates: &[Candidate<'_>], rules: Rules) -> (Vec<Match>, Vec<Excluded>) {
+    let from_need = Ruler::at(need.point);
     let mut matches = Vec::new();
     let mut left_out = Vec::new();
-    for c in candidates {
-        match assess(need, c, rules) {
-            Ok(m) => matches.push(m),
-            Err(why) => left_out.push((c.volunteer.id, why)),
+    for (index, c) in candidates.iter().enumerate() {
+        let distance = from_need.km(c.volunteer.profile.point);
+        match assess(need, c, distance, rules) {
+            Ok(mut m) => {
+                m.index = index;
+                matches.push(m);
+            }
+            Err(why) => {
+                left_out.push(Excluded {
+                    volunteer: c.volunteer.id,
+                    index,
+                    distance_km: round1(distance),
+                    why,
+                });
+            }
         }
     }
     matches.sort_by(|a, b| {
@@ -132,11 +157,34 @@ pub fn rank(
             .then(a.distance_km.total_cmp(&b.distance_km))
             .then(a.volunteer.cmp(&b.volunteer))
     });
-    left_out.sort_by_key(|(id, _)| *id);
+    left_out.sort_by(|a, b| a.distance_km.total_cmp(&b.distance_km).then(a.volunteer.cmp(&b.volunteer)));
     (matches, left_out)
 }
 
-fn assess(need: &Need<'_>, c: &Candidate<'_>, rules: Rules) -> Result<Match, LeftOut> {
+/// Distances from one point, on the plane tangent to it: within 100 km the error is
+/// under half a percent (a few hundred metres, below the centroids' own kilometre), and
+/// each distance costs a square root instead of four trigonometric functions.
+struct Ruler {
+    from: Point,
+    /// Kilometres per degree of longitude, and of latitude, at `from`.
+    per_lon: f64,
+    per_lat: f64,
+}
+
+impl Ruler {
+    fn at(from: Point) -> Self {
+        let per_lat = 6371.0_f64.to_radians();
+        Self { from, per_lon: per_lat * from.lat.to_radians().cos(), per_lat }
+    }
+
+    fn km(&self, to: Point) -> f64 {
+        let dx = (to.lon - self.from.lon) * self.per_lon;
+        let dy = (to.lat - self.from.lat) * self.per_lat;
+        dx.hypot(dy)
+    }
+}
+
+fn assess(need: &Need<'_>, c: &Candidate<'_>, distance: f64, rules: Rules) -> Result<Match, LeftOut> {
     let v = c.volunteer;
     let p = &v.profile;
     if v.state != VolunteerState::Active {
@@ -148,7 +196,6 @@ fn assess(need: &Need<'_>, c: &Candidate<'_>, rules: Rules) -> Result<Match, Lef
     if !p.helps.iter().any(|h| h == need.help) {
         return Err(LeftOut::OtherHelp);
     }
-    let distance = p.point.km_to(need.point);
     if distance > p.radius_km {
         return Err(LeftOut::TooFar { distance_km: round1(distance), radius_km: p.radius_km });
     }
@@ -181,7 +228,7 @@ fn assess(need: &Need<'_>, c: &Candidate<'_>, rules: Rules) -> Result<Match, Lef
     if !p.availability.is_any_hour() {
         reasons.push("free at that time".to_owned());
     }
-    Ok(Match { volunteer: v.id, distance_km: round1(distance), score: round1(score), reasons })
+    Ok(Match { volunteer: v.id, index: 0, distance_km: round1(distance), score: round1(score), reasons })
 }
 
 fn round1(x: f64) -> f64 {
@@ -262,10 +309,12 @@ mod tests {
         assert_eq!(order, [2, 1]);
         assert_eq!(matches[0].reasons[..3], ["0.0 km", "speaks fr", "no mission this week"]);
         assert!(matches[1].distance_km > 1.0 && matches[1].distance_km < 4.0, "{:?}", matches[1]);
-        let why: Vec<(i64, &LeftOut)> = left_out.iter().map(|(id, w)| (id.0, w)).collect();
-        assert!(matches!(why[0], (3, LeftOut::TooFar { .. })), "{why:?}");
-        assert_eq!(why[1], (4, &LeftOut::OffDuty));
-        assert_eq!(why[2], (5, &LeftOut::OtherHelp));
+        let why: Vec<(i64, &LeftOut)> = left_out.iter().map(|e| (e.volunteer.0, &e.why)).collect();
+        assert_eq!(why[0], (4, &LeftOut::OffDuty), "nearest first: {why:?}");
+        assert_eq!(why[1], (5, &LeftOut::OtherHelp));
+        assert!(matches!(why[2], (3, LeftOut::TooFar { .. })), "{why:?}");
+        assert!(left_out[2].distance_km > 17.0, "{:?}", left_out[2]);
+        assert_eq!(matches[1].index, 0, "the position among the candidates");
     }
 
     #[test]
@@ -290,7 +339,7 @@ mod tests {
             let c = Candidate { volunteer: &v, ..probe };
             let (matches, left_out) = rank(&need(), &[c], RULES);
             assert!(matches.is_empty());
-            assert_eq!(left_out[0].1, expected);
+            assert_eq!(left_out[0].why, expected);
         }
     }
 
@@ -311,6 +360,18 @@ mod tests {
     }
 
     #[test]
+    fn the_ruler_agrees_with_the_great_circle_within_the_ranges_volunteers_go() {
+        let places = Places::builtin();
+        let liege = places.find("4020").unwrap().centre;
+        for code in ["4030", "4800", "4000", "5000", "6000", "1000"] {
+            let other = places.find(code).unwrap().centre;
+            let (planar, sphere) = (Ruler::at(liege).km(other), liege.km_to(other));
+            assert!(sphere < 100.0, "{code}");
+            assert!((planar - sphere).abs() <= sphere * 0.005, "{code}: {planar} vs {sphere}");
+        }
+    }
+
+    #[test]
     fn the_same_roster_gives_the_same_order() {
         let roster: Vec<Volunteer> = (1..=40)
             .map(|i| {
@@ -322,8 +383,11 @@ mod tests {
             })
             .collect();
         let mut cs = candidates(&roster);
-        let first = rank(&need(), &cs, RULES).0;
+        let order = |cs: &[Candidate<'_>]| -> Vec<(VolunteerId, f64)> {
+            rank(&need(), cs, RULES).0.iter().map(|m| (m.volunteer, m.score)).collect()
+        };
+        let first = order(&cs);
         cs.reverse();
-        assert_eq!(rank(&need(), &cs, RULES).0, first);
+        assert_eq!(order(&cs), first);
     }
 }

@@ -27,6 +27,9 @@ use crate::store::missions::{self as rows, MissionEvent, MissionFilter, NewMissi
 use crate::store::volunteers::{self as roster, RosterFilter};
 use crate::store::{StoreError, callbacks};
 
+/// How many of the volunteers left out a request's matches list, nearest first.
+pub const MAX_LEFT_OUT: usize = 30;
+
 /// A request's matches: who can take it, best first, and who cannot, with why.
 #[derive(Debug, Clone)]
 pub struct Matching {
@@ -36,7 +39,7 @@ pub struct Matching {
     pub mission: Option<Mission>,
     /// The volunteers who can take it, best first, with their records.
     pub matches: Vec<(Match, Volunteer)>,
-    /// Those left out, with why.
+    /// The nearest of those left out ([`MAX_LEFT_OUT`] at most), with why.
     pub left_out: Vec<(Volunteer, LeftOut)>,
 }
 
@@ -75,14 +78,19 @@ fn request_for(
 }
 
 /// Ranks the line's roster for a request.
-fn match_in(conn: &Connection, flow: &Flow, request: Request, now: DateTime<Utc>) -> Result<Matching> {
+fn match_in(
+    conn: &Connection,
+    ops: &Ops,
+    flow: &Flow,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Result<Matching> {
     let need = need_of(flow, &request, now)?;
-    let volunteers =
-        roster::list(conn, &RosterFilter { line: Some(request.line.clone()), ..RosterFilter::default() })?;
+    let roster = ops.roster.all(conn)?;
     let loads = rows::loads(conn, &request.line, request.phone.as_deref(), now)?;
-    let candidates: Vec<Candidate<'_>> = volunteers
+    let candidates: Vec<Candidate<'_>> = roster
         .iter()
-        .filter(|v| v.state != VolunteerState::Left)
+        .filter(|v| v.line == request.line && v.state != VolunteerState::Left)
         .map(|v| {
             let load = loads.get(&v.id).copied().unwrap_or_default();
             Candidate {
@@ -95,9 +103,18 @@ fn match_in(conn: &Connection, flow: &Flow, request: Request, now: DateTime<Utc>
         .collect();
     let rules = Rules { offers_per_month: flow.file.line.volunteering.offers_per_month };
     let (matches, left_out) = rank(&need, &candidates, rules);
-    let by_id = |id: VolunteerId| volunteers.iter().find(|v| v.id == id).cloned();
-    let matches = matches.into_iter().filter_map(|m| by_id(m.volunteer).map(|v| (m, v))).collect();
-    let left_out = left_out.into_iter().filter_map(|(id, why)| by_id(id).map(|v| (v, why))).collect();
+    let matches = matches
+        .into_iter()
+        .map(|m| (candidates[m.index].volunteer.clone(), m))
+        .map(|(v, m)| (m, v))
+        .collect();
+    // The nearest of those left out say why a neighbour was not chosen; the whole roster
+    // would drown them.
+    let left_out = left_out
+        .into_iter()
+        .take(MAX_LEFT_OUT)
+        .map(|e| (candidates[e.index].volunteer.clone(), e.why))
+        .collect();
     let mission = live_mission(conn, request.id)?;
     Ok(Matching { request, mission, matches, left_out })
 }
@@ -122,11 +139,12 @@ fn flow_of(ops: &Ops, line: &str) -> Result<Arc<Flow>> {
 pub async fn matches(ops: &Ops, door: Door, id: RequestId) -> Result<Matching> {
     let now = ops.now();
     let flows = ops.flows();
+    let ops_in = ops.clone();
     read(ops, move |c| {
         let coordinator = coordinator(c, door)?;
         let request = request_for(c, &coordinator, id, now)?;
         let flow = flows.get(&request.line).ok_or(Error::NoSuchRequest)?;
-        match_in(c, flow, request, now)
+        match_in(c, &ops_in, flow, request, now)
     })
     .await
 }
@@ -253,7 +271,7 @@ pub async fn assign(ops: &Ops, door: Door, id: RequestId, volunteer: VolunteerId
                 mission.id
             )));
         }
-        let matching = match_in(c, &flow, request, now)?;
+        let matching = match_in(c, &flow_ops, &flow, request, now)?;
         let detail = if let Some((m, _)) = matching.matches.iter().find(|(m, _)| m.volunteer == volunteer) {
             m.reasons.join(" · ")
         } else {
@@ -305,7 +323,7 @@ pub async fn offer(
         }
         let flow = flow_of(&flow_ops, &mission.line)?;
         let request = callbacks::get(c, mission.request, now)?.ok_or(Error::NoSuchRequest)?;
-        let matching = match_in(c, &flow, request, now)?;
+        let matching = match_in(c, &flow_ops, &flow, request, now)?;
         for v in &volunteers {
             if !matching.matches.iter().any(|(m, _)| m.volunteer == *v) {
                 let why = matching.left_out.iter().find(|(x, _)| x.id == *v).map(|(_, w)| w.describe());

@@ -34,6 +34,7 @@ pub struct Ops {
     changes: tokio::sync::broadcast::Sender<()>,
     throttle: Arc<crate::domain::throttle::Throttle>,
     flows: crate::flow::InForce,
+    roster: Arc<crate::store::volunteers::RosterCache>,
 }
 
 impl std::fmt::Debug for Ops {
@@ -47,7 +48,7 @@ impl Ops {
     #[must_use]
     pub fn new(store: Store, clock: Arc<dyn Clock>, lease: Duration, flows: crate::flow::InForce) -> Self {
         let (changes, _) = tokio::sync::broadcast::channel(64);
-        Self { store, clock, lease, changes, throttle: Arc::default(), flows }
+        Self { store, clock, lease, changes, throttle: Arc::default(), flows, roster: Arc::default() }
     }
 
     /// The flows in force.

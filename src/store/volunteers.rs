@@ -293,3 +293,37 @@ pub fn purge_left(conn: &Connection, before: DateTime<Utc>) -> Result<usize, Sto
         [time::format(before)],
     )?)
 }
+
+/// The whole roster kept in memory for matching, read again from the database only when
+/// `roster_version` has moved (a trigger bumps it on every change, whoever makes it).
+#[derive(Debug, Default)]
+pub struct RosterCache(std::sync::Mutex<Option<(i64, std::sync::Arc<Vec<Volunteer>>)>>);
+
+impl RosterCache {
+    /// Every volunteer of every line, as of now.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    ///
+    /// # Panics
+    /// If a thread panicked while holding the cache (it only swaps a pointer).
+    pub fn all(&self, conn: &Connection) -> Result<std::sync::Arc<Vec<Volunteer>>, StoreError> {
+        // Inside a write transaction the rows may yet be rolled back: read, never keep.
+        if !conn.is_autocommit() {
+            return Ok(std::sync::Arc::new(list(conn, &RosterFilter::default())?));
+        }
+        // The version is read before the rows: a change committed in between makes the
+        // next call read again, never keeps stale rows.
+        let version: i64 = conn
+            .prepare_cached("SELECT version FROM roster_version WHERE id = 1")?
+            .query_row([], |r| r.get(0))?;
+        if let Some((cached, rows)) = self.0.lock().expect("roster cache").as_ref() {
+            if *cached == version {
+                return Ok(std::sync::Arc::clone(rows));
+            }
+        }
+        let rows = std::sync::Arc::new(list(conn, &RosterFilter::default())?);
+        *self.0.lock().expect("roster cache") = Some((version, std::sync::Arc::clone(&rows)));
+        Ok(rows)
+    }
+}
