@@ -91,6 +91,20 @@ struct DayTally {
     within: u64,
     judged: u64,
     per_hour: Vec<HourTally>,
+    missions: MissionTally,
+}
+
+#[derive(Debug, Default, Clone)]
+struct MissionTally {
+    created: u64,
+    accepted: u64,
+    done: u64,
+    not_done: u64,
+    cancelled: u64,
+    minutes_to_acceptance: Vec<f64>,
+    volunteers: HashSet<i64>,
+    /// Missions made and done per postcode.
+    by_postcode: std::collections::BTreeMap<String, (u64, u64)>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -109,6 +123,8 @@ pub struct Report {
     pub days: Vec<Row>,
     /// One row per hour of every day.
     pub hours: Vec<Row>,
+    /// One row per day and postcode that had missions.
+    pub postcodes: Vec<Row>,
 }
 
 struct Calendar {
@@ -187,6 +203,7 @@ pub fn compute(conn: &Connection, query: &Query) -> Result<Report, StoreError> {
         .collect();
     count_calls(conn, query, &calendar, &mut days)?;
     count_callbacks(conn, query, &calendar, &mut days)?;
+    count_missions(conn, query, &calendar, &mut days)?;
     Ok(render(query, &calendar, days))
 }
 
@@ -311,6 +328,45 @@ fn count_callbacks(
     Ok(())
 }
 
+fn count_missions(
+    conn: &Connection,
+    query: &Query,
+    calendar: &Calendar,
+    days: &mut [DayTally],
+) -> Result<(), StoreError> {
+    let (start, end) = (calendar.starts[0], calendar.starts[calendar.days()]);
+    reports::missions_alive(conn, (start, end), query.line.as_deref(), |m| {
+        let day = |at: Option<&str>| at.and_then(time::parse).and_then(|t| calendar.day_of(t));
+        if let Some(d) = day(Some(m.created_at)) {
+            let t = &mut days[d].missions;
+            t.created += 1;
+            t.by_postcode.entry(m.postcode.to_owned()).or_default().0 += 1;
+        }
+        if let Some(d) = day(m.accepted_at) {
+            let t = &mut days[d].missions;
+            t.accepted += 1;
+            t.volunteers.extend(m.volunteer);
+            let (requested, accepted) = (time::parse(m.requested_at), m.accepted_at.and_then(time::parse));
+            if let (Some(requested), Some(accepted)) = (requested, accepted) {
+                #[allow(clippy::cast_precision_loss)]
+                t.minutes_to_acceptance.push((accepted - requested).num_seconds().max(0) as f64 / 60.0);
+            }
+        }
+        if let Some(d) = day(m.closed_at) {
+            let t = &mut days[d].missions;
+            match m.state {
+                "done" => {
+                    t.done += 1;
+                    t.by_postcode.entry(m.postcode.to_owned()).or_default().1 += 1;
+                }
+                "not_done" => t.not_done += 1,
+                "cancelled" => t.cancelled += 1,
+                _ => {}
+            }
+        }
+    })
+}
+
 fn round1(v: Option<f64>) -> Cell {
     Cell::Measure(v.map(|v| (v * 10.0).round() / 10.0))
 }
@@ -319,6 +375,7 @@ fn render(query: &Query, calendar: &Calendar, days: Vec<DayTally>) -> Report {
     let line = query.line.clone().unwrap_or_else(|| "all".to_owned());
     let mut day_rows = Vec::new();
     let mut hour_rows = Vec::new();
+    let mut postcode_rows = Vec::new();
     for (d, mut t) in days.into_iter().enumerate() {
         let date = calendar.from + Duration::days(i64::try_from(d).unwrap_or(0));
         let label = |h: usize| {
@@ -365,6 +422,25 @@ fn render(query: &Query, calendar: &Calendar, days: Vec<DayTally>) -> Report {
             ("service_level_percent", round1(service_level)),
             ("busiest_hour", Cell::Text(busiest)),
         ]);
+        let m = &mut t.missions;
+        row.extend([
+            ("missions_created", Cell::Count(m.created)),
+            ("missions_accepted", Cell::Count(m.accepted)),
+            ("missions_done", Cell::Count(m.done)),
+            ("missions_not_done", Cell::Count(m.not_done)),
+            ("missions_cancelled", Cell::Count(m.cancelled)),
+            ("median_minutes_to_acceptance", round1(percentile(&mut m.minutes_to_acceptance, 0.5))),
+            ("volunteers_on_missions", Cell::Count(m.volunteers.len() as u64)),
+        ]);
+        for (postcode, (created, done)) in &m.by_postcode {
+            postcode_rows.push(vec![
+                ("date", Cell::Text(Some(date.to_string()))),
+                ("line", Cell::Text(Some(line.clone()))),
+                ("postcode", Cell::Text(Some(postcode.clone()))),
+                ("missions_created", Cell::Count(*created)),
+                ("missions_done", Cell::Count(*done)),
+            ]);
+        }
         day_rows.push(row);
         for (h, hour) in t.per_hour.iter().enumerate() {
             hour_rows.push(vec![
@@ -379,7 +455,7 @@ fn render(query: &Query, calendar: &Calendar, days: Vec<DayTally>) -> Report {
             ]);
         }
     }
-    Report { days: day_rows, hours: hour_rows }
+    Report { days: day_rows, hours: hour_rows, postcodes: postcode_rows }
 }
 
 fn csv_field(out: &mut String, text: &str) {
@@ -537,6 +613,7 @@ impl Request {
         if self.json {
             let mut doc = Map::new();
             doc.insert("days".to_owned(), to_json(&report.days));
+            doc.insert("postcodes".to_owned(), to_json(&report.postcodes));
             if self.hourly {
                 doc.insert("hours".to_owned(), to_json(&report.hours));
             }

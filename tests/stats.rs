@@ -1,6 +1,8 @@
 //! Daily statistics from a day of real calls driven through the voice webhook, every
 //! figure computed by hand; an empty day; the daylight-saving days; the CSV pinned.
 
+#![recursion_limit = "256"]
+
 mod common;
 
 use common::*;
@@ -91,6 +93,8 @@ async fn a_day_of_real_calls_gives_the_figures_computed_by_hand() {
         "service_level_hours": 4,
         "service_level_percent": 100.0, // 155 and 24 working minutes, both within 4 h
         "busiest_hour": "10:00+01:00",  // B, C, D
+        "missions_created": 0, "missions_accepted": 0, "missions_done": 0, "missions_not_done": 0,
+        "missions_cancelled": 0, "median_minutes_to_acceptance": null, "volunteers_on_missions": 0,
     });
     assert_eq!(day, &expected);
     let hours = doc["hours"].as_array().unwrap();
@@ -154,7 +158,7 @@ async fn an_empty_day_has_zero_counts_and_empty_measures() {
     assert!(header.starts_with("date,line,calls_offered,"));
     assert_eq!(
         lines.next().unwrap(),
-        "2026-11-24,all,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,,,0,0,0,0,,,4,,"
+        "2026-11-24,all,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,,,0,0,0,0,,,4,,,0,0,0,0,0,,0"
     );
     assert_eq!(lines.next(), Some(""), "CRLF after the last row");
 }

@@ -157,6 +157,25 @@ async fn a_groceries_request_from_4020_is_matched_nearest_first_and_assigned_to_
     assert_eq!(actions, ["proposed", "assigned", "done"], "{mission_view}");
     assert_eq!(mission_view["mission"]["history"][1]["agent"], "cora");
 
+    // The day's statistics count missions, never people.
+    let sue = d.app.add_agent("sue", "supervisor", PASSWORD);
+    let day = open_hours().with_timezone(&chrono_tz::Europe::Brussels).date_naive();
+    let (status, stats) = d.api.get(&format!("/api/stats/daily?date={day}&format=json"), &sue).await;
+    assert_eq!(status, 200, "{stats}");
+    let figures = &stats["days"][0];
+    assert_eq!(
+        (&figures["missions_created"], &figures["missions_accepted"], &figures["missions_done"]),
+        (&json!(1), &json!(1), &json!(1)),
+        "{figures}"
+    );
+    assert_eq!(figures["volunteers_on_missions"], 1);
+    assert!(figures["median_minutes_to_acceptance"].as_f64().is_some(), "{figures}");
+    assert_eq!(
+        stats["postcodes"],
+        json!([{ "date": day.to_string(), "line": "all", "postcode": "4020", "missions_created": 1, "missions_done": 1 }])
+    );
+    assert!(!stats.to_string().contains("+32"), "counts only");
+
     // Continuity: the next time this resident asks, the one who helped comes first even
     // with a mission behind her this week.
     d.app.clock.advance(chrono::Duration::days(2));
@@ -284,6 +303,17 @@ async fn an_offer_to_two_is_taken_by_the_first_to_accept_and_a_mission_not_done_
     let (_, m) = d.api.get("/api/requests/1/matches", &d.cora).await;
     assert_eq!(ids(&m, "matches", "volunteer"), [grivegnee], "{m}");
     assert!(m["left_out"].to_string().contains("asked enough times this month"), "{m}");
+
+    // A supervisor who cancels the request ends its mission too.
+    let sue = d.app.add_agent("sue", "supervisor", PASSWORD);
+    let (_, body) = d.api.post("/api/requests/1/find-volunteer", &d.cora, json!({})).await;
+    let third = body["mission"]["id"].as_i64().unwrap();
+    let (status, body) = d.api.post("/api/requests/1/cancel", &sue, json!({ "reason": "moved away" })).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, ended) = d.api.get(&format!("/api/missions/{third}"), &d.cora).await;
+    assert_eq!(ended["mission"]["state"], "cancelled", "{ended}");
+    let (_, request) = d.api.get("/api/requests/1", &sue).await;
+    assert_eq!(request["request"]["state"], "cancelled", "{request}");
 }
 
 #[tokio::test]

@@ -348,6 +348,28 @@ fn cancel(
     if reason.trim().is_empty() {
         return Err(Error::Invalid("cancelling needs a reason".to_owned()));
     }
+    // A mission serving it ends with it (before the request closes: ending a mission
+    // gives its request back to the queue).
+    if let Some(mission) = callbacks::get(conn, id, at)?.and_then(|r| r.mission) {
+        if let Some(m) = crate::store::missions::get(conn, mission)? {
+            crate::store::missions::set_state(
+                conn,
+                &m,
+                crate::domain::missions::MissionState::Cancelled,
+                m.volunteer,
+                at,
+            )?;
+            crate::store::missions::note(
+                conn,
+                mission,
+                Some(supervisor.id()),
+                None,
+                "cancelled",
+                "the request was cancelled",
+                at,
+            )?;
+        }
+    }
     if !callbacks::set_cancelled(conn, id, at)? {
         return Err(Error::NoSuchRequest);
     }

@@ -115,3 +115,53 @@ pub fn requests_alive(
     }
     Ok(())
 }
+
+/// One mission as the statistics see it.
+#[derive(Debug)]
+pub struct MissionRow<'a> {
+    /// When it was made (stored form).
+    pub created_at: &'a str,
+    /// When a volunteer accepted it (or was assigned).
+    pub accepted_at: Option<&'a str>,
+    /// When it ended.
+    pub closed_at: Option<&'a str>,
+    /// `proposed` … `cancelled`.
+    pub state: &'a str,
+    /// The resident's postcode.
+    pub postcode: &'a str,
+    /// The volunteer who has or had it.
+    pub volunteer: Option<i64>,
+    /// When its request was registered.
+    pub requested_at: &'a str,
+}
+
+/// Lends `f` every mission that lived between `start` and `end` (made before `end`, not
+/// ended before `start`), on `line` or all.
+///
+/// # Errors
+/// SQLite errors.
+pub fn missions_alive(
+    conn: &Connection,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    line: Option<&str>,
+    mut f: impl FnMut(&MissionRow<'_>),
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.created_at, m.accepted_at, m.closed_at, m.state, m.postcode, m.volunteer_id, r.created_at
+         FROM missions m JOIN callback_requests r ON r.id = m.request_id
+         WHERE m.created_at < ?1 AND (m.closed_at IS NULL OR m.closed_at >= ?2) AND (?3 IS NULL OR m.line = ?3)",
+    )?;
+    let mut rows = stmt.query(params![time::format(end), time::format(start), line])?;
+    while let Some(r) = rows.next()? {
+        f(&MissionRow {
+            created_at: r.get_ref(0)?.as_str()?,
+            accepted_at: r.get_ref(1)?.as_str_or_null()?,
+            closed_at: r.get_ref(2)?.as_str_or_null()?,
+            state: r.get_ref(3)?.as_str()?,
+            postcode: r.get_ref(4)?.as_str()?,
+            volunteer: r.get(5)?,
+            requested_at: r.get_ref(6)?.as_str()?,
+        });
+    }
+    Ok(())
+}
