@@ -160,9 +160,9 @@ async fn a_groceries_request_from_4020_is_matched_nearest_first_and_assigned_to_
     // The day's statistics count missions, never people.
     let sue = d.app.add_agent("sue", "supervisor", PASSWORD);
     let day = open_hours().with_timezone(&chrono_tz::Europe::Brussels).date_naive();
-    let (status, stats) = d.api.get(&format!("/api/stats/daily?date={day}&format=json"), &sue).await;
-    assert_eq!(status, 200, "{stats}");
-    let figures = &stats["days"][0];
+    let (status, report) = d.api.get(&format!("/api/stats/daily?date={day}&format=json"), &sue).await;
+    assert_eq!(status, 200, "{report}");
+    let figures = &report["days"][0];
     assert_eq!(
         (&figures["missions_created"], &figures["missions_accepted"], &figures["missions_done"]),
         (&json!(1), &json!(1), &json!(1)),
@@ -174,7 +174,7 @@ async fn a_groceries_request_from_4020_is_matched_nearest_first_and_assigned_to_
         stats["postcodes"],
         json!([{ "date": day.to_string(), "line": "all", "postcode": "4020", "missions_created": 1, "missions_done": 1 }])
     );
-    assert!(!stats.to_string().contains("+32"), "counts only");
+    assert!(!report.to_string().contains("+32"), "counts only");
 
     // Continuity: the next time this resident asks, the one who helped comes first even
     // with a mission behind her this week.
