@@ -171,7 +171,7 @@ async fn a_groceries_request_from_4020_is_matched_nearest_first_and_assigned_to_
     assert_eq!(figures["volunteers_on_missions"], 1);
     assert!(figures["median_minutes_to_acceptance"].as_f64().is_some(), "{figures}");
     assert_eq!(
-        stats["postcodes"],
+        report["postcodes"],
         json!([{ "date": day.to_string(), "line": "all", "postcode": "4020", "missions_created": 1, "missions_done": 1 }])
     );
     assert!(!report.to_string().contains("+32"), "counts only");
