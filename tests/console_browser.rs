@@ -168,3 +168,56 @@ async fn a_supervisor_reads_the_statistics_dashboard_in_a_real_browser() {
     sue.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-prompt.png")).await;
     sue.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_keeps_the_roster_assigns_a_match_and_reads_the_map_in_a_real_browser() {
+    let app = spawn_app(Options { public_url: None, ..Options::default() }).await;
+    app.add_agent("cora", "coordinator", PASSWORD);
+    let driver = Driver::start().await;
+    let cora = driver.browser("cora").await;
+    log_in(&cora, &app, "cora").await;
+
+    // Three neighbours, typed into the form.
+    for (name, phone, postcode, helps) in [
+        ("Nadia Benali", "0470 11 11 11", "4020", &["groceries", "pharmacy"][..]),
+        ("Gaston Lejeune", "0470 22 22 22", "4030", &["groceries"][..]),
+        ("Paul Renard", "0470 55 55 55", "4000", &["pets"][..]),
+    ] {
+        cora.click("nav a[href='/console/volunteers']").await;
+        cora.wait_text("h1", 10, |t| t == "Volunteers").await;
+        cora.fill("#v-name", name).await;
+        cora.fill("#v-phone", phone).await;
+        cora.fill("#v-postcode", postcode).await;
+        for help in helps {
+            cora.click(&format!("#h-{help}")).await;
+        }
+        cora.fill("#v-consent", "paper form").await;
+        cora.click("form[action='/console/volunteers'] button.primary").await;
+        cora.wait_text("h1", 10, |t| t == name).await;
+    }
+    cora.click("nav a[href='/console/volunteers']").await;
+    let roster = cora.wait_text("table", 10, |t| t.contains("3 volunteer(s)")).await;
+    assert!(roster.contains("+32 4** ** ** 11") && !roster.contains("0470 11 11 11"), "{roster}");
+    cora.resize(1100, 1400).await;
+    cora.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-volunteers.png")).await;
+
+    // A resident of 4020 asks for groceries; the coordinator opens its matches.
+    app.errands_request(CALLER).await;
+    cora.goto(&format!("{}/console/requests/1", app.server)).await;
+    cora.click("a[href='/console/requests/1/matches']").await;
+    let found = cora.wait_text("ol.matches", 10, |t| t.contains("Nadia")).await;
+    assert!(found.find("Nadia").unwrap() < found.find("Gaston").unwrap(), "nearest first: {found}");
+    assert!(cora.text("#main").await.contains("Paul Renard: does not offer this kind of help"));
+    cora.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-matches.png")).await;
+    cora.click("ol.matches li:first-child button.primary").await;
+    let missions = cora.wait_text("table", 10, |t| t.contains("1 mission(s)")).await;
+    assert!(missions.contains("accepted") && missions.contains("Courses alimentaires"), "{missions}");
+
+    cora.click("nav a[href='/console/map']").await;
+    cora.wait_text("h1", 10, |t| t.starts_with("Volunteers and missions")).await;
+    let width = cora.script("return document.querySelector('svg.map').getBoundingClientRect().width").await;
+    assert!(width.as_f64().unwrap() > 300.0, "the map is drawn: {width}");
+    assert_eq!(cora.script("return document.querySelectorAll('svg.map circle').length").await, 5);
+    cora.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-map.png")).await;
+    cora.close().await;
+}
