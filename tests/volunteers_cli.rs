@@ -174,7 +174,11 @@ fn an_import_checks_every_row_and_adds_nothing_when_one_is_refused() {
     );
 
     let again = op.run(&["volunteers", "import", list.to_str().unwrap(), "--skip-refused"]);
-    assert!(err(&again).contains("row 2: phone: already on the roster (volunteer 1)"), "{}", err(&again));
+    assert!(
+        err(&again).contains("row 2: phone: this number is already on the roster (volunteer 1)"),
+        "{}",
+        err(&again)
+    );
     let bad_header = op.file("bad.csv", "name,telephone,postcode\nAnne,0470,4020\n");
     let refused = op.run(&["volunteers", "import", bad_header.to_str().unwrap()]);
     assert!(err(&refused).contains("no `phone` column in the header"), "{}", err(&refused));

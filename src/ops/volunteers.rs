@@ -121,35 +121,66 @@ pub async fn add(ops: &Ops, door: Door, line: Option<&str>, entry: Entry) -> Res
     let line = flow.id.clone();
     change(ops, move |c| {
         let coordinator = coordinator(c, door)?;
-        if !coordinator.covers(&profile.postcode) {
-            return Err(field("postcode", format!("{} is not one of your postcodes", profile.postcode)));
+        if let Some(refusal) = refusal(c, &coordinator, &line, &phone, &profile)? {
+            return Err(Error::Field(refusal));
         }
-        if let Some(other) = rows::by_phone(c, &line, phone.as_str())? {
-            return Err(field("phone", format!("this number is already on the roster (volunteer {other})")));
-        }
-        let consent = entry.consent_how.as_deref().map(str::trim).filter(|s| !s.is_empty());
-        let new = NewVolunteer {
-            line: &line,
-            name: entry.name.trim(),
-            name_recording_url: None,
-            phone: phone.as_str(),
-            profile: &profile,
-            state: VolunteerState::Active,
-            consent_how: Some(consent.unwrap_or("given to the coordinator")),
-            notes: entry.notes.trim(),
-        };
-        let id = rows::insert(c, &new, now)?;
-        rows::note(
-            c,
-            id,
-            coordinator.by(),
-            "added",
-            &format!("{} · {}", profile.postcode, profile.helps.join(", ")),
-            now,
-        )?;
-        Ok(id)
+        let detail = format!("{} · {}", profile.postcode, profile.helps.join(", "));
+        let new = Checked { entry: &entry, phone: &phone, profile: &profile };
+        Ok(add_active(c, &coordinator, &line, &new, "given to the coordinator", ("added", &detail), now)?)
     })
     .await
+}
+
+/// An entry checked against the line and the places.
+struct Checked<'a> {
+    entry: &'a Entry,
+    phone: &'a crate::phone::E164,
+    profile: &'a crate::domain::volunteers::Profile,
+}
+
+/// Why a checked entry cannot join `line`'s roster for `coordinator`, if it cannot.
+fn refusal(
+    c: &Connection,
+    coordinator: &Coordinator,
+    line: &str,
+    phone: &crate::phone::E164,
+    profile: &crate::domain::volunteers::Profile,
+) -> Result<Option<FieldError>, StoreError> {
+    if !coordinator.covers(&profile.postcode) {
+        let problem = format!("{} is not one of your postcodes", profile.postcode);
+        return Ok(Some(FieldError { field: "postcode", problem }));
+    }
+    Ok(rows::by_phone(c, line, phone.as_str())?.map(|other| FieldError {
+        field: "phone",
+        problem: format!("this number is already on the roster (volunteer {other})"),
+    }))
+}
+
+/// Adds a checked entry to `line`'s roster as an active volunteer, with the first line of
+/// its history (`action`, `detail`); `consent` when the entry does not say how it was given.
+fn add_active(
+    c: &Connection,
+    coordinator: &Coordinator,
+    line: &str,
+    new: &Checked<'_>,
+    consent: &str,
+    (action, detail): (&str, &str),
+    now: DateTime<Utc>,
+) -> Result<VolunteerId, StoreError> {
+    let given = new.entry.consent_how.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let row = NewVolunteer {
+        line,
+        name: new.entry.name.trim(),
+        name_recording_url: None,
+        phone: new.phone.as_str(),
+        profile: new.profile,
+        state: VolunteerState::Active,
+        consent_how: Some(given.unwrap_or(consent)),
+        notes: new.entry.notes.trim(),
+    };
+    let id = rows::insert(c, &row, now)?;
+    rows::note(c, id, coordinator.by(), action, detail, now)?;
+    Ok(id)
 }
 
 fn field(field: &'static str, problem: String) -> Error {
@@ -447,14 +478,9 @@ pub async fn import(
         let coordinator = coordinator(c, door)?;
         let mut ready = Vec::new();
         for (row, entry, phone, profile) in checked {
-            if !coordinator.covers(&profile.postcode) {
-                report
-                    .refused
-                    .push((row, format!("postcode: {} is not one of your postcodes", profile.postcode)));
-            } else if let Some(other) = rows::by_phone(c, &line, phone.as_str())? {
-                report.refused.push((row, format!("phone: already on the roster (volunteer {other})")));
-            } else {
-                ready.push((row, entry, phone, profile));
+            match refusal(c, &coordinator, &line, &phone, &profile)? {
+                Some(refused) => report.refused.push((row, refused.to_string())),
+                None => ready.push((row, entry, phone, profile)),
             }
         }
         report.refused.sort_by_key(|(row, _)| *row);
@@ -462,19 +488,16 @@ pub async fn import(
             return Ok(report);
         }
         for (row, entry, phone, profile) in ready {
-            let consent = entry.consent_how.as_deref().map(str::trim).filter(|s| !s.is_empty());
-            let new = NewVolunteer {
-                line: &line,
-                name: entry.name.trim(),
-                name_recording_url: None,
-                phone: phone.as_str(),
-                profile: &profile,
-                state: VolunteerState::Active,
-                consent_how: Some(consent.unwrap_or("the city's list")),
-                notes: entry.notes.trim(),
-            };
-            let id = rows::insert(c, &new, now)?;
-            rows::note(c, id, coordinator.by(), "imported", &format!("row {row}"), now)?;
+            let new = Checked { entry: &entry, phone: &phone, profile: &profile };
+            let id = add_active(
+                c,
+                &coordinator,
+                &line,
+                &new,
+                "the city's list",
+                ("imported", &format!("row {row}")),
+                now,
+            )?;
             report.added.push((row, id));
         }
         Ok(report)

@@ -270,7 +270,10 @@ pub fn request_page(
                 p { a.button href=(action("matches")) { "Volunteers who can do it" } }
             }
             dl.facts {
-                @if let Some(help) = &r.help { dt { "Kind of help" } dd { (help) } }
+                // Like the answers it comes from: for the holder, and for coordinators who match it.
+                @if holder || crate::ops::missions::coordinates(viewer.actor()) {
+                    @if let Some(help) = &r.help { dt { "Kind of help" } dd { (help) } }
+                }
                 @if let Some(mission) = r.mission { dt { "Mission" } dd { "mission " (mission) ", with the volunteers" } }
                 dt { "State" } dd { (r.state) @if let Some((_, login)) = &r.holder { " by " (login) " until " (r.lease_until.map(|l| local(l, tz)).unwrap_or_default()) } }
                 dt { "Language" } dd { (r.language) }
