@@ -136,6 +136,19 @@ async fn a_groceries_request_from_4020_is_matched_nearest_first_and_assigned_to_
     assert_eq!(status, 403, "a volunteer's account never sees the queue");
     let (status, _) = d.api.get("/api/missions", &d.anna).await;
     assert_eq!(status, 403, "an agent does not coordinate");
+    let (status, body) =
+        d.api.post(&format!("/api/volunteers/{grivegnee}/off-duty"), &gaston, json!({})).await;
+    assert_eq!((status, body["on_duty"].as_bool()), (200, Some(false)), "their own switch: {body}");
+    let (status, _) = d.api.post(&format!("/api/volunteers/{near}/off-duty"), &gaston, json!({})).await;
+    assert_eq!(status, 404, "nobody else's");
+    let (status, _) = d.api.post(&format!("/api/volunteers/{grivegnee}/confirm"), &gaston, json!({})).await;
+    assert_eq!(status, 403, "and nothing else");
+    let (_, seen) = d.api.get("/api/requests/1", &d.cora).await;
+    assert_eq!(
+        (&seen["request"]["help"], &seen["request"]["mission"]),
+        (&json!("groceries"), &json!(mission)),
+        "{seen}"
+    );
 
     let (status, body) = d
         .api

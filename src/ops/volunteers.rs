@@ -287,7 +287,8 @@ impl Change {
     }
 }
 
-/// Changes a volunteer's state or switch, with a line in their history.
+/// Changes a volunteer's state or switch, with a line in their history. A volunteer's
+/// account may turn its own on-duty switch, and nothing else.
 ///
 /// # Errors
 /// [`Error::NoSuchVolunteer`], [`Error::WrongState`] for a change their state does not
@@ -295,6 +296,19 @@ impl Change {
 pub async fn set(ops: &Ops, door: Door, id: VolunteerId, what: Change) -> Result<VolunteerState> {
     let now = ops.now();
     change(ops, move |c| {
+        // A volunteer's own switch is theirs to turn, from their account.
+        if let Door::Account(actor) = door {
+            if actor.role() == Role::Volunteer {
+                let me =
+                    rows::by_account(c, actor.id)?.filter(|v| v.id == id).ok_or(Error::NoSuchVolunteer)?;
+                if !matches!(what, Change::OnDuty | Change::OffDuty) || me.state == VolunteerState::Left {
+                    return Err(Error::CoordinatorsOnly);
+                }
+                rows::set_on_duty(c, id, what == Change::OnDuty)?;
+                rows::note(c, id, Some(actor.id), what.word(), "by themself", now)?;
+                return Ok(me.state);
+            }
+        }
         let coordinator = coordinator(c, door)?;
         let v = rows::get(c, id)?
             .filter(|v| coordinator.covers(&v.profile.postcode))

@@ -64,6 +64,9 @@ pub fn view(r: &Request, actor: Actor) -> Value {
         "phone": r.phone.as_deref().map(|p| if holder { p.to_owned() } else { mask(p) }),
         "answers": if holder { r.answers.clone() } else { Value::Null },
         "recording_url": if holder { r.recording_url.clone() } else { None },
+        // Like the answers it comes from; coordinators see it to match the request.
+        "help": if holder || crate::ops::missions::coordinates(actor) { r.help.clone() } else { None },
+        "mission": r.mission,
     })
 }
 

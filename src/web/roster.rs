@@ -144,8 +144,12 @@ async fn change(
     let what = Change::parse(&action).ok_or(ApiError::NotFound("no such action"))?;
     let state = volunteers::set(&app.ops, viewer.actor().into(), id, what).await?;
     tracing::info!(by = %viewer.agent.login, volunteer = id.0, action = %action, "volunteer changed");
-    let detail = volunteers::get(&app.ops, viewer.actor().into(), id).await?;
-    Ok(Json(json!({ "state": state, "on_duty": detail.volunteer.on_duty })).into_response())
+    let on_duty = match what {
+        Change::OnDuty => true,
+        Change::OffDuty => false,
+        _ => volunteers::get(&app.ops, viewer.actor().into(), id).await?.volunteer.on_duty,
+    };
+    Ok(Json(json!({ "state": state, "on_duty": on_duty })).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
