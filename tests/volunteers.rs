@@ -258,6 +258,12 @@ async fn an_offer_to_two_is_taken_by_the_first_to_accept_and_a_mission_not_done_
     let d = desk().await;
     let [near, grivegnee, verviers, ..] = d.five().await;
     d.app.errands_request(CALLER).await;
+    let (status, _) = d.api.post("/api/requests/1/claim", &d.anna, json!({})).await;
+    assert_eq!(status, 200);
+    let (status, body) = d.api.post("/api/requests/1/find-volunteer", &d.cora, json!({})).await;
+    assert_eq!(status, 409, "an agent is calling back: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("being called back by anna"), "{body}");
+    d.api.post("/api/requests/1/release", &d.anna, json!({})).await;
     let (status, body) = d.api.post("/api/requests/1/find-volunteer", &d.cora, json!({})).await;
     assert_eq!((status, body["mission"]["state"].as_str()), (201, Some("proposed")), "{body}");
     let mission = body["mission"]["id"].as_i64().unwrap();

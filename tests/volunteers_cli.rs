@@ -96,6 +96,8 @@ fn an_operator_adds_lists_pauses_and_records_who_left() {
     let again = op.run(&["volunteers", "leave", "1"]);
     assert_eq!(again.status.code(), Some(1));
     assert!(err(&again).contains("volunteer 1 is left"), "{}", err(&again));
+    let back = op.run(&["volunteers", "resume", "1"]);
+    assert_eq!(out(&back).trim(), "volunteer 1: active", "someone who left may come back: {}", err(&back));
 
     let duplicate = op.run(&[
         "volunteers",

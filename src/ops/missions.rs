@@ -178,6 +178,12 @@ fn propose(
     if !request.state.is_active() {
         return Err(Error::WrongState(format!("request {} is {}", request.id, request.state)));
     }
+    if let Some((_, login)) = &request.holder {
+        return Err(Error::WrongState(format!(
+            "request {} is being called back by {login}: they can give it back first",
+            request.id
+        )));
+    }
     let need = need_of(flow, request, at)?;
     let day = at.with_timezone(&flow.schedule.timezone()).date_naive().to_string();
     let new = NewMission {

@@ -250,7 +250,7 @@ pub enum Change {
     Confirm,
     /// Not for now.
     Pause,
-    /// Back from a pause.
+    /// Back from a pause, or back after leaving.
     Resume,
     /// Gone (the number is purged by the retention).
     Leave,
@@ -314,9 +314,9 @@ pub async fn set(ops: &Ops, door: Door, id: VolunteerId, what: Change) -> Result
             .filter(|v| coordinator.covers(&v.profile.postcode))
             .ok_or(Error::NoSuchVolunteer)?;
         let next = match (what, v.state) {
-            (Change::Confirm, VolunteerState::Pending) | (Change::Resume, VolunteerState::Paused) => {
-                VolunteerState::Active
-            }
+            // Someone who left may come back (until the retention has removed their number).
+            (Change::Confirm, VolunteerState::Pending)
+            | (Change::Resume, VolunteerState::Paused | VolunteerState::Left) => VolunteerState::Active,
             (Change::Pause, VolunteerState::Active | VolunteerState::Pending) => VolunteerState::Paused,
             (Change::Leave, s) if s != VolunteerState::Left => VolunteerState::Left,
             (Change::OnDuty | Change::OffDuty, s) if s != VolunteerState::Left => {
