@@ -200,9 +200,9 @@ fn propose(
     Ok(id)
 }
 
-/// After the voice line registered request `id`: a request for a kind of help that the
-/// flow hands to volunteers (`missions = true`) becomes a mission at once, unless it has
-/// one or no volunteer could be matched (no postcode).
+/// After the voice line registered request `id` for the kind of help `asked`: a request
+/// for a kind that the flow hands to volunteers (`missions = true`) becomes a mission at
+/// once, unless it has one or no volunteer could be matched (no postcode).
 ///
 /// # Errors
 /// The database's failure.
@@ -210,8 +210,13 @@ pub fn propose_if_wanted(
     conn: &Connection,
     flow: &Flow,
     id: RequestId,
+    asked: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    // Most requests are for agents: decided without reading anything.
+    if !asked.and_then(|h| flow.help(h)).is_some_and(|h| h.missions) {
+        return Ok(());
+    }
     let Some(request) = callbacks::get(conn, id, at)? else { return Ok(()) };
     let wanted = request.help.as_deref().and_then(|h| flow.help(h)).is_some_and(|h| h.missions);
     if !wanted || request.mission.is_some() || request.postcode.is_none() {
