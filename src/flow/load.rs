@@ -620,10 +620,16 @@ fn check_node(
     }
 }
 
-fn check_reachable(check: &mut Check<'_>, file: &FlowFile) {
-    let mut seen = BTreeSet::new();
+/// Where calls enter the flow's nodes: the start, where `0` leads, the default failure route.
+fn entries(file: &FlowFile) -> Vec<&str> {
     let mut todo: Vec<&str> = vec![file.line.start.get_ref(), file.line.human.get_ref()];
     todo.extend(file.defaults.fail.iter().map(|f| f.get_ref().as_str()));
+    todo
+}
+
+fn check_reachable(check: &mut Check<'_>, file: &FlowFile) {
+    let mut seen = BTreeSet::new();
+    let mut todo = entries(file);
     while let Some(id) = todo.pop() {
         if !seen.insert(id) {
             continue;
@@ -718,8 +724,7 @@ fn check_helps(check: &mut Check<'_>, file: &FlowFile) {
 /// through a served postcode (the `inside` of a postcode node).
 fn check_signup_after_postcode(check: &mut Check<'_>, file: &FlowFile) {
     let mut seen = BTreeSet::new();
-    let mut todo: Vec<&str> = vec![file.line.start.get_ref(), file.line.human.get_ref()];
-    todo.extend(file.defaults.fail.iter().map(|f| f.get_ref().as_str()));
+    let mut todo = entries(file);
     while let Some(id) = todo.pop() {
         if !seen.insert(id) {
             continue;

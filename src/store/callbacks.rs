@@ -303,11 +303,18 @@ pub fn get(conn: &Connection, id: RequestId, at: DateTime<Utc>) -> Result<Option
 /// # Errors
 /// SQLite errors.
 pub fn history_of(conn: &Connection, id: RequestId) -> Result<Vec<HistoryEntry>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    entries(
+        conn,
         "SELECT h.at, a.login, h.action, h.detail FROM callback_history h
          LEFT JOIN agents a ON a.id = h.agent_id WHERE h.request_id = ?1 ORDER BY h.id",
-    )?;
-    let rows = stmt.query_map([id.0], |r| {
+        id.0,
+    )
+}
+
+/// The history lines `sql` selects (`at`, login, action, detail) for the record `id`.
+pub(super) fn entries(conn: &Connection, sql: &str, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([id], |r| {
         Ok(HistoryEntry { at: r.get(0)?, agent: r.get(1)?, action: r.get(2)?, detail: r.get(3)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

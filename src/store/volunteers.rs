@@ -243,14 +243,12 @@ pub fn note(
 /// # Errors
 /// SQLite errors.
 pub fn history_of(conn: &Connection, id: VolunteerId) -> Result<Vec<HistoryEntry>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    super::callbacks::entries(
+        conn,
         "SELECT h.at, a.login, h.action, h.detail FROM volunteer_history h
          LEFT JOIN agents a ON a.id = h.agent_id WHERE h.volunteer_id = ?1 ORDER BY h.id",
-    )?;
-    let rows = stmt.query_map([id.0], |r| {
-        Ok(HistoryEntry { at: r.get(0)?, agent: r.get(1)?, action: r.get(2)?, detail: r.get(3)? })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        id.0,
+    )
 }
 
 /// The postcodes a referent handles (empty: every postcode).
