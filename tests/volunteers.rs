@@ -425,3 +425,48 @@ async fn a_referent_sees_and_handles_only_their_postcodes() {
         .await;
     assert_eq!((status, answer["error"]["field"].as_str()), (422, Some("postcode")), "{answer}");
 }
+
+#[tokio::test]
+async fn a_coordinator_changes_a_record_and_the_matches_follow() {
+    let d = desk().await;
+    let [near, grivegnee, ..] = d.five().await;
+    d.app.errands_request(CALLER).await;
+    let path = format!("/api/volunteers/{near}");
+
+    let (status, body) = d
+        .api
+        .send("PATCH", &path, Some(&d.cora), Some(json!({ "helps": ["listening"], "radius_km": 4 })))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["volunteer"]["helps"], &body["volunteer"]["radius_km"]),
+        (&json!(["listening"]), &json!(4.0))
+    );
+    assert_eq!(body["volunteer"]["name"], "Nadia", "what is not given stays");
+    let (_, m) = d.api.get("/api/requests/1/matches", &d.cora).await;
+    assert_eq!(ids(&m, "matches", "volunteer"), [grivegnee], "no longer doing groceries: {m}");
+
+    for (change, field) in [
+        (json!({ "postcode": "9999" }), "postcode"),
+        (json!({ "phone": "0470 22 22 22" }), "phone"),
+        (json!({ "availability": "sun 10:00-09:00" }), "availability"),
+        (json!({ "helps": [] }), "helps"),
+    ] {
+        let (status, body) = d.api.send("PATCH", &path, Some(&d.cora), Some(change)).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (422, Some(field)), "{body}");
+    }
+    let (status, body) = d.api.send("PATCH", &path, Some(&d.cora), Some(json!({ "shoe_size": 40 }))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("bad_json")), "{body}");
+    let (_, record) = d.api.get(&path, &d.cora).await;
+    assert_eq!(record["volunteer"]["helps"], json!(["listening"]), "a refused change writes nothing");
+    let edits: Vec<&str> = record["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["action"] == "edited")
+        .map(|h| h["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(edits, ["kinds of help, distance"], "{record}");
+    let (status, _) = d.api.send("PATCH", &path, Some(&d.anna), Some(json!({ "notes": "x" }))).await;
+    assert_eq!(status, 403);
+}

@@ -89,6 +89,12 @@ fn an_operator_adds_lists_pauses_and_records_who_left() {
     assert_eq!(v["radius_km"], 5.0);
     assert_eq!(v["availability"], "mon 09:00-12:00; sat 10:00-18:00");
 
+    let edited = op.run(&["volunteers", "edit", "1", "--helps", "listening", "--postcode", "4030"]);
+    assert_eq!(out(&edited).trim(), "volunteer 1 changed", "{}", err(&edited));
+    let text = op.run(&["volunteers", "list"]);
+    assert!(out(&text).contains("\t4030\tlistening\t"), "{}", out(&text));
+    let refused = op.run(&["volunteers", "edit", "1", "--postcode", "0000"]);
+    assert!(err(&refused).contains("postcode: unknown postcode `0000`"), "{}", err(&refused));
     let paused = op.run(&["volunteers", "pause", "1"]);
     assert_eq!(out(&paused).trim(), "volunteer 1: paused", "{}", err(&paused));
     let left = op.run(&["volunteers", "leave", "1"]);

@@ -64,6 +64,38 @@ pub(super) enum VolunteersCommand {
         #[arg(long, value_name = "HELP")]
         kind: Option<String>,
     },
+    /// Change a volunteer's record: only the fields given change.
+    Edit {
+        /// The volunteer's number.
+        id: i64,
+        /// Their name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Their phone number.
+        #[arg(long)]
+        phone: Option<String>,
+        /// The postcode they live in.
+        #[arg(long)]
+        postcode: Option<String>,
+        /// A section of the postcode.
+        #[arg(long)]
+        section: Option<String>,
+        /// Kinds of help (a,b).
+        #[arg(long)]
+        helps: Option<String>,
+        /// Languages (fr,nl).
+        #[arg(long)]
+        languages: Option<String>,
+        /// When they can help; "" for any hour.
+        #[arg(long)]
+        availability: Option<String>,
+        /// How far they go, km.
+        #[arg(long)]
+        radius_km: Option<f64>,
+        /// Missions a week at most.
+        #[arg(long)]
+        weekly_max: Option<u32>,
+    },
     /// Confirm a volunteer who signed up by phone.
     Confirm {
         /// The volunteer's number.
@@ -178,6 +210,33 @@ pub(super) async fn manage(settings: &Settings, command: VolunteersCommand) -> a
                 }
                 other => anyhow::bail!("unknown format `{other}` (text or json)"),
             }
+        }
+        VolunteersCommand::Edit {
+            id,
+            name,
+            phone,
+            postcode,
+            section,
+            helps,
+            languages,
+            availability,
+            radius_km,
+            weekly_max,
+        } => {
+            let edit = crate::domain::volunteers::Edit {
+                name,
+                phone,
+                postcode,
+                section,
+                helps: helps.as_deref().map(lists),
+                languages: languages.as_deref().map(lists),
+                availability,
+                radius_km,
+                weekly_max,
+                notes: None,
+            };
+            volunteers::edit(&ops, door, VolunteerId(id), edit).await?;
+            println!("volunteer {id} changed");
         }
         VolunteersCommand::Confirm { id } => change(id, Change::Confirm).await?,
         VolunteersCommand::Pause { id } => change(id, Change::Pause).await?,

@@ -155,6 +155,44 @@ pub struct Entry {
     pub notes: String,
 }
 
+/// Changes to a record: each field given replaces the record's, the others stay.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Edit {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub postcode: Option<String>,
+    pub section: Option<String>,
+    pub helps: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
+    pub availability: Option<String>,
+    pub radius_km: Option<f64>,
+    pub weekly_max: Option<u32>,
+    pub notes: Option<String>,
+}
+
+impl Volunteer {
+    /// The record as an entry, with `edit` applied: what is checked before it is stored.
+    #[must_use]
+    pub fn edited(&self, edit: Edit) -> Entry {
+        let p = &self.profile;
+        Entry {
+            name: edit.name.unwrap_or_else(|| self.name.clone()),
+            phone: edit.phone.or_else(|| self.phone.clone()).unwrap_or_default(),
+            postcode: edit.postcode.unwrap_or_else(|| p.postcode.clone()),
+            section: edit.section.or_else(|| p.section.clone()),
+            helps: edit.helps.unwrap_or_else(|| p.helps.clone()),
+            languages: edit.languages.unwrap_or_else(|| p.languages.clone()),
+            availability: edit.availability.unwrap_or_else(|| p.availability.to_string()),
+            radius_km: Some(edit.radius_km.unwrap_or(p.radius_km)),
+            weekly_max: Some(edit.weekly_max.unwrap_or(p.weekly_max)),
+            consent_how: None,
+            notes: edit.notes.unwrap_or_else(|| self.notes.clone()),
+        }
+    }
+}
+
 /// What a line allows volunteers to say: its kinds of help, its languages, its region
 /// for national numbers, its default distance.
 #[derive(Debug, Clone, Copy)]

@@ -243,6 +243,69 @@ pub async fn get(ops: &Ops, door: Door, id: VolunteerId) -> Result<Detail> {
         .await?
 }
 
+/// Changes a volunteer's record: the fields `edit` gives are checked with the others as
+/// for a new volunteer, then stored, with a line in the history naming what changed.
+///
+/// # Errors
+/// [`Error::NoSuchVolunteer`], a wrong field ([`Error::Field`]: also a phone another
+/// volunteer has, or a postcode outside a referent's), or the database's failure.
+pub async fn edit(
+    ops: &Ops,
+    door: Door,
+    id: VolunteerId,
+    edit: crate::domain::volunteers::Edit,
+) -> Result<()> {
+    let now = ops.now();
+    let flows = ops.flows();
+    change(ops, move |c| {
+        let coordinator = coordinator(c, door)?;
+        let v = rows::get(c, id)?
+            .filter(|v| coordinator.covers(&v.profile.postcode))
+            .ok_or(Error::NoSuchVolunteer)?;
+        if v.state == VolunteerState::Left && v.phone.is_none() {
+            return Err(Error::WrongState(format!("volunteer {id} left and was removed by the retention")));
+        }
+        let flow = flows.get(&v.line).unwrap_or_else(|| flows.for_called(""));
+        let named = !v.name.is_empty() || edit.name.is_some();
+        let entry = v.edited(edit);
+        let (phone, profile) = entry.check(catalogue(flow), Places::builtin(), named)?;
+        if !coordinator.covers(&profile.postcode) {
+            return Err(field("postcode", format!("{} is not one of your postcodes", profile.postcode)));
+        }
+        if let Some(other) = rows::by_phone(c, &v.line, phone.as_str())?.filter(|other| *other != id) {
+            return Err(field("phone", format!("this number is already on the roster (volunteer {other})")));
+        }
+        let mut changed = Vec::new();
+        if entry.name.trim() != v.name {
+            changed.push("name");
+        }
+        if Some(phone.as_str()) != v.phone.as_deref() {
+            changed.push("phone");
+        }
+        let before = &v.profile;
+        for (what, differs) in [
+            ("postcode", profile.postcode != before.postcode || profile.section != before.section),
+            ("kinds of help", profile.helps != before.helps),
+            ("languages", profile.languages != before.languages),
+            ("availability", profile.availability != before.availability),
+            ("distance", (profile.radius_km - before.radius_km).abs() > f64::EPSILON),
+            ("missions a week", profile.weekly_max != before.weekly_max),
+            ("notes", entry.notes.trim() != v.notes),
+        ] {
+            if differs {
+                changed.push(what);
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        rows::update(c, id, entry.name.trim(), phone.as_str(), &profile, entry.notes.trim())?;
+        rows::note(c, id, coordinator.by(), "edited", &changed.join(", "), now)?;
+        Ok(())
+    })
+    .await
+}
+
 /// What a coordinator does to a volunteer's record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {

@@ -201,6 +201,42 @@ pub fn set_state(
     Ok(changed > 0)
 }
 
+/// Rewrites a record's name, phone, profile and notes.
+///
+/// # Errors
+/// SQLite errors.
+pub fn update(
+    conn: &Connection,
+    id: VolunteerId,
+    name: &str,
+    phone: &str,
+    p: &Profile,
+    notes: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE volunteers SET name = :name, phone = :phone, postcode = :postcode, section = :section,
+            latitude = :lat, longitude = :lon, languages = :languages, helps = :helps,
+            availability = :availability, radius_km = :radius, weekly_max = :weekly, notes = :notes
+         WHERE id = :id",
+    )?
+    .execute(named_params! {
+        ":id": id.0,
+        ":name": name,
+        ":phone": phone,
+        ":postcode": p.postcode,
+        ":section": p.section,
+        ":lat": p.point.lat,
+        ":lon": p.point.lon,
+        ":languages": p.languages.join(","),
+        ":helps": p.helps.join(","),
+        ":availability": p.availability.to_string(),
+        ":radius": p.radius_km,
+        ":weekly": p.weekly_max,
+        ":notes": notes,
+    })?;
+    Ok(())
+}
+
 /// Turns the volunteer's own switch.
 ///
 /// # Errors

@@ -30,7 +30,7 @@ use crate::store::time;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/volunteers", get(list).post(add))
-        .route("/api/volunteers/{id}", get(detail))
+        .route("/api/volunteers/{id}", get(detail).patch(edit))
         .route("/api/volunteers/{id}/account", post(link_account))
         .route("/api/volunteers/{id}/{action}", post(change))
         .route("/api/requests/{id}/matches", get(matches))
@@ -133,6 +133,20 @@ async fn detail(State(app): State<AppState>, ApiUser(viewer): ApiUser, Path(id):
         "missions": missions,
     }))
     .into_response())
+}
+
+async fn edit(
+    State(app): State<AppState>,
+    ApiUser(viewer): ApiUser,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Answer {
+    let id = VolunteerId(id_of(&id, Error::NoSuchVolunteer)?);
+    let changes: crate::domain::volunteers::Edit = body(&bytes)?;
+    volunteers::edit(&app.ops, viewer.actor().into(), id, changes).await?;
+    tracing::info!(by = %viewer.agent.login, volunteer = id.0, "volunteer edited");
+    let detail = volunteers::get(&app.ops, viewer.actor().into(), id).await?;
+    Ok(Json(json!({ "volunteer": volunteer_json(&detail.volunteer) })).into_response())
 }
 
 async fn change(

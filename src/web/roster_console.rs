@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console/volunteers", get(roster).post(add))
         .route("/console/volunteers/{id}", get(volunteer))
+        .route("/console/volunteers/{id}/edit", post(edit))
         .route("/console/volunteers/{id}/{action}", post(change))
         .route("/console/requests/{id}/matches", get(matches))
         .route("/console/requests/{id}/assign", post(assign))
@@ -99,38 +100,49 @@ struct NewForm {
     consent: String,
 }
 
-async fn add(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, body: axum::body::Bytes) -> Page {
-    // Checkboxes repeat `helps`: read the form by hand (serde_urlencoded has no lists).
-    let mut form = NewForm::default();
-    for (k, v) in form_urlencoded::parse(&body) {
-        let v = v.into_owned();
-        match k.as_ref() {
-            "csrf" => form.csrf = v,
-            "name" => form.name = v,
-            "phone" => form.phone = v,
-            "postcode" => form.postcode = v,
-            "section" => form.section = v,
-            "helps" => form.helps.push(v),
-            "languages" => form.languages = v,
-            "availability" => form.availability = v,
-            "radius_km" => form.radius_km = v,
-            "consent" => form.consent = v,
-            _ => {}
+impl NewForm {
+    /// Reads the form by hand: checkboxes repeat `helps` (serde_urlencoded has no lists).
+    fn read(body: &[u8]) -> Self {
+        let mut form = Self::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            let v = v.into_owned();
+            match k.as_ref() {
+                "csrf" => form.csrf = v,
+                "name" => form.name = v,
+                "phone" => form.phone = v,
+                "postcode" => form.postcode = v,
+                "section" => form.section = v,
+                "helps" => form.helps.push(v),
+                "languages" => form.languages = v,
+                "availability" => form.availability = v,
+                "radius_km" => form.radius_km = v,
+                "consent" => form.consent = v,
+                _ => {}
+            }
+        }
+        form
+    }
+
+    /// The distance typed, if any.
+    fn radius(&self) -> Result<Option<f64>, Error> {
+        match self.radius_km.trim() {
+            "" => Ok(None),
+            text => text.replace(',', ".").parse::<f64>().map(Some).map_err(|_| {
+                Error::Field(crate::domain::volunteers::FieldError {
+                    field: "radius_km",
+                    problem: "a number of kilometres".to_owned(),
+                })
+            }),
         }
     }
+}
+
+async fn add(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, body: axum::body::Bytes) -> Page {
+    let form = NewForm::read(&body);
     if !viewer.csrf_ok(&form.csrf) {
         return Err(PageError::Csrf);
     }
-    let radius_km = match form.radius_km.trim() {
-        "" => None,
-        text => Some(text.replace(',', ".").parse::<f64>().map_err(|_| {
-            Error::Field(crate::domain::volunteers::FieldError {
-                field: "radius_km",
-                problem: "a number of kilometres".to_owned(),
-            })
-        })),
-    }
-    .transpose();
+    let radius_km = form.radius();
     let entry = radius_km.map(|radius_km| Entry {
         name: form.name.clone(),
         phone: form.phone.clone(),
@@ -249,6 +261,56 @@ fn roster_page(
     )
 }
 
+/// The edit form, filled with the record (or with what was typed, after a refusal).
+fn edit_form(
+    viewer: &Viewer,
+    v: &Volunteer,
+    helps: &[String],
+    label: impl Fn(&str) -> String,
+    typed: Option<&NewForm>,
+) -> Markup {
+    let p = &v.profile;
+    let (name, postcode, section, languages, availability, radius) = match typed {
+        Some(f) => (
+            f.name.clone(),
+            f.postcode.clone(),
+            f.section.clone(),
+            f.languages.clone(),
+            f.availability.clone(),
+            f.radius_km.clone(),
+        ),
+        None => (
+            v.name.clone(),
+            p.postcode.clone(),
+            p.section.clone().unwrap_or_default(),
+            p.languages.join(", "),
+            p.availability.to_string(),
+            p.radius_km.to_string(),
+        ),
+    };
+    let checked: Vec<String> = typed.map_or_else(|| p.helps.clone(), |f| f.helps.clone());
+    html! {
+        form method="post" action={ "/console/volunteers/" (v.id) "/edit" } {
+            input type="hidden" name="csrf" value=(csrf(viewer));
+            label for="e-name" { "Name" } input #e-name name="name" value=(name);
+            label for="e-phone" { "Phone number (type it again to change it)" }
+            input #e-phone name="phone" type="tel" value=(typed.map(|f| f.phone.clone()).unwrap_or_default()) placeholder=(v.phone.as_deref().map(mask).unwrap_or_default());
+            label for="e-postcode" { "Postcode" } input #e-postcode name="postcode" inputmode="numeric" value=(postcode);
+            label for="e-section" { "Section" } input #e-section name="section" value=(section);
+            fieldset {
+                legend { "Kinds of help" }
+                @for id in helps {
+                    div.choice { input type="checkbox" id={ "e-h-" (id) } name="helps" value=(id) checked[checked.contains(id)]; label for={ "e-h-" (id) } { (label(id)) } }
+                }
+            }
+            label for="e-languages" { "Languages" } input #e-languages name="languages" value=(languages);
+            label for="e-availability" { "Available (empty: any hour)" } input #e-availability name="availability" value=(availability);
+            label for="e-radius" { "Goes up to (km)" } input #e-radius name="radius_km" inputmode="decimal" value=(radius);
+            button.primary type="submit" { "Save" }
+        }
+    }
+}
+
 fn volunteer_id(text: &str) -> Result<VolunteerId, PageError> {
     text.parse::<i64>()
         .ok()
@@ -263,10 +325,58 @@ async fn volunteer(
     Path(id): Path<String>,
 ) -> Page {
     let detail = volunteers::get(&app.ops, viewer.actor().into(), volunteer_id(&id)?).await?;
-    Ok(volunteer_page(&app, &viewer, &detail, app.timezone()).into_response())
+    Ok(volunteer_page(&app, &viewer, &detail, app.timezone(), None).into_response())
 }
 
-fn volunteer_page(app: &AppState, viewer: &Viewer, d: &Detail, tz: Tz) -> axum::response::Html<String> {
+async fn edit(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Page {
+    let form = NewForm::read(&body);
+    if !viewer.csrf_ok(&form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let id = volunteer_id(&id)?;
+    let edited = match form.radius() {
+        Ok(radius_km) => {
+            // An empty phone field keeps the number (it is shown masked, never filled in).
+            let phone = Some(form.phone.trim().to_owned()).filter(|p| !p.is_empty());
+            let changes = crate::domain::volunteers::Edit {
+                name: Some(form.name.clone()),
+                phone,
+                postcode: Some(form.postcode.clone()),
+                section: Some(form.section.clone()),
+                helps: Some(form.helps.clone()),
+                languages: Some(split_list(&form.languages)),
+                availability: Some(form.availability.clone()),
+                radius_km,
+                weekly_max: None,
+                notes: None,
+            };
+            volunteers::edit(&app.ops, viewer.actor().into(), id, changes).await
+        }
+        Err(e) => Err(e),
+    };
+    match edited {
+        Ok(()) => Ok(Redirect::to(&format!("/console/volunteers/{id}")).into_response()),
+        Err(e @ (Error::Field(_) | Error::Invalid(_))) => {
+            let detail = volunteers::get(&app.ops, viewer.actor().into(), id).await?;
+            let page = volunteer_page(&app, &viewer, &detail, app.timezone(), Some((&e.to_string(), &form)));
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn volunteer_page(
+    app: &AppState,
+    viewer: &Viewer,
+    d: &Detail,
+    tz: Tz,
+    refused: Option<(&str, &NewForm)>,
+) -> axum::response::Html<String> {
     let v = &d.volunteer;
     let p = &v.profile;
     let flows = app.flows();
@@ -308,6 +418,13 @@ fn volunteer_page(app: &AppState, viewer: &Viewer, d: &Detail, tz: Tz) -> axum::
                 form.inline method="post" action={ "/console/volunteers/" (v.id) "/" (action) } {
                     input type="hidden" name="csrf" value=(csrf(viewer));
                     button type="submit" { (label) } " "
+                }
+            }
+            @if v.state != VolunteerState::Left {
+                details open[refused.is_some()] {
+                    summary { "Change the record" }
+                    @if let Some((problem, _)) = refused { p.error role="alert" { (problem) } }
+                    (edit_form(viewer, v, &flow.helps, |id| flow.help_label(id, &lang).to_owned(), refused.map(|(_, f)| f)))
                 }
             }
             section aria-labelledby="missions" {
