@@ -511,6 +511,69 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_version_3_database_with_accounts_in_use_keeps_them_through_the_rebuild_of_agents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+            for sql in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute_batch(
+                "INSERT INTO agents (id, login, role, password_hash, disabled, created_at) VALUES
+                   (7, 'anna', 'agent', 'h1', 0, '2026-01-01T00:00:00.000Z'),
+                   (9, 'sue', 'supervisor', 'h2', 1, '2026-01-02T00:00:00.000Z');
+                 INSERT INTO sessions (token_hash, agent_id, csrf, created_at, last_seen)
+                   VALUES ('s1', 7, 'c', '2026-11-20T10:00:00.000Z', '2026-11-20T10:00:00.000Z');
+                 INSERT INTO api_tokens (agent_id, token_hash, created_at) VALUES (9, 't1', '2026-11-20T10:00:00.000Z');
+                 INSERT INTO calls (sid, line, started_at, day, status, state)
+                   VALUES ('CA1', 'liege', '2026-11-20T10:00:00.000Z', '2026-11-20', 'completed', '{}');
+                 INSERT INTO callback_requests (call_sid, line, service, language, phone, state, claimed_by,
+                     lease_until, not_before, created_at)
+                   VALUES ('CA1', 'liege', 'errands', 'fr', '+32470123456', 'claimed', 7,
+                     '2026-11-20T10:15:00.000Z', '2026-11-20T10:00:00.000Z', '2026-11-20T10:00:00.000Z');
+                 INSERT INTO callback_history (request_id, agent_id, action, at) VALUES (1, 7, 'claimed', '2026-11-20T10:00:00.000Z');",
+            )
+            .unwrap();
+        }
+        let _store = Store::open(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, i64::try_from(MIGRATIONS.len()).unwrap());
+        let accounts: Vec<(i64, String, String, bool)> = conn
+            .prepare("SELECT id, login, role, disabled FROM agents ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            accounts,
+            [(7, "anna".into(), "agent".into(), false), (9, "sue".into(), "supervisor".into(), true)]
+        );
+        let session: i64 = conn
+            .query_row("SELECT agent_id FROM sessions WHERE token_hash = 's1'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(session, 7, "sessions still point at their account");
+        let broken: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(broken, 0);
+        // The references still hold: the rebuilt table is the one they name.
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        let orphan = conn.execute("INSERT INTO sessions (token_hash, agent_id, csrf, created_at, last_seen) VALUES ('s2', 99, 'c', 'x', 'x')", []);
+        assert!(orphan.is_err(), "a session of no account is refused");
+        assert!(
+            conn.execute("DELETE FROM agents WHERE id = 7", []).is_err(),
+            "an account in use cannot vanish"
+        );
+        let role = conn.execute("UPDATE agents SET role = 'coordinator' WHERE id = 7", []).unwrap();
+        assert_eq!(role, 1, "the new roles are allowed");
+        assert!(conn.execute("UPDATE agents SET role = 'admin' WHERE id = 7", []).is_err(), "others are not");
+    }
+
+    #[test]
     fn a_version_1_database_is_migrated_with_its_step_log_and_replays_still_found() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v1.db");
