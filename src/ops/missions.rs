@@ -68,9 +68,7 @@ fn request_for(
     now: DateTime<Utc>,
 ) -> Result<Request> {
     let request = callbacks::get(conn, id, now)?.ok_or(Error::NoSuchRequest)?;
-    if coordinator.covers(request.postcode.as_deref().unwrap_or_default())
-        || coordinator.postcodes().is_empty()
-    {
+    if coordinator.covers(request.postcode.as_deref().unwrap_or_default()) {
         Ok(request)
     } else {
         Err(Error::NoSuchRequest)
@@ -78,15 +76,32 @@ fn request_for(
 }
 
 /// Ranks the line's roster for a request.
+/// Whom a matching ranks: the line's whole roster (a read, from the copy in memory), or
+/// only the volunteers a coordinator named (inside the writer's transaction, which must
+/// not read thousands of rows while every call's step waits behind it).
+enum Among<'a> {
+    Roster(&'a Ops),
+    Only(&'a [VolunteerId]),
+}
+
 fn match_in(
     conn: &Connection,
-    ops: &Ops,
+    among: Among<'_>,
     flow: &Flow,
     request: Request,
     now: DateTime<Utc>,
 ) -> Result<Matching> {
     let need = need_of(flow, &request, now)?;
-    let roster = ops.roster.all(conn)?;
+    let roster = match among {
+        Among::Roster(ops) => ops.roster.all(conn)?,
+        Among::Only(ids) => {
+            let mut named = Vec::new();
+            for id in ids {
+                named.extend(roster::get(conn, *id)?);
+            }
+            Arc::new(named)
+        }
+    };
     let loads = rows::loads(conn, &request.line, request.phone.as_deref(), now)?;
     let candidates: Vec<Candidate<'_>> = roster
         .iter()
@@ -124,10 +139,10 @@ fn live_mission(conn: &Connection, request: RequestId) -> Result<Option<Mission>
     Ok(all.into_iter().find(|m| m.state.is_live()))
 }
 
-fn flow_of(ops: &Ops, line: &str) -> Result<Arc<Flow>> {
-    ops.flows()
+fn line_flow<'a>(flows: &'a crate::flow::Flows, line: &str) -> Result<&'a Flow> {
+    flows
         .get(line)
-        .cloned()
+        .map(AsRef::as_ref)
         .ok_or_else(|| Error::WrongState(format!("line `{line}` is no longer served")))
 }
 
@@ -144,7 +159,7 @@ pub async fn matches(ops: &Ops, door: Door, id: RequestId) -> Result<Matching> {
         let coordinator = coordinator(c, door)?;
         let request = request_for(c, &coordinator, id, now)?;
         let flow = flows.get(&request.line).ok_or(Error::NoSuchRequest)?;
-        match_in(c, &ops_in, flow, request, now)
+        match_in(c, Among::Roster(&ops_in), flow, request, now)
     })
     .await
 }
@@ -260,11 +275,11 @@ pub async fn find_volunteer(ops: &Ops, door: Door, id: RequestId) -> Result<Miss
 /// volunteer who is not active or a mission another volunteer has.
 pub async fn assign(ops: &Ops, door: Door, id: RequestId, volunteer: VolunteerId) -> Result<MissionId> {
     let now = ops.now();
-    let flow_ops = ops.clone();
+    let flows = ops.flows();
     let done = change(ops, move |c| {
         let coordinator = coordinator(c, door)?;
         let request = request_for(c, &coordinator, id, now)?;
-        let flow = flow_of(&flow_ops, &request.line)?;
+        let flow = line_flow(&flows, &request.line)?;
         let v =
             roster::get(c, volunteer)?.filter(|v| v.line == request.line).ok_or(Error::NoSuchVolunteer)?;
         if v.state != VolunteerState::Active {
@@ -282,7 +297,7 @@ pub async fn assign(ops: &Ops, door: Door, id: RequestId, volunteer: VolunteerId
                 mission.id
             )));
         }
-        let matching = match_in(c, &flow_ops, &flow, request, now)?;
+        let matching = match_in(c, Among::Only(&[volunteer]), &flow, request, now)?;
         let detail = if let Some((m, _)) = matching.matches.iter().find(|(m, _)| m.volunteer == volunteer) {
             m.reasons.join(" · ")
         } else {
@@ -324,7 +339,7 @@ pub async fn offer(
         return Err(Error::Invalid("name at least one volunteer to offer the mission to".to_owned()));
     }
     let now = ops.now();
-    let flow_ops = ops.clone();
+    let flows = ops.flows();
     change(ops, move |c| {
         let coordinator = coordinator(c, door)?;
         let mission =
@@ -332,9 +347,9 @@ pub async fn offer(
         if !mission.state.may_become(MissionState::Offered) {
             return Err(Error::WrongState(format!("mission {id} is {}", mission.state)));
         }
-        let flow = flow_of(&flow_ops, &mission.line)?;
+        let flow = line_flow(&flows, &mission.line)?;
         let request = callbacks::get(c, mission.request, now)?.ok_or(Error::NoSuchRequest)?;
-        let matching = match_in(c, &flow_ops, &flow, request, now)?;
+        let matching = match_in(c, Among::Only(&volunteers), &flow, request, now)?;
         for v in &volunteers {
             if !matching.matches.iter().any(|(m, _)| m.volunteer == *v) {
                 let why = matching.left_out.iter().find(|(x, _)| x.id == *v).map(|(_, w)| w.describe());

@@ -53,12 +53,6 @@ impl Coordinator {
     pub fn covers(&self, postcode: &str) -> bool {
         self.postcodes.is_empty() || self.postcodes.iter().any(|p| p == postcode)
     }
-
-    /// The postcodes of a referent (empty: all).
-    #[must_use]
-    pub fn postcodes(&self) -> &[String] {
-        &self.postcodes
-    }
 }
 
 /// The coordinator `door` is, with the postcodes they handle.
