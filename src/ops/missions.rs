@@ -79,6 +79,7 @@ fn request_for(
 /// Whom a matching ranks: the line's whole roster (a read, from the copy in memory), or
 /// only the volunteers a coordinator named (inside the writer's transaction, which must
 /// not read thousands of rows while every call's step waits behind it).
+#[derive(Clone, Copy)]
 enum Among<'a> {
     Roster(&'a Ops),
     Only(&'a [VolunteerId]),
@@ -288,7 +289,7 @@ pub async fn assign(ops: &Ops, door: Door, id: RequestId, volunteer: VolunteerId
         let mission = if let Some(m) = live_mission(c, id)? {
             m
         } else {
-            let m = propose(c, &flow, &request, coordinator.by(), now)?;
+            let m = propose(c, flow, &request, coordinator.by(), now)?;
             rows::get(c, m)?.ok_or(Error::NoSuchMission)?
         };
         if mission.state == MissionState::Accepted {
@@ -297,7 +298,7 @@ pub async fn assign(ops: &Ops, door: Door, id: RequestId, volunteer: VolunteerId
                 mission.id
             )));
         }
-        let matching = match_in(c, Among::Only(&[volunteer]), &flow, request, now)?;
+        let matching = match_in(c, Among::Only(&[volunteer]), flow, request, now)?;
         let detail = if let Some((m, _)) = matching.matches.iter().find(|(m, _)| m.volunteer == volunteer) {
             m.reasons.join(" · ")
         } else {
@@ -349,7 +350,7 @@ pub async fn offer(
         }
         let flow = line_flow(&flows, &mission.line)?;
         let request = callbacks::get(c, mission.request, now)?.ok_or(Error::NoSuchRequest)?;
-        let matching = match_in(c, Among::Only(&volunteers), &flow, request, now)?;
+        let matching = match_in(c, Among::Only(&volunteers), flow, request, now)?;
         for v in &volunteers {
             if !matching.matches.iter().any(|(m, _)| m.volunteer == *v) {
                 let why = matching.left_out.iter().find(|(x, _)| x.id == *v).map(|(_, w)| w.describe());
