@@ -79,14 +79,13 @@ CREATE TABLE missions (
     state         TEXT NOT NULL CHECK (state IN ('proposed', 'offered', 'accepted', 'done', 'not_done', 'cancelled')),
     volunteer_id  INTEGER REFERENCES volunteers (id),   -- who accepted (or was assigned)
     created_at    TEXT NOT NULL,
-    day           TEXT NOT NULL,             -- local date of created_at, for the statistics
     accepted_at   TEXT,
     closed_at     TEXT
 ) STRICT;
 CREATE UNIQUE INDEX missions_live ON missions (request_id) WHERE state IN ('proposed', 'offered', 'accepted');
 CREATE INDEX missions_by_state ON missions (line, state, created_at);
 CREATE INDEX missions_by_volunteer ON missions (volunteer_id, accepted_at);
-CREATE INDEX missions_by_day ON missions (day, line);
+CREATE INDEX missions_by_created ON missions (created_at);
 
 -- Each offer of a mission to a volunteer, and the answer: the monthly cap counts these.
 CREATE TABLE mission_offers (

@@ -11,7 +11,6 @@
 //! same roster always gives the same order: ties go to the nearer, then the older record.
 
 use chrono::Weekday;
-use serde::Serialize;
 
 use super::places::Point;
 use super::volunteers::{Volunteer, VolunteerId, VolunteerState};
@@ -50,12 +49,11 @@ pub struct Rules {
 }
 
 /// A volunteer who can take the need, best first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Match {
     /// Who.
     pub volunteer: VolunteerId,
     /// Their place among the candidates given to [`rank`].
-    #[serde(skip)]
     pub index: usize,
     /// How far they live from the need, in km (one decimal).
     pub distance_km: f64,
@@ -66,8 +64,7 @@ pub struct Match {
 }
 
 /// Why a volunteer was left out.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "why")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum LeftOut {
     /// Pending, paused or left.
     NotActive {

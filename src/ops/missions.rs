@@ -201,14 +201,12 @@ fn propose(
         )));
     }
     let need = need_of(flow, request, at)?;
-    let day = at.with_timezone(&flow.schedule.timezone()).date_naive().to_string();
     let new = NewMission {
         request: request.id,
         line: &request.line,
         help: need.help,
         postcode: request.postcode.as_deref().unwrap_or_default(),
         language: &request.language,
-        day: &day,
     };
     let id = rows::insert(conn, &new, at)?;
     rows::note(conn, id, by, None, "proposed", "", at)?;

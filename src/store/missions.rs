@@ -50,8 +50,6 @@ pub struct NewMission<'a> {
     pub postcode: &'a str,
     /// The caller's language.
     pub language: &'a str,
-    /// The local date, for the statistics.
-    pub day: &'a str,
 }
 
 /// Makes a proposed mission for a request and takes the request out of the agents' queue.
@@ -60,8 +58,8 @@ pub struct NewMission<'a> {
 /// SQLite errors (a second live mission for one request among them).
 pub fn insert(conn: &Connection, new: &NewMission<'_>, at: DateTime<Utc>) -> Result<MissionId, StoreError> {
     conn.prepare_cached(
-        "INSERT INTO missions (request_id, line, help, postcode, language, state, created_at, day)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'proposed', ?6, ?7)",
+        "INSERT INTO missions (request_id, line, help, postcode, language, state, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'proposed', ?6)",
     )?
     .execute(params![
         new.request.0,
@@ -70,7 +68,6 @@ pub fn insert(conn: &Connection, new: &NewMission<'_>, at: DateTime<Utc>) -> Res
         new.postcode,
         new.language,
         time::format(at),
-        new.day
     ])?;
     let id = MissionId(conn.last_insert_rowid());
     conn.prepare_cached(
