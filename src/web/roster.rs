@@ -18,7 +18,7 @@ use super::errors::ApiError;
 use super::session::ApiUser;
 use super::state::AppState;
 use crate::domain::RequestId;
-use crate::domain::missions::{MissionId, MissionState};
+use crate::domain::missions::MissionId;
 use crate::domain::volunteers::{Entry, Volunteer, VolunteerId};
 use crate::ops::Error;
 use crate::ops::missions::{self, Step, View};
@@ -70,12 +70,11 @@ pub fn volunteer_json(v: &Volunteer) -> Value {
 }
 
 fn id_of(text: &str, missing: Error) -> Result<i64, ApiError> {
-    text.parse::<i64>().ok().filter(|n| *n > 0).ok_or(ApiError::Refused(missing))
+    super::forms::id(text).ok_or(ApiError::Refused(missing))
 }
 
 async fn list(State(app): State<AppState>, ApiUser(viewer): ApiUser, RawQuery(q): RawQuery) -> Answer {
-    let filter =
-        super::roster_console::roster_filter(q.as_deref()).map_err(|e| ApiError::BadRequest("invalid", e))?;
+    let filter = super::forms::roster_filter(q.as_deref()).map_err(|e| ApiError::BadRequest("invalid", e))?;
     let roster = volunteers::list(&app.ops, viewer.actor().into(), filter).await?;
     Ok(Json(json!({ "volunteers": roster.iter().map(volunteer_json).collect::<Vec<_>>() })).into_response())
 }
@@ -295,12 +294,7 @@ async fn list_missions(
     ApiUser(viewer): ApiUser,
     RawQuery(q): RawQuery,
 ) -> Answer {
-    let mut state = None;
-    for (k, v) in form_urlencoded::parse(q.as_deref().unwrap_or_default().as_bytes()) {
-        if k == "state" && !v.trim().is_empty() {
-            state = Some(MissionState::parse(v.trim()).map_err(|e| ApiError::BadRequest("invalid", e))?);
-        }
-    }
+    let state = super::forms::mission_state(q.as_deref()).map_err(|e| ApiError::BadRequest("invalid", e))?;
     let views = missions::list(&app.ops, viewer.actor().into(), state).await?;
     Ok(Json(json!({ "missions": views.iter().map(mission_json).collect::<Vec<_>>() })).into_response())
 }

@@ -13,6 +13,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::errors::PageError;
+use super::forms;
 use super::pages::{layout, local, local_stored};
 use super::session::ConsoleUser;
 use super::state::AppState;
@@ -47,31 +48,12 @@ fn csrf(viewer: &Viewer) -> String {
     viewer.csrf.clone().unwrap_or_default()
 }
 
-/// The roster's filter from a query string (`postcode`, `help`, `state`).
-///
-/// # Errors
-/// A state that is not one.
-pub fn roster_filter(query: Option<&str>) -> Result<RosterFilter, String> {
-    let mut filter = RosterFilter::default();
-    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        let value = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-        match k.as_ref() {
-            "line" => filter.line = value,
-            "postcode" => filter.postcode = value,
-            "help" => filter.help = value,
-            "state" => filter.state = value.map(|s| VolunteerState::parse(&s)).transpose()?,
-            _ => {}
-        }
-    }
-    Ok(filter)
-}
-
 async fn roster(
     State(app): State<AppState>,
     ConsoleUser(viewer): ConsoleUser,
     RawQuery(q): RawQuery,
 ) -> Page {
-    let filter = roster_filter(q.as_deref()).map_err(Error::Invalid)?;
+    let filter = forms::roster_filter(q.as_deref()).map_err(Error::Invalid)?;
     let list = volunteers::list(&app.ops, viewer.actor().into(), filter.clone()).await?;
     Ok(roster_page(&app, &viewer, &list, &filter, None, &NewForm::default()).into_response())
 }
@@ -312,11 +294,7 @@ fn edit_form(
 }
 
 fn volunteer_id(text: &str) -> Result<VolunteerId, PageError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .map(VolunteerId)
-        .ok_or(PageError::from(Error::NoSuchVolunteer))
+    forms::id(text).map(VolunteerId).ok_or(PageError::from(Error::NoSuchVolunteer))
 }
 
 async fn volunteer(
@@ -465,7 +443,7 @@ async fn change(
 }
 
 fn request_id(text: &str) -> Result<RequestId, PageError> {
-    super::forms::request_id(text).ok_or(PageError::from(Error::NoSuchRequest))
+    forms::request_id(text).ok_or(PageError::from(Error::NoSuchRequest))
 }
 
 async fn matches(
@@ -563,12 +541,7 @@ async fn missions_page(
     ConsoleUser(viewer): ConsoleUser,
     RawQuery(q): RawQuery,
 ) -> Page {
-    let mut state = None;
-    for (k, v) in form_urlencoded::parse(q.as_deref().unwrap_or_default().as_bytes()) {
-        if k == "state" && !v.is_empty() {
-            state = Some(MissionState::parse(&v).map_err(Error::Invalid)?);
-        }
-    }
+    let state = forms::mission_state(q.as_deref()).map_err(Error::Invalid)?;
     let views = missions::list(&app.ops, viewer.actor().into(), state).await?;
     Ok(layout(
         "Missions",
@@ -633,7 +606,7 @@ async fn step(
     if !viewer.csrf_ok(&form.csrf) {
         return Err(PageError::Csrf);
     }
-    let id = MissionId(id.parse().map_err(|_| PageError::from(Error::NoSuchMission))?);
+    let id = MissionId(forms::id(&id).ok_or(PageError::from(Error::NoSuchMission))?);
     let step = Step::parse(&step).ok_or(PageError::from(Error::NoSuchMission))?;
     let back = "/console/missions";
     missions::step(&app.ops, viewer.actor().into(), id, step, form.note)
