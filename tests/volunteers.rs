@@ -288,15 +288,33 @@ async fn an_offer_to_two_is_taken_by_the_first_to_accept_and_a_mission_not_done_
     assert!(before.get("contact").is_none(), "before accepting: the neighbourhood, not the person: {before}");
     assert_eq!(before["help_label"], "Courses alimentaires");
 
-    let (status, body) = d.api.post(&format!("/api/missions/{mission}/accept"), &gaston, json!({})).await;
-    assert_eq!((status, body["mission"]["state"].as_str()), (200, Some("accepted")), "{body}");
-    assert_eq!(body["mission"]["contact"]["phone"], CALLER);
+    let (status, body) = d.api.post(&format!("/api/missions/{mission}/decline"), &nadia, json!({})).await;
+    assert_eq!(
+        (status, body["mission"]["state"].as_str()),
+        (200, Some("offered")),
+        "still offered to Gaston: {body}"
+    );
     let (status, body) = d.api.post(&format!("/api/missions/{mission}/accept"), &nadia, json!({})).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (409, Some("wrong_state")),
-        "the first to accept won: {body}"
+        "declined is declined: {body}"
     );
+    let (status, body) = d.api.post(&format!("/api/missions/{mission}/accept"), &gaston, json!({})).await;
+    assert_eq!((status, body["mission"]["state"].as_str()), (200, Some("accepted")), "{body}");
+    assert_eq!(body["mission"]["contact"]["phone"], CALLER);
+    let (status, body) = d.api.post(&format!("/api/missions/{mission}/accept"), &nadia, json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("wrong_state")), "taken: {body}");
+
+    // Gaston gives it back; the coordinator assigns it to him again after a phone call.
+    let (status, body) = d.api.post(&format!("/api/missions/{mission}/cancel"), &gaston, json!({})).await;
+    assert_eq!((status, body["mission"]["state"].as_str()), (200, Some("proposed")), "{body}");
+    assert!(body["mission"].get("contact").is_none(), "no longer his: {body}");
+    let (_, queue) = d.api.get("/api/requests", &d.anna).await;
+    assert_eq!(queue["requests"], json!([]), "still looking for a volunteer, not back to the agents");
+    let (status, body) =
+        d.api.post("/api/requests/1/assign", &d.cora, json!({ "volunteer": grivegnee })).await;
+    assert_eq!((status, body["mission"]["id"].as_i64()), (200, Some(mission)), "the same mission: {body}");
 
     let (status, body) = d
         .api
