@@ -26,6 +26,11 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// The provider's auth token: webhooks must be signed with it.
     pub twilio_auth_token: Option<Secret>,
+    /// The provider's account, for the calls the service places (`AC…`); without it, the
+    /// service places none.
+    pub twilio_account_sid: Option<String>,
+    /// The provider's REST API address (Twilio's own by default; a mock in tests).
+    pub twilio_api_url: String,
     /// Log filter (`info`, `solidaire=debug`).
     pub log: String,
     /// How long a claim on a callback request lasts, minutes.
@@ -56,6 +61,8 @@ impl Default for Settings {
             sounds: PathBuf::from("sounds"),
             public_url: None,
             twilio_auth_token: None,
+            twilio_account_sid: None,
+            twilio_api_url: crate::telephony::rest::TWILIO_API.to_owned(),
             log: "info".to_owned(),
             lease_minutes: 15,
             session_idle_minutes: 30,
@@ -126,6 +133,8 @@ struct Layer {
     sounds: Option<PathBuf>,
     public_url: Option<String>,
     twilio_auth_token: Option<String>,
+    twilio_account_sid: Option<String>,
+    twilio_api_url: Option<String>,
     log: Option<String>,
     lease_minutes: Option<u32>,
     session_idle_minutes: Option<u32>,
@@ -143,6 +152,8 @@ const ENV_KEYS: &[&str] = &[
     "sounds",
     "public_url",
     "twilio_auth_token",
+    "twilio_account_sid",
+    "twilio_api_url",
     "log",
     "lease_minutes",
     "session_idle_minutes",
@@ -179,6 +190,8 @@ impl Settings {
                 "sounds" => env_layer.sounds = value.map(PathBuf::from),
                 "public_url" => env_layer.public_url = value,
                 "twilio_auth_token" => env_layer.twilio_auth_token = value,
+                "twilio_account_sid" => env_layer.twilio_account_sid = value,
+                "twilio_api_url" => env_layer.twilio_api_url = value,
                 "log" => env_layer.log = value,
                 "checkpoints" => env_layer.checkpoints = value,
                 "lease_minutes"
@@ -242,7 +255,36 @@ impl Settings {
                 message: "must be set when twilio_auth_token is: the provider signs the public URL it calls, which the server cannot guess behind a proxy".to_owned(),
             });
         }
+        if settings.twilio_account_sid.is_some() {
+            let missing = if settings.twilio_auth_token.is_none() {
+                Some(("twilio_auth_token", "the provider's REST API authenticates with it"))
+            } else if settings.public_url.is_none() {
+                Some(("public_url", "the calls the service places fetch their answers from it"))
+            } else {
+                None
+            };
+            if let Some((key, why)) = missing {
+                return Err(SettingsError {
+                    key: key.to_owned(),
+                    origin: "the settings".to_owned(),
+                    message: format!("must be set when twilio_account_sid is: {why}"),
+                });
+            }
+        }
         Ok(settings)
+    }
+
+    /// The provider's REST API, when the service places calls (`twilio_account_sid` set).
+    ///
+    /// # Errors
+    /// When HTTPS cannot be set up (no certificate authorities on the system).
+    pub fn calling_out(&self) -> std::io::Result<Option<crate::telephony::rest::Api>> {
+        match (&self.twilio_account_sid, &self.twilio_auth_token) {
+            (Some(account), Some(token)) => {
+                crate::telephony::rest::Api::new(&self.twilio_api_url, account, token.clone()).map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 
     fn apply(&mut self, layer: Layer, name: &dyn Fn(&str) -> (String, String)) -> Result<(), SettingsError> {
@@ -279,6 +321,20 @@ impl Settings {
                 ));
             }
             self.twilio_auth_token = Some(Secret::new(token.trim()));
+        }
+        if let Some(sid) = layer.twilio_account_sid {
+            let sid = sid.trim();
+            let hex = sid.strip_prefix("AC").is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            if !hex {
+                return Err(error(
+                    "twilio_account_sid",
+                    format!("`{sid}` is not an account SID (AC followed by 32 hexadecimal digits)"),
+                ));
+            }
+            self.twilio_account_sid = Some(sid.to_owned());
+        }
+        if let Some(url) = layer.twilio_api_url {
+            self.twilio_api_url = check_public_url(&url).map_err(|m| error("twilio_api_url", m))?;
         }
         for (key, value, target) in [
             ("lease_minutes", layer.lease_minutes, &mut self.lease_minutes),
@@ -437,6 +493,31 @@ mod tests {
         .unwrap();
         assert_eq!(s.public_url.as_deref(), Some("https://line.example.org"));
         assert_eq!(format!("{:?}", s.twilio_auth_token), "Some(Secret(***))");
+    }
+
+    #[test]
+    fn calling_out_needs_the_account_the_token_and_the_public_url() {
+        let sid = ("SOLIDAIRE_TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef");
+        let e = Settings::load(&Flags::default(), &env(&[sid])).unwrap_err();
+        assert_eq!(e.key, "twilio_auth_token", "{e}");
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TWILIO_ACCOUNT_SID", "AC12")])).unwrap_err();
+        assert_eq!(e.key, "SOLIDAIRE_TWILIO_ACCOUNT_SID", "{e}");
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TWILIO_API_URL", "api.example")])).unwrap_err();
+        assert_eq!(e.key, "SOLIDAIRE_TWILIO_API_URL", "{e}");
+        let s = Settings::load(
+            &Flags::default(),
+            &env(&[
+                sid,
+                ("SOLIDAIRE_TWILIO_AUTH_TOKEN", "abc"),
+                ("SOLIDAIRE_PUBLIC_URL", "https://line.example.org"),
+                ("SOLIDAIRE_TWILIO_API_URL", "http://127.0.0.1:4010/"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.twilio_api_url, "http://127.0.0.1:4010");
+        let api = s.calling_out().unwrap().expect("calling out is on");
+        assert_eq!(api.calls_url(), "http://127.0.0.1:4010/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls.json");
+        assert!(Settings::default().calling_out().unwrap().is_none());
     }
 
     #[test]

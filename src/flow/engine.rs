@@ -167,6 +167,9 @@ pub enum Action {
         number: E164,
         /// Seconds to let it ring.
         timeout: u16,
+        /// The number shown to the person rung: the line's own when the service puts
+        /// someone through (nobody's private number shows); `None` keeps the caller's.
+        caller_id: Option<E164>,
     },
     /// Record a voice message, ended by `#`.
     Record {
@@ -388,7 +391,7 @@ impl<'f> Walk<'f> {
                     if let Some(prompt) = &t.prompt {
                         self.say(prompt.get_ref());
                     }
-                    self.actions.push(Action::Dial { number, timeout: t.timeout });
+                    self.actions.push(Action::Dial { number, timeout: t.timeout, caller_id: None });
                     self.state.tally.transfers += 1;
                     self.state.tally.left_menu = true;
                     return;

@@ -407,7 +407,9 @@ fn check_prompts(check: &mut Check<'_>, file: &FlowFile) {
     let needed = prompts::ALWAYS
         .iter()
         .chain(if has_callback { prompts::CALLBACK } else { &[] })
-        .chain(if has_signup { prompts::SIGNUP } else { &[] });
+        .chain(if has_signup { prompts::SIGNUP } else { &[] })
+        .chain(if has_callback { prompts::CALLING } else { &[] })
+        .chain(if file.line.helps.is_empty() { &[] } else { prompts::OFFERING });
     for id in needed {
         if !file.prompts.contains_key(*id) {
             check.error(

@@ -496,6 +496,46 @@ pub mod prompts {
 
     /// Needed by a flow with a volunteer sign-up.
     pub const SIGNUP: &[&str] = &[SIGNUP_RECORD_NAME, SIGNUP_REGISTERED];
+
+    /// Heard by an agent rung by click-to-call: "Request {request}: press 1 to call the
+    /// person now."
+    pub const AGENT_CALL: &str = "agent_call";
+    /// Heard by that agent when the resident did not answer.
+    pub const AGENT_UNANSWERED: &str = "agent_resident_unanswered";
+    /// Heard just before someone is put through to a resident.
+    pub const PUTTING_THROUGH: &str = "putting_through";
+    /// Ends a call the line placed.
+    pub const CALL_GOODBYE: &str = "call_goodbye";
+    /// "Hello, this is {line}. Someone in {place} needs help: {help}."
+    pub const OFFER_INTRO: &str = "offer_intro";
+    /// "To accept, press 1; to decline, 2; to pause your calls for a week, 3."
+    pub const OFFER_KEYS: &str = "offer_keys";
+    /// Someone else accepted first.
+    pub const OFFER_TAKEN: &str = "offer_taken";
+    /// "The mission is yours: press 1 to be put through now."
+    pub const OFFER_ACCEPTED: &str = "offer_accepted";
+    /// The volunteer declined.
+    pub const OFFER_DECLINED: &str = "offer_declined";
+    /// The volunteer paused their calls for a week.
+    pub const OFFER_PAUSED: &str = "offer_paused";
+    /// After a volunteer was put through.
+    pub const PUT_THROUGH_DONE: &str = "put_through_done";
+    /// The resident did not answer the volunteer's call.
+    pub const PUT_THROUGH_FAILED: &str = "put_through_failed";
+
+    /// Needed by a flow with a callback node: its agents call residents through the line.
+    pub const CALLING: &[&str] = &[AGENT_CALL, AGENT_UNANSWERED, PUTTING_THROUGH, CALL_GOODBYE];
+    /// Needed by a flow with kinds of help: the line offers missions by phone.
+    pub const OFFERING: &[&str] = &[
+        OFFER_INTRO,
+        OFFER_KEYS,
+        OFFER_TAKEN,
+        OFFER_ACCEPTED,
+        OFFER_DECLINED,
+        OFFER_PAUSED,
+        PUT_THROUGH_DONE,
+        PUT_THROUGH_FAILED,
+    ];
     /// Needed by every flow.
     pub const ALWAYS: &[&str] = &[APOLOGY, SILENCE_GOODBYE];
     /// Needed by a flow with a callback node.

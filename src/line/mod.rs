@@ -9,6 +9,7 @@
 //! changes nothing.
 
 pub mod live;
+pub mod outbound;
 
 use std::sync::Arc;
 
@@ -283,7 +284,7 @@ fn render(flow: &Flow, sounds: &Library, req: &Request, turn: &Turn) -> String {
             voice: &|lang| flow.voice(lang),
             recording: &|lang, prompt| sounds.url(&req.base, lang, prompt),
         },
-        Links { base: &req.base, step: turn.state.step },
+        Links { base: &req.base, step: turn.state.step, placed: None },
     )
 }
 

@@ -80,12 +80,12 @@ fn request_for(
 /// only the volunteers a coordinator named (inside the writer's transaction, which must
 /// not read thousands of rows while every call's step waits behind it).
 #[derive(Clone, Copy)]
-enum Among<'a> {
+pub(super) enum Among<'a> {
     Roster(&'a Ops),
     Only(&'a [VolunteerId]),
 }
 
-fn match_in(
+pub(super) fn match_in(
     conn: &Connection,
     among: Among<'_>,
     flow: &Flow,
@@ -140,7 +140,7 @@ fn live_mission(conn: &Connection, request: RequestId) -> Result<Option<Mission>
     Ok(all.into_iter().find(|m| m.state.is_live()))
 }
 
-fn line_flow<'a>(flows: &'a crate::flow::Flows, line: &str) -> Result<&'a Flow> {
+pub(super) fn line_flow<'a>(flows: &'a crate::flow::Flows, line: &str) -> Result<&'a Flow> {
     flows
         .get(line)
         .map(AsRef::as_ref)
@@ -166,7 +166,7 @@ pub async fn matches(ops: &Ops, door: Door, id: RequestId) -> Result<Matching> {
 }
 
 /// Runs a read that may refuse.
-async fn read<T, F>(ops: &Ops, f: F) -> Result<T>
+pub(super) async fn read<T, F>(ops: &Ops, f: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -237,7 +237,9 @@ pub fn propose_if_wanted(
         return Ok(());
     }
     match propose(conn, flow, &request, None, at) {
-        Ok(_) | Err(Error::WrongState(_)) => Ok(()),
+        // The line offers it by phone when it places calls (else coordinators do).
+        Ok(m) => crate::store::outbound::set_phoning(conn, m, 1),
+        Err(Error::WrongState(_)) => Ok(()),
         Err(Error::Store(e)) => Err(e),
         Err(other) => {
             tracing::warn!(request = id.0, problem = %other, "no mission made");
@@ -337,9 +339,8 @@ pub async fn offer(
     if volunteers.is_empty() {
         return Err(Error::Invalid("name at least one volunteer to offer the mission to".to_owned()));
     }
-    let now = ops.now();
-    let flows = ops.flows();
-    change(ops, move |c| {
+    let (now, flows, calling) = (ops.now(), ops.flows(), ops.places_calls());
+    let state = change(ops, move |c| {
         let coordinator = coordinator(c, door)?;
         let mission =
             rows::get(c, id)?.filter(|m| coordinator.covers(&m.postcode)).ok_or(Error::NoSuchMission)?;
@@ -358,15 +359,24 @@ pub async fn offer(
                 )));
             }
         }
+        let mut fresh = Vec::new();
         for v in &volunteers {
             if rows::offer(c, id, *v, now)? {
                 rows::note(c, id, coordinator.by(), Some(*v), "offered", "", now)?;
+                fresh.push(*v);
             }
+        }
+        if calling {
+            super::calling::ring_named(c, &mission, &fresh, now)?;
         }
         rows::set_state(c, &mission, MissionState::Offered, None, now)?;
         Ok(MissionState::Offered)
     })
-    .await
+    .await?;
+    if calling {
+        ops.outbox_changed();
+    }
+    Ok(state)
 }
 
 /// How a mission ends, or what its volunteer says.

@@ -11,6 +11,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod calling;
 pub mod missions;
 pub mod queue;
 pub mod stats;
@@ -35,6 +36,8 @@ pub struct Ops {
     throttle: Arc<crate::domain::throttle::Throttle>,
     flows: crate::flow::InForce,
     roster: Arc<crate::store::volunteers::RosterCache>,
+    calling: bool,
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Ops {
@@ -48,7 +51,41 @@ impl Ops {
     #[must_use]
     pub fn new(store: Store, clock: Arc<dyn Clock>, lease: Duration, flows: crate::flow::InForce) -> Self {
         let (changes, _) = tokio::sync::broadcast::channel(64);
-        Self { store, clock, lease, changes, throttle: Arc::default(), flows, roster: Arc::default() }
+        Self {
+            store,
+            clock,
+            lease,
+            changes,
+            throttle: Arc::default(),
+            flows,
+            roster: Arc::default(),
+            calling: false,
+            outbox: Arc::default(),
+        }
+    }
+
+    /// The same use-cases, placing calls through the provider (`on`) or none.
+    #[must_use]
+    pub fn calling_out(mut self, on: bool) -> Self {
+        self.calling = on;
+        self
+    }
+
+    /// Whether the service places calls.
+    #[must_use]
+    pub fn places_calls(&self) -> bool {
+        self.calling
+    }
+
+    /// Wakes the worker that places calls: the outbox has a new row, or a round ended.
+    pub fn outbox_changed(&self) {
+        self.outbox.notify_one();
+    }
+
+    /// Waits until [`Ops::outbox_changed`] is called (or returns at once if it was since
+    /// the last wait).
+    pub async fn outbox_wait(&self) {
+        self.outbox.notified().await;
     }
 
     /// The flows in force.
@@ -186,6 +223,9 @@ pub enum Error {
     /// Too many failed logins on this account or from this address: wait this long.
     #[error("too many attempts; try again in {} s", .0.num_seconds().max(1))]
     TooManyAttempts(Duration),
+    /// The service places no calls: `twilio_account_sid` is not set.
+    #[error("calling out is not set up: set twilio_account_sid (SOLIDAIRE_TWILIO_ACCOUNT_SID) with the auth token")]
+    CallingOff,
     /// The database failed (details are logged, never shown).
     #[error("the database is unavailable")]
     Store(#[from] StoreError),
@@ -208,6 +248,7 @@ impl Error {
             Self::TooManyClaims => "too_many_claims",
             Self::BadLogin => "bad_login",
             Self::TooManyAttempts(_) => "too_many_attempts",
+            Self::CallingOff => "calling_off",
             Self::Store(_) => "unavailable",
         }
     }

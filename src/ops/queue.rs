@@ -309,7 +309,7 @@ fn release(conn: &Connection, actor: Actor, id: RequestId, at: DateTime<Utc>) ->
     Ok(Done::Released(id))
 }
 
-fn record_outcome(
+pub(super) fn record_outcome(
     conn: &Connection,
     actor: Actor,
     id: RequestId,

@@ -46,6 +46,17 @@ pub fn list(conn: &Connection) -> Result<Vec<Agent>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Account `id`.
+///
+/// # Errors
+/// SQLite errors.
+pub fn get(conn: &Connection, id: AgentId) -> Result<Option<Agent>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT id, login, role, disabled FROM agents WHERE id = ?1")?
+        .query_row([id.0], read_agent)
+        .optional()?)
+}
+
 /// An account by login, with its password hash.
 ///
 /// # Errors

@@ -17,6 +17,7 @@ pub mod backup;
 pub mod callbacks;
 pub mod calls;
 pub mod missions;
+pub mod outbound;
 pub mod purge;
 pub mod reports;
 pub mod time;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/002_events_in_time_order.sql"),
     include_str!("../../migrations/003_what_each_call_said.sql"),
     include_str!("../../migrations/004_volunteers.sql"),
+    include_str!("../../migrations/005_calling_out.sql"),
 ];
 
 /// Jobs the writer runs in one transaction at most.

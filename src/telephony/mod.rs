@@ -1,6 +1,7 @@
 //! The provider's dialect (Twilio Programmable Voice and the providers that copy it):
 //! webhook parameters in, TwiML out, and the request signature.
 
+pub mod rest;
 pub mod signature;
 pub mod twiml;
 

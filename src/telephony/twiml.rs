@@ -16,13 +16,19 @@ pub struct Links<'a> {
     pub base: &'a str,
     /// The step the next webhook will carry.
     pub step: u32,
+    /// The call the service placed itself, whose webhooks live under `/voice/out/{id}/`;
+    /// `None` for a call to the line.
+    pub placed: Option<i64>,
 }
 
 impl Links<'_> {
     /// The absolute URL of hook `name` (`gather`, `silence`, `dial`, `record`).
     #[must_use]
     pub fn url(&self, name: &str) -> String {
-        format!("{}/voice/{name}?s={}", self.base, self.step)
+        match self.placed {
+            None => format!("{}/voice/{name}?s={}", self.base, self.step),
+            Some(id) => format!("{}/voice/out/{id}/{name}?s={}", self.base, self.step),
+        }
     }
 }
 
@@ -130,14 +136,15 @@ pub fn render(actions: &[Action], voice: Voices<'_>, links: Links<'_>) -> String
                     w.element("Gather", &attributes, |w| speech.iter().for_each(|s| say(w, s, voice)));
                     redirect(w, &links.url("silence"));
                 }
-                Action::Dial { number, timeout } => {
+                Action::Dial { number, timeout, caller_id } => {
                     let action_url = links.url("dial");
                     let timeout = timeout.to_string();
-                    w.element(
-                        "Dial",
-                        &[("action", &action_url), ("method", "POST"), ("timeout", &timeout)],
-                        |w| w.text("Number", &[], number.as_str()),
-                    );
+                    let mut attributes =
+                        vec![("action", action_url.as_str()), ("method", "POST"), ("timeout", timeout.as_str())];
+                    if let Some(shown) = caller_id {
+                        attributes.push(("callerId", shown.as_str()));
+                    }
+                    w.element("Dial", &attributes, |w| w.text("Number", &[], number.as_str()));
                 }
                 Action::Record { max_seconds } => {
                     let action_url = links.url("record");
@@ -210,7 +217,7 @@ mod tests {
         let xml = render(
             &actions,
             Voices { voice: &voice, recording: &none },
-            Links { base: "https://x.example/a?b=1&c=<2>", step: 3 },
+            Links { base: "https://x.example/a?b=1&c=<2>", step: 3, placed: None },
         );
         assert_eq!(
             xml,

@@ -21,7 +21,11 @@ fn status(error: &Error) -> StatusCode {
             StatusCode::FORBIDDEN
         }
         Error::Invalid(_) | Error::Field(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::QueueEmpty | Error::NotAvailable | Error::TooManyClaims | Error::WrongState(_) => {
+        Error::QueueEmpty
+        | Error::NotAvailable
+        | Error::TooManyClaims
+        | Error::WrongState(_)
+        | Error::CallingOff => {
             StatusCode::CONFLICT
         }
         Error::BadLogin => StatusCode::UNAUTHORIZED,

@@ -19,7 +19,7 @@ use super::guard;
 use super::state::AppState;
 use crate::flow::engine::{DialStatus, Event, Speech};
 use crate::flow::prompts;
-use crate::line::{self, Hook};
+use crate::line::{self, Hook, outbound};
 use crate::phone::mask;
 use crate::store::calls::{self, StatusUpdate};
 use crate::telephony::{Params, is_call_sid, signature, twiml};
@@ -36,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/voice/incoming", post(incoming))
         .route("/voice/status", post(status))
         .route("/voice/{hook}", post(step))
+        .route("/voice/out/{id}/status", post(placed_status))
+        .route("/voice/out/{id}/{hook}", post(placed_step))
 }
 
 /// A webhook whose signature has been checked, put in the request by [`guard`].
@@ -193,11 +195,7 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
     let Some(sid) = params.get("CallSid").filter(|s| is_call_sid(s)) else {
         return bad_request("missing or malformed CallSid\n");
     };
-    let base = app
-        .settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", webhook.host.as_deref().unwrap_or("localhost")));
+    let base = base_url(app, &webhook);
     let flows = app.flows();
     let from = params.get("From").unwrap_or_default();
     // Parsing a number is the costliest part of a step: done here, on the async workers,
@@ -256,6 +254,83 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
             xml(apology(&flows, &app.sounds(), &base, &to))
         }
     }
+}
+
+/// The public base URL of the links in an answer: the configured one, else the Host
+/// header's (development).
+fn base_url(app: &AppState, webhook: &Webhook) -> String {
+    app.settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", webhook.host.as_deref().unwrap_or("localhost")))
+}
+
+/// A webhook of a call the service placed (`/voice/out/{id}/{hook}`).
+async fn placed_step(
+    State(app): State<AppState>,
+    Path((id, name)): Path<(i64, String)>,
+    Query(query): Query<StepQuery>,
+    webhook: Webhook,
+) -> Response {
+    let Some(hook) = outbound::Hook::from_path(&name) else {
+        return (StatusCode::NOT_FOUND, "no such webhook\n").into_response();
+    };
+    let params = &webhook.params;
+    let base = base_url(&app, &webhook);
+    let req = outbound::Request {
+        id,
+        hook,
+        step: query.s,
+        digits: params.get("Digits").map(str::to_owned),
+        answered_by: params.get("AnsweredBy").map(str::to_owned),
+        dial_status: params.get("DialCallStatus").map(str::to_owned),
+        base: base.clone(),
+        at: app.clock.now(),
+    };
+    let (flows, sounds) = (app.flows(), app.sounds());
+    let job = {
+        let (flows, sounds) = (std::sync::Arc::clone(&flows), sounds.clone());
+        app.store.write_step_before(Some(std::time::Instant::now() + STEP_BUDGET), move |conn| {
+            crate::store::atomically(conn, |conn| outbound::handle(conn, &flows, &sounds, &req))
+                .map(|body| (body, false))
+        })
+    };
+    match job.await {
+        Ok(body) => {
+            // An answer may end a round of offers or hand a mission back.
+            app.ops.outbox_changed();
+            app.ops.queue_changed();
+            xml(body)
+        }
+        Err(e) => {
+            tracing::error!(placed = id, error = %e, "placed call's webhook failed: the person hears the apology");
+            xml(apology(&flows, &sounds, &base, params.get("From").unwrap_or_default()))
+        }
+    }
+}
+
+/// The status callback of a call the service placed.
+async fn placed_status(State(app): State<AppState>, Path(id): Path<i64>, webhook: Webhook) -> Response {
+    let Some(call_status) = webhook.params.get("CallStatus").map(str::to_owned) else {
+        return bad_request("missing CallStatus\n");
+    };
+    let at = app.clock.now();
+    let result = app
+        .store
+        .write_step(move |conn| {
+            crate::store::atomically(conn, |conn| outbound::status(conn, id, &call_status, at))
+                .map(|changed| (changed, false))
+        })
+        .await;
+    match result {
+        Ok(changed) => {
+            if changed {
+                app.ops.outbox_changed();
+            }
+        }
+        Err(e) => tracing::error!(placed = id, error = %e, "placed call's status not recorded"),
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// The apology in the line's first language, then the fallback number.

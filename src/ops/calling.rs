@@ -1,0 +1,472 @@
+//! Calling out: the service rings people itself, from the line's number.
+//! - **Missions offered by phone.** A mission the line offers ([`start_rounds`], or
+//!   automatically for a kind of help marked `missions = true`) is offered to the best
+//!   matches a few at a time ([`ROUND`]); the first to press 1 takes it, a later 1 hears
+//!   it is taken. When a round ends without a taker the next is called ([`next_rounds`]);
+//!   after the last candidate the mission is called off and its request goes back to the
+//!   agents' queue, with why in both histories. A volunteer is never phoned outside their
+//!   availability, off duty, while their calls are paused, or twice for one mission.
+//! - **Click-to-call** ([`call_request`]): the agent holding a request is rung first, and
+//!   the resident only after the agent pressed 1; an unanswered resident counts as an
+//!   attempt, with the queue's back-off.
+//!
+//! Every call is decided by writing an outbox row in the decision's own transaction; the
+//! worker ([`crate::outbox`]) places it through the provider's REST API. What the people
+//! on those calls press is decided here, on the writer, from their webhooks.
+
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use rusqlite::Connection;
+
+use super::missions::{Among, line_flow, match_in};
+use super::{Actor, Error, Ops, Result, change};
+use crate::domain::missions::{MissionId, MissionState};
+use crate::domain::queue::Outcome;
+use crate::domain::volunteers::VolunteerId;
+use crate::domain::{AgentId, RequestId};
+use crate::flow::Flow;
+use crate::store::missions as rows;
+use crate::store::outbound::{self, NewOutbound, Outbound, Purpose};
+use crate::store::{StoreError, agents, callbacks};
+
+/// Volunteers rung at once for one mission.
+pub const ROUND: usize = 3;
+/// How long a volunteer who pressed 3 is not phoned.
+pub const PAUSE: Duration = Duration::days(7);
+
+/// How the line offers a mission by phone (`missions.phoning`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phoning {
+    /// It does not.
+    No,
+    /// Round after round of the best matches, until someone accepts.
+    Rounds,
+    /// Only the volunteers a coordinator named; then back to the coordinators.
+    Named,
+}
+
+impl Phoning {
+    fn code(self) -> i64 {
+        match self {
+            Self::No => 0,
+            Self::Rounds => 1,
+            Self::Named => 2,
+        }
+    }
+
+    fn of(code: i64) -> Self {
+        match code {
+            1 => Self::Rounds,
+            2 => Self::Named,
+            _ => Self::No,
+        }
+    }
+}
+
+/// Whether mission `m` is being offered by phone, and how.
+///
+/// # Errors
+/// SQLite errors.
+pub fn phoning(conn: &Connection, m: MissionId) -> Result<Phoning, StoreError> {
+    outbound::phoning(conn, m).map(Phoning::of)
+}
+
+/// Refuses a use-case that places calls when the service places none.
+fn calling_on(ops: &Ops) -> Result<()> {
+    if ops.calling {
+        Ok(())
+    } else {
+        Err(Error::CallingOff)
+    }
+}
+
+/// Rings the named volunteers about mission `m` (inside [`super::missions::offer`]'s
+/// transaction, once their offers are recorded).
+pub(super) fn ring_named(
+    conn: &Connection,
+    mission: &crate::domain::missions::Mission,
+    volunteers: &[VolunteerId],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    for v in volunteers {
+        let volunteer = crate::store::volunteers::get(conn, *v)?.ok_or(Error::NoSuchVolunteer)?;
+        ring_volunteer(conn, mission, &volunteer, at)?;
+    }
+    outbound::set_phoning(conn, mission.id, Phoning::Named.code())?;
+    Ok(())
+}
+
+fn ring_volunteer(
+    conn: &Connection,
+    mission: &crate::domain::missions::Mission,
+    volunteer: &crate::domain::volunteers::Volunteer,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let phone = volunteer
+        .phone
+        .as_deref()
+        .ok_or_else(|| Error::WrongState(format!("volunteer {} has no phone number", volunteer.id)))?;
+    outbound::insert(
+        conn,
+        &NewOutbound {
+            line: &mission.line,
+            purpose: Purpose::Offer,
+            mission: Some(mission.id),
+            volunteer: Some(volunteer.id),
+            request: Some(mission.request),
+            agent: None,
+            to: phone,
+        },
+        at,
+    )?;
+    rows::note(conn, mission.id, None, Some(volunteer.id), "phoned", "", at)?;
+    Ok(())
+}
+
+/// The line offers mission `id` by phone to its best matches, a round at a time.
+///
+/// # Errors
+/// [`Error::CallingOff`], [`Error::NoSuchMission`] (also outside a referent's
+/// postcodes), [`Error::WrongState`] for a mission no longer looking.
+pub async fn start_rounds(ops: &Ops, door: super::volunteers::Door, id: MissionId) -> Result<MissionState> {
+    calling_on(ops)?;
+    let now = ops.now();
+    let state = change(ops, move |c| {
+        let k = super::volunteers::coordinator(c, door)?;
+        let mission = rows::get(c, id)?.filter(|m| k.covers(&m.postcode)).ok_or(Error::NoSuchMission)?;
+        if !matches!(mission.state, MissionState::Proposed | MissionState::Offered) {
+            return Err(Error::WrongState(format!("mission {id} is {}", mission.state)));
+        }
+        outbound::set_phoning(c, id, Phoning::Rounds.code())?;
+        rows::note(c, id, k.by(), None, "phoning", "the line calls the best matches, a few at a time", now)?;
+        Ok(mission.state)
+    })
+    .await?;
+    ops.outbox_changed();
+    Ok(state)
+}
+
+/// Calls the next round of every mission whose round is over; a mission nobody is left
+/// to call is handed back. Returns the calls decided.
+///
+/// # Errors
+/// The database's failure.
+pub async fn next_rounds(ops: &Ops) -> Result<usize> {
+    let waiting = ops.store.read(outbound::waiting_rounds).await?;
+    let mut decided = 0;
+    for (id, how) in waiting {
+        decided += round(ops, id, Phoning::of(how)).await?;
+    }
+    Ok(decided)
+}
+
+/// Whom the next round of mission `id` rings: the best matches not yet asked for it,
+/// free now, whose calls are not paused (ranked off the writer, from the roster in
+/// memory).
+async fn candidates(ops: &Ops, id: MissionId) -> Result<Option<Vec<VolunteerId>>> {
+    let (now, flows, ops_in) = (ops.now(), ops.flows(), ops.clone());
+    super::missions::read(ops, move |c| {
+        let Some(mission) = rows::get(c, id)? else { return Ok(None) };
+        let Some(request) = callbacks::get(c, mission.request, now)? else { return Ok(None) };
+        let flow = line_flow(&flows, &mission.line)?;
+        let paused = outbound::paused_volunteers(c, &mission.line, now)?;
+        let local = now.with_timezone(&flow.schedule.timezone());
+        let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
+        let matching = match_in(c, Among::Roster(&ops_in), flow, request, now)?;
+        let mut chosen = Vec::new();
+        for (m, v) in &matching.matches {
+            if chosen.len() == ROUND {
+                break;
+            }
+            let free_now = v.profile.availability.covers(local.weekday(), minute);
+            if free_now && v.phone.is_some() && !paused.contains(&v.id) && !rows::was_offered_to(c, id, m.volunteer)? {
+                chosen.push(m.volunteer);
+            }
+        }
+        Ok(Some(chosen))
+    })
+    .await
+}
+
+async fn round(ops: &Ops, id: MissionId, how: Phoning) -> Result<usize> {
+    let chosen = if how == Phoning::Rounds { candidates(ops, id).await? } else { Some(Vec::new()) };
+    let Some(chosen) = chosen else { return Ok(0) };
+    let (now, flows) = (ops.now(), ops.flows());
+    let rung = change(ops, move |c| {
+        // Checked again on the writer: the mission may have been taken, called off or
+        // started another round since the candidates were read.
+        let Some(mission) = rows::get(c, id)? else { return Ok(0) };
+        let current = phoning(c, id)?;
+        if current != how
+            || !matches!(mission.state, MissionState::Proposed | MissionState::Offered)
+            || outbound::mission_has_live_call(c, id)?
+        {
+            return Ok(0);
+        }
+        let flow = line_flow(&flows, &mission.line)?;
+        let request = callbacks::get(c, mission.request, now)?.ok_or(Error::NoSuchRequest)?;
+        let matching = match_in(c, Among::Only(&chosen), flow, request, now)?;
+        let mut rung = 0;
+        for (m, v) in &matching.matches {
+            if rows::offer(c, id, m.volunteer, now)? {
+                ring_volunteer(c, &mission, v, now)?;
+                rung += 1;
+            }
+        }
+        if rung > 0 {
+            rows::set_state(c, &mission, MissionState::Offered, None, now)?;
+            return Ok(rung);
+        }
+        hand_back(c, &mission, how, now)?;
+        Ok(0)
+    })
+    .await?;
+    if rung == 0 {
+        ops.queue_changed();
+    } else {
+        ops.outbox_changed();
+    }
+    Ok(rung)
+}
+
+/// Nobody (else) to call for `mission`: rounds give it back to the coordinators and the
+/// request to the agents' queue; named volunteers give it back to the coordinators.
+fn hand_back(
+    conn: &Connection,
+    mission: &crate::domain::missions::Mission,
+    how: Phoning,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    outbound::set_phoning(conn, mission.id, Phoning::No.code())?;
+    let calls = outbound::of_mission(conn, mission.id)?;
+    let summary = summarise(&calls);
+    if how == Phoning::Named {
+        if mission.state == MissionState::Offered {
+            rows::set_state(conn, mission, MissionState::Proposed, None, at)?;
+        }
+        rows::note(conn, mission.id, None, None, "nobody accepted", &summary, at)?;
+        return Ok(());
+    }
+    rows::set_state(conn, mission, MissionState::Cancelled, None, at)?;
+    rows::note(conn, mission.id, None, None, "nobody accepted", &summary, at)?;
+    callbacks::note(
+        conn,
+        mission.request,
+        None,
+        "mission",
+        &format!("mission {}: nobody accepted by phone ({summary}): back in the queue", mission.id),
+        at,
+    )
+}
+
+/// "3 volunteers called: 1 no-answer, 2 declined".
+fn summarise(calls: &[Outbound]) -> String {
+    let mut outcomes: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for c in calls {
+        *outcomes.entry(c.outcome.as_deref().unwrap_or("no answer")).or_default() += 1;
+    }
+    let parts: Vec<String> = outcomes.iter().map(|(o, n)| format!("{n} {o}")).collect();
+    if calls.is_empty() {
+        "no volunteer could be called".to_owned()
+    } else {
+        format!("{} volunteers called: {}", calls.len(), parts.join(", "))
+    }
+}
+
+/// Click-to-call: rings the agent holding request `id` on their own phone; once they
+/// press 1, the resident is rung with the line's number shown.
+///
+/// # Errors
+/// [`Error::CallingOff`], [`Error::NoSuchRequest`], [`Error::NotHolder`],
+/// [`Error::WrongState`] for an account without a phone, a request without a number, or
+/// a call already on its way.
+pub async fn call_request(ops: &Ops, actor: Actor, id: RequestId) -> Result<i64> {
+    let actor = actor.staff()?;
+    calling_on(ops)?;
+    let now = ops.now();
+    let placed = change(ops, move |c| {
+        let request = callbacks::get(c, id, now)?.ok_or(Error::NoSuchRequest)?;
+        if !request.is_held_by(actor.id) {
+            return Err(Error::NotHolder);
+        }
+        if request.phone.is_none() {
+            return Err(Error::WrongState(format!("request {id} has no number to call")));
+        }
+        let phone = outbound::agent_phone(c, actor.id)?.ok_or_else(|| {
+            Error::WrongState(
+                "your account has no phone number to ring: a supervisor sets it (`solidaire agents phone LOGIN NUMBER`)"
+                    .to_owned(),
+            )
+        })?;
+        if outbound::request_has_live_call(c, id)? {
+            return Err(Error::WrongState(format!("a call about request {id} is already on its way")));
+        }
+        let call = outbound::insert(
+            c,
+            &NewOutbound {
+                line: &request.line,
+                purpose: Purpose::Agent,
+                mission: None,
+                volunteer: None,
+                request: Some(id),
+                agent: Some(actor.id),
+                to: &phone,
+            },
+            now,
+        )?;
+        callbacks::note(c, id, Some(actor.id), "call", "the line rings your phone, then the resident", now)?;
+        Ok(call)
+    })
+    .await?;
+    ops.outbox_changed();
+    Ok(placed)
+}
+
+/// What a volunteer's 1 did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The mission is theirs.
+    Accepted,
+    /// Someone else was first, or it was called off.
+    Taken,
+}
+
+/// Whether the volunteer on `call` may still take its mission.
+///
+/// # Errors
+/// SQLite errors.
+pub fn still_offered(conn: &Connection, call: &Outbound) -> Result<bool, StoreError> {
+    let (Some(m), Some(v)) = (call.mission, call.volunteer) else { return Ok(false) };
+    let live = rows::get(conn, m)?.is_some_and(|m| m.state == MissionState::Offered);
+    Ok(live && rows::is_offered_to(conn, m, v)?)
+}
+
+/// The volunteer on `call` pressed 1: the first takes the mission.
+///
+/// # Errors
+/// SQLite errors.
+pub fn accept(conn: &Connection, call: &Outbound, at: DateTime<Utc>) -> Result<Answer, StoreError> {
+    let (Some(id), Some(v)) = (call.mission, call.volunteer) else { return Ok(Answer::Taken) };
+    if !still_offered(conn, call)? {
+        rows::answer_offers(conn, id, v, "taken", None)?;
+        return Ok(Answer::Taken);
+    }
+    let Some(mission) = rows::get(conn, id)? else { return Ok(Answer::Taken) };
+    rows::answer_offers(conn, id, v, "accepted", Some("taken"))?;
+    rows::set_state(conn, &mission, MissionState::Accepted, Some(v), at)?;
+    outbound::set_phoning(conn, id, Phoning::No.code())?;
+    rows::note(conn, id, None, Some(v), "accepted", "by phone", at)?;
+    callbacks::note(conn, mission.request, None, "mission", &format!("mission {id}: accepted by volunteer {v} by phone"), at)?;
+    Ok(Answer::Accepted)
+}
+
+/// The volunteer on `call` did not take the offer: `answer` is `declined`, `paused`
+/// (their calls paused for [`PAUSE`]), or how the call went (`no-answer`, `busy`,
+/// `machine`, …). An offer already answered keeps its answer.
+///
+/// # Errors
+/// SQLite errors.
+pub fn turned_down(conn: &Connection, call: &Outbound, answer: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    let (Some(id), Some(v)) = (call.mission, call.volunteer) else { return Ok(()) };
+    if !rows::is_offered_to(conn, id, v)? {
+        return Ok(());
+    }
+    let stored = if answer == "paused" { "declined" } else { answer };
+    rows::answer_offers(conn, id, v, stored, None)?;
+    if answer == "paused" {
+        outbound::pause_volunteer(conn, v, at + PAUSE)?;
+    }
+    let action = match answer {
+        "declined" | "paused" => "declined",
+        _ => "not reached",
+    };
+    let detail = match answer {
+        "declined" => "by phone".to_owned(),
+        "paused" => "by phone; calls paused for a week".to_owned(),
+        other => format!("by phone: {other}"),
+    };
+    rows::note(conn, id, None, Some(v), action, &detail, at)
+}
+
+/// The volunteer who accepted on `call` was put through to the resident (or not).
+///
+/// # Errors
+/// SQLite errors.
+pub fn volunteer_put_through(conn: &Connection, call: &Outbound, status: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    let Some(id) = call.mission else { return Ok(()) };
+    let detail = if status == "completed" { "the resident answered".to_owned() } else { format!("the resident did not answer ({status})") };
+    rows::note(conn, id, None, call.volunteer, "put through", &detail, at)
+}
+
+/// The resident rung for the agent on `call` answered (`completed`) or not: an
+/// unanswered one is an attempt, with the queue's back-off; an answered one waits for
+/// the agent's outcome.
+///
+/// # Errors
+/// SQLite errors.
+pub fn agent_put_through(conn: &Connection, call: &Outbound, status: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    let (Some(id), Some(agent)) = (call.request, call.agent) else { return Ok(()) };
+    if status == "completed" {
+        return callbacks::note(conn, id, Some(agent), "call", "put through to the resident", at);
+    }
+    let outcome = if status == "busy" { Outcome::Busy } else { Outcome::NoAnswer };
+    let Some(account) = agents::get(conn, agent)? else { return Ok(()) };
+    let actor = Actor::of(&account);
+    let note = format!("click-to-call: {status}");
+    match super::queue::record_outcome(conn, actor, id, &outcome, &note, at) {
+        Ok(_) => Ok(()),
+        Err(Error::Store(e)) => Err(e),
+        // The claim ran out while the phone rang: the attempt is only noted.
+        Err(other) => callbacks::note(conn, id, Some(agent), "call", &format!("{note} (not recorded: {other})"), at),
+    }
+}
+
+/// The provider refused `call` or it could not be placed: its offer or request says why.
+///
+/// # Errors
+/// SQLite errors.
+pub fn not_placed(conn: &Connection, call: &Outbound, why: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    outbound::failed(conn, call.id, why, at)?;
+    match call.purpose {
+        Purpose::Offer => turned_down(conn, call, &format!("not placed: {why}"), at),
+        Purpose::Agent => match call.request {
+            Some(id) => callbacks::note(conn, id, call.agent, "call", &format!("not placed: {why}"), at),
+            None => Ok(()),
+        },
+    }
+}
+
+/// The provider says `call` is over with `status` (its final `CallStatus`): an offer not
+/// answered by then was not reached.
+///
+/// # Errors
+/// SQLite errors.
+pub fn ended(conn: &Connection, call: &Outbound, status: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    if !outbound::end(conn, call.id, status, at)? {
+        return Ok(false);
+    }
+    match call.purpose {
+        // Answered, then hung up without a key: not reached either.
+        Purpose::Offer => turned_down(conn, call, if status == "completed" { "hung up" } else { status }, at)?,
+        Purpose::Agent if call.state == outbound::State::Placed || call.state == outbound::State::Sending => {
+            if let Some(id) = call.request {
+                callbacks::note(conn, id, call.agent, "call", &format!("your phone did not answer ({status})"), at)?;
+            }
+        }
+        Purpose::Agent => {}
+    }
+    Ok(true)
+}
+
+/// The agent `agent`'s phone for click-to-call.
+///
+/// # Errors
+/// The database's failure.
+pub async fn set_agent_phone(ops: &Ops, agent: AgentId, phone: Option<crate::phone::E164>) -> Result<()> {
+    change(ops, move |c| Ok(outbound::set_agent_phone(c, agent, phone.as_ref().map(crate::phone::E164::as_str))?)).await
+}
+
+/// The line's own number, shown on the calls it places.
+#[must_use]
+pub fn line_number(flow: &Flow) -> Option<&crate::phone::E164> {
+    flow.numbers.first()
+}
