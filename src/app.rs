@@ -29,6 +29,9 @@ pub enum StartError {
         /// Why.
         source: StoreError,
     },
+    /// Calling out is set up but HTTPS to the provider is not possible.
+    #[error("calling out (twilio_account_sid): {0}")]
+    Calling(std::io::Error),
     /// The address is taken or not ours.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -146,7 +149,19 @@ impl Application {
         let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(512);
         let lease = chrono::Duration::minutes(i64::from(settings.lease_minutes));
         let flows = crate::flow::InForce::new(flows);
-        let ops = crate::ops::Ops::new(store.clone(), Arc::clone(&clock), lease, flows.clone());
+        let api = settings.calling_out().map_err(StartError::Calling)?;
+        let ops = crate::ops::Ops::new(store.clone(), Arc::clone(&clock), lease, flows.clone())
+            .calling_out(api.is_some());
+        let outbox = api.map(|api| {
+            tracing::info!(api = %api.calls_url(), "calling out: the service places calls through the provider");
+            crate::outbox::Worker {
+                ops: ops.clone(),
+                api,
+                base: settings.public_url.clone().unwrap_or_default(),
+                clock: Arc::clone(&clock),
+                counters: Arc::default(),
+            }
+        });
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let app = App {
             settings,
@@ -159,6 +174,7 @@ impl Application {
             metrics: crate::web::counters::Metrics::default(),
             in_flight: crate::web::counters::InFlight::new(max_in_flight),
             live: crate::line::LiveCalls::default(),
+            outbox,
         };
         Ok(Self { listener, state: AppState(Arc::new(app)), watch, stop })
     }
@@ -186,6 +202,9 @@ impl Application {
         tokio::spawn(purge_daily(self.state.clone()));
         tokio::spawn(watch_sounds(self.state.clone()));
         tokio::spawn(forget_idle_calls(self.state.clone()));
+        if let Some(worker) = self.state.outbox.clone() {
+            tokio::spawn(worker.run());
+        }
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "solidaire is listening");
         let stop = self.stop;

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod flow;
 pub mod line;
 pub mod loadtest;
+pub mod outbox;
 pub mod logging;
 pub mod ops;
 pub mod phone;

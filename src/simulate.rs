@@ -322,7 +322,7 @@ impl Softphone {
 
     /// The caller hears a `<Say>` or a `<Play>` (fetched as the provider would); other
     /// verbs are not heard.
-    async fn listen(&self, verb: Verb, caller: &mut impl Caller, record: &mut CallRecord) {
+    async fn listen(&self, verb: Verb, caller: &mut (impl Caller + ?Sized), record: &mut CallRecord) {
         match verb {
             Verb::Say { language, text } => {
                 caller.hear(&language, &text);
@@ -345,12 +345,29 @@ impl Softphone {
         &self,
         from: &str,
         to: &str,
-        caller: &mut impl Caller,
+        caller: &mut (impl Caller + ?Sized),
     ) -> Result<CallRecord, SoftphoneError> {
-        let sid = new_call_sid();
+        let leg = Leg { sid: new_call_sid(), from, to, direction: "inbound", answered_by: None };
+        self.follow(&leg, "/voice/incoming", "/voice/status", caller).await
+    }
+
+    /// Lives a call from its first webhook `first` (a path or a public URL) to its end,
+    /// then sends its status callback to `status`.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or answers what a provider would not accept.
+    pub async fn follow(
+        &self,
+        leg: &Leg<'_>,
+        first: &str,
+        status: &str,
+        caller: &mut (impl Caller + ?Sized),
+    ) -> Result<CallRecord, SoftphoneError> {
+        let Leg { sid, from, to, direction, answered_by } = leg;
+        let (sid, from, to) = (sid.clone(), *from, *to);
         let mut record = CallRecord { sid: sid.clone(), ..CallRecord::default() };
         let base = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
-            let mut p: Vec<(String, String)> = [
+            let mut fields = vec![
                 ("CallSid", sid.as_str()),
                 ("AccountSid", "AC00000000000000000000000000000000"),
                 ("From", from),
@@ -359,8 +376,12 @@ impl Softphone {
                 ("Called", to),
                 ("CallStatus", "in-progress"),
                 ("ApiVersion", "2010-04-01"),
-                ("Direction", "inbound"),
-            ]
+                ("Direction", direction),
+            ];
+            if let Some(a) = answered_by {
+                fields.push(("AnsweredBy", a));
+            }
+            let mut p: Vec<(String, String)> = fields
             .iter()
             .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -368,8 +389,7 @@ impl Softphone {
             p.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
             p
         };
-        let mut next: Option<(String, Vec<(String, String)>)> =
-            Some(("/voice/incoming".to_owned(), base(&[])));
+        let mut next: Option<(String, Vec<(String, String)>)> = Some((first.to_owned(), base(&[])));
         let mut requests = 0;
         let mut draw = sid
             .bytes()
@@ -466,7 +486,7 @@ impl Softphone {
         }
         let ended = self
             .post(
-                "/voice/status",
+                status,
                 &base(&[
                     ("CallStatus", "completed"),
                     ("CallDuration", "60"),
@@ -477,6 +497,243 @@ impl Softphone {
             .await?;
         record.exchanges.push(ended);
         Ok(record)
+    }
+}
+
+/// One leg of a call, as the provider describes it in every webhook.
+#[derive(Debug, Clone)]
+pub struct Leg<'a> {
+    /// `CallSid`.
+    pub sid: String,
+    /// `From`.
+    pub from: &'a str,
+    /// `To`.
+    pub to: &'a str,
+    /// `Direction`: `inbound`, or `outbound-api` for a call placed through the REST API.
+    pub direction: &'a str,
+    /// `AnsweredBy`, when the call asked for answering-machine detection.
+    pub answered_by: Option<&'a str>,
+}
+
+/// How a phone rung by the simulated provider answers.
+pub enum Pickup {
+    /// A person, who lives the call.
+    Person(Box<dyn Caller + Send>),
+    /// An answering machine (detected: `AnsweredBy=machine_start`).
+    Machine,
+    /// Nobody answers.
+    NoAnswer,
+    /// Busy.
+    Busy,
+}
+
+/// A call placed through the simulated provider's REST API, as it was asked for.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    /// The call id given.
+    pub sid: String,
+    /// The form posted to `Calls.json`.
+    pub form: Vec<(String, String)>,
+    /// What the phone rung lived (when someone answered).
+    pub record: Option<CallRecord>,
+}
+
+impl Placed {
+    /// The value of `name` in the form.
+    #[must_use]
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Decides how each rung number answers.
+pub type Phones = Arc<dyn Fn(&str) -> Pickup + Send + Sync>;
+
+/// The provider's REST API, simulated: `POST /2010-04-01/Accounts/{sid}/Calls.json`
+/// (HTTP Basic with the account and its token, `To`, `From` and `Url` required, as the
+/// real one) answers `201` with a call id, then rings the number: the phone answers as
+/// [`Phones`] says, through the same [`Softphone`] as the calls to the line.
+#[derive(Clone)]
+pub struct Provider {
+    /// Where it listens (`http://127.0.0.1:PORT`): the service's `twilio_api_url`.
+    pub url: String,
+    placed: Arc<Mutex<Vec<Placed>>>,
+    /// Answers it gives, in turn, before the 201s (`503` to test retries).
+    refusals: Arc<Mutex<std::collections::VecDeque<(u16, String)>>>,
+    state: Arc<ProviderState>,
+}
+
+struct ProviderState {
+    account: String,
+    token: String,
+    /// The service's webhooks, and how each number answers.
+    line: Mutex<Option<(Softphone, Phones)>>,
+    placed: Arc<Mutex<Vec<Placed>>>,
+    refusals: Arc<Mutex<std::collections::VecDeque<(u16, String)>>>,
+}
+
+impl Provider {
+    /// Starts the simulated API on a free port, for `account` and `token`; it places no
+    /// call until [`Provider::attach`]ed.
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start(account: &str, token: &str) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let placed: Arc<Mutex<Vec<Placed>>> = Arc::default();
+        let refusals: Arc<Mutex<std::collections::VecDeque<(u16, String)>>> = Arc::default();
+        let state = Arc::new(ProviderState {
+            account: account.to_owned(),
+            token: token.to_owned(),
+            line: Mutex::new(None),
+            placed: Arc::clone(&placed),
+            refusals: Arc::clone(&refusals),
+        });
+        let app = axum::Router::new()
+            .route("/2010-04-01/Accounts/{account}/Calls.json", axum::routing::post(place_call))
+            .with_state(Arc::clone(&state));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { url, placed, refusals, state })
+    }
+
+    /// Sends the calls' webhooks through `phone`; each rung number answers as `phones`
+    /// says.
+    pub fn attach(&self, phone: Softphone, phones: Phones) {
+        if let Ok(mut line) = self.state.line.lock() {
+            *line = Some((phone, phones));
+        }
+    }
+
+    /// The calls asked for so far.
+    #[must_use]
+    pub fn placed(&self) -> Vec<Placed> {
+        self.placed.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// The next request is answered `status` with `body` instead of placing the call.
+    pub fn refuse_next(&self, status: u16, body: &str) {
+        if let Ok(mut r) = self.refusals.lock() {
+            r.push_back((status, body.to_owned()));
+        }
+    }
+}
+
+async fn place_call(
+    axum::extract::State(state): axum::extract::State<Arc<ProviderState>>,
+    axum::extract::Path(account): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let error = |status: u16, code: u32, message: &str| {
+        let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+        (status, axum::Json(serde_json::json!({ "code": code, "message": message, "status": status.as_u16() })))
+            .into_response()
+    };
+    use base64::Engine as _;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", state.account, state.token))
+    );
+    if account != state.account || headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return error(401, 20003, "Authenticate");
+    }
+    if let Some((status, body)) = state.refusals.lock().ok().and_then(|mut r| r.pop_front()) {
+        let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        return (status, body).into_response();
+    }
+    let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let (Some(to), Some(from), Some(url)) = (field("To"), field("From"), field("Url")) else {
+        return error(400, 21201, "To, From and Url are required");
+    };
+    let Some((phone, phones)) = state.line.lock().ok().and_then(|l| l.clone()) else {
+        return error(503, 0, "the simulated provider is not attached to a service yet");
+    };
+    let sid = new_call_sid();
+    let index = {
+        let Ok(mut placed) = state.placed.lock() else { return error(500, 0, "poisoned") };
+        placed.push(Placed { sid: sid.clone(), form: form.clone(), record: None });
+        placed.len() - 1
+    };
+    let status_url = field("StatusCallback");
+    let detect = field("MachineDetection").is_some();
+    let ring = Arc::clone(&state);
+    let call_sid = sid.clone();
+    tokio::spawn(async move {
+        let pickup = phones(&to);
+        let end = |status: &'static str| {
+            let (sid, from, to) = (call_sid.clone(), from.clone(), to.clone());
+            let phone = phone.clone();
+            let status_url = status_url.clone();
+            async move {
+                if let Some(url) = status_url {
+                    let params: Vec<(String, String)> = [
+                        ("CallSid", sid.as_str()),
+                        ("From", from.as_str()),
+                        ("To", to.as_str()),
+                        ("CallStatus", status),
+                        ("Direction", "outbound-api"),
+                        ("CallDuration", "0"),
+                    ]
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect();
+                    let _ = phone.post(&url, &params).await;
+                }
+            }
+        };
+        match pickup {
+            Pickup::NoAnswer => end("no-answer").await,
+            Pickup::Busy => end("busy").await,
+            Pickup::Machine | Pickup::Person(_) => {
+                let machine = matches!(pickup, Pickup::Machine);
+                let answered_by = match (detect, machine) {
+                    (false, _) => None,
+                    (true, true) => Some("machine_start"),
+                    (true, false) => Some("human"),
+                };
+                let leg = Leg { sid: call_sid.clone(), from: &from, to: &to, direction: "outbound-api", answered_by };
+                let status = status_url.clone().unwrap_or_default();
+                let mut caller: Box<dyn Caller + Send> = match pickup {
+                    Pickup::Person(c) => c,
+                    _ => Box::new(Machine),
+                };
+                let record = phone.follow(&leg, &url, &status, caller.as_mut()).await;
+                match record {
+                    Ok(record) => {
+                        if let Ok(mut placed) = ring.placed.lock() {
+                            placed[index].record = Some(record);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "simulated outbound call failed"),
+                }
+            }
+        }
+    });
+    (
+        axum::http::StatusCode::CREATED,
+        axum::Json(serde_json::json!({ "sid": sid, "status": "queued", "to": field("To"), "from": field("From") })),
+    )
+        .into_response()
+}
+
+/// An answering machine: hears everything, presses nothing, then hangs up.
+struct Machine;
+
+impl Caller for Machine {
+    fn hear(&mut self, _: &str, _: &str) {}
+    fn press(&mut self) -> Press {
+        Press::HangUp
+    }
+    fn transfer(&mut self, _: &str) -> Transfer {
+        Transfer::HangUp
+    }
+    fn record(&mut self) -> Option<u32> {
+        None
     }
 }
 

@@ -31,6 +31,17 @@ pub(super) enum AgentsCommand {
         /// For a volunteer's account: the volunteer's number in the roster.
         #[arg(long, value_name = "ID")]
         volunteer: Option<i64>,
+        /// The phone the line rings for this account's click-to-call (never shown to a
+        /// resident).
+        #[arg(long, value_name = "NUMBER")]
+        phone: Option<String>,
+    },
+    /// Set the phone the line rings for an account's click-to-call (`none` removes it).
+    Phone {
+        /// Login name.
+        login: String,
+        /// The number, or `none`.
+        number: String,
     },
     /// List the accounts.
     List,
@@ -69,7 +80,7 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
     let ops = ops(settings)?;
     let by = Manager::Operator;
     match command {
-        AgentsCommand::Add { login, role, postcodes, volunteer } => {
+        AgentsCommand::Add { login, role, postcodes, volunteer, phone } => {
             anyhow::ensure!(postcodes.is_none() || role == "coordinator", "--postcodes is for a coordinator");
             anyhow::ensure!(
                 volunteer.is_none() || role == "volunteer",
@@ -81,8 +92,15 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
                     .find(&code)
                     .map_err(|e| anyhow::anyhow!("--postcodes: {e}"))?;
             }
+            if let Some(number) = &phone {
+                let region = ops.flows().for_called("").region;
+                crate::phone::E164::parse(number, region).map_err(|e| anyhow::anyhow!("--phone `{number}`: {e}"))?;
+            }
             agents::add(&ops, by, &login, &role, read_password()?).await?;
             let login = login.trim();
+            if let Some(number) = &phone {
+                agents::set_phone(&ops, by, login, Some(number)).await?;
+            }
             if let Some(codes) = postcodes {
                 let codes = crate::domain::volunteers::split_list(&codes);
                 crate::ops::volunteers::set_referent(&ops, login, codes.clone()).await?;
@@ -95,6 +113,16 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
                 let id = crate::domain::volunteers::VolunteerId(id);
                 crate::ops::volunteers::link_account(&ops, door, id, login).await?;
                 println!("volunteer {id} logs in as {login}");
+            }
+        }
+        AgentsCommand::Phone { login, number } => {
+            let number = (number != "none").then_some(number);
+            agents::set_phone(&ops, by, &login, number.as_deref()).await.map_err(|e| {
+                if e.code() == "not_found" { anyhow::anyhow!("no account `{login}`") } else { e.into() }
+            })?;
+            match number {
+                Some(n) => println!("{login} is rung on {} for click-to-call", crate::phone::mask(&n)),
+                None => println!("{login} has no phone for click-to-call"),
             }
         }
         AgentsCommand::List => {

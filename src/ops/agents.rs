@@ -44,6 +44,25 @@ pub async fn add(ops: &Ops, _by: Manager, login: &str, role: &str, password: Str
     .await
 }
 
+/// Sets (or, with `None`, removes) the phone account `login` is rung on for
+/// click-to-call; a national number is read in the default line's region.
+///
+/// # Errors
+/// [`Error::NoSuchAgent`], [`Error::Invalid`] for a number that cannot be rung.
+pub async fn set_phone(ops: &Ops, _by: Manager, login: &str, phone: Option<&str>) -> Result<()> {
+    let region = ops.flows().for_called("").region;
+    let phone = phone
+        .map(|p| crate::phone::E164::parse(p, region).map_err(|e| Error::Invalid(format!("`{p}`: {e}"))))
+        .transpose()?;
+    let login = login.trim().to_owned();
+    super::change(ops, move |c| {
+        let (agent, _) = agents::by_login(c, &login)?.ok_or(Error::NoSuchAgent)?;
+        crate::store::outbound::set_agent_phone(c, agent.id, phone.as_ref().map(crate::phone::E164::as_str))?;
+        Ok(())
+    })
+    .await
+}
+
 /// Every account, by login.
 ///
 /// # Errors

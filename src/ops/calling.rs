@@ -22,7 +22,7 @@ use super::{Actor, Error, Ops, Result, change};
 use crate::domain::missions::{MissionId, MissionState};
 use crate::domain::queue::Outcome;
 use crate::domain::volunteers::VolunteerId;
-use crate::domain::{AgentId, RequestId};
+use crate::domain::RequestId;
 use crate::flow::Flow;
 use crate::store::missions as rows;
 use crate::store::outbound::{self, NewOutbound, Outbound, Purpose};
@@ -455,14 +455,6 @@ pub fn ended(conn: &Connection, call: &Outbound, status: &str, at: DateTime<Utc>
         Purpose::Agent => {}
     }
     Ok(true)
-}
-
-/// The agent `agent`'s phone for click-to-call.
-///
-/// # Errors
-/// The database's failure.
-pub async fn set_agent_phone(ops: &Ops, agent: AgentId, phone: Option<crate::phone::E164>) -> Result<()> {
-    change(ops, move |c| Ok(outbound::set_agent_phone(c, agent, phone.as_ref().map(crate::phone::E164::as_str))?)).await
 }
 
 /// The line's own number, shown on the calls it places.

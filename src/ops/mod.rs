@@ -88,6 +88,12 @@ impl Ops {
         self.outbox.notified().await;
     }
 
+    /// The database.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The flows in force.
     #[must_use]
     pub fn flows(&self) -> Arc<crate::flow::Flows> {

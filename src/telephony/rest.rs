@@ -103,19 +103,21 @@ impl Api {
     /// [`Refusal::Retry`] when the provider could not be reached or asked to wait,
     /// [`Refusal::Refused`] when it refused the call.
     pub async fn place(&self, order: &Order) -> Result<String, Refusal> {
-        let timeout = order.timeout.to_string();
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("To", &order.to)
-            .append_pair("From", &order.from)
-            .append_pair("Url", &order.url)
-            .append_pair("Method", "POST")
-            .append_pair("StatusCallback", &order.status_callback)
-            .append_pair("StatusCallbackMethod", "POST")
-            .append_pair("Timeout", &timeout);
-        if order.machine_detection {
-            form.append_pair("MachineDetection", "Enable");
-        }
-        let body = form.finish();
+        let body = {
+            let timeout = order.timeout.to_string();
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("To", &order.to)
+                .append_pair("From", &order.from)
+                .append_pair("Url", &order.url)
+                .append_pair("Method", "POST")
+                .append_pair("StatusCallback", &order.status_callback)
+                .append_pair("StatusCallbackMethod", "POST")
+                .append_pair("Timeout", &timeout);
+            if order.machine_detection {
+                form.append_pair("MachineDetection", "Enable");
+            }
+            form.finish()
+        };
         let credentials = base64::engine::general_purpose::STANDARD
             .encode(format!("{}:{}", self.account, self.token.expose()));
         let request = hyper::Request::post(self.calls_url())

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/requests/claim-next", post(claim_next))
         .route("/api/requests/{id}", get(detail))
         .route("/api/requests/{id}/history", get(history))
+        .route("/api/requests/{id}/call", post(call))
         .route("/api/requests/{id}/{action}", post(act))
         .route("/api/agents", get(list_agents).post(add_agent))
         .route("/api/agents/{login}/disable", post(disable_agent))
@@ -184,6 +185,14 @@ async fn act(
         Done::Reassigned(_, login) => Json(json!({ "held_by": login })),
     }
     .into_response())
+}
+
+/// Click-to-call: the line rings the agent holding the request, then the resident.
+async fn call(State(app): State<AppState>, ApiUser(viewer): ApiUser, Path(id): Path<String>) -> Answer {
+    let id = request_id(&id)?;
+    let placed = crate::ops::calling::call_request(&app.ops, viewer.actor(), id).await?;
+    tracing::info!(by = %viewer.agent.login, request = id.0, placed, "click-to-call");
+    Ok((StatusCode::ACCEPTED, Json(json!({ "call": placed, "state": "queued" }))).into_response())
 }
 
 async fn list_agents(State(app): State<AppState>, ApiSupervisor(_, supervisor): ApiSupervisor) -> Answer {

@@ -76,5 +76,22 @@ async fn metrics(State(app): State<AppState>) -> Response {
         }
         Err(e) => tracing::error!(error = %e, "metrics: database unavailable"),
     }
+    if let Some(worker) = &app.outbox {
+        let c = &worker.counters;
+        out.push_str("# HELP solidaire_outbound_calls_total What the worker did with the calls the service places, since start.\n# TYPE solidaire_outbound_calls_total counter\n");
+        for (what, n) in [("placed", &c.placed), ("retried", &c.retried), ("failed", &c.failed)] {
+            let _ = writeln!(out, "solidaire_outbound_calls_total{{result=\"{what}\"}} {}", n.load(Ordering::Relaxed));
+        }
+        match app.store.read(crate::store::outbound::by_state).await {
+            Ok(states) => {
+                out.push_str("# HELP solidaire_outbound_calls Calls the service placed or will place, by state.\n# TYPE solidaire_outbound_calls gauge\n");
+                for state in ["queued", "sending", "placed", "answered", "accepted", "ended", "failed"] {
+                    let n = states.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
+                    let _ = writeln!(out, "solidaire_outbound_calls{{state=\"{state}\"}} {n}");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "metrics: database unavailable"),
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -30,6 +30,8 @@ pub struct App {
     pub in_flight: super::counters::InFlight,
     /// The calls in progress, as stored after their last webhook.
     pub live: crate::line::LiveCalls,
+    /// The worker placing the service's own calls, when it places any.
+    pub outbox: Option<crate::outbox::Worker>,
 }
 
 impl App {
