@@ -203,7 +203,7 @@ impl Application {
         tokio::spawn(watch_sounds(self.state.clone()));
         tokio::spawn(forget_idle_calls(self.state.clone()));
         if let Some(worker) = self.state.outbox.clone() {
-            tokio::spawn(worker.run());
+            tokio::spawn(worker.run(self.state.stopping.clone()));
         }
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "solidaire is listening");

@@ -61,19 +61,22 @@ pub struct Counters {
 }
 
 impl Worker {
-    /// Runs until the process ends: wakes when the outbox changes, and every second.
-    pub async fn run(self) {
+    /// Runs until `stopping` turns true: wakes when the outbox changes, and every second.
+    pub async fn run(self, mut stopping: tokio::sync::watch::Receiver<bool>) {
         let now = self.clock.now();
         match self.ops.store().write(move |c| outbound::recover_sending(c, now)).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(calls = n, "calls being placed when the service stopped are not placed again"),
             Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
         }
-        loop {
+        while !*stopping.borrow() {
             if let Err(e) = self.tick().await {
                 tracing::error!(error = %e, "placing calls failed; tried again in a second");
             }
-            let _ = tokio::time::timeout(Duration::from_secs(1), self.ops.outbox_wait()).await;
+            tokio::select! {
+                _ = tokio::time::timeout(Duration::from_secs(1), self.ops.outbox_wait()) => {}
+                _ = stopping.changed() => {}
+            }
         }
     }
 

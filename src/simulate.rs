@@ -525,6 +525,8 @@ pub enum Pickup {
     NoAnswer,
     /// Busy.
     Busy,
+    /// Rings this long first, then answers as the inner pickup.
+    After(std::time::Duration, Box<Pickup>),
 }
 
 /// A call placed through the simulated provider's REST API, as it was asked for.
@@ -664,7 +666,11 @@ async fn place_call(
     let ring = Arc::clone(&state);
     let call_sid = sid.clone();
     tokio::spawn(async move {
-        let pickup = phones(&to);
+        let mut pickup = phones(&to);
+        while let Pickup::After(wait, then) = pickup {
+            tokio::time::sleep(wait).await;
+            pickup = *then;
+        }
         let end = |status: &'static str| {
             let (sid, from, to) = (call_sid.clone(), from.clone(), to.clone());
             let phone = phone.clone();
@@ -689,6 +695,7 @@ async fn place_call(
         match pickup {
             Pickup::NoAnswer => end("no-answer").await,
             Pickup::Busy => end("busy").await,
+            Pickup::After(..) => {}
             Pickup::Machine | Pickup::Person(_) => {
                 let machine = matches!(pickup, Pickup::Machine);
                 let answered_by = match (detect, machine) {

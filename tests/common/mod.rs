@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use solidaire::app::Application;
 use solidaire::clock::ManualClock;
 use solidaire::settings::{Secret, Settings};
-use solidaire::simulate::{CallRecord, Caller, Exchange, Press, Softphone, Transfer};
+use solidaire::simulate::{CallRecord, Caller, Exchange, Press, Provider, Softphone, Transfer};
 
 /// The public URL the test server believes it is behind (a proxy in production).
 pub const PUBLIC_URL: &str = "https://line.example.org";
@@ -76,6 +76,8 @@ pub struct Options {
     pub sounds: Option<PathBuf>,
     /// The database file (default: a new one in the test's folder).
     pub database: Option<PathBuf>,
+    /// Calling out: the provider's account and REST API address (with `token`).
+    pub calling: Option<(String, String)>,
 }
 
 impl Default for Options {
@@ -90,6 +92,7 @@ impl Default for Options {
             checkpoints: solidaire::store::Checkpoints::Service,
             sounds: None,
             database: None,
+            calling: None,
         }
     }
 }
@@ -109,6 +112,11 @@ pub async fn spawn_app(options: Options) -> TestApp {
         max_in_flight: options.max_in_flight,
         max_connections: options.max_connections,
         checkpoints: options.checkpoints,
+        twilio_account_sid: options.calling.as_ref().map(|(account, _)| account.clone()),
+        twilio_api_url: options
+            .calling
+            .as_ref()
+            .map_or_else(|| Settings::default().twilio_api_url, |(_, url)| url.clone()),
         ..Settings::default()
     };
     let clock = ManualClock::new(options.at);
@@ -178,6 +186,36 @@ impl Drop for TestApp {
             let _ = stop.send(());
         }
     }
+}
+
+/// The provider account of the tests that place calls.
+pub const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+/// Its auth token (webhooks are signed with it).
+pub const AUTH_TOKEN: &str = "test-auth-token";
+
+/// A server that places calls through a simulated provider, whose phones answer as
+/// `phones` says.
+pub async fn calling_app(options: Options, phones: solidaire::simulate::Phones) -> (TestApp, Provider) {
+    let provider = Provider::start(ACCOUNT, AUTH_TOKEN).await.unwrap();
+    let app = spawn_app(Options {
+        token: Some(AUTH_TOKEN.to_owned()),
+        calling: Some((ACCOUNT.to_owned(), provider.url.clone())),
+        ..options
+    })
+    .await;
+    provider.attach(app.phone(), phones);
+    (app, provider)
+}
+
+/// Waits (up to ten seconds) until `check` holds.
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("still not the case after 10 s: {what}");
 }
 
 /// One thing the scripted caller does.

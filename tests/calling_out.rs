@@ -1,0 +1,451 @@
+//! Calling out, through a simulated provider that serves the REST API and rings scripted
+//! phones: a mission offered by phone to three volunteers (one does not answer, the
+//! second accepts and is put through with the line's number shown, the third hears it is
+//! taken); a mission nobody takes going back to the agents' queue; a volunteer pausing
+//! their calls; an agent's click-to-call; retries, refusals and a restart that neither
+//! loses nor doubles a call; and the placed calls checked against Twilio's published
+//! OpenAPI description served by Prism.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use rusqlite::OptionalExtension as _;
+use serde_json::json;
+use solidaire::clock::Clock as _;
+use solidaire::simulate::{Pickup, Placed, Transfer};
+
+const PASSWORD: &str = "correct horse battery";
+const NADIA: &str = "+32470111111";
+const GASTON: &str = "+32470222222";
+const NINA: &str = "+32470333333";
+
+fn person(steps: &'static [Step]) -> Pickup {
+    Pickup::Person(Box::new(Script::new(steps)))
+}
+
+struct Desk {
+    app: TestApp,
+    provider: solidaire::simulate::Provider,
+    api: Api,
+    anna: String,
+    cora: String,
+}
+
+async fn desk(phones: solidaire::simulate::Phones) -> Desk {
+    let (app, provider) = calling_app(Options::default(), phones).await;
+    let anna = app.add_agent("anna", "agent", PASSWORD);
+    let cora = app.add_agent("cora", "coordinator", PASSWORD);
+    let api = Api::new(&app);
+    Desk { app, provider, api, anna, cora }
+}
+
+impl Desk {
+    async fn add(&self, name: &str, phone: &str, postcode: &str) -> i64 {
+        let (status, body) = self
+            .api
+            .post(
+                "/api/volunteers",
+                &self.cora,
+                json!({ "name": name, "phone": phone, "postcode": postcode, "helps": ["groceries"], "languages": ["fr"] }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["volunteer"]["id"].as_i64().unwrap()
+    }
+
+    /// A resident's groceries request, made a mission the line offers by phone.
+    async fn mission_by_phone(&self, resident: &str) -> i64 {
+        self.app.errands_request(resident).await;
+        let request = self.app.count("SELECT max(id) FROM callback_requests");
+        let (status, body) =
+            self.api.post(&format!("/api/requests/{request}/find-volunteer"), &self.cora, json!({})).await;
+        assert_eq!(status, 201, "{body}");
+        let mission = body["mission"]["id"].as_i64().unwrap();
+        let (status, body) = self.api.post(&format!("/api/missions/{mission}/offer"), &self.cora, json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        mission
+    }
+
+    fn placed_to(&self, number: &str) -> Vec<Placed> {
+        self.provider.placed().into_iter().filter(|p| p.field("To") == Some(number)).collect()
+    }
+
+    fn mission_state(&self, mission: i64) -> String {
+        self.app
+            .db()
+            .query_row("SELECT state FROM missions WHERE id = ?1", [mission], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn offer_answer(&self, mission: i64, volunteer: i64) -> Option<String> {
+        self.app
+            .db()
+            .query_row(
+                "SELECT answer FROM mission_offers WHERE mission_id = ?1 AND volunteer_id = ?2",
+                [mission, volunteer],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap()
+            .flatten()
+    }
+
+    fn live_calls(&self) -> i64 {
+        self.app.count("SELECT count(*) FROM outbound_calls WHERE state NOT IN ('ended', 'failed')")
+    }
+}
+
+#[tokio::test]
+async fn three_volunteers_are_rung_the_second_accepts_and_is_put_through_the_third_hears_it_is_taken() {
+    let phones: solidaire::simulate::Phones = Arc::new(|to: &str| match to {
+        NADIA => Pickup::NoAnswer,
+        GASTON => Pickup::After(
+            Duration::from_millis(500),
+            Box::new(person(&[Keys("1"), Keys("1"), Step::Transfer(Transfer::Answered)])),
+        ),
+        _ => Pickup::After(Duration::from_millis(1500), Box::new(person(&[]))),
+    });
+    let d = desk(phones).await;
+    let nadia = d.add("Nadia", "0470 11 11 11", "4020").await;
+    let gaston = d.add("Gaston", "0470 22 22 22", "4030").await;
+    let nina = d.add("Nina", "0470 33 33 33", "4020").await;
+    let mission = d.mission_by_phone(CALLER).await;
+
+    eventually("the three calls placed and over", || d.provider.placed().len() == 3 && d.live_calls() == 0).await;
+    eventually("Nina's call lived", || d.placed_to(NINA).first().is_some_and(|p| p.record.is_some())).await;
+    for placed in d.provider.placed() {
+        assert_eq!(placed.field("From"), Some(LINE), "the line's own number is shown");
+        let id: i64 = d
+            .app
+            .db()
+            .query_row("SELECT id FROM outbound_calls WHERE sid = ?1", [&placed.sid], |r| r.get(0))
+            .expect("the provider's call id is kept");
+        assert_eq!(placed.field("Url"), Some(format!("{PUBLIC_URL}/voice/out/{id}/answer").as_str()));
+        assert_eq!(placed.field("StatusCallback"), Some(format!("{PUBLIC_URL}/voice/out/{id}/status").as_str()));
+        assert_eq!(placed.field("MachineDetection"), Some("Enable"), "a voicemail never takes a mission");
+    }
+
+    assert_eq!(d.mission_state(mission), "accepted");
+    let holder: i64 =
+        d.app.db().query_row("SELECT volunteer_id FROM missions WHERE id = ?1", [mission], |r| r.get(0)).unwrap();
+    assert_eq!(holder, gaston, "the first to press 1 has it");
+    assert_eq!(d.offer_answer(mission, gaston).as_deref(), Some("accepted"));
+    assert_eq!(d.offer_answer(mission, nadia).as_deref(), Some("no-answer"));
+    assert_eq!(d.offer_answer(mission, nina).as_deref(), Some("taken"));
+
+    let gaston_call = d.placed_to(GASTON).remove(0).record.expect("Gaston answered");
+    assert!(gaston_call.heard("Une personne à 4020 Bressoux"), "{}", gaston_call.transcript());
+    assert!(gaston_call.heard("a besoin d'aide : Courses alimentaires"), "{}", gaston_call.transcript());
+    assert!(gaston_call.heard("la mission est à vous"), "{}", gaston_call.transcript());
+    assert!(gaston_call.heard("Quand l'aide est faite"), "{}", gaston_call.transcript());
+    let dial = gaston_call.exchanges.iter().find(|e| e.body.contains("<Dial")).expect("put through");
+    assert!(dial.body.contains(&format!("callerId=\"{LINE}\"")), "the resident sees the line: {}", dial.body);
+    assert!(dial.body.contains(&format!("<Number>{CALLER}</Number>")), "{}", dial.body);
+    for (_, said) in &gaston_call.heard {
+        for form in ["470123456", "470 12 34 56", "4 7 0 1 2 3"] {
+            assert!(!said.replace(' ', "").contains(&form.replace(' ', "")), "the resident's number was said: {said}");
+        }
+    }
+    let nina_call = d.placed_to(NINA).remove(0).record.unwrap();
+    assert!(nina_call.heard("Quelqu'un d'autre vient d'accepter"), "{}", nina_call.transcript());
+    assert!(!nina_call.heard("a besoin d'aide"), "a later answer is not offered it: {}", nina_call.transcript());
+
+    let outcomes: Vec<(String, String)> = {
+        let db = d.app.db();
+        let mut stmt = db.prepare("SELECT to_number, outcome FROM outbound_calls ORDER BY to_number").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(
+        outcomes,
+        [(NADIA.to_owned(), "no-answer".to_owned()), (GASTON.to_owned(), "bridged".to_owned()), (NINA.to_owned(), "taken".to_owned())]
+    );
+    let (_, history) = d.api.get("/api/requests/1/history", &d.cora).await;
+    assert!(history.to_string().contains(&format!("accepted by volunteer {gaston} by phone")), "{history}");
+    let (_, m) = d.api.get(&format!("/api/missions/{mission}"), &d.cora).await;
+    let said = m.to_string();
+    assert!(said.contains("put through") && said.contains("the resident answered"), "{said}");
+}
+
+#[tokio::test]
+async fn a_mission_nobody_takes_goes_back_to_the_queue_and_a_volunteer_who_pressed_3_is_not_rung_for_a_week() {
+    let phones: solidaire::simulate::Phones = Arc::new(|to: &str| match to {
+        NADIA => person(&[Keys("3")]),
+        GASTON => Pickup::Busy,
+        _ => Pickup::Machine,
+    });
+    let d = desk(phones).await;
+    let nadia = d.add("Nadia", "0470 11 11 11", "4020").await;
+    let gaston = d.add("Gaston", "0470 22 22 22", "4030").await;
+    let nina = d.add("Nina", "0470 33 33 33", "4020").await;
+    let mission = d.mission_by_phone(CALLER).await;
+
+    eventually("the mission handed back", || d.mission_state(mission) == "cancelled").await;
+    assert_eq!(d.provider.placed().len(), 3, "each rung once for the mission");
+    assert_eq!(d.offer_answer(mission, nadia).as_deref(), Some("declined"));
+    assert_eq!(d.offer_answer(mission, gaston).as_deref(), Some("busy"));
+    assert_eq!(d.offer_answer(mission, nina).as_deref(), Some("machine"), "a voicemail is not an answer");
+    let nadia_call = d.placed_to(NADIA).remove(0).record.unwrap();
+    assert!(nadia_call.heard("nous ne vous appellerons pas pendant une semaine"), "{}", nadia_call.transcript());
+    let machine = d.placed_to(NINA).remove(0).record.unwrap();
+    assert!(machine.heard.is_empty(), "a machine hears nothing of the mission: {}", machine.transcript());
+
+    let (_, queue) = d.api.get("/api/requests", &d.anna).await;
+    assert_eq!(queue["requests"][0]["id"], 1, "back in the agents' queue: {queue}");
+    let (_, history) = d.api.get("/api/requests/1/history", &d.anna).await;
+    let said = history.to_string();
+    assert!(said.contains("nobody accepted by phone (3 volunteers called: 1 busy, 1 machine, 1 paused)"), "{said}");
+
+    // A week without calls for Nadia: the next mission rings the others only.
+    let before = d.provider.placed().len();
+    let second = d.mission_by_phone("+32470999888").await;
+    eventually("the second mission's calls over", || d.provider.placed().len() == before + 2 && d.live_calls() == 0)
+        .await;
+    assert!(d.offer_answer(second, nadia).is_none(), "Nadia paused her calls");
+    assert_eq!(d.placed_to(NADIA).len(), 1);
+    d.app.clock.advance(chrono::Duration::days(8));
+    let third = d.mission_by_phone("+32470999777").await;
+    eventually("Nadia rung again after the week", || d.placed_to(NADIA).len() == 2).await;
+    assert!(d.offer_answer(third, nadia).is_some());
+}
+
+#[tokio::test]
+async fn an_agent_clicks_call_is_rung_first_and_the_resident_only_after_the_agent_pressed_1() {
+    const AGENT_PHONE: &str = "+32470555555";
+    let answers = Arc::new(std::sync::Mutex::new(vec![
+        Transfer::Answered, // the second click: the resident answers
+        Transfer::NoAnswer, // the first: nobody
+    ]));
+    let phones: solidaire::simulate::Phones = Arc::new(move |to: &str| {
+        assert_eq!(to, AGENT_PHONE, "only the agent's phone is rung by the provider");
+        let resident = answers.lock().unwrap().pop().unwrap();
+        let steps: &'static [Step] = match resident {
+            Transfer::NoAnswer => &[Keys("1"), Step::Transfer(Transfer::NoAnswer)],
+            _ => &[Keys("1"), Step::Transfer(Transfer::Answered)],
+        };
+        person(steps)
+    });
+    let d = desk(phones).await;
+    d.app.errands_request(CALLER).await;
+    let (status, body) = d.api.post("/api/requests/1/call", &d.anna, json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("not_holder")), "{body}");
+    let (status, _) = d.api.post("/api/requests/1/claim", &d.anna, json!({})).await;
+    assert_eq!(status, 200);
+    let (status, body) = d.api.post("/api/requests/1/call", &d.anna, json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("wrong_state")), "no phone yet: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("no phone number"), "{body}");
+    d.app.db().execute("UPDATE agents SET phone = ?1 WHERE login = 'anna'", [AGENT_PHONE]).unwrap();
+
+    let (status, body) = d.api.post("/api/requests/1/call", &d.anna, json!({})).await;
+    assert_eq!(status, 202, "{body}");
+    eventually("the resident's leg over", || d.live_calls() == 0 && d.provider.placed().len() == 1).await;
+    eventually("the agent's call lived", || d.provider.placed()[0].record.is_some()).await;
+    let call = d.provider.placed().remove(0);
+    assert_eq!(call.field("MachineDetection"), None, "the agent's 1 guards against voicemail");
+    let record = call.record.unwrap();
+    assert!(record.heard("demande numéro 1. Pour appeler la personne maintenant"), "{}", record.transcript());
+    let dial = record.exchanges.iter().find(|e| e.body.contains("<Dial")).expect("put through");
+    assert!(dial.body.contains(&format!("callerId=\"{LINE}\"")), "{}", dial.body);
+    assert!(record.heard("La tentative est notée"), "{}", record.transcript());
+    let (attempts, state): (i64, String) = d
+        .app
+        .db()
+        .query_row("SELECT attempts, state FROM callback_requests WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((attempts, state.as_str()), (1, "open"), "no answer is an attempt, with the back-off");
+
+    // Due again later; claimed again, called again: answered, it waits for the outcome.
+    d.app.clock.advance(chrono::Duration::hours(3));
+    let (status, body) = d.api.post("/api/requests/1/claim", &d.anna, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = d.api.post("/api/requests/1/call", &d.anna, json!({})).await;
+    assert_eq!(status, 202);
+    eventually("the second call over", || d.provider.placed().len() == 2 && d.live_calls() == 0).await;
+    let (_, detail) = d.api.get("/api/requests/1", &d.anna).await;
+    assert_eq!(detail["request"]["state"], "claimed", "an answered call waits for the agent's outcome: {detail}");
+    let (_, history) = d.api.get("/api/requests/1/history", &d.anna).await;
+    let said = history.to_string();
+    assert!(said.contains("click-to-call: no-answer") && said.contains("put through to the resident"), "{said}");
+}
+
+#[tokio::test]
+async fn a_busy_provider_is_tried_again_later_and_a_refusal_moves_the_mission_on_with_why() {
+    let phones: solidaire::simulate::Phones = Arc::new(|_: &str| Pickup::NoAnswer);
+    let d = desk(phones).await;
+    d.provider.refuse_next(503, "try later");
+    d.provider.refuse_next(400, r#"{"code": 21219, "message": "The number +32470111111 is unverified.", "status": 400}"#);
+    let nadia = d.add("Nadia", "0470 11 11 11", "4020").await;
+    let mission = d.mission_by_phone(CALLER).await;
+
+    eventually("the first attempt put back", || {
+        d.app.count("SELECT count(*) FROM outbound_calls WHERE state = 'queued' AND attempts = 1") == 1
+    })
+    .await;
+    let metrics = d.app.phone().get("/metrics").await.unwrap().body;
+    assert_eq!(metric(&metrics, "solidaire_outbound_calls_total{result=\"retried\"}"), 1.0, "{metrics}");
+    d.app.clock.advance(chrono::Duration::seconds(31));
+    eventually("the refusal recorded", || d.offer_answer(mission, nadia).is_some()).await;
+    let answer = d.offer_answer(mission, nadia).unwrap();
+    assert!(answer.contains("error 21219") && answer.contains("unverified"), "{answer}");
+    eventually("the mission handed back", || d.mission_state(mission) == "cancelled").await;
+    let (_, m) = d.api.get(&format!("/api/missions/{mission}"), &d.cora).await;
+    assert!(m.to_string().contains("is unverified"), "the coordinator sees why: {m}");
+    let metrics = d.app.phone().get("/metrics").await.unwrap().body;
+    assert_eq!(metric(&metrics, "solidaire_outbound_calls_total{result=\"failed\"}"), 1.0, "{metrics}");
+    assert_eq!(metric(&metrics, "solidaire_outbound_calls{state=\"failed\"}"), 1.0, "{metrics}");
+}
+
+#[tokio::test]
+async fn a_call_decided_before_a_crash_is_placed_once_after_the_restart_and_one_being_sent_is_never_sent_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("solidaire.db");
+    // The first run decides the calls, but the provider cannot be reached: they wait.
+    let unreachable = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", unreachable.local_addr().unwrap());
+    drop(unreachable);
+    let first = spawn_app(Options {
+        database: Some(db.clone()),
+        token: Some(AUTH_TOKEN.to_owned()),
+        calling: Some((ACCOUNT.to_owned(), dead)),
+        ..Options::default()
+    })
+    .await;
+    let cora = first.add_agent("cora", "coordinator", PASSWORD);
+    let api = Api::new(&first);
+    let (status, body) = api
+        .post(
+            "/api/volunteers",
+            &cora,
+            json!({ "name": "Nadia", "phone": NADIA, "postcode": "4020", "helps": ["groceries"], "languages": ["fr"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    first.errands_request(CALLER).await;
+    let (_, body) = api.post("/api/requests/1/find-volunteer", &cora, json!({})).await;
+    let mission = body["mission"]["id"].as_i64().unwrap();
+    api.post(&format!("/api/missions/{mission}/offer"), &cora, json!({})).await;
+    eventually("the call tried once", || first.count("SELECT coalesce(max(attempts), 0) FROM outbound_calls") == 1).await;
+    // A second decided call the service was handing over when it stopped.
+    first
+        .db()
+        .execute(
+            "INSERT INTO outbound_calls (line, purpose, request_id, to_number, state, attempts, next_try_at, created_at)
+             VALUES ('liege', 'agent', 1, '+32470555555', 'sending', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+            [],
+        )
+        .unwrap();
+    let at = first.clock.now();
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let provider = solidaire::simulate::Provider::start(ACCOUNT, AUTH_TOKEN).await.unwrap();
+    let second = spawn_app(Options {
+        at: at + chrono::Duration::minutes(5),
+        database: Some(db),
+        token: Some(AUTH_TOKEN.to_owned()),
+        calling: Some((ACCOUNT.to_owned(), provider.url.clone())),
+        ..Options::default()
+    })
+    .await;
+    provider.attach(second.phone(), Arc::new(|_: &str| Pickup::NoAnswer));
+    eventually("the waiting call placed", || provider.placed().len() == 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(provider.placed().len(), 1, "placed once, and the one being sent not again");
+    assert_eq!(provider.placed()[0].field("To"), Some(NADIA));
+    assert_eq!(second.count("SELECT count(*) FROM outbound_calls WHERE state = 'sending'"), 0);
+}
+
+#[tokio::test]
+async fn placed_calls_are_what_twilios_published_api_accepts() {
+    let prism = Prism::start();
+    let d = {
+        let app = spawn_app(Options {
+            token: Some(AUTH_TOKEN.to_owned()),
+            calling: Some((ACCOUNT.to_owned(), prism.url.clone())),
+            ..Options::default()
+        })
+        .await;
+        let cora = app.add_agent("cora", "coordinator", PASSWORD);
+        (Api::new(&app), app, cora)
+    };
+    let (api, app, cora) = d;
+    let (status, body) = api
+        .post(
+            "/api/volunteers",
+            &cora,
+            json!({ "name": "Nadia", "phone": NADIA, "postcode": "4020", "helps": ["groceries"], "languages": ["fr"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    app.errands_request(CALLER).await;
+    let (_, body) = api.post("/api/requests/1/find-volunteer", &cora, json!({})).await;
+    let mission = body["mission"]["id"].as_i64().unwrap();
+    api.post(&format!("/api/missions/{mission}/offer"), &cora, json!({})).await;
+    eventually("the call placed", || app.count("SELECT count(*) FROM outbound_calls WHERE state = 'placed'") == 1)
+        .await;
+    let sid: String = app.db().query_row("SELECT sid FROM outbound_calls", [], |r| r.get(0)).unwrap();
+    assert!(sid.starts_with("CA"), "the spec's example call: {sid}");
+    // The same request without From, and without the credentials, is refused by the spec.
+    let form = format!("To=%2B32470111111&Url={PUBLIC_URL}/voice/out/1/answer");
+    let calls = format!("{}/2010-04-01/Accounts/{ACCOUNT}/Calls.json", prism.url);
+    assert_eq!(post_form(&calls, &form, true).await, 422, "From is required");
+    assert_eq!(post_form(&calls, &format!("{form}&From=%2B3280043436"), false).await, 401, "credentials are required");
+    assert_eq!(post_form(&calls, &format!("{form}&From=%2B3280043436"), true).await, 201);
+}
+
+/// Prism serving Twilio's OpenAPI description (both installed by `scripts/test`).
+struct Prism {
+    url: String,
+    child: std::process::Child,
+}
+
+impl Prism {
+    fn start() -> Self {
+        let tools = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/npm/node_modules");
+        let prism = tools.join(".bin/prism");
+        let spec = tools.join("@twilio-alpha/mcp/twilio-oai/spec/json/twilio_api_v2010.json");
+        assert!(
+            prism.exists() && spec.exists(),
+            "Prism and Twilio's OpenAPI description are missing: run scripts/test, which installs them"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(prism)
+            .args(["mock", "--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg(spec)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("prism starts");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..600 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self { url, child };
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("Prism did not start within 60 s");
+    }
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Posts `form` to `url` (with HTTP Basic when `auth`); returns the status.
+async fn post_form(url: &str, form: &str, auth: bool) -> u16 {
+    use base64::Engine as _;
+    use http_body_util::Full;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let mut request = hyper::Request::post(url).header("content-type", "application/x-www-form-urlencoded");
+    if auth {
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT}:{AUTH_TOKEN}"));
+        request = request.header("authorization", format!("Basic {credentials}"));
+    }
+    let request = request.body(Full::new(hyper::body::Bytes::from(form.to_owned()))).unwrap();
+    client.request(request).await.unwrap().status().as_u16()
+}
