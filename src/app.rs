@@ -149,7 +149,7 @@ impl Application {
         let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(512);
         let lease = chrono::Duration::minutes(i64::from(settings.lease_minutes));
         let flows = crate::flow::InForce::new(flows);
-        let api = settings.calling_out().map_err(StartError::Calling)?;
+        let api = crate::telephony::rest::Api::from_settings(&settings).map_err(StartError::Calling)?;
         let ops = crate::ops::Ops::new(store.clone(), Arc::clone(&clock), lease, flows.clone())
             .calling_out(api.is_some());
         let outbox = api.map(|api| {

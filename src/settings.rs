@@ -62,7 +62,7 @@ impl Default for Settings {
             public_url: None,
             twilio_auth_token: None,
             twilio_account_sid: None,
-            twilio_api_url: crate::telephony::rest::TWILIO_API.to_owned(),
+            twilio_api_url: TWILIO_API.to_owned(),
             log: "info".to_owned(),
             lease_minutes: 15,
             session_idle_minutes: 30,
@@ -163,6 +163,9 @@ const ENV_KEYS: &[&str] = &[
     "max_connections",
     "checkpoints",
 ];
+
+/// Twilio's own API address, the default of `twilio_api_url`.
+pub const TWILIO_API: &str = "https://api.twilio.com";
 
 /// The default configuration file, read when it exists and `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "solidaire.toml";
@@ -272,19 +275,6 @@ impl Settings {
             }
         }
         Ok(settings)
-    }
-
-    /// The provider's REST API, when the service places calls (`twilio_account_sid` set).
-    ///
-    /// # Errors
-    /// When HTTPS cannot be set up (no certificate authorities on the system).
-    pub fn calling_out(&self) -> std::io::Result<Option<crate::telephony::rest::Api>> {
-        match (&self.twilio_account_sid, &self.twilio_auth_token) {
-            (Some(account), Some(token)) => {
-                crate::telephony::rest::Api::new(&self.twilio_api_url, account, token.clone()).map(Some)
-            }
-            _ => Ok(None),
-        }
     }
 
     fn apply(&mut self, layer: Layer, name: &dyn Fn(&str) -> (String, String)) -> Result<(), SettingsError> {
@@ -515,9 +505,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.twilio_api_url, "http://127.0.0.1:4010");
-        let api = s.calling_out().unwrap().expect("calling out is on");
+        let api = crate::telephony::rest::Api::from_settings(&s).unwrap().expect("calling out is on");
         assert_eq!(api.calls_url(), "http://127.0.0.1:4010/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls.json");
-        assert!(Settings::default().calling_out().unwrap().is_none());
+        assert!(crate::telephony::rest::Api::from_settings(&Settings::default()).unwrap().is_none());
     }
 
     #[test]

@@ -92,6 +92,17 @@ struct DayTally {
     judged: u64,
     per_hour: Vec<HourTally>,
     missions: MissionTally,
+    outbound: OutboundTally,
+}
+
+/// The calls the service placed, by the day each thing happened.
+#[derive(Debug, Default, Clone)]
+struct OutboundTally {
+    placed: u64,
+    answered: u64,
+    accepted: u64,
+    bridged: u64,
+    failed: u64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -204,6 +215,7 @@ pub fn compute(conn: &Connection, query: &Query) -> Result<Report, StoreError> {
     count_calls(conn, query, &calendar, &mut days)?;
     count_callbacks(conn, query, &calendar, &mut days)?;
     count_missions(conn, query, &calendar, &mut days)?;
+    count_outbound(conn, query, &calendar, &mut days)?;
     Ok(render(query, &calendar, days))
 }
 
@@ -367,6 +379,36 @@ fn count_missions(
     })
 }
 
+fn count_outbound(
+    conn: &Connection,
+    query: &Query,
+    calendar: &Calendar,
+    days: &mut [DayTally],
+) -> Result<(), StoreError> {
+    let (start, end) = (calendar.starts[0], calendar.starts[calendar.days()]);
+    reports::outbound_between(conn, (start, end), query.line.as_deref(), |c| {
+        let day = |at: Option<&str>| at.and_then(time::parse).and_then(|t| calendar.day_of(t));
+        if let Some(d) = day(c.placed_at) {
+            days[d].outbound.placed += 1;
+        }
+        if let Some(d) = day(c.answered_at) {
+            days[d].outbound.answered += 1;
+            // An offer accepted on the phone (then put through, or not).
+            if c.purpose == "offer" && matches!(c.outcome, Some("accepted" | "bridged")) {
+                days[d].outbound.accepted += 1;
+            }
+        }
+        if let Some(d) = day(c.bridged_at) {
+            days[d].outbound.bridged += 1;
+        }
+        if c.state == "failed" {
+            if let Some(d) = day(c.ended_at) {
+                days[d].outbound.failed += 1;
+            }
+        }
+    })
+}
+
 fn round1(v: Option<f64>) -> Cell {
     Cell::Measure(v.map(|v| (v * 10.0).round() / 10.0))
 }
@@ -431,6 +473,14 @@ fn render(query: &Query, calendar: &Calendar, days: Vec<DayTally>) -> Report {
             ("missions_cancelled", Cell::Count(m.cancelled)),
             ("median_minutes_to_acceptance", round1(percentile(&mut m.minutes_to_acceptance, 0.5))),
             ("volunteers_on_missions", Cell::Count(m.volunteers.len() as u64)),
+        ]);
+        let o = &t.outbound;
+        row.extend([
+            ("outbound_calls_placed", Cell::Count(o.placed)),
+            ("outbound_calls_answered", Cell::Count(o.answered)),
+            ("offers_accepted_by_phone", Cell::Count(o.accepted)),
+            ("outbound_calls_put_through", Cell::Count(o.bridged)),
+            ("outbound_calls_failed", Cell::Count(o.failed)),
         ]);
         for (postcode, (created, done)) in &m.by_postcode {
             postcode_rows.push(vec![

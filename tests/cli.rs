@@ -184,7 +184,7 @@ fn serve_runs_on_its_defaults_creates_the_database_and_stops_cleanly_on_sigterm(
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5, "every migration applied");
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let out: Output = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));

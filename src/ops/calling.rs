@@ -18,6 +18,7 @@ use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use rusqlite::Connection;
 
 use super::missions::{Among, line_flow, match_in};
+use super::volunteers::Door;
 use super::{Actor, Error, Ops, Result, change};
 use crate::domain::missions::{MissionId, MissionState};
 use crate::domain::queue::Outcome;
@@ -79,9 +80,69 @@ fn calling_on(ops: &Ops) -> Result<()> {
     }
 }
 
-/// Rings the named volunteers about mission `m` (inside [`super::missions::offer`]'s
-/// transaction, once their offers are recorded).
-pub(super) fn ring_named(
+/// Offers mission `id` to `volunteers` (the first to accept takes it). Each must be a
+/// match: active, on duty, near enough, free, and not asked too often this month. When
+/// the service places calls, they are rung at once; naming nobody then has the line
+/// phone the best matches, round after round ([`start_rounds`]).
+///
+/// # Errors
+/// [`Error::NoSuchMission`], [`Error::WrongState`] for a mission no longer looking, or a
+/// volunteer who is not a match (with why), the database's failure.
+pub async fn offer(
+    ops: &Ops,
+    door: Door,
+    id: MissionId,
+    volunteers: Vec<VolunteerId>,
+) -> Result<MissionState> {
+    if volunteers.is_empty() {
+        if ops.places_calls() {
+            return start_rounds(ops, door, id).await;
+        }
+        return Err(Error::Invalid("name at least one volunteer to offer the mission to".to_owned()));
+    }
+    let (now, flows, calling) = (ops.now(), ops.flows(), ops.places_calls());
+    let state = change(ops, move |c| {
+        let coordinator = super::volunteers::coordinator(c, door)?;
+        let mission =
+            rows::get(c, id)?.filter(|m| coordinator.covers(&m.postcode)).ok_or(Error::NoSuchMission)?;
+        if !mission.state.may_become(MissionState::Offered) {
+            return Err(Error::WrongState(format!("mission {id} is {}", mission.state)));
+        }
+        let flow = line_flow(&flows, &mission.line)?;
+        let request = callbacks::get(c, mission.request, now)?.ok_or(Error::NoSuchRequest)?;
+        let matching = match_in(c, Among::Only(&volunteers), flow, request, now)?;
+        for v in &volunteers {
+            if !matching.matches.iter().any(|(m, _)| m.volunteer == *v) {
+                let why = matching.left_out.iter().find(|(x, _)| x.id == *v).map(|(_, w)| w.describe());
+                return Err(Error::WrongState(format!(
+                    "volunteer {v} is not a match: {}",
+                    why.unwrap_or_else(|| "not on this line's roster".to_owned())
+                )));
+            }
+        }
+        let mut fresh = Vec::new();
+        for v in &volunteers {
+            if rows::offer(c, id, *v, now)? {
+                rows::note(c, id, coordinator.by(), Some(*v), "offered", "", now)?;
+                fresh.push(*v);
+            }
+        }
+        if calling {
+            ring_named(c, &mission, &fresh, now)?;
+        }
+        rows::set_state(c, &mission, MissionState::Offered, None, now)?;
+        Ok(MissionState::Offered)
+    })
+    .await?;
+    if calling {
+        ops.outbox_changed();
+    }
+    Ok(state)
+}
+
+/// Rings the named volunteers about mission `m` (inside [`offer`]'s transaction, once
+/// their offers are recorded).
+fn ring_named(
     conn: &Connection,
     mission: &crate::domain::missions::Mission,
     volunteers: &[VolunteerId],
@@ -127,7 +188,7 @@ fn ring_volunteer(
 /// # Errors
 /// [`Error::CallingOff`], [`Error::NoSuchMission`] (also outside a referent's
 /// postcodes), [`Error::WrongState`] for a mission no longer looking.
-pub async fn start_rounds(ops: &Ops, door: super::volunteers::Door, id: MissionId) -> Result<MissionState> {
+pub async fn start_rounds(ops: &Ops, door: Door, id: MissionId) -> Result<MissionState> {
     calling_on(ops)?;
     let now = ops.now();
     let state = change(ops, move |c| {

@@ -324,61 +324,6 @@ pub async fn assign(ops: &Ops, door: Door, id: RequestId, volunteer: VolunteerId
     Ok(done)
 }
 
-/// Offers mission `id` to `volunteers` (the first to accept takes it). Each must be a
-/// match: active, on duty, near enough, free, and not asked too often this month.
-///
-/// # Errors
-/// [`Error::NoSuchMission`], [`Error::WrongState`] for a mission no longer looking, or a
-/// volunteer who is not a match (with why), the database's failure.
-pub async fn offer(
-    ops: &Ops,
-    door: Door,
-    id: MissionId,
-    volunteers: Vec<VolunteerId>,
-) -> Result<MissionState> {
-    if volunteers.is_empty() {
-        return Err(Error::Invalid("name at least one volunteer to offer the mission to".to_owned()));
-    }
-    let (now, flows, calling) = (ops.now(), ops.flows(), ops.places_calls());
-    let state = change(ops, move |c| {
-        let coordinator = coordinator(c, door)?;
-        let mission =
-            rows::get(c, id)?.filter(|m| coordinator.covers(&m.postcode)).ok_or(Error::NoSuchMission)?;
-        if !mission.state.may_become(MissionState::Offered) {
-            return Err(Error::WrongState(format!("mission {id} is {}", mission.state)));
-        }
-        let flow = line_flow(&flows, &mission.line)?;
-        let request = callbacks::get(c, mission.request, now)?.ok_or(Error::NoSuchRequest)?;
-        let matching = match_in(c, Among::Only(&volunteers), flow, request, now)?;
-        for v in &volunteers {
-            if !matching.matches.iter().any(|(m, _)| m.volunteer == *v) {
-                let why = matching.left_out.iter().find(|(x, _)| x.id == *v).map(|(_, w)| w.describe());
-                return Err(Error::WrongState(format!(
-                    "volunteer {v} is not a match: {}",
-                    why.unwrap_or_else(|| "not on this line's roster".to_owned())
-                )));
-            }
-        }
-        let mut fresh = Vec::new();
-        for v in &volunteers {
-            if rows::offer(c, id, *v, now)? {
-                rows::note(c, id, coordinator.by(), Some(*v), "offered", "", now)?;
-                fresh.push(*v);
-            }
-        }
-        if calling {
-            super::calling::ring_named(c, &mission, &fresh, now)?;
-        }
-        rows::set_state(c, &mission, MissionState::Offered, None, now)?;
-        Ok(MissionState::Offered)
-    })
-    .await?;
-    if calling {
-        ops.outbox_changed();
-    }
-    Ok(state)
-}
-
 /// How a mission ends, or what its volunteer says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {

@@ -595,7 +595,7 @@ mod tests {
         let _store = Store::open(&path).unwrap();
         let conn = Connection::open(&path).unwrap();
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(version, 4);
+        assert_eq!(version, i64::try_from(MIGRATIONS.len()).unwrap());
         let call = calls::find(&conn, "CA1").unwrap().unwrap();
         assert_eq!(call.last_event, Some(2));
         assert_eq!(

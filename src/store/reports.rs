@@ -135,6 +135,55 @@ pub struct MissionRow<'a> {
     pub requested_at: &'a str,
 }
 
+/// Lends `f` every call the service placed that lived between `start` and `end`, on
+/// `line` or all.
+///
+/// # Errors
+/// SQLite errors.
+pub fn outbound_between(
+    conn: &Connection,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    line: Option<&str>,
+    mut f: impl FnMut(&OutboundRow<'_>),
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT purpose, state, outcome, placed_at, answered_at, bridged_at, ended_at FROM outbound_calls
+         WHERE created_at < ?1 AND (ended_at IS NULL OR ended_at >= ?2) AND (?3 IS NULL OR line = ?3)",
+    )?;
+    let mut rows = stmt.query(params![time::format(end), time::format(start), line])?;
+    while let Some(r) = rows.next()? {
+        f(&OutboundRow {
+            purpose: r.get_ref(0)?.as_str()?,
+            state: r.get_ref(1)?.as_str()?,
+            outcome: r.get_ref(2)?.as_str_or_null()?,
+            placed_at: r.get_ref(3)?.as_str_or_null()?,
+            answered_at: r.get_ref(4)?.as_str_or_null()?,
+            bridged_at: r.get_ref(5)?.as_str_or_null()?,
+            ended_at: r.get_ref(6)?.as_str_or_null()?,
+        });
+    }
+    Ok(())
+}
+
+/// A call the service placed, as the statistics read it.
+#[derive(Debug)]
+pub struct OutboundRow<'a> {
+    /// `offer` or `agent`.
+    pub purpose: &'a str,
+    /// Its state.
+    pub state: &'a str,
+    /// How it went.
+    pub outcome: Option<&'a str>,
+    /// When the provider took it.
+    pub placed_at: Option<&'a str>,
+    /// When someone answered.
+    pub answered_at: Option<&'a str>,
+    /// When the resident was put through.
+    pub bridged_at: Option<&'a str>,
+    /// When it ended (or was given up).
+    pub ended_at: Option<&'a str>,
+}
+
 /// Lends `f` every mission that lived between `start` and `end` (made before `end`, not
 /// ended before `start`), on `line` or all.
 ///

@@ -12,10 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::settings::Secret;
-
-/// Twilio's own API address, the default of `twilio_api_url`.
-pub const TWILIO_API: &str = "https://api.twilio.com";
+use crate::settings::{Secret, Settings};
 
 /// Time allowed to the provider to answer one request.
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -89,6 +86,18 @@ impl Api {
             token,
             client: Client::builder(TokioExecutor::new()).build(https),
         })
+    }
+
+    /// The API the settings name, when the service places calls (`twilio_account_sid`
+    /// set; the settings' check makes sure the token is too).
+    ///
+    /// # Errors
+    /// When HTTPS cannot be set up (no certificate authorities on the system).
+    pub fn from_settings(settings: &Settings) -> std::io::Result<Option<Self>> {
+        match (&settings.twilio_account_sid, &settings.twilio_auth_token) {
+            (Some(account), Some(token)) => Self::new(&settings.twilio_api_url, account, token.clone()).map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// The URL calls are placed at.

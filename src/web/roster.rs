@@ -321,13 +321,8 @@ async fn step(
     let form: StepBody = body(&bytes)?;
     let door = viewer.actor().into();
     let state = if step == "offer" {
-        let to: Vec<VolunteerId> = form.volunteers.unwrap_or_default().into_iter().map(VolunteerId).collect();
-        if to.is_empty() && app.ops.places_calls() {
-            // Nobody named: the line phones the best matches, a few at a time.
-            crate::ops::calling::start_rounds(&app.ops, door, id).await?
-        } else {
-            missions::offer(&app.ops, door, id, to).await?
-        }
+        let to = form.volunteers.unwrap_or_default().into_iter().map(VolunteerId).collect();
+        crate::ops::calling::offer(&app.ops, door, id, to).await?
     } else {
         let step = Step::parse(&step).ok_or(ApiError::NotFound("no such step"))?;
         missions::step(&app.ops, door, id, step, form.note.unwrap_or_default()).await?
