@@ -1,6 +1,7 @@
 -- Calling out: the calls the service places itself (missions offered to volunteers by
 -- phone, agents put through to residents), written as an outbox in the same transaction
--- as the decision and placed by a worker through the provider's REST API.
+-- as the decision and placed by a worker through the provider's REST API; and the calls
+-- volunteers make to the line about their missions ('desk'), which take the same steps.
 
 -- An agent's own phone, rung by click-to-call (E.164; never shown to a resident).
 ALTER TABLE agents ADD COLUMN phone TEXT;
@@ -15,7 +16,7 @@ ALTER TABLE missions ADD COLUMN phoning INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE outbound_calls (
     id            INTEGER PRIMARY KEY,
     line          TEXT NOT NULL,
-    purpose       TEXT NOT NULL CHECK (purpose IN ('offer', 'agent')),
+    purpose       TEXT NOT NULL CHECK (purpose IN ('offer', 'agent', 'desk')),
     mission_id    INTEGER REFERENCES missions (id),
     volunteer_id  INTEGER REFERENCES volunteers (id),
     request_id    INTEGER REFERENCES callback_requests (id),

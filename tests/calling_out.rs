@@ -167,6 +167,16 @@ async fn three_volunteers_are_rung_the_second_accepts_and_is_put_through_the_thi
     let (_, m) = d.api.get(&format!("/api/missions/{mission}"), &d.cora).await;
     let said = m.to_string();
     assert!(said.contains("put through") && said.contains("the resident answered"), "{said}");
+
+    let sue = d.app.add_agent("sue", "supervisor", PASSWORD);
+    let (status, stats) = d.api.get("/api/stats/daily?date=2026-11-23&format=json", &sue).await;
+    assert_eq!(status, 200, "{stats}");
+    let day = &stats["days"][0];
+    let figures: Vec<i64> = ["outbound_calls_placed", "outbound_calls_answered", "offers_accepted_by_phone", "outbound_calls_put_through", "outbound_calls_failed"]
+        .iter()
+        .map(|k| day[*k].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(figures, [3, 2, 1, 1, 0], "placed, answered (Gaston, Nina), accepted, put through, failed: {day}");
 }
 
 #[tokio::test]
@@ -448,4 +458,58 @@ async fn post_form(url: &str, form: &str, auth: bool) -> u16 {
     }
     let request = request.body(Full::new(hyper::body::Bytes::from(form.to_owned()))).unwrap();
     client.request(request).await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn a_volunteer_calling_the_line_hears_their_missions_is_put_through_and_reports_them_and_a_resident_the_usual_menu() {
+    let d = desk(Arc::new(|_: &str| Pickup::NoAnswer)).await;
+    let gaston = d.add("Gaston", "0470 22 22 22", "4030").await;
+    const OTHER: &str = "+32470999888";
+    d.app.errands_request(CALLER).await;
+    d.app.errands_request(OTHER).await;
+    for request in [1, 2] {
+        let (status, body) =
+            d.api.post(&format!("/api/requests/{request}/assign"), &d.cora, json!({ "volunteer": gaston })).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    // Put through to the first mission's resident, the line's number shown.
+    let call = d.app.call_from(GASTON, &[Keys("1"), Step::Transfer(Transfer::Answered)]).await;
+    assert!(call.heard("vous appelez Liège Solidaire en tant que bénévole"), "{}", call.transcript());
+    assert!(call.heard("Mission 1 : Courses alimentaires, à 4020 Bressoux"), "{}", call.transcript());
+    let dial = call.exchanges.iter().find(|e| e.body.contains("<Dial")).expect("put through");
+    assert!(dial.body.contains(&format!("callerId=\"{LINE}\"")), "{}", dial.body);
+    assert!(dial.body.contains(&format!("<Number>{CALLER}</Number>")), "{}", dial.body);
+    assert!(call.heard("Quand l'aide est faite"), "{}", call.transcript());
+
+    // The next mission reported done, then the first not done: nothing left in hand.
+    let call = d.app.call_from(GASTON, &[Keys("4"), Keys("2"), Keys("3")]).await;
+    assert!(call.heard("Mission 2 : Courses alimentaires"), "{}", call.transcript());
+    assert_eq!(call.heard.iter().filter(|(_, t)| t == "Merci, c'est noté.").count(), 2, "{}", call.transcript());
+    let states: Vec<String> = {
+        let db = d.app.db();
+        let mut stmt = db.prepare("SELECT state FROM missions ORDER BY id").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(states, ["not_done", "done"]);
+    let (_, queue) = d.api.get("/api/requests", &d.anna).await;
+    assert_eq!(queue["requests"][0]["id"], 1, "the mission not done is back in the queue: {queue}");
+    assert_eq!(d.app.count("SELECT count(*) FROM callback_requests WHERE id = 2 AND state = 'done'"), 1);
+    assert_eq!(
+        d.app.count("SELECT count(*) FROM calls WHERE caller = '+32470222222' AND outcome = 'volunteer'"),
+        2,
+        "a volunteer's call is not counted as a resident's, nor abandoned"
+    );
+
+    // Without missions in hand, the volunteer, like a resident calling back, gets the usual menu.
+    for from in [GASTON, CALLER] {
+        let call = d.app.call_from(from, &[HangUp]).await;
+        assert!(call.heard("Bienvenue"), "{}", call.transcript());
+        assert!(!call.heard("bénévole"), "{}", call.transcript());
+    }
+    // With a mission in hand, 0 leads to the usual menu too.
+    let (status, _) = d.api.post("/api/requests/1/assign", &d.cora, json!({ "volunteer": gaston })).await;
+    assert_eq!(status, 200);
+    let call = d.app.call_from(GASTON, &[Keys("0"), HangUp]).await;
+    assert!(call.heard("bénévole") && call.heard("Bienvenue"), "{}", call.transcript());
 }

@@ -95,6 +95,8 @@ async fn a_day_of_real_calls_gives_the_figures_computed_by_hand() {
         "busiest_hour": "10:00+01:00",  // B, C, D
         "missions_created": 0, "missions_accepted": 0, "missions_done": 0, "missions_not_done": 0,
         "missions_cancelled": 0, "median_minutes_to_acceptance": null, "volunteers_on_missions": 0,
+        "outbound_calls_placed": 0, "outbound_calls_answered": 0, "offers_accepted_by_phone": 0,
+        "outbound_calls_put_through": 0, "outbound_calls_failed": 0,
     });
     assert_eq!(day, &expected);
     let hours = doc["hours"].as_array().unwrap();
@@ -158,7 +160,7 @@ async fn an_empty_day_has_zero_counts_and_empty_measures() {
     assert!(header.starts_with("date,line,calls_offered,"));
     assert_eq!(
         lines.next().unwrap(),
-        "2026-11-24,all,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,,,0,0,0,0,,,4,,,0,0,0,0,0,,0"
+        "2026-11-24,all,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,,,0,0,0,0,,,4,,,0,0,0,0,0,,0,0,0,0,0,0"
     );
     assert_eq!(lines.next(), Some(""), "CRLF after the last row");
 }

@@ -178,6 +178,9 @@ pub enum Action {
     },
     /// End the call.
     Hangup,
+    /// Go on at another webhook of ours (absolute URL): the line's own steps use it (a
+    /// volunteer's call handed over to the usual menu); the engine never does.
+    Redirect(String),
 }
 
 /// Something the store must do in the same transaction as saving the state.

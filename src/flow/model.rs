@@ -523,6 +523,15 @@ pub mod prompts {
     /// The resident did not answer the volunteer's call.
     pub const PUT_THROUGH_FAILED: &str = "put_through_failed";
 
+    /// "Hello, you are calling {line} as a volunteer."
+    pub const VOLUNTEER_WELCOME: &str = "volunteer_welcome";
+    /// "Mission {mission}: {help}, in {place}."
+    pub const VOLUNTEER_MISSION: &str = "volunteer_mission";
+    /// "1 to be put through, 2 done, 3 could not do it, 4 next mission, 0 usual menu."
+    pub const VOLUNTEER_KEYS: &str = "volunteer_keys";
+    /// "Thank you, it is noted."
+    pub const VOLUNTEER_REPORTED: &str = "volunteer_reported";
+
     /// Needed by a flow with a callback node: its agents call residents through the line.
     pub const CALLING: &[&str] = &[AGENT_CALL, AGENT_UNANSWERED, PUTTING_THROUGH, CALL_GOODBYE];
     /// Needed by a flow with kinds of help: the line offers missions by phone.
@@ -535,6 +544,10 @@ pub mod prompts {
         OFFER_PAUSED,
         PUT_THROUGH_DONE,
         PUT_THROUGH_FAILED,
+        VOLUNTEER_WELCOME,
+        VOLUNTEER_MISSION,
+        VOLUNTEER_KEYS,
+        VOLUNTEER_REPORTED,
     ];
     /// Needed by every flow.
     pub const ALWAYS: &[&str] = &[APOLOGY, SILENCE_GOODBYE];

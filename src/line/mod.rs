@@ -204,6 +204,9 @@ fn apply_in_full(
             if !calls::insert(conn, &new_call(flow, req, req.caller.as_ref()), &turn.state)? {
                 return handle(conn, flows, sounds, req);
             }
+            if let Some(reply) = volunteer_desk(conn, flows, sounds, flow, req)? {
+                return Ok(reply);
+            }
             finish(conn, Answer { flow, sounds, req }, turn, 0, body)
         }
         // A step that registers a request: checked before it does.
@@ -259,9 +262,26 @@ pub fn handle(
             }
             let turn = engine::start(flow, caller.clone(), req.at);
             calls::insert(conn, &new_call(flow, req, caller.as_ref()), &turn.state)?;
+            if let Some(reply) = volunteer_desk(conn, flows, sounds, flow, req)? {
+                return Ok(reply);
+            }
             finish(conn, Answer { flow, sounds, req }, turn, 0, None)
         }
     }
+}
+
+/// A new call from a volunteer with missions in hand gets their own menu
+/// ([`outbound::desk`]); its later webhooks are under `/voice/out/`.
+fn volunteer_desk(
+    conn: &Connection,
+    flows: &Flows,
+    sounds: &Library,
+    flow: &Flow,
+    req: &Request,
+) -> Result<Option<Reply>, StoreError> {
+    let Some(caller) = &req.caller else { return Ok(None) };
+    let body = outbound::desk(conn, flows, sounds, flow, (&req.sid, caller), &req.base, req.at)?;
+    Ok(body.map(|body| Reply { body, registered: false, known: None }))
 }
 
 fn new_call<'a>(flow: &'a Flow, req: &'a Request, caller: Option<&'a E164>) -> NewCall<'a> {

@@ -164,6 +164,7 @@ pub fn handle(
     let turn = match call.purpose {
         Purpose::Offer => offer_turn(conn, flow, &call, req)?,
         Purpose::Agent => agent_turn(conn, flow, &call, req)?,
+        Purpose::Desk => desk_turn(conn, flow, &call, req)?,
     };
     let body = twiml::render(
         &turn.actions,
@@ -176,6 +177,7 @@ pub fn handle(
         response: &body,
         tries: turn.tries,
         bridged: turn.bridged,
+        answered: req.hook == Hook::Answer && !is_machine(req.answered_by.as_deref()),
         at: req.at,
     };
     outbound::advance(conn, call.id, call.step, &change)?;
@@ -309,6 +311,144 @@ fn agent_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
         }
         _ => Turn::to(call.state, vec![Action::Hangup]),
     })
+}
+
+/// A volunteer calling the line: their missions in hand, one at a time, with what they
+/// can do about it.
+fn desk_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) -> Result<Turn, StoreError> {
+    let Some(v) = call.volunteer else { return Ok(Turn::to(State::Ended, vec![Action::Hangup])) };
+    let mine = calling::missions_in_hand(conn, v)?;
+    let current = mine.iter().position(|m| Some(m.id) == call.mission);
+    let language = mine.first().map_or_else(|| flow.default_language().to_owned(), |m| m.language.clone());
+    let words = Words { flow, language };
+    let menu = |at: usize, welcome: bool| -> Action {
+        let m = &mine[at];
+        let place = Places::builtin().find(&m.postcode).map_or_else(|_| m.postcode.clone(), |p| p.label());
+        let number = spell_digits(&m.id.0.to_string());
+        let mut speech = Vec::new();
+        if welcome {
+            speech.push(words.say(p::VOLUNTEER_WELCOME, &[("line", &flow.file.line.name)]));
+        }
+        speech.push(words.say(
+            p::VOLUNTEER_MISSION,
+            &[("mission", &number), ("help", flow.help_label(&m.help, &m.language)), ("place", &place)],
+        ));
+        speech.push(words.say(p::VOLUNTEER_KEYS, &[]));
+        words.ask(speech)
+    };
+    // After a report or "next": the following mission, or goodbye when none is left.
+    let move_to = |after: Option<usize>, reported: bool| -> Result<Turn, StoreError> {
+        let remaining: Vec<usize> = (0..mine.len()).filter(|&i| Some(i) != after || !reported).collect();
+        let next = match after {
+            Some(i) => remaining.iter().copied().find(|&j| j > i).or_else(|| remaining.first().copied()),
+            None => remaining.first().copied(),
+        };
+        let mut actions = Vec::new();
+        if reported {
+            actions.push(Action::Say(words.say(p::VOLUNTEER_REPORTED, &[])));
+        }
+        match next {
+            Some(j) if Some(j) != after || !reported => {
+                outbound::set_mission(conn, call.id, mine[j].id)?;
+                actions.push(menu(j, false));
+                Ok(Turn::to(State::Answered, actions))
+            }
+            _ => {
+                actions.extend(words.goodbye(p::CALL_GOODBYE));
+                Ok(Turn::ending("reported", actions))
+            }
+        }
+    };
+    let digits = req.digits.as_deref().map(str::trim);
+    let Some(at) = current else {
+        // The mission talked about was closed meanwhile (by a coordinator).
+        return move_to(None, false);
+    };
+    Ok(match (call.state, req.hook) {
+        (_, Hook::Answer) => Turn::to(State::Answered, vec![menu(at, true)]),
+        (State::Answered, Hook::Gather) if digits == Some("1") => {
+            let resident = callbacks::get(conn, mine[at].request, req.at)?
+                .and_then(|r| r.phone)
+                .and_then(|n| E164::from_e164(&n).ok());
+            match resident {
+                Some(number) => Turn::to(State::Accepted, put_through(&words, flow, number)),
+                None => Turn::to(State::Answered, vec![menu(at, false)]),
+            }
+        }
+        (State::Answered, Hook::Gather) if matches!(digits, Some("2" | "3")) => {
+            let done = digits == Some("2");
+            let reported = calling::report(conn, call, done, req.at)?;
+            move_to(Some(at), reported)?
+        }
+        (State::Answered, Hook::Gather) if digits == Some("4") => move_to(Some(at), false)?,
+        (State::Answered, Hook::Gather) if digits == Some("0") => {
+            // The line's usual menu, from its start, for the same call.
+            let mut turn = Turn::ending("menu", Vec::new());
+            turn.actions.push(Action::Redirect(format!("{}/voice/incoming", req.base)));
+            turn
+        }
+        (State::Answered, Hook::Gather | Hook::Silence) => {
+            again(call, menu(at, false), || Turn::ending("no-input", words.goodbye(p::CALL_GOODBYE)))
+        }
+        (State::Accepted, Hook::Dial) => {
+            let status = req.dial_status.as_deref().unwrap_or("failed");
+            calling::volunteer_put_through(conn, call, status, req.at)?;
+            let mut turn = if status == "completed" {
+                Turn::ending("bridged", words.goodbye(p::PUT_THROUGH_DONE))
+            } else {
+                Turn::to(State::Ended, words.goodbye(p::PUT_THROUGH_FAILED))
+            };
+            turn.bridged = status == "completed";
+            turn
+        }
+        _ => Turn::to(call.state, vec![Action::Hangup]),
+    })
+}
+
+/// Answers a volunteer's call to the line (`sid`, from `caller`) with their own menu when
+/// they have missions in hand; `None` for anyone else. The call itself is stored already.
+///
+/// # Errors
+/// Any store failure.
+pub fn desk(
+    conn: &Connection,
+    flows: &crate::flow::Flows,
+    sounds: &Library,
+    flow: &Flow,
+    call: (&str, &E164),
+    base: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let (sid, caller) = call;
+    let Some((v, mine)) = calling::recognise(conn, &flow.id, caller)? else { return Ok(None) };
+    let id = outbound::insert_desk(conn, &flow.id, v, mine[0].id, caller.as_str(), sid, at)?;
+    crate::store::calls::set_outcome(conn, sid, "volunteer")?;
+    tracing::info!(call = %sid, volunteer = v.0, missions = mine.len(), "a volunteer calls about their missions");
+    let req = Request {
+        id,
+        hook: Hook::Answer,
+        step: None,
+        digits: None,
+        answered_by: None,
+        dial_status: None,
+        base: base.to_owned(),
+        at,
+    };
+    handle(conn, flows, sounds, &req).map(Some)
+}
+
+/// The line's status callback for call `sid`: a volunteer's call to the line ends too.
+///
+/// # Errors
+/// Any store failure.
+pub fn ended_by_sid(conn: &Connection, sid: &str, call_status: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    if !crate::store::calls::FINAL_STATUSES.contains(&call_status) {
+        return Ok(());
+    }
+    if let Some(call) = outbound::by_sid(conn, sid)? {
+        calling::ended(conn, &call, call_status, at)?;
+    }
+    Ok(())
 }
 
 /// The provider's status callback for call `id`: a final `CallStatus` ends it. Returns

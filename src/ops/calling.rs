@@ -493,6 +493,7 @@ pub fn not_placed(conn: &Connection, call: &Outbound, why: &str, at: DateTime<Ut
             Some(id) => callbacks::note(conn, id, call.agent, "call", &format!("not placed: {why}"), at),
             None => Ok(()),
         },
+        Purpose::Desk => Ok(()),
     }
 }
 
@@ -513,7 +514,7 @@ pub fn ended(conn: &Connection, call: &Outbound, status: &str, at: DateTime<Utc>
                 callbacks::note(conn, id, call.agent, "call", &format!("your phone did not answer ({status})"), at)?;
             }
         }
-        Purpose::Agent => {}
+        Purpose::Agent | Purpose::Desk => {}
     }
     Ok(true)
 }
@@ -522,4 +523,57 @@ pub fn ended(conn: &Connection, call: &Outbound, status: &str, at: DateTime<Utc>
 #[must_use]
 pub fn line_number(flow: &Flow) -> Option<&crate::phone::E164> {
     flow.numbers.first()
+}
+
+/// The missions volunteer `v` has now (accepted, not yet reported), oldest first.
+///
+/// # Errors
+/// SQLite errors.
+pub fn missions_in_hand(
+    conn: &Connection,
+    v: VolunteerId,
+) -> Result<Vec<crate::domain::missions::Mission>, StoreError> {
+    let filter = rows::MissionFilter { state: Some(MissionState::Accepted), volunteer: Some(v), request: None };
+    let mut mine: Vec<_> = rows::list(conn, &filter)?.into_iter().filter(|m| m.volunteer == Some(v)).collect();
+    mine.sort_by_key(|m| m.id.0);
+    Ok(mine)
+}
+
+/// The volunteer of `line` calling from `caller`, if they have missions in hand: they
+/// get their own menu; anyone else (a resident calling back the line's number) the
+/// usual one.
+///
+/// # Errors
+/// SQLite errors.
+pub fn recognise(
+    conn: &Connection,
+    line: &str,
+    caller: &crate::phone::E164,
+) -> Result<Option<(VolunteerId, Vec<crate::domain::missions::Mission>)>, StoreError> {
+    let Some(v) = crate::store::volunteers::by_phone(conn, line, caller.as_str())? else { return Ok(None) };
+    let mine = missions_in_hand(conn, v)?;
+    Ok((!mine.is_empty()).then_some((v, mine)))
+}
+
+/// The volunteer on the line reports the mission of `call` done (`done`) or not done
+/// (its request goes back to the agents' queue).
+///
+/// # Errors
+/// SQLite errors.
+pub fn report(conn: &Connection, call: &Outbound, done: bool, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    let (Some(id), Some(v)) = (call.mission, call.volunteer) else { return Ok(false) };
+    let Some(mission) = rows::get(conn, id)? else { return Ok(false) };
+    if mission.state != MissionState::Accepted || mission.volunteer != Some(v) {
+        return Ok(false);
+    }
+    let next = if done { MissionState::Done } else { MissionState::NotDone };
+    rows::set_state(conn, &mission, next, Some(v), at)?;
+    rows::note(conn, id, None, Some(v), next.as_str(), "reported by phone", at)?;
+    let told = if done {
+        format!("mission {id} done (reported by phone)")
+    } else {
+        format!("mission {id} not done (reported by phone): back in the queue")
+    };
+    callbacks::note(conn, mission.request, None, "mission", &told, at)?;
+    Ok(true)
 }

@@ -314,6 +314,16 @@ pub fn record_status(conn: &Connection, s: &StatusUpdate<'_>) -> Result<(), Stor
     Ok(())
 }
 
+/// Sets the outcome of call `sid` (a volunteer's call about their missions is not a
+/// resident's, nor abandoned).
+///
+/// # Errors
+/// SQLite errors.
+pub fn set_outcome(conn: &Connection, sid: &str, outcome: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE calls SET outcome = ?2 WHERE sid = ?1")?.execute(params![sid, outcome])?;
+    Ok(())
+}
+
 /// Calls started since `since` and not ended, for `/metrics`.
 ///
 /// # Errors

@@ -17,6 +17,8 @@ pub enum Purpose {
     Offer,
     /// An agent's click-to-call: the agent first, then the resident.
     Agent,
+    /// A volunteer calling the line about their missions (not placed by the service).
+    Desk,
 }
 
 impl Purpose {
@@ -24,6 +26,7 @@ impl Purpose {
         match self {
             Self::Offer => "offer",
             Self::Agent => "agent",
+            Self::Desk => "desk",
         }
     }
 }
@@ -137,6 +140,7 @@ fn read(r: &Row<'_>) -> rusqlite::Result<Outbound> {
         purpose: match purpose.as_str() {
             "offer" => Purpose::Offer,
             "agent" => Purpose::Agent,
+            "desk" => Purpose::Desk,
             _ => return Err(bad(2, &purpose)),
         },
         mission: r.get::<_, Option<i64>>(3)?.map(MissionId),
@@ -197,6 +201,47 @@ pub fn insert(conn: &Connection, new: &NewOutbound<'_>, at: DateTime<Utc>) -> Re
         at
     ])?;
     Ok(conn.last_insert_rowid())
+}
+
+/// A volunteer's call to the line about `mission` (the first of theirs), answered at
+/// once: its steps are taken as a placed call's.
+///
+/// # Errors
+/// SQLite errors.
+pub fn insert_desk(
+    conn: &Connection,
+    line: &str,
+    volunteer: VolunteerId,
+    mission: MissionId,
+    from: &str,
+    sid: &str,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let at = time::format(at);
+    conn.prepare_cached(
+        "INSERT INTO outbound_calls (line, purpose, mission_id, volunteer_id, to_number, state, sid, next_try_at,
+             created_at, answered_at)
+         VALUES (?1, 'desk', ?2, ?3, ?4, 'answered', ?5, ?6, ?6, ?6)",
+    )?
+    .execute(params![line, mission.0, volunteer.0, from, sid, at])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The mission a volunteer's call to the line is about now.
+///
+/// # Errors
+/// SQLite errors.
+pub fn set_mission(conn: &Connection, id: i64, mission: MissionId) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE outbound_calls SET mission_id = ?2 WHERE id = ?1")?.execute(params![id, mission.0])?;
+    Ok(())
+}
+
+/// The call with the provider's id `sid`.
+///
+/// # Errors
+/// SQLite errors.
+pub fn by_sid(conn: &Connection, sid: &str) -> Result<Option<Outbound>, StoreError> {
+    Ok(conn.prepare_cached(&format!("{SELECT} WHERE sid = ?1"))?.query_row([sid], read).optional()?)
 }
 
 /// Call `id`.
@@ -310,7 +355,7 @@ pub fn advance(conn: &Connection, id: i64, step: u32, change: &Change<'_>) -> Re
         .prepare_cached(
             "UPDATE outbound_calls SET step = step + 1, state = ?3, outcome = COALESCE(?4, outcome),
                  response = ?5, tries = ?6,
-                 answered_at = CASE WHEN ?3 IN ('answered', 'accepted') THEN COALESCE(answered_at, ?7) ELSE answered_at END,
+                 answered_at = CASE WHEN ?9 OR ?3 IN ('answered', 'accepted') THEN COALESCE(answered_at, ?7) ELSE answered_at END,
                  bridged_at = CASE WHEN ?8 THEN COALESCE(bridged_at, ?7) ELSE bridged_at END,
                  ended_at = CASE WHEN ?3 = 'ended' THEN COALESCE(ended_at, ?7) ELSE ended_at END
              WHERE id = ?1 AND step = ?2",
@@ -323,7 +368,8 @@ pub fn advance(conn: &Connection, id: i64, step: u32, change: &Change<'_>) -> Re
             change.response,
             change.tries,
             at,
-            change.bridged
+            change.bridged,
+            change.answered
         ])?;
     Ok(n > 0)
 }
@@ -341,6 +387,8 @@ pub struct Change<'a> {
     pub tries: u32,
     /// The person was put through.
     pub bridged: bool,
+    /// A person answered (not a machine), whatever they then heard.
+    pub answered: bool,
     /// When.
     pub at: DateTime<Utc>,
 }

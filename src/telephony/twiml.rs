@@ -163,6 +163,7 @@ pub fn render(actions: &[Action], voice: Voices<'_>, links: Links<'_>) -> String
                     redirect(w, &links.url("silence"));
                 }
                 Action::Hangup => w.empty("Hangup", &[]),
+                Action::Redirect(url) => redirect(w, url),
             }
         }
     })

@@ -370,19 +370,29 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
     let result = app
         .store
         .write_step(move |conn| {
-            calls::record_status(
-                conn,
-                &StatusUpdate {
-                    sid: &sid,
-                    line: &line,
-                    called: &to,
-                    status: &call_status,
-                    sequence,
-                    duration,
-                    at,
-                    day: &day,
-                },
-            )
+            // A final status (one a call) also ends a volunteer's call to the line: both
+            // in a savepoint. Any other is one statement, whole by itself.
+            let record = |conn: &rusqlite::Connection| {
+                calls::record_status(
+                    conn,
+                    &StatusUpdate {
+                        sid: &sid,
+                        line: &line,
+                        called: &to,
+                        status: &call_status,
+                        sequence,
+                        duration,
+                        at,
+                        day: &day,
+                    },
+                )?;
+                outbound::ended_by_sid(conn, &sid, &call_status, at)
+            };
+            if calls::FINAL_STATUSES.contains(&call_status.as_str()) {
+                crate::store::atomically(conn, record)
+            } else {
+                record(conn)
+            }
             .map(|()| ((), false))
         })
         .await;
