@@ -513,3 +513,34 @@ async fn a_volunteer_calling_the_line_hears_their_missions_is_put_through_and_re
     let call = d.app.call_from(GASTON, &[Keys("0"), HangUp]).await;
     assert!(call.heard("bénévole") && call.heard("Bienvenue"), "{}", call.transcript());
 }
+
+#[tokio::test]
+async fn the_console_calls_through_the_line_for_the_agent_and_offers_a_mission_by_phone_for_the_coordinator() {
+    const AGENT_PHONE: &str = "+32470555555";
+    let phones: solidaire::simulate::Phones = Arc::new(|_: &str| Pickup::NoAnswer);
+    let d = desk(phones).await;
+    d.add("Nadia", "0470 11 11 11", "4020").await;
+    d.app.errands_request(CALLER).await;
+    d.app.errands_request("+32470999888").await;
+    d.app.db().execute("UPDATE agents SET phone = ?1 WHERE login = 'anna'", [AGENT_PHONE]).unwrap();
+
+    let (cookie, csrf) = common::console::log_in(&d.app, "anna").await;
+    let claimed = common::console::send(&d.app, "POST", "/console/requests/1/claim", &cookie, &[], &format!("csrf={csrf}")).await;
+    assert_eq!(claimed.status, 303, "{}", claimed.body);
+    let page = common::console::send(&d.app, "GET", "/console/requests/1", &cookie, &[], "").await;
+    assert!(page.body.contains("Call through the line"), "{}", page.body);
+    let called = common::console::send(&d.app, "POST", "/console/requests/1/call", &cookie, &[], &format!("csrf={csrf}")).await;
+    assert_eq!((called.status, called.location.as_str()), (303, "/console/requests/1"), "{}", called.body);
+    eventually("the agent's phone rung", || d.placed_to(AGENT_PHONE).len() == 1).await;
+    let again = common::console::send(&d.app, "GET", "/console/requests/1", &cookie, &[], "").await;
+    assert!(again.body.contains("your phone did not answer (no-answer)") || again.body.contains("the line rings your phone"), "{}", again.body);
+
+    let (cookie, csrf) = common::console::log_in(&d.app, "cora").await;
+    let made = common::console::send(&d.app, "POST", "/console/requests/2/find-volunteer", &cookie, &[], &format!("csrf={csrf}")).await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let page = common::console::send(&d.app, "GET", "/console/missions", &cookie, &[], "").await;
+    assert!(page.body.contains("Offer by phone"), "{}", page.body);
+    let offered = common::console::send(&d.app, "POST", "/console/missions/1/offer", &cookie, &[], &format!("csrf={csrf}")).await;
+    assert_eq!((offered.status, offered.location.as_str()), (303, "/console/missions"), "{}", offered.body);
+    eventually("Nadia rung", || d.placed_to(NADIA).len() == 1).await;
+}

@@ -130,7 +130,8 @@ async fn request(
         Ok(supervisor) => agents::list(&app.ops, supervisor.into()).await?,
         Err(_) => Vec::new(),
     };
-    Ok(pages::request_page(&viewer, &detail, &agents, app.timezone(), app.ops.now()).into_response())
+    let calling = app.ops.places_calls();
+    Ok(pages::request_page(&viewer, &detail, &agents, calling, app.timezone(), app.ops.now()).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,6 +194,11 @@ async fn act(
     }
     let id = request_id(&id)?;
     let back = format!("/console/requests/{id}");
+    if action == "call" {
+        // Click-to-call: the line rings the agent's phone; the page shows it in the history.
+        crate::ops::calling::call_request(&app.ops, viewer.actor(), id).await.map_err(PageError::back_to(&back))?;
+        return Ok(Redirect::to(&back).into_response());
+    }
     let command = command(&app, id, &action, form).map_err(PageError::back_to(&back))?;
     let done = queue::apply(&app.ops, viewer.actor(), command).await.map_err(PageError::back_to(&back))?;
     Ok(redirect(&done))

@@ -253,6 +253,7 @@ pub fn request_page(
     viewer: &Viewer,
     detail: &Detail,
     agents: &[Agent],
+    calling: bool,
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Html<String> {
@@ -318,6 +319,13 @@ pub fn request_page(
                                 }
                             }
                         }
+                    }
+                }
+                @if calling && r.phone.is_some() {
+                    form.inline method="post" action=(action("call")) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button.primary type="submit" { "Call through the line" }
+                        " Your phone rings first; press 1 and the resident is rung, seeing the line's number, not yours."
                     }
                 }
                 section aria-labelledby="outcome" {

@@ -552,13 +552,13 @@ async fn missions_page(
                 a href="/console/missions" { "All" } " "
                 @for s in MissionState::ALL { a href={ "/console/missions?state=" (s.as_str()) } aria-current=[(state == Some(s)).then_some("page")] { (s.as_str()) } " " }
             }
-            (mission_table(&viewer, &views, app.timezone()))
+            (mission_table(&viewer, &views, app.ops.places_calls(), app.timezone()))
         },
     )
     .into_response())
 }
 
-fn mission_table(viewer: &Viewer, views: &[View], tz: Tz) -> Markup {
+fn mission_table(viewer: &Viewer, views: &[View], calling: bool, tz: Tz) -> Markup {
     html! {
         table {
             caption { (views.len()) " mission(s)" }
@@ -578,6 +578,9 @@ fn mission_table(viewer: &Viewer, views: &[View], tz: Tz) -> Markup {
                             @if m.state == MissionState::Accepted {
                                 (step_button(viewer, m.id, "done", "Done"))
                                 (step_button(viewer, m.id, "not-done", "Not done"))
+                            }
+                            @if calling && matches!(m.state, MissionState::Proposed | MissionState::Offered) {
+                                (step_button(viewer, m.id, "offer", "Offer by phone"))
                             }
                             @if m.state.is_live() { (step_button(viewer, m.id, "cancel", "Cancel")) }
                         }
@@ -607,8 +610,15 @@ async fn step(
         return Err(PageError::Csrf);
     }
     let id = MissionId(forms::id(&id).ok_or(PageError::from(Error::NoSuchMission))?);
-    let step = Step::parse(&step).ok_or(PageError::from(Error::NoSuchMission))?;
     let back = "/console/missions";
+    if step == "offer" {
+        // The line phones the best matches, a few at a time, until one accepts.
+        crate::ops::calling::start_rounds(&app.ops, viewer.actor().into(), id)
+            .await
+            .map_err(PageError::back_to(back))?;
+        return Ok(Redirect::to(back).into_response());
+    }
+    let step = Step::parse(&step).ok_or(PageError::from(Error::NoSuchMission))?;
     missions::step(&app.ops, viewer.actor().into(), id, step, form.note)
         .await
         .map_err(PageError::back_to(back))?;
