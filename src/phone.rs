@@ -173,6 +173,37 @@ pub fn mask(number: &str) -> String {
     format!("{}{} {}", if plus { "+" } else { "" }, head.iter().collect::<String>(), groups.join(" "))
 }
 
+/// Masks every phone number inside `text` (nine digits or more, maybe after a `+`, maybe
+/// in groups separated by spaces): a provider's error message may quote the number it
+/// refused, and it is logged and shown to coordinators.
+#[must_use]
+pub fn mask_numbers_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let trailing: String = run.chars().rev().take_while(|c| !c.is_ascii_digit()).collect();
+        let body = &run[..run.len() - trailing.len()];
+        if body.chars().filter(char::is_ascii_digit).count() >= 9 {
+            out.push_str(&mask(body));
+        } else {
+            out.push_str(body);
+        }
+        out.extend(trailing.chars().rev());
+        run.clear();
+    };
+    for c in text.chars() {
+        let continues = c.is_ascii_digit() || (!run.is_empty() && c == ' ');
+        if continues || (c == '+' && run.is_empty()) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// Writes digits so that a text-to-speech voice reads them one by one: `0470 12` becomes
 /// `0, 4, 7, 0. 1, 2`. Groups separated by spaces in the input are kept as short pauses.
 #[must_use]
@@ -222,6 +253,15 @@ impl fmt::Debug for E164 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_quoted_in_a_message_are_masked_and_the_rest_is_kept() {
+        assert_eq!(
+            mask_numbers_in("The number +32470111111 is unverified. Error 21219, see 0470 12 34 56."),
+            "The number +32 4** ** ** 11 is unverified. Error 21219, see 0 4** ** ** 56."
+        );
+        assert_eq!(mask_numbers_in("no number, 2026-12-02"), "no number, 2026-12-02");
+    }
 
     #[test]
     fn national_belgian_numbers_become_e164() {

@@ -128,3 +128,28 @@ async fn a_volunteer_who_left_long_ago_loses_number_and_name_and_the_others_keep
     );
     assert!(purge(&app).contains("removed the numbers of 0 volunteers"), "a second purge finds nothing");
 }
+
+#[tokio::test]
+async fn calls_the_line_placed_long_ago_lose_the_numbers_they_rang_and_the_answers_that_held_one() {
+    let app = spawn_app(Options { at: brussels(2026, 1, 12, 10, 0), ..Options::default() }).await;
+    let db = app.db();
+    for (created, state) in [("2026-01-12T09:00:00.000Z", "ended"), ("2026-01-12T09:05:00.000Z", "failed")] {
+        db.execute(
+            "INSERT INTO outbound_calls (line, purpose, to_number, state, next_try_at, created_at, response, error)
+             VALUES ('liege', 'offer', '+32470111111', ?2, ?1, ?1, '<Response><Dial><Number>+32470123456</Number></Dial></Response>', 'refused')",
+            rusqlite::params![created, state],
+        )
+        .unwrap();
+    }
+    // One still ringing is kept whole: it is not over.
+    db.execute(
+        "INSERT INTO outbound_calls (line, purpose, to_number, state, next_try_at, created_at)
+         VALUES ('liege', 'offer', '+32470222222', 'placed', '2026-01-12T09:00:00.000Z', '2026-01-12T09:00:00.000Z')",
+        [],
+    )
+    .unwrap();
+    purge(&app);
+    assert_eq!(app.count("SELECT count(*) FROM outbound_calls WHERE to_number = '' AND response IS NULL AND error IS NULL"), 2);
+    assert_eq!(app.count("SELECT count(*) FROM outbound_calls WHERE to_number = '+32470222222'"), 1);
+    assert_eq!(app.count("SELECT count(*) FROM outbound_calls WHERE response LIKE '%+32470123456%'"), 0);
+}

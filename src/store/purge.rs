@@ -89,5 +89,12 @@ pub fn purge(conn: &Connection, before_day: &str, cutoff: DateTime<Utc>) -> Resu
            (SELECT id FROM missions WHERE closed_at < ?1)",
         [&cutoff],
     )?;
+    // The calls the line placed: whom they rang, and the answers that held the resident's
+    // number (put through) or quoted it (a refusal).
+    conn.execute(
+        "UPDATE outbound_calls SET to_number = '', response = NULL, error = NULL
+         WHERE created_at < ?1 AND state IN ('ended', 'failed') AND (to_number <> '' OR response IS NOT NULL)",
+        [&cutoff],
+    )?;
     Ok(Purged { calls: callers.len().max(states), events, requests, volunteers })
 }

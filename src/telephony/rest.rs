@@ -152,10 +152,13 @@ impl Api {
 /// Reads the provider's answer to a placed call.
 fn read_answer(status: u16, body: &[u8]) -> Result<String, Refusal> {
     let json: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
+    // Logged and shown to coordinators: the number it may quote is masked.
     let message = || {
-        json.get("message")
+        let said = json
+            .get("message")
             .and_then(serde_json::Value::as_str)
-            .map_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect(), str::to_owned)
+            .map_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect(), str::to_owned);
+        crate::phone::mask_numbers_in(&said)
     };
     match status {
         200..=299 => json
@@ -179,10 +182,16 @@ mod tests {
         assert!(matches!(read_answer(201, b"{}"), Err(Refusal::Retry(_))));
         assert!(matches!(read_answer(503, b"busy"), Err(Refusal::Retry(m)) if m.contains("503")));
         assert!(matches!(read_answer(429, b"{}"), Err(Refusal::Retry(_))));
-        let refused = read_answer(400, br#"{"code": 21219, "message": "The number is unverified", "status": 400}"#);
+        let refused =
+            read_answer(400, br#"{"code": 21219, "message": "The number +32470111111 is unverified.", "status": 400}"#);
         assert_eq!(
             refused,
-            Err(Refusal::Refused { status: 400, code: Some(21219), message: "The number is unverified".to_owned() })
+            Err(Refusal::Refused {
+                status: 400,
+                code: Some(21219),
+                message: "The number +32 4** ** ** 11 is unverified.".to_owned()
+            }),
+            "the number it quotes is masked"
         );
         assert!(refused.unwrap_err().to_string().contains("error 21219"));
     }
