@@ -581,7 +581,15 @@ impl Provider {
     /// # Errors
     /// When no port can be bound.
     pub async fn start(account: &str, token: &str) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), account, token).await
+    }
+
+    /// [`Provider::start`] on `addr`.
+    ///
+    /// # Errors
+    /// When `addr` cannot be bound.
+    pub async fn start_on(addr: std::net::SocketAddr, account: &str, token: &str) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let placed: Arc<Mutex<Vec<Placed>>> = Arc::default();
         let refusals: Arc<Mutex<std::collections::VecDeque<(u16, String)>>> = Arc::default();

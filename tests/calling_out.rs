@@ -544,3 +544,98 @@ async fn the_console_calls_through_the_line_for_the_agent_and_offers_a_mission_b
     assert_eq!((offered.status, offered.location.as_str()), (303, "/console/missions"), "{}", offered.body);
     eventually("Nadia rung", || d.placed_to(NADIA).len() == 1).await;
 }
+
+/// `solidaire simulate --as volunteer`: the terminal is the phone the line rings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_as_a_volunteer_takes_an_offer_call_in_the_terminal() {
+    use std::io::{BufRead as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("solidaire.db");
+    let cli = |args: &[&str], stdin: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
+            .env_clear()
+            .arg("--database")
+            .arg(&db)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    cli(&["agents", "add", "cora", "--role", "coordinator"], "correct horse battery\n");
+    let token = cli(&["agents", "token", "cora"], "").trim().to_owned();
+    cli(&["volunteers", "add", "Nadia", "--phone", NADIA, "--postcode", "4020", "--helps", "groceries"], "");
+
+    let provider = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
+        .env_clear()
+        .arg("--database")
+        .arg(&db)
+        .arg("--flows")
+        .arg(repo_flows())
+        .env("SOLIDAIRE_SOUNDS", dir.path().join("sounds"))
+        .args(["simulate", "--as", "volunteer", "--provider", &provider.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut keys = child.stdin.take().unwrap();
+    let (lines, said) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).split(b'\n') {
+            let _ = lines.send(String::from_utf8_lossy(&line.unwrap()).into_owned());
+        }
+    });
+    let wait_for = |needle: &str| -> String {
+        let mut seen = String::new();
+        while let Ok(line) = said.recv_timeout(Duration::from_secs(20)) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains(needle) {
+                return seen;
+            }
+        }
+        panic!("`{needle}` never printed:\n{seen}");
+    };
+    let started = wait_for("Service at ");
+    let server = started.split("Service at ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+
+    // A resident's errand, made a mission offered by phone, through the service's API.
+    let resident = solidaire::simulate::Softphone::new(&server, Some(&server), Some("simulated-token"));
+    let mut errand = Script::new(&errands("1", "1", None));
+    resident.call(CALLER, LINE, &mut errand).await.unwrap();
+    let api = Api::at(&server);
+    let (status, body) = api.post("/api/requests/1/find-volunteer", &token, json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = api.post("/api/missions/1/offer", &token, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+
+    let rung = wait_for("The line is ringing you");
+    assert!(rung.contains("+32 4** ** ** 11"), "{rung}");
+    keys.write_all(b"a\n").unwrap();
+    let offer = wait_for("Pour accepter, appuyez sur 1");
+    assert!(offer.contains("Une personne à 4020 Bressoux"), "{offer}");
+    keys.write_all(b"1\n").unwrap();
+    wait_for("la mission est à vous");
+    keys.write_all(b"h\n").unwrap();
+    let mut accepted = false;
+    for _ in 0..100 {
+        let state: String = rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT state FROM missions WHERE id = 1", [], |r| r.get(0))
+            .unwrap();
+        if state == "accepted" {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(accepted, "the offer accepted from the terminal");
+}

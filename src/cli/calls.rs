@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::app::Application;
 use crate::clock::SystemClock;
 use crate::settings::Settings;
-use crate::simulate::{Caller, Press, Softphone, Transfer};
+use crate::simulate::{Caller, Pickup, Press, Softphone, Transfer};
 
 /// A service started in this process for a tool.
 struct InProcess {
@@ -62,6 +62,69 @@ pub(super) async fn simulate(
     }
     let record = record?;
     println!("-- call {} ended after {} webhooks", record.sid, record.exchanges.len());
+    Ok(())
+}
+
+/// `simulate --as volunteer`: the simulated provider's REST API on `provider`, each call
+/// the service places ringing this terminal. Without `url`, a service is started here,
+/// placing its calls through it; with one, that service must be started with
+/// `SOLIDAIRE_TWILIO_API_URL` pointing here (the command says how).
+pub(super) async fn be_rung(
+    mut settings: Settings,
+    url: Option<String>,
+    provider: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    let account = settings.twilio_account_sid.clone().unwrap_or_else(|| format!("AC{}", "0".repeat(32)));
+    let token = settings
+        .twilio_auth_token
+        .as_ref()
+        .map_or_else(|| "simulated-token".to_owned(), |t| t.expose().to_owned());
+    let api = crate::simulate::Provider::start_on(provider, &account, &token).await?;
+    let sounds = settings.sounds.clone();
+    let (phone, server) = if let Some(url) = url {
+        println!("Simulated provider at {}. Start the service with:", api.url);
+        println!(
+            "  SOLIDAIRE_TWILIO_API_URL={} SOLIDAIRE_TWILIO_ACCOUNT_SID={account} SOLIDAIRE_TWILIO_AUTH_TOKEN=<its token> SOLIDAIRE_PUBLIC_URL=<its URL>",
+            api.url
+        );
+        (Softphone::new(&url, settings.public_url.as_deref(), Some(&token)), None)
+    } else {
+        // The service's links must reach it: its public URL is the local address.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let local = format!("http://127.0.0.1:{port}");
+        settings.public_url = Some(local.clone());
+        settings.twilio_account_sid = Some(account.clone());
+        settings.twilio_auth_token = Some(crate::settings::Secret::new(token.clone()));
+        settings.twilio_api_url.clone_from(&api.url);
+        let app = Application::build(settings, Arc::new(SystemClock)).await?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        println!("Service at {local} (console at {local}/console), placing its calls through {}.", api.url);
+        (Softphone::new(&local, Some(&local), Some(&token)), Some(InProcess { stop, server }))
+    };
+    println!("Waiting for the line to ring you; Ctrl-C to stop.");
+    api.attach(
+        phone,
+        Arc::new(move |to: &str| {
+            println!("\n☎ The line is ringing you ({}).", crate::phone::mask(to));
+            loop {
+                match ask("  [a]nswer, [n]o answer, [b]usy, answering [m]achine> ").as_str() {
+                    "a" | "" => return Pickup::Person(Box::new(Terminal { sounds: sounds.clone() })),
+                    "n" => return Pickup::NoAnswer,
+                    "b" => return Pickup::Busy,
+                    "m" => return Pickup::Machine,
+                    _ => {}
+                }
+            }
+        }),
+    );
+    tokio::signal::ctrl_c().await?;
+    if let Some(server) = server {
+        server.stop().await;
+    }
     Ok(())
 }
 

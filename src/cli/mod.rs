@@ -125,6 +125,15 @@ enum Command {
         /// Call a server already running at this URL instead of starting one.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
+        /// `caller`: call the line. `volunteer` (or `agent`): be the phone the line rings
+        /// — the simulated provider's REST API answers the service's calls and rings
+        /// this terminal.
+        #[arg(long = "as", value_name = "WHO", default_value = "caller", value_parser = ["caller", "volunteer", "agent"])]
+        who: String,
+        /// With `--as volunteer`: where the simulated provider's REST API listens (the
+        /// service's `twilio_api_url`).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8089")]
+        provider: std::net::SocketAddr,
     },
 }
 
@@ -209,8 +218,12 @@ pub fn main() -> ExitCode {
         Command::Flows { command: FlowsCommand::Check { dir, sounds } } => {
             return check_flows(&settings, dir.as_ref(), sounds.as_ref());
         }
-        Command::Simulate { line, from, url } => {
-            runtime.block_on(calls::simulate(settings, &line, &from, url))
+        Command::Simulate { line, from, url, who, provider } => {
+            if who == "caller" {
+                runtime.block_on(calls::simulate(settings, &line, &from, url))
+            } else {
+                runtime.block_on(calls::be_rung(settings, url, provider))
+            }
         }
         Command::Agents { command } => runtime.block_on(admin::manage_agents(&settings, command)),
         Command::Volunteers { command } => runtime.block_on(roster::manage(&settings, command)),

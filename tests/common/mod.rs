@@ -303,10 +303,15 @@ pub struct Api {
 
 impl Api {
     pub fn new(app: &TestApp) -> Self {
+        Self::at(&app.server)
+    }
+
+    /// A client of the server at `server` (one started by another process).
+    pub fn at(server: &str) -> Self {
         Self {
             client: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build_http(),
-            server: app.server.clone(),
+            server: server.to_owned(),
         }
     }
 
