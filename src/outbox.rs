@@ -11,6 +11,7 @@
 //! The same loop calls each mission's next round of offers once its calls are over.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use crate::clock::Clock;
@@ -66,7 +67,9 @@ impl Worker {
         let now = self.clock.now();
         match self.ops.store().write(move |c| outbound::recover_sending(c, now)).await {
             Ok(0) => {}
-            Ok(n) => tracing::warn!(calls = n, "calls being placed when the service stopped are not placed again"),
+            Ok(n) => {
+                tracing::warn!(calls = n, "calls being placed when the service stopped are not placed again")
+            }
             Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
         }
         while !*stopping.borrow() {
@@ -129,7 +132,6 @@ impl Worker {
         let now = self.clock.now();
         let id = call.id;
         let to = mask(&call.to);
-        use std::sync::atomic::Ordering::Relaxed;
         let written = match result {
             Ok(sid) => {
                 self.counters.placed.fetch_add(1, Relaxed);

@@ -314,7 +314,9 @@ impl Settings {
         }
         if let Some(sid) = layer.twilio_account_sid {
             let sid = sid.trim();
-            let hex = sid.strip_prefix("AC").is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            let hex = sid
+                .strip_prefix("AC")
+                .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
             if !hex {
                 return Err(error(
                     "twilio_account_sid",
@@ -490,9 +492,11 @@ mod tests {
         let sid = ("SOLIDAIRE_TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef");
         let e = Settings::load(&Flags::default(), &env(&[sid])).unwrap_err();
         assert_eq!(e.key, "twilio_auth_token", "{e}");
-        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TWILIO_ACCOUNT_SID", "AC12")])).unwrap_err();
+        let e =
+            Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TWILIO_ACCOUNT_SID", "AC12")])).unwrap_err();
         assert_eq!(e.key, "SOLIDAIRE_TWILIO_ACCOUNT_SID", "{e}");
-        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TWILIO_API_URL", "api.example")])).unwrap_err();
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TWILIO_API_URL", "api.example")]))
+            .unwrap_err();
         assert_eq!(e.key, "SOLIDAIRE_TWILIO_API_URL", "{e}");
         let s = Settings::load(
             &Flags::default(),
@@ -506,7 +510,10 @@ mod tests {
         .unwrap();
         assert_eq!(s.twilio_api_url, "http://127.0.0.1:4010");
         let api = crate::telephony::rest::Api::from_settings(&s).unwrap().expect("calling out is on");
-        assert_eq!(api.calls_url(), "http://127.0.0.1:4010/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls.json");
+        assert_eq!(
+            api.calls_url(),
+            "http://127.0.0.1:4010/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls.json"
+        );
         assert!(crate::telephony::rest::Api::from_settings(&Settings::default()).unwrap().is_none());
     }
 

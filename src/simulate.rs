@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use base64::Engine as _;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -382,10 +383,10 @@ impl Softphone {
                 fields.push(("AnsweredBy", a));
             }
             let mut p: Vec<(String, String)> = fields
-            .iter()
-            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+                .iter()
+                .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
             p.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
             p
         };
@@ -640,19 +641,24 @@ async fn place_call(
     use axum::response::IntoResponse as _;
     let error = |status: u16, code: u32, message: &str| {
         let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
-        (status, axum::Json(serde_json::json!({ "code": code, "message": message, "status": status.as_u16() })))
+        (
+            status,
+            axum::Json(serde_json::json!({ "code": code, "message": message, "status": status.as_u16() })),
+        )
             .into_response()
     };
-    use base64::Engine as _;
     let expected = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", state.account, state.token))
     );
-    if account != state.account || headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+    if account != state.account
+        || headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str())
+    {
         return error(401, 20003, "Authenticate");
     }
     if let Some((status, body)) = state.refusals.lock().ok().and_then(|mut r| r.pop_front()) {
-        let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        let status =
+            axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
         return (status, body).into_response();
     }
     let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
@@ -711,7 +717,13 @@ async fn place_call(
                     (true, true) => Some("machine_start"),
                     (true, false) => Some("human"),
                 };
-                let leg = Leg { sid: call_sid.clone(), from: &from, to: &to, direction: "outbound-api", answered_by };
+                let leg = Leg {
+                    sid: call_sid.clone(),
+                    from: &from,
+                    to: &to,
+                    direction: "outbound-api",
+                    answered_by,
+                };
                 let status = status_url.clone().unwrap_or_default();
                 let mut caller: Box<dyn Caller + Send> = match pickup {
                     Pickup::Person(c) => c,
@@ -731,7 +743,9 @@ async fn place_call(
     });
     (
         axum::http::StatusCode::CREATED,
-        axum::Json(serde_json::json!({ "sid": sid, "status": "queued", "to": field("To"), "from": field("From") })),
+        axum::Json(
+            serde_json::json!({ "sid": sid, "status": "queued", "to": field("To"), "from": field("From") }),
+        ),
     )
         .into_response()
 }

@@ -149,7 +149,12 @@ async fn calls_the_line_placed_long_ago_lose_the_numbers_they_rang_and_the_answe
     )
     .unwrap();
     purge(&app);
-    assert_eq!(app.count("SELECT count(*) FROM outbound_calls WHERE to_number = '' AND response IS NULL AND error IS NULL"), 2);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM outbound_calls WHERE to_number = '' AND response IS NULL AND error IS NULL"
+        ),
+        2
+    );
     assert_eq!(app.count("SELECT count(*) FROM outbound_calls WHERE to_number = '+32470222222'"), 1);
     assert_eq!(app.count("SELECT count(*) FROM outbound_calls WHERE response LIKE '%+32470123456%'"), 0);
 }

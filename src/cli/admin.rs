@@ -94,7 +94,8 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
             }
             if let Some(number) = &phone {
                 let region = ops.flows().for_called("").region;
-                crate::phone::E164::parse(number, region).map_err(|e| anyhow::anyhow!("--phone `{number}`: {e}"))?;
+                crate::phone::E164::parse(number, region)
+                    .map_err(|e| anyhow::anyhow!("--phone `{number}`: {e}"))?;
             }
             agents::add(&ops, by, &login, &role, read_password()?).await?;
             let login = login.trim();

@@ -103,13 +103,14 @@ impl Words<'_> {
         }
     }
 
-    fn ask(&self, speech: Vec<Speech>) -> Action {
-        Action::Gather { speech, num_digits: Some(1), finish_on_key: None, timeout: KEY_TIMEOUT }
-    }
-
     fn goodbye(&self, id: &str) -> Vec<Action> {
         vec![Action::Say(self.say(id, &[])), Action::Hangup]
     }
+}
+
+/// A question answered with one key.
+fn ask(speech: Vec<Speech>) -> Action {
+    Action::Gather { speech, num_digits: Some(1), finish_on_key: None, timeout: KEY_TIMEOUT }
 }
 
 /// The turn a webhook gives: what is said and the call's next state.
@@ -168,7 +169,10 @@ pub fn handle(
     };
     let body = twiml::render(
         &turn.actions,
-        Voices { voice: &|lang| flow.voice(lang), recording: &|lang, prompt| sounds.url(&req.base, lang, prompt) },
+        Voices {
+            voice: &|lang| flow.voice(lang),
+            recording: &|lang, prompt| sounds.url(&req.base, lang, prompt),
+        },
         Links { base: &req.base, step: call.step + 1, placed: Some(call.id) },
     );
     let change = Change {
@@ -215,14 +219,18 @@ fn offer_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
     };
     let Some(mission) = mission else { return Ok(Turn::ending("taken", vec![Action::Hangup])) };
     let words = Words { flow, language: mission.language.clone() };
-    let neighbourhood =
-        Places::builtin().find(&mission.postcode).map_or_else(|_| mission.postcode.clone(), |p| p.label());
+    let neighbourhood = Places::builtin()
+        .find(&mission.postcode)
+        .map_or_else(|_| mission.postcode.clone(), crate::domain::places::Postcode::label);
     let help = flow.help_label(&mission.help, &mission.language).to_owned();
-    let offer = words.ask(vec![
-        words.say(p::OFFER_INTRO, &[("line", &flow.file.line.name), ("place", &neighbourhood), ("help", &help)]),
+    let offer = ask(vec![
+        words.say(
+            p::OFFER_INTRO,
+            &[("line", &flow.file.line.name), ("place", &neighbourhood), ("help", &help)],
+        ),
         words.say(p::OFFER_KEYS, &[]),
     ]);
-    let accepted = words.ask(vec![words.say(p::OFFER_ACCEPTED, &[])]);
+    let accepted = ask(vec![words.say(p::OFFER_ACCEPTED, &[])]);
     let taken = || Turn::ending("taken", words.goodbye(p::OFFER_TAKEN));
     let digits = req.digits.as_deref().map(str::trim);
     Ok(match (call.state, req.hook) {
@@ -238,10 +246,12 @@ fn offer_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
                 taken()
             }
         }
-        (State::Answered, Hook::Gather) if digits == Some("1") => match calling::accept(conn, call, req.at)? {
-            Answer::Accepted => Turn::to(State::Accepted, vec![accepted]).with("accepted"),
-            Answer::Taken => taken(),
-        },
+        (State::Answered, Hook::Gather) if digits == Some("1") => {
+            match calling::accept(conn, call, req.at)? {
+                Answer::Accepted => Turn::to(State::Accepted, vec![accepted]).with("accepted"),
+                Answer::Taken => taken(),
+            }
+        }
         (State::Answered, Hook::Gather) if digits == Some("2") => {
             calling::turned_down(conn, call, "declined", req.at)?;
             Turn::ending("declined", words.goodbye(p::OFFER_DECLINED))
@@ -287,7 +297,7 @@ fn offer_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
 fn agent_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) -> Result<Turn, StoreError> {
     let words = Words { flow, language: flow.default_language().to_owned() };
     let number = call.request.map(|r| spell_digits(&r.0.to_string())).unwrap_or_default();
-    let question = words.ask(vec![words.say(p::AGENT_CALL, &[("request", &number)])]);
+    let question = ask(vec![words.say(p::AGENT_CALL, &[("request", &number)])]);
     let digits = req.digits.as_deref().map(str::trim);
     Ok(match (call.state, req.hook) {
         (_, Hook::Answer) => Turn::to(State::Answered, vec![question]),
@@ -323,7 +333,9 @@ fn desk_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) -> 
     let words = Words { flow, language };
     let menu = |at: usize, welcome: bool| -> Action {
         let m = &mine[at];
-        let place = Places::builtin().find(&m.postcode).map_or_else(|_| m.postcode.clone(), |p| p.label());
+        let place = Places::builtin()
+            .find(&m.postcode)
+            .map_or_else(|_| m.postcode.clone(), crate::domain::places::Postcode::label);
         let number = spell_digits(&m.id.0.to_string());
         let mut speech = Vec::new();
         if welcome {
@@ -334,7 +346,7 @@ fn desk_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) -> 
             &[("mission", &number), ("help", flow.help_label(&m.help, &m.language)), ("place", &place)],
         ));
         speech.push(words.say(p::VOLUNTEER_KEYS, &[]));
-        words.ask(speech)
+        ask(speech)
     };
     // After a report or "next": the following mission, or goodbye when none is left.
     let move_to = |after: Option<usize>, reported: bool| -> Result<Turn, StoreError> {
@@ -441,7 +453,12 @@ pub fn desk(
 ///
 /// # Errors
 /// Any store failure.
-pub fn ended_by_sid(conn: &Connection, sid: &str, call_status: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn ended_by_sid(
+    conn: &Connection,
+    sid: &str,
+    call_status: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     if !crate::store::calls::FINAL_STATUSES.contains(&call_status) {
         return Ok(());
     }

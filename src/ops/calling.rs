@@ -20,10 +20,10 @@ use rusqlite::Connection;
 use super::missions::{Among, line_flow, match_in};
 use super::volunteers::Door;
 use super::{Actor, Error, Ops, Result, change};
+use crate::domain::RequestId;
 use crate::domain::missions::{MissionId, MissionState};
 use crate::domain::queue::Outcome;
 use crate::domain::volunteers::VolunteerId;
-use crate::domain::RequestId;
 use crate::flow::Flow;
 use crate::store::missions as rows;
 use crate::store::outbound::{self, NewOutbound, Outbound, Purpose};
@@ -73,11 +73,7 @@ pub fn phoning(conn: &Connection, m: MissionId) -> Result<Phoning, StoreError> {
 
 /// Refuses a use-case that places calls when the service places none.
 fn calling_on(ops: &Ops) -> Result<()> {
-    if ops.calling {
-        Ok(())
-    } else {
-        Err(Error::CallingOff)
-    }
+    if ops.calling { Ok(()) } else { Err(Error::CallingOff) }
 }
 
 /// Offers mission `id` to `volunteers` (the first to accept takes it). Each must be a
@@ -239,7 +235,11 @@ async fn candidates(ops: &Ops, id: MissionId) -> Result<Option<Vec<VolunteerId>>
                 break;
             }
             let free_now = v.profile.availability.covers(local.weekday(), minute);
-            if free_now && v.phone.is_some() && !paused.contains(&v.id) && !rows::was_offered_to(c, id, m.volunteer)? {
+            if free_now
+                && v.phone.is_some()
+                && !paused.contains(&v.id)
+                && !rows::was_offered_to(c, id, m.volunteer)?
+            {
                 chosen.push(m.volunteer);
             }
         }
@@ -416,7 +416,14 @@ pub fn accept(conn: &Connection, call: &Outbound, at: DateTime<Utc>) -> Result<A
     rows::set_state(conn, &mission, MissionState::Accepted, Some(v), at)?;
     outbound::set_phoning(conn, id, Phoning::No.code())?;
     rows::note(conn, id, None, Some(v), "accepted", "by phone", at)?;
-    callbacks::note(conn, mission.request, None, "mission", &format!("mission {id}: accepted by volunteer {v} by phone"), at)?;
+    callbacks::note(
+        conn,
+        mission.request,
+        None,
+        "mission",
+        &format!("mission {id}: accepted by volunteer {v} by phone"),
+        at,
+    )?;
     Ok(Answer::Accepted)
 }
 
@@ -426,7 +433,12 @@ pub fn accept(conn: &Connection, call: &Outbound, at: DateTime<Utc>) -> Result<A
 ///
 /// # Errors
 /// SQLite errors.
-pub fn turned_down(conn: &Connection, call: &Outbound, answer: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn turned_down(
+    conn: &Connection,
+    call: &Outbound,
+    answer: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let (Some(id), Some(v)) = (call.mission, call.volunteer) else { return Ok(()) };
     if !rows::is_offered_to(conn, id, v)? {
         return Ok(());
@@ -452,9 +464,18 @@ pub fn turned_down(conn: &Connection, call: &Outbound, answer: &str, at: DateTim
 ///
 /// # Errors
 /// SQLite errors.
-pub fn volunteer_put_through(conn: &Connection, call: &Outbound, status: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn volunteer_put_through(
+    conn: &Connection,
+    call: &Outbound,
+    status: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let Some(id) = call.mission else { return Ok(()) };
-    let detail = if status == "completed" { "the resident answered".to_owned() } else { format!("the resident did not answer ({status})") };
+    let detail = if status == "completed" {
+        "the resident answered".to_owned()
+    } else {
+        format!("the resident did not answer ({status})")
+    };
     rows::note(conn, id, None, call.volunteer, "put through", &detail, at)
 }
 
@@ -464,7 +485,12 @@ pub fn volunteer_put_through(conn: &Connection, call: &Outbound, status: &str, a
 ///
 /// # Errors
 /// SQLite errors.
-pub fn agent_put_through(conn: &Connection, call: &Outbound, status: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn agent_put_through(
+    conn: &Connection,
+    call: &Outbound,
+    status: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let (Some(id), Some(agent)) = (call.request, call.agent) else { return Ok(()) };
     if status == "completed" {
         return callbacks::note(conn, id, Some(agent), "call", "put through to the resident", at);
@@ -477,7 +503,9 @@ pub fn agent_put_through(conn: &Connection, call: &Outbound, status: &str, at: D
         Ok(_) => Ok(()),
         Err(Error::Store(e)) => Err(e),
         // The claim ran out while the phone rang: the attempt is only noted.
-        Err(other) => callbacks::note(conn, id, Some(agent), "call", &format!("{note} (not recorded: {other})"), at),
+        Err(other) => {
+            callbacks::note(conn, id, Some(agent), "call", &format!("{note} (not recorded: {other})"), at)
+        }
     }
 }
 
@@ -485,7 +513,12 @@ pub fn agent_put_through(conn: &Connection, call: &Outbound, status: &str, at: D
 ///
 /// # Errors
 /// SQLite errors.
-pub fn not_placed(conn: &Connection, call: &Outbound, why: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn not_placed(
+    conn: &Connection,
+    call: &Outbound,
+    why: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     outbound::failed(conn, call.id, why, at)?;
     match call.purpose {
         Purpose::Offer => turned_down(conn, call, &format!("not placed: {why}"), at),
@@ -502,16 +535,30 @@ pub fn not_placed(conn: &Connection, call: &Outbound, why: &str, at: DateTime<Ut
 ///
 /// # Errors
 /// SQLite errors.
-pub fn ended(conn: &Connection, call: &Outbound, status: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+pub fn ended(
+    conn: &Connection,
+    call: &Outbound,
+    status: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     if !outbound::end(conn, call.id, status, at)? {
         return Ok(false);
     }
     match call.purpose {
         // Answered, then hung up without a key: not reached either.
-        Purpose::Offer => turned_down(conn, call, if status == "completed" { "hung up" } else { status }, at)?,
+        Purpose::Offer => {
+            turned_down(conn, call, if status == "completed" { "hung up" } else { status }, at)?
+        }
         Purpose::Agent if call.state == outbound::State::Placed || call.state == outbound::State::Sending => {
             if let Some(id) = call.request {
-                callbacks::note(conn, id, call.agent, "call", &format!("your phone did not answer ({status})"), at)?;
+                callbacks::note(
+                    conn,
+                    id,
+                    call.agent,
+                    "call",
+                    &format!("your phone did not answer ({status})"),
+                    at,
+                )?;
             }
         }
         Purpose::Agent | Purpose::Desk => {}
@@ -533,8 +580,10 @@ pub fn missions_in_hand(
     conn: &Connection,
     v: VolunteerId,
 ) -> Result<Vec<crate::domain::missions::Mission>, StoreError> {
-    let filter = rows::MissionFilter { state: Some(MissionState::Accepted), volunteer: Some(v), request: None };
-    let mut mine: Vec<_> = rows::list(conn, &filter)?.into_iter().filter(|m| m.volunteer == Some(v)).collect();
+    let filter =
+        rows::MissionFilter { state: Some(MissionState::Accepted), volunteer: Some(v), request: None };
+    let mut mine: Vec<_> =
+        rows::list(conn, &filter)?.into_iter().filter(|m| m.volunteer == Some(v)).collect();
     mine.sort_by_key(|m| m.id.0);
     Ok(mine)
 }

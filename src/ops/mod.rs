@@ -230,7 +230,9 @@ pub enum Error {
     #[error("too many attempts; try again in {} s", .0.num_seconds().max(1))]
     TooManyAttempts(Duration),
     /// The service places no calls: `twilio_account_sid` is not set.
-    #[error("calling out is not set up: set twilio_account_sid (SOLIDAIRE_TWILIO_ACCOUNT_SID) with the auth token")]
+    #[error(
+        "calling out is not set up: set twilio_account_sid (SOLIDAIRE_TWILIO_ACCOUNT_SID) with the auth token"
+    )]
     CallingOff,
     /// The database failed (details are logged, never shown).
     #[error("the database is unavailable")]

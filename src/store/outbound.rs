@@ -232,7 +232,8 @@ pub fn insert_desk(
 /// # Errors
 /// SQLite errors.
 pub fn set_mission(conn: &Connection, id: i64, mission: MissionId) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE outbound_calls SET mission_id = ?2 WHERE id = ?1")?.execute(params![id, mission.0])?;
+    conn.prepare_cached("UPDATE outbound_calls SET mission_id = ?2 WHERE id = ?1")?
+        .execute(params![id, mission.0])?;
     Ok(())
 }
 

@@ -65,7 +65,10 @@ pub struct Api {
 
 impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Api").field("base", &self.base).field("account", &self.account).finish_non_exhaustive()
+        f.debug_struct("Api")
+            .field("base", &self.base)
+            .field("account", &self.account)
+            .finish_non_exhaustive()
     }
 }
 
@@ -95,7 +98,9 @@ impl Api {
     /// When HTTPS cannot be set up (no certificate authorities on the system).
     pub fn from_settings(settings: &Settings) -> std::io::Result<Option<Self>> {
         match (&settings.twilio_account_sid, &settings.twilio_auth_token) {
-            (Some(account), Some(token)) => Self::new(&settings.twilio_api_url, account, token.clone()).map(Some),
+            (Some(account), Some(token)) => {
+                Self::new(&settings.twilio_api_url, account, token.clone()).map(Some)
+            }
             _ => Ok(None),
         }
     }
@@ -127,8 +132,11 @@ impl Api {
             }
             form.finish()
         };
-        let credentials = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", self.account, self.token.expose()));
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            self.account,
+            self.token.expose()
+        ));
         let request = hyper::Request::post(self.calls_url())
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
@@ -137,9 +145,14 @@ impl Api {
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| Refusal::Retry(e.to_string()))?;
         let answer = tokio::time::timeout(TIMEOUT, async {
-            let response = self.client.request(request).await.map_err(|e| Refusal::Retry(format!("the provider cannot be reached: {e}")))?;
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| Refusal::Retry(format!("the provider cannot be reached: {e}")))?;
             let status = response.status().as_u16();
-            let bytes = response.into_body().collect().await.map_err(|e| Refusal::Retry(e.to_string()))?.to_bytes();
+            let bytes =
+                response.into_body().collect().await.map_err(|e| Refusal::Retry(e.to_string()))?.to_bytes();
             Ok::<_, Refusal>((status, bytes))
         })
         .await
@@ -168,7 +181,11 @@ fn read_answer(status: u16, body: &[u8]) -> Result<String, Refusal> {
             .map(str::to_owned)
             .ok_or_else(|| Refusal::Retry(format!("the provider's answer {status} carries no sid"))),
         429 | 500..=599 => Err(Refusal::Retry(format!("the provider answered {status}: {}", message()))),
-        _ => Err(Refusal::Refused { status, code: json.get("code").and_then(serde_json::Value::as_i64), message: message() }),
+        _ => Err(Refusal::Refused {
+            status,
+            code: json.get("code").and_then(serde_json::Value::as_i64),
+            message: message(),
+        }),
     }
 }
 
@@ -182,8 +199,10 @@ mod tests {
         assert!(matches!(read_answer(201, b"{}"), Err(Refusal::Retry(_))));
         assert!(matches!(read_answer(503, b"busy"), Err(Refusal::Retry(m)) if m.contains("503")));
         assert!(matches!(read_answer(429, b"{}"), Err(Refusal::Retry(_))));
-        let refused =
-            read_answer(400, br#"{"code": 21219, "message": "The number +32470111111 is unverified.", "status": 400}"#);
+        let refused = read_answer(
+            400,
+            br#"{"code": 21219, "message": "The number +32470111111 is unverified.", "status": 400}"#,
+        );
         assert_eq!(
             refused,
             Err(Refusal::Refused {

@@ -139,8 +139,11 @@ pub fn render(actions: &[Action], voice: Voices<'_>, links: Links<'_>) -> String
                 Action::Dial { number, timeout, caller_id } => {
                     let action_url = links.url("dial");
                     let timeout = timeout.to_string();
-                    let mut attributes =
-                        vec![("action", action_url.as_str()), ("method", "POST"), ("timeout", timeout.as_str())];
+                    let mut attributes = vec![
+                        ("action", action_url.as_str()),
+                        ("method", "POST"),
+                        ("timeout", timeout.as_str()),
+                    ];
                     if let Some(shown) = caller_id {
                         attributes.push(("callerId", shown.as_str()));
                     }

@@ -196,7 +196,9 @@ async fn act(
     let back = format!("/console/requests/{id}");
     if action == "call" {
         // Click-to-call: the line rings the agent's phone; the page shows it in the history.
-        crate::ops::calling::call_request(&app.ops, viewer.actor(), id).await.map_err(PageError::back_to(&back))?;
+        crate::ops::calling::call_request(&app.ops, viewer.actor(), id)
+            .await
+            .map_err(PageError::back_to(&back))?;
         return Ok(Redirect::to(&back).into_response());
     }
     let command = command(&app, id, &action, form).map_err(PageError::back_to(&back))?;

@@ -25,9 +25,7 @@ fn status(error: &Error) -> StatusCode {
         | Error::NotAvailable
         | Error::TooManyClaims
         | Error::WrongState(_)
-        | Error::CallingOff => {
-            StatusCode::CONFLICT
-        }
+        | Error::CallingOff => StatusCode::CONFLICT,
         Error::BadLogin => StatusCode::UNAUTHORIZED,
         Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -80,7 +80,11 @@ async fn metrics(State(app): State<AppState>) -> Response {
         let c = &worker.counters;
         out.push_str("# HELP solidaire_outbound_calls_total What the worker did with the calls the service places, since start.\n# TYPE solidaire_outbound_calls_total counter\n");
         for (what, n) in [("placed", &c.placed), ("retried", &c.retried), ("failed", &c.failed)] {
-            let _ = writeln!(out, "solidaire_outbound_calls_total{{result=\"{what}\"}} {}", n.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "solidaire_outbound_calls_total{{result=\"{what}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
         }
         match app.store.read(crate::store::outbound::by_state).await {
             Ok(states) => {
