@@ -12,6 +12,8 @@ ALTER TABLE volunteers ADD COLUMN calls_paused_until TEXT;
 -- A mission the line is offering by phone, round after round, until someone accepts or
 -- nobody is left to call.
 ALTER TABLE missions ADD COLUMN phoning INTEGER NOT NULL DEFAULT 0;
+-- The worker looks for the missions waiting for their next round every second.
+CREATE INDEX missions_phoning ON missions (id) WHERE phoning <> 0 AND state IN ('proposed', 'offered');
 
 CREATE TABLE outbound_calls (
     id            INTEGER PRIMARY KEY,

@@ -90,20 +90,31 @@ impl Worker {
     pub async fn tick(&self) -> Result<(), crate::ops::Error> {
         calling::next_rounds(&self.ops).await?;
         let now = self.clock.now();
-        let due = self.ops.store().write(move |c| outbound::claim_due(c, now, BATCH)).await?;
-        let placing: Vec<_> = due.into_iter().map(|call| self.place(call)).collect();
-        futures_util::future::join_all(placing).await;
         let before = now - STALE;
-        self.ops
+        // Read first: an idle line costs the writer nothing (no transaction, no flush).
+        let (due, stalled) = self
+            .ops
             .store()
-            .write(move |c| {
-                for call in outbound::stalled(c, before)? {
-                    tracing::warn!(placed = call.id, "no status from the provider: the call is closed");
-                    calling::ended(c, &call, "lost", now)?;
-                }
-                Ok(())
-            })
+            .read(move |c| Ok((outbound::is_due(c, now)?, !outbound::stalled(c, before)?.is_empty())))
             .await?;
+        if due {
+            let claimed = self.ops.store().write(move |c| outbound::claim_due(c, now, BATCH)).await?;
+            let placing: Vec<_> = claimed.into_iter().map(|call| self.place(call)).collect();
+            futures_util::future::join_all(placing).await;
+        }
+        if stalled {
+            self.ops
+                .store()
+                .write(move |c| {
+                    for call in outbound::stalled(c, before)? {
+                        tracing::warn!(placed = call.id, "no status from the provider: the call is closed");
+                        calling::ended(c, &call, "lost", now)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            self.ops.outbox_changed();
+        }
         Ok(())
     }
 

@@ -752,3 +752,36 @@ async fn simulate_as_a_volunteer_takes_an_offer_call_in_the_terminal() {
     let _ = child.wait();
     assert!(accepted, "the offer accepted from the terminal");
 }
+
+#[tokio::test]
+async fn a_volunteer_is_never_rung_outside_their_hours_nor_when_named() {
+    let d = desk(Arc::new(|_: &str| Pickup::NoAnswer)).await;
+    let (status, body) = d
+        .api
+        .post(
+            "/api/volunteers",
+            &d.cora,
+            json!({ "name": "Sam", "phone": NINA, "postcode": "4020", "helps": ["groceries"], "languages": ["fr"],
+                    "availability": "sat 10:00-12:00" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let saturday_only = body["volunteer"]["id"].as_i64().unwrap();
+    d.add("Nadia", "0470 11 11 11", "4020").await;
+    d.app.errands_request(CALLER).await;
+    let (_, body) = d.api.post("/api/requests/1/find-volunteer", &d.cora, json!({})).await;
+    let mission = body["mission"]["id"].as_i64().unwrap();
+
+    let (status, body) = d
+        .api
+        .post(&format!("/api/missions/{mission}/offer"), &d.cora, json!({ "volunteers": [saturday_only] }))
+        .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("wrong_state")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("not free at that time"), "{body}");
+
+    let (status, _) = d.api.post(&format!("/api/missions/{mission}/offer"), &d.cora, json!({})).await;
+    assert_eq!(status, 200);
+    eventually("the mission handed back", || d.mission_state(mission) == "cancelled").await;
+    assert_eq!(d.placed_to(NADIA).len(), 1);
+    assert!(d.placed_to(NINA).is_empty(), "it is Monday: the Saturday volunteer is not rung");
+}

@@ -107,13 +107,19 @@ pub async fn offer(
         let flow = line_flow(&flows, &mission.line)?;
         let request = callbacks::get(c, mission.request, now)?.ok_or(Error::NoSuchRequest)?;
         let matching = match_in(c, Among::Only(&volunteers), flow, request, now)?;
+        let paused =
+            if calling { outbound::paused_volunteers(c, &mission.line, now)? } else { Default::default() };
         for v in &volunteers {
-            if !matching.matches.iter().any(|(m, _)| m.volunteer == *v) {
+            let Some((_, record)) = matching.matches.iter().find(|(m, _)| m.volunteer == *v) else {
                 let why = matching.left_out.iter().find(|(x, _)| x.id == *v).map(|(_, w)| w.describe());
                 return Err(Error::WrongState(format!(
                     "volunteer {v} is not a match: {}",
                     why.unwrap_or_else(|| "not on this line's roster".to_owned())
                 )));
+            };
+            if calling {
+                phoneable(record, flow, &paused, now)
+                    .map_err(|why| Error::WrongState(format!("volunteer {v} cannot be phoned now: {why}")))?;
             }
         }
         let mut fresh = Vec::new();
@@ -226,26 +232,40 @@ async fn candidates(ops: &Ops, id: MissionId) -> Result<Option<Vec<VolunteerId>>
         let Some(request) = callbacks::get(c, mission.request, now)? else { return Ok(None) };
         let flow = line_flow(&flows, &mission.line)?;
         let paused = outbound::paused_volunteers(c, &mission.line, now)?;
-        let local = now.with_timezone(&flow.schedule.timezone());
-        let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
         let matching = match_in(c, Among::Roster(&ops_in), flow, request, now)?;
         let mut chosen = Vec::new();
         for (m, v) in &matching.matches {
             if chosen.len() == ROUND {
                 break;
             }
-            let free_now = v.profile.availability.covers(local.weekday(), minute);
-            if free_now
-                && v.phone.is_some()
-                && !paused.contains(&v.id)
-                && !rows::was_offered_to(c, id, m.volunteer)?
-            {
+            if phoneable(v, flow, &paused, now).is_ok() && !rows::was_offered_to(c, id, m.volunteer)? {
                 chosen.push(m.volunteer);
             }
         }
         Ok(Some(chosen))
     })
     .await
+}
+
+/// Whether volunteer `v` may be rung now: a number, free at this time of the week (in
+/// the line's time zone), calls not paused.
+fn phoneable(
+    v: &crate::domain::volunteers::Volunteer,
+    flow: &Flow,
+    paused: &std::collections::HashSet<VolunteerId>,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let local = now.with_timezone(&flow.schedule.timezone());
+    let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
+    if v.phone.is_none() {
+        Err("no phone number".to_owned())
+    } else if paused.contains(&v.id) {
+        Err("they asked not to be phoned this week".to_owned())
+    } else if !v.profile.availability.covers(local.weekday(), minute) {
+        Err(format!("not free at this hour ({})", v.profile.availability))
+    } else {
+        Ok(())
+    }
 }
 
 async fn round(ops: &Ops, id: MissionId, how: Phoning) -> Result<usize> {

@@ -253,6 +253,18 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<Outbound>, StoreError> {
     Ok(conn.prepare_cached(&format!("{SELECT} WHERE id = ?1"))?.query_row([id], read).optional()?)
 }
 
+/// Whether a call is due by `now` in the outbox.
+///
+/// # Errors
+/// SQLite errors.
+pub fn is_due(conn: &Connection, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM outbound_calls WHERE state = 'queued' AND next_try_at <= ?1 LIMIT 1")?
+        .query_row([time::format(now)], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Takes up to `limit` calls due by `now` out of the outbox for the worker: each becomes
 /// `sending`, its attempts counted, in this transaction.
 ///
