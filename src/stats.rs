@@ -169,6 +169,16 @@ impl Calendar {
     }
 
     /// The day an instant falls in, if within the range.
+    /// The instants the report covers: from its first day's start to its last day's end.
+    fn span(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (self.starts[0], self.starts[self.days()])
+    }
+
+    /// The day of a stored time, when it is one of the report's.
+    fn day_of_stored(&self, at: Option<&str>) -> Option<usize> {
+        at.and_then(time::parse).and_then(|t| self.day_of(t))
+    }
+
     fn day_of(&self, at: DateTime<Utc>) -> Option<usize> {
         let i = self.starts.partition_point(|s| *s <= at);
         (1..=self.days()).contains(&i).then(|| i - 1)
@@ -287,7 +297,7 @@ fn count_callbacks(
     calendar: &Calendar,
     days: &mut [DayTally],
 ) -> Result<(), StoreError> {
-    let (start, end) = (calendar.starts[0], calendar.starts[calendar.days()]);
+    let (start, end) = calendar.span();
     let mut open_delta = vec![0i64; days.len() + 1];
     let limit = i64::from(query.service_level_hours) * 60;
     let mut cache: std::collections::HashMap<NaiveDate, crate::flow::hours::Intervals> =
@@ -346,9 +356,9 @@ fn count_missions(
     calendar: &Calendar,
     days: &mut [DayTally],
 ) -> Result<(), StoreError> {
-    let (start, end) = (calendar.starts[0], calendar.starts[calendar.days()]);
+    let (start, end) = calendar.span();
     reports::missions_alive(conn, (start, end), query.line.as_deref(), |m| {
-        let day = |at: Option<&str>| at.and_then(time::parse).and_then(|t| calendar.day_of(t));
+        let day = |at: Option<&str>| calendar.day_of_stored(at);
         if let Some(d) = day(Some(m.created_at)) {
             let t = &mut days[d].missions;
             t.created += 1;
@@ -385,9 +395,9 @@ fn count_outbound(
     calendar: &Calendar,
     days: &mut [DayTally],
 ) -> Result<(), StoreError> {
-    let (start, end) = (calendar.starts[0], calendar.starts[calendar.days()]);
+    let (start, end) = calendar.span();
     reports::outbound_between(conn, (start, end), query.line.as_deref(), |c| {
-        let day = |at: Option<&str>| at.and_then(time::parse).and_then(|t| calendar.day_of(t));
+        let day = |at: Option<&str>| calendar.day_of_stored(at);
         if let Some(d) = day(c.placed_at) {
             days[d].outbound.placed += 1;
         }

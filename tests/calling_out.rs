@@ -601,27 +601,11 @@ async fn the_console_calls_through_the_line_for_the_agent_and_offers_a_mission_b
     d.app.db().execute("UPDATE agents SET phone = ?1 WHERE login = 'anna'", [AGENT_PHONE]).unwrap();
 
     let (cookie, csrf) = common::console::log_in(&d.app, "anna").await;
-    let claimed = common::console::send(
-        &d.app,
-        "POST",
-        "/console/requests/1/claim",
-        &cookie,
-        &[],
-        &format!("csrf={csrf}"),
-    )
-    .await;
+    let claimed = console_post(&d.app, "/console/requests/1/claim", &cookie, &csrf).await;
     assert_eq!(claimed.status, 303, "{}", claimed.body);
     let page = common::console::send(&d.app, "GET", "/console/requests/1", &cookie, &[], "").await;
     assert!(page.body.contains("Call through the line"), "{}", page.body);
-    let called = common::console::send(
-        &d.app,
-        "POST",
-        "/console/requests/1/call",
-        &cookie,
-        &[],
-        &format!("csrf={csrf}"),
-    )
-    .await;
+    let called = console_post(&d.app, "/console/requests/1/call", &cookie, &csrf).await;
     assert_eq!((called.status, called.location.as_str()), (303, "/console/requests/1"), "{}", called.body);
     eventually("the agent's phone rung", || d.placed_to(AGENT_PHONE).len() == 1).await;
     let again = common::console::send(&d.app, "GET", "/console/requests/1", &cookie, &[], "").await;
@@ -633,27 +617,11 @@ async fn the_console_calls_through_the_line_for_the_agent_and_offers_a_mission_b
     );
 
     let (cookie, csrf) = common::console::log_in(&d.app, "cora").await;
-    let made = common::console::send(
-        &d.app,
-        "POST",
-        "/console/requests/2/find-volunteer",
-        &cookie,
-        &[],
-        &format!("csrf={csrf}"),
-    )
-    .await;
+    let made = console_post(&d.app, "/console/requests/2/find-volunteer", &cookie, &csrf).await;
     assert_eq!(made.status, 303, "{}", made.body);
     let page = common::console::send(&d.app, "GET", "/console/missions", &cookie, &[], "").await;
     assert!(page.body.contains("Offer by phone"), "{}", page.body);
-    let offered = common::console::send(
-        &d.app,
-        "POST",
-        "/console/missions/1/offer",
-        &cookie,
-        &[],
-        &format!("csrf={csrf}"),
-    )
-    .await;
+    let offered = console_post(&d.app, "/console/missions/1/offer", &cookie, &csrf).await;
     assert_eq!((offered.status, offered.location.as_str()), (303, "/console/missions"), "{}", offered.body);
     eventually("Nadia rung", || d.placed_to(NADIA).len() == 1).await;
 }
@@ -784,4 +752,9 @@ async fn a_volunteer_is_never_rung_outside_their_hours_nor_when_named() {
     eventually("the mission handed back", || d.mission_state(mission) == "cancelled").await;
     assert_eq!(d.placed_to(NADIA).len(), 1);
     assert!(d.placed_to(NINA).is_empty(), "it is Monday: the Saturday volunteer is not rung");
+}
+
+/// Posts a console form that carries only its CSRF token.
+async fn console_post(app: &TestApp, path: &str, cookie: &str, csrf: &str) -> common::console::Reply {
+    common::console::send(app, "POST", path, cookie, &[], &format!("csrf={csrf}")).await
 }

@@ -189,9 +189,13 @@ pub fn handle(
     Ok(body)
 }
 
-/// The resident's number for `call` (the request's).
-fn resident(conn: &Connection, call: &Outbound, at: DateTime<Utc>) -> Result<Option<E164>, StoreError> {
-    let Some(id) = call.request else { return Ok(None) };
+/// The resident's number: request `id`'s.
+fn resident(
+    conn: &Connection,
+    id: Option<crate::domain::RequestId>,
+    at: DateTime<Utc>,
+) -> Result<Option<E164>, StoreError> {
+    let Some(id) = id else { return Ok(None) };
     Ok(callbacks::get(conn, id, at)?.and_then(|r| r.phone).and_then(|n| E164::from_e164(&n).ok()))
 }
 
@@ -200,6 +204,18 @@ fn put_through(words: &Words<'_>, flow: &Flow, resident: E164) -> Vec<Action> {
         Action::Say(words.say(p::PUTTING_THROUGH, &[])),
         Action::Dial { number: resident, timeout: RING, caller_id: calling::line_number(flow).cloned() },
     ]
+}
+
+/// The resident's leg ended with `DialCallStatus` `status`: put through (then `done`
+/// is said), or `unanswered`.
+fn dial_ended(words: &Words<'_>, status: &str, done: &str, unanswered: Turn) -> Turn {
+    if status == "completed" {
+        let mut turn = Turn::ending("bridged", words.goodbye(done));
+        turn.bridged = true;
+        turn
+    } else {
+        unanswered
+    }
 }
 
 /// A question not answered: asked again, or goodbye after [`TRIES`].
@@ -272,7 +288,8 @@ fn offer_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
             }
             turn
         }
-        (State::Accepted, Hook::Gather) if digits == Some("1") => match resident(conn, call, req.at)? {
+        (State::Accepted, Hook::Gather) if digits == Some("1") => match resident(conn, call.request, req.at)?
+        {
             Some(number) => Turn::to(State::Accepted, put_through(&words, flow, number)),
             None => Turn::to(State::Ended, words.goodbye(p::PUT_THROUGH_FAILED)),
         },
@@ -282,13 +299,12 @@ fn offer_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
         (State::Accepted, Hook::Dial) => {
             let status = req.dial_status.as_deref().unwrap_or("failed");
             calling::volunteer_put_through(conn, call, status, req.at)?;
-            if status == "completed" {
-                let mut turn = Turn::ending("bridged", words.goodbye(p::PUT_THROUGH_DONE));
-                turn.bridged = true;
-                turn
-            } else {
-                Turn::to(State::Ended, words.goodbye(p::PUT_THROUGH_FAILED))
-            }
+            dial_ended(
+                &words,
+                status,
+                p::PUT_THROUGH_DONE,
+                Turn::to(State::Ended, words.goodbye(p::PUT_THROUGH_FAILED)),
+            )
         }
         _ => Turn::to(call.state, vec![Action::Hangup]),
     })
@@ -301,7 +317,8 @@ fn agent_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
     let digits = req.digits.as_deref().map(str::trim);
     Ok(match (call.state, req.hook) {
         (_, Hook::Answer) => Turn::to(State::Answered, vec![question]),
-        (State::Answered, Hook::Gather) if digits == Some("1") => match resident(conn, call, req.at)? {
+        (State::Answered, Hook::Gather) if digits == Some("1") => match resident(conn, call.request, req.at)?
+        {
             Some(number) => Turn::to(State::Accepted, put_through(&words, flow, number)),
             None => Turn::ending("no-number", words.goodbye(p::CALL_GOODBYE)),
         },
@@ -311,13 +328,12 @@ fn agent_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
         (State::Accepted, Hook::Dial) => {
             let status = req.dial_status.as_deref().unwrap_or("failed");
             calling::agent_put_through(conn, call, status, req.at)?;
-            if status == "completed" {
-                let mut turn = Turn::ending("bridged", words.goodbye(p::CALL_GOODBYE));
-                turn.bridged = true;
-                turn
-            } else {
-                Turn::ending("resident unanswered", words.goodbye(p::AGENT_UNANSWERED))
-            }
+            dial_ended(
+                &words,
+                status,
+                p::CALL_GOODBYE,
+                Turn::ending("resident unanswered", words.goodbye(p::AGENT_UNANSWERED)),
+            )
         }
         _ => Turn::to(call.state, vec![Action::Hangup]),
     })
@@ -379,10 +395,7 @@ fn desk_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) -> 
     Ok(match (call.state, req.hook) {
         (_, Hook::Answer) => Turn::to(State::Answered, vec![menu(at, true)]),
         (State::Answered, Hook::Gather) if digits == Some("1") => {
-            let resident = callbacks::get(conn, mine[at].request, req.at)?
-                .and_then(|r| r.phone)
-                .and_then(|n| E164::from_e164(&n).ok());
-            match resident {
+            match resident(conn, Some(mine[at].request), req.at)? {
                 Some(number) => Turn::to(State::Accepted, put_through(&words, flow, number)),
                 None => Turn::to(State::Answered, vec![menu(at, false)]),
             }
@@ -405,13 +418,12 @@ fn desk_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) -> 
         (State::Accepted, Hook::Dial) => {
             let status = req.dial_status.as_deref().unwrap_or("failed");
             calling::volunteer_put_through(conn, call, status, req.at)?;
-            let mut turn = if status == "completed" {
-                Turn::ending("bridged", words.goodbye(p::PUT_THROUGH_DONE))
-            } else {
-                Turn::to(State::Ended, words.goodbye(p::PUT_THROUGH_FAILED))
-            };
-            turn.bridged = status == "completed";
-            turn
+            dial_ended(
+                &words,
+                status,
+                p::PUT_THROUGH_DONE,
+                Turn::to(State::Ended, words.goodbye(p::PUT_THROUGH_FAILED)),
+            )
         }
         _ => Turn::to(call.state, vec![Action::Hangup]),
     })
