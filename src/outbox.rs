@@ -68,7 +68,7 @@ impl Worker {
         match self.ops.store().write(move |c| outbound::recover_sending(c, now)).await {
             Ok(0) => {}
             Ok(n) => {
-                tracing::warn!(calls = n, "calls being placed when the service stopped are not placed again")
+                tracing::warn!(calls = n, "calls being placed when the service stopped are not placed again");
             }
             Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
         }

@@ -377,20 +377,7 @@ async fn a_call_decided_before_a_crash_is_placed_once_after_the_restart_and_one_
         ..Options::default()
     })
     .await;
-    let cora = first.add_agent("cora", "coordinator", PASSWORD);
-    let api = Api::new(&first);
-    let (status, body) = api
-        .post(
-            "/api/volunteers",
-            &cora,
-            json!({ "name": "Nadia", "phone": NADIA, "postcode": "4020", "helps": ["groceries"], "languages": ["fr"] }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    first.errands_request(CALLER).await;
-    let (_, body) = api.post("/api/requests/1/find-volunteer", &cora, json!({})).await;
-    let mission = body["mission"]["id"].as_i64().unwrap();
-    api.post(&format!("/api/missions/{mission}/offer"), &cora, json!({})).await;
+    offer_nadia_a_mission(&first).await;
     eventually("the call tried once", || {
         first.count("SELECT coalesce(max(attempts), 0) FROM outbound_calls") == 1
     })
@@ -428,29 +415,13 @@ async fn a_call_decided_before_a_crash_is_placed_once_after_the_restart_and_one_
 #[tokio::test]
 async fn placed_calls_are_what_twilios_published_api_accepts() {
     let prism = Prism::start();
-    let d = {
-        let app = spawn_app(Options {
-            token: Some(AUTH_TOKEN.to_owned()),
-            calling: Some((ACCOUNT.to_owned(), prism.url.clone())),
-            ..Options::default()
-        })
-        .await;
-        let cora = app.add_agent("cora", "coordinator", PASSWORD);
-        (Api::new(&app), app, cora)
-    };
-    let (api, app, cora) = d;
-    let (status, body) = api
-        .post(
-            "/api/volunteers",
-            &cora,
-            json!({ "name": "Nadia", "phone": NADIA, "postcode": "4020", "helps": ["groceries"], "languages": ["fr"] }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    app.errands_request(CALLER).await;
-    let (_, body) = api.post("/api/requests/1/find-volunteer", &cora, json!({})).await;
-    let mission = body["mission"]["id"].as_i64().unwrap();
-    api.post(&format!("/api/missions/{mission}/offer"), &cora, json!({})).await;
+    let app = spawn_app(Options {
+        token: Some(AUTH_TOKEN.to_owned()),
+        calling: Some((ACCOUNT.to_owned(), prism.url.clone())),
+        ..Options::default()
+    })
+    .await;
+    offer_nadia_a_mission(&app).await;
     eventually("the call placed", || {
         app.count("SELECT count(*) FROM outbound_calls WHERE state = 'placed'") == 1
     })
@@ -757,4 +728,19 @@ async fn a_volunteer_is_never_rung_outside_their_hours_nor_when_named() {
 /// Posts a console form that carries only its CSRF token.
 async fn console_post(app: &TestApp, path: &str, cookie: &str, csrf: &str) -> common::console::Reply {
     common::console::send(app, "POST", path, cookie, &[], &format!("csrf={csrf}")).await
+}
+
+/// Nadia on the roster, a resident's groceries request made a mission, and the line asked
+/// to offer it by phone.
+async fn offer_nadia_a_mission(app: &TestApp) {
+    let cora = app.add_agent("cora", "coordinator", PASSWORD);
+    let api = Api::new(app);
+    let nadia = json!({ "name": "Nadia", "phone": NADIA, "postcode": "4020", "helps": ["groceries"], "languages": ["fr"] });
+    let (status, body) = api.post("/api/volunteers", &cora, nadia).await;
+    assert_eq!(status, 201, "{body}");
+    app.errands_request(CALLER).await;
+    let (status, body) = api.post("/api/requests/1/find-volunteer", &cora, json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = api.post("/api/missions/1/offer", &cora, json!({})).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -218,6 +218,19 @@ fn dial_ended(words: &Words<'_>, status: &str, done: &str, unanswered: Turn) -> 
     }
 }
 
+/// A volunteer's leg to the resident ended: noted in the mission's history.
+fn volunteer_dialled(
+    conn: &Connection,
+    words: &Words<'_>,
+    call: &Outbound,
+    req: &Request,
+) -> Result<Turn, StoreError> {
+    let status = req.dial_status.as_deref().unwrap_or("failed");
+    calling::volunteer_put_through(conn, call, status, req.at)?;
+    let unanswered = Turn::to(State::Ended, words.goodbye(p::PUT_THROUGH_FAILED));
+    Ok(dial_ended(words, status, p::PUT_THROUGH_DONE, unanswered))
+}
+
 /// A question not answered: asked again, or goodbye after [`TRIES`].
 fn again(call: &Outbound, question: Action, gave_up: impl FnOnce() -> Turn) -> Turn {
     if call.tries + 1 >= TRIES {
@@ -296,16 +309,7 @@ fn offer_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
         (State::Accepted, Hook::Gather | Hook::Silence) => {
             again(call, accepted, || Turn::to(State::Ended, words.goodbye(p::CALL_GOODBYE)))
         }
-        (State::Accepted, Hook::Dial) => {
-            let status = req.dial_status.as_deref().unwrap_or("failed");
-            calling::volunteer_put_through(conn, call, status, req.at)?;
-            dial_ended(
-                &words,
-                status,
-                p::PUT_THROUGH_DONE,
-                Turn::to(State::Ended, words.goodbye(p::PUT_THROUGH_FAILED)),
-            )
-        }
+        (State::Accepted, Hook::Dial) => volunteer_dialled(conn, &words, call, req)?,
         _ => Turn::to(call.state, vec![Action::Hangup]),
     })
 }
@@ -415,16 +419,7 @@ fn desk_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) -> 
         (State::Answered, Hook::Gather | Hook::Silence) => {
             again(call, menu(at, false), || Turn::ending("no-input", words.goodbye(p::CALL_GOODBYE)))
         }
-        (State::Accepted, Hook::Dial) => {
-            let status = req.dial_status.as_deref().unwrap_or("failed");
-            calling::volunteer_put_through(conn, call, status, req.at)?;
-            dial_ended(
-                &words,
-                status,
-                p::PUT_THROUGH_DONE,
-                Turn::to(State::Ended, words.goodbye(p::PUT_THROUGH_FAILED)),
-            )
-        }
+        (State::Accepted, Hook::Dial) => volunteer_dialled(conn, &words, call, req)?,
         _ => Turn::to(call.state, vec![Action::Hangup]),
     })
 }

@@ -107,8 +107,11 @@ pub async fn offer(
         let flow = line_flow(&flows, &mission.line)?;
         let request = callbacks::get(c, mission.request, now)?.ok_or(Error::NoSuchRequest)?;
         let matching = match_in(c, Among::Only(&volunteers), flow, request, now)?;
-        let paused =
-            if calling { outbound::paused_volunteers(c, &mission.line, now)? } else { Default::default() };
+        let paused = if calling {
+            outbound::paused_volunteers(c, &mission.line, now)?
+        } else {
+            std::collections::HashSet::default()
+        };
         for v in &volunteers {
             let Some((_, record)) = matching.matches.iter().find(|(m, _)| m.volunteer == *v) else {
                 let why = matching.left_out.iter().find(|(x, _)| x.id == *v).map(|(_, w)| w.describe());
@@ -567,7 +570,7 @@ pub fn ended(
     match call.purpose {
         // Answered, then hung up without a key: not reached either.
         Purpose::Offer => {
-            turned_down(conn, call, if status == "completed" { "hung up" } else { status }, at)?
+            turned_down(conn, call, if status == "completed" { "hung up" } else { status }, at)?;
         }
         Purpose::Agent if call.state == outbound::State::Placed || call.state == outbound::State::Sending => {
             if let Some(id) = call.request {
