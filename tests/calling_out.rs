@@ -744,3 +744,20 @@ async fn offer_nadia_a_mission(app: &TestApp) {
     let (status, body) = api.post("/api/missions/1/offer", &cora, json!({})).await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test]
+async fn at_night_the_line_waits_for_its_calling_hours_before_ringing_a_volunteer_free_at_any_hour() {
+    let (app, provider) = calling_app(
+        Options { at: brussels(2026, 11, 23, 22, 0), ..Options::default() },
+        Arc::new(|_: &str| Pickup::NoAnswer),
+    )
+    .await;
+    offer_nadia_a_mission(&app).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(provider.placed().is_empty(), "nobody is rung at 22:00");
+    let state: String =
+        app.db().query_row("SELECT state FROM missions WHERE id = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(state, "proposed", "the mission waits for the morning, it is not handed back");
+    app.clock.advance(chrono::Duration::hours(10)); // Tuesday 08:00
+    eventually("Nadia rung in the morning", || provider.placed().len() == 1).await;
+}

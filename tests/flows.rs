@@ -126,6 +126,13 @@ fn kinds_of_help_and_the_volunteer_sign_up_are_checked_with_their_place_in_the_f
             "postcode `4009` is not in the table of places (BE, FR)",
         ),
         ("radius_km = 10", "radius_km = 0", "[line.volunteering] radius_km must be between 0 and 200"),
+        (
+            "offers_per_month = 2",
+            "offers_per_month = 2\ncalling_hours = \"20:00-08:00\"",
+            "[line.volunteering] calling_hours: `20:00-08:00` ends before it starts",
+        ),
+        ("offers_per_month = 2", "offers_per_month = 2\nofferz = 3", "unknown field `offerz`"),
+        ("[prompts.offer_taken]", "[prompts.offer_taken_old]", "prompt `offer_taken` is missing"),
     ];
     for (from, to, expected) in cases {
         let found = problems_after(from, to);

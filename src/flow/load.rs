@@ -707,6 +707,11 @@ fn check_helps(check: &mut Check<'_>, file: &FlowFile) {
     if v.offers_per_month == 0 {
         check.error(&(0..0), "[line.volunteering] offers_per_month must be at least 1");
     }
+    if let Some(hours) = &v.calling_hours {
+        if let Err(e) = crate::domain::week::parse_range(hours.get_ref()) {
+            check.error(&hours.span(), format!("[line.volunteering] calling_hours: {e}"));
+        }
+    }
     if line.helps.is_empty() {
         return;
     }

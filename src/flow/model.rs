@@ -226,11 +226,29 @@ pub struct Volunteering {
     /// volunteering platform).
     #[serde(default = "two")]
     pub offers_per_month: u32,
+    /// When the line phones volunteers who gave no availability (`"08:00-20:00"`, the
+    /// default): nobody is rung at night because they said "any hour".
+    #[serde(default)]
+    pub calling_hours: Option<Spanned<String>>,
 }
 
 impl Default for Volunteering {
     fn default() -> Self {
-        Self { radius_km: ten(), offers_per_month: two() }
+        Self { radius_km: ten(), offers_per_month: two(), calling_hours: None }
+    }
+}
+
+/// The default of `[line.volunteering] calling_hours`.
+pub const CALLING_HOURS: crate::domain::week::Range = (8 * 60, 20 * 60);
+
+impl Volunteering {
+    /// When volunteers without availability may be phoned (checked at load).
+    #[must_use]
+    pub fn calling_hours(&self) -> crate::domain::week::Range {
+        self.calling_hours
+            .as_ref()
+            .and_then(|h| crate::domain::week::parse_range(h.get_ref()).ok())
+            .unwrap_or(CALLING_HOURS)
     }
 }
 

@@ -121,8 +121,11 @@ pub async fn offer(
                 )));
             };
             if calling {
-                phoneable(record, flow, &paused, now)
-                    .map_err(|why| Error::WrongState(format!("volunteer {v} cannot be phoned now: {why}")))?;
+                phoneable(record, flow, &paused, now).map_err(
+                    |(NotNow::Never(why) | NotNow::Later(why))| {
+                        Error::WrongState(format!("volunteer {v} cannot be phoned now: {why}"))
+                    },
+                )?;
             }
         }
         let mut fresh = Vec::new();
@@ -225,10 +228,16 @@ pub async fn next_rounds(ops: &Ops) -> Result<usize> {
     Ok(decided)
 }
 
+/// Whom the next round rings, and whether others could be rung at another hour.
+struct Candidates {
+    chosen: Vec<VolunteerId>,
+    later: bool,
+}
+
 /// Whom the next round of mission `id` rings: the best matches not yet asked for it,
 /// free now, whose calls are not paused (ranked off the writer, from the roster in
 /// memory).
-async fn candidates(ops: &Ops, id: MissionId) -> Result<Option<Vec<VolunteerId>>> {
+async fn candidates(ops: &Ops, id: MissionId) -> Result<Option<Candidates>> {
     let (now, flows, ops_in) = (ops.now(), ops.flows(), ops.clone());
     super::missions::read(ops, move |c| {
         let Some(mission) = rows::get(c, id)? else { return Ok(None) };
@@ -236,44 +245,76 @@ async fn candidates(ops: &Ops, id: MissionId) -> Result<Option<Vec<VolunteerId>>
         let flow = line_flow(&flows, &mission.line)?;
         let paused = outbound::paused_volunteers(c, &mission.line, now)?;
         let matching = match_in(c, Among::Roster(&ops_in), flow, request, now)?;
-        let mut chosen = Vec::new();
+        let (mut chosen, mut later) = (Vec::new(), false);
         for (m, v) in &matching.matches {
             if chosen.len() == ROUND {
                 break;
             }
-            if phoneable(v, flow, &paused, now).is_ok() && !rows::was_offered_to(c, id, m.volunteer)? {
-                chosen.push(m.volunteer);
+            if rows::was_offered_to(c, id, m.volunteer)? {
+                continue;
+            }
+            match phoneable(v, flow, &paused, now) {
+                Ok(()) => chosen.push(m.volunteer),
+                Err(NotNow::Later(_)) => later = true,
+                Err(NotNow::Never(_)) => {}
             }
         }
-        Ok(Some(chosen))
+        Ok(Some(Candidates { chosen, later }))
     })
     .await
 }
 
-/// Whether volunteer `v` may be rung now: a number, free at this time of the week (in
-/// the line's time zone), calls not paused.
+/// Why a volunteer who matches is not rung now.
+enum NotNow {
+    /// No number, or calls paused: not before long.
+    Never(String),
+    /// Not at this hour: later today or another day.
+    Later(String),
+}
+
+/// Whether volunteer `v` may be rung now: a number, calls not paused, free at this time
+/// of the week (in the line's time zone); one who gave no availability, within the line's
+/// calling hours.
 fn phoneable(
     v: &crate::domain::volunteers::Volunteer,
     flow: &Flow,
     paused: &std::collections::HashSet<VolunteerId>,
     now: DateTime<Utc>,
-) -> Result<(), String> {
+) -> Result<(), NotNow> {
     let local = now.with_timezone(&flow.schedule.timezone());
     let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
+    let (from, until) = flow.file.line.volunteering.calling_hours();
+    let availability = &v.profile.availability;
     if v.phone.is_none() {
-        Err("no phone number".to_owned())
+        Err(NotNow::Never("no phone number".to_owned()))
     } else if paused.contains(&v.id) {
-        Err("they asked not to be phoned this week".to_owned())
-    } else if !v.profile.availability.covers(local.weekday(), minute) {
-        Err(format!("not free at this hour ({})", v.profile.availability))
+        Err(NotNow::Never("they asked not to be phoned this week".to_owned()))
+    } else if !availability.covers(local.weekday(), minute) {
+        Err(NotNow::Later(format!("not free at this hour ({availability})")))
+    } else if availability.is_any_hour() && !(from..until).contains(&minute) {
+        Err(NotNow::Later(format!(
+            "outside the line's calling hours ({:02}:{:02}-{:02}:{:02})",
+            from / 60,
+            from % 60,
+            until / 60,
+            until % 60
+        )))
     } else {
         Ok(())
     }
 }
 
 async fn round(ops: &Ops, id: MissionId, how: Phoning) -> Result<usize> {
-    let chosen = if how == Phoning::Rounds { candidates(ops, id).await? } else { Some(Vec::new()) };
-    let Some(chosen) = chosen else { return Ok(0) };
+    let found = if how == Phoning::Rounds {
+        candidates(ops, id).await?
+    } else {
+        Some(Candidates { chosen: Vec::new(), later: false })
+    };
+    let Some(Candidates { chosen, later }) = found else { return Ok(0) };
+    if chosen.is_empty() && later {
+        // Nobody to ring at this hour, someone later (the morning): the mission waits.
+        return Ok(0);
+    }
     let (now, flows) = (ops.now(), ops.flows());
     let rung = change(ops, move |c| {
         // Checked again on the writer: the mission may have been taken, called off or
