@@ -36,6 +36,7 @@ CREATE TABLE outbound_calls (
     step          INTEGER NOT NULL DEFAULT 0, -- the webhook step of the call
     response      TEXT,                       -- the last answer sent (a replayed webhook gets it again)
     tries         INTEGER NOT NULL DEFAULT 0, -- questions left unanswered in a row
+    withdraw      INTEGER NOT NULL DEFAULT 0, -- 1: still ringing when someone else took the mission, to cancel; 2: cancelled
     created_at    TEXT NOT NULL,
     placed_at     TEXT,
     answered_at   TEXT,
@@ -45,5 +46,6 @@ CREATE TABLE outbound_calls (
 CREATE INDEX outbound_calls_due ON outbound_calls (next_try_at) WHERE state = 'queued';
 CREATE INDEX outbound_calls_live ON outbound_calls (state) WHERE state IN ('sending', 'placed', 'answered', 'accepted');
 CREATE INDEX outbound_calls_by_mission ON outbound_calls (mission_id);
+CREATE INDEX outbound_calls_to_withdraw ON outbound_calls (id) WHERE withdraw = 1;
 CREATE INDEX outbound_calls_by_request ON outbound_calls (request_id);
 CREATE INDEX outbound_calls_by_created ON outbound_calls (created_at);

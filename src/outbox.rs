@@ -102,6 +102,10 @@ impl Worker {
             let placing: Vec<_> = claimed.into_iter().map(|call| self.place(call)).collect();
             futures_util::future::join_all(placing).await;
         }
+        let withdraw = self.ops.store().read(outbound::to_withdraw).await?;
+        for call in withdraw {
+            self.withdraw(call).await;
+        }
         if stalled {
             self.ops
                 .store()
@@ -116,6 +120,21 @@ impl Worker {
             self.ops.outbox_changed();
         }
         Ok(())
+    }
+
+    /// Asks the provider to stop ringing `call` (its mission was taken); asked once.
+    async fn withdraw(&self, call: Outbound) {
+        let Some(sid) = call.sid.clone() else { return };
+        match self.api.cancel(&sid).await {
+            Ok(()) => tracing::info!(placed = call.id, "call cancelled: the mission was taken"),
+            Err(e) => {
+                tracing::warn!(placed = call.id, problem = %e, "the provider did not cancel a call: it may still ring")
+            }
+        }
+        let id = call.id;
+        if let Err(e) = self.ops.store().write(move |c| outbound::withdrawn(c, id)).await {
+            tracing::error!(placed = id, error = %e, "a cancelled call was not recorded");
+        }
     }
 
     async fn place(&self, call: Outbound) {

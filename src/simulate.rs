@@ -71,6 +71,8 @@ pub enum Press {
     Silence,
     /// The caller hangs up.
     HangUp,
+    /// The caller listens this long before answering (then is asked again).
+    Wait(std::time::Duration),
 }
 
 /// How a transfer ends, from the caller's side.
@@ -427,7 +429,12 @@ impl Softphone {
                         for prompt in prompts {
                             self.listen(prompt, caller, &mut record).await;
                         }
-                        match caller.press() {
+                        let mut press = caller.press();
+                        while let Press::Wait(listening) = press {
+                            tokio::time::sleep(listening).await;
+                            press = caller.press();
+                        }
+                        match press {
                             Press::Keys(keys) => {
                                 let keys = match finish_on_key.chars().next() {
                                     Some(k) => keys.trim_end_matches(k).to_owned(),
@@ -439,7 +446,7 @@ impl Softphone {
                                 ));
                                 continue 'call;
                             }
-                            Press::Silence => {}
+                            Press::Silence | Press::Wait(_) => {}
                             Press::HangUp => break 'call,
                         }
                     }
@@ -528,6 +535,8 @@ pub enum Pickup {
     Busy,
     /// Rings this long first, then answers as the inner pickup.
     After(std::time::Duration, Box<Pickup>),
+    /// The service cancelled the call while it rang (set by the provider).
+    Cancelled,
 }
 
 /// A call placed through the simulated provider's REST API, as it was asked for.
@@ -539,6 +548,8 @@ pub struct Placed {
     pub form: Vec<(String, String)>,
     /// What the phone rung lived (when someone answered).
     pub record: Option<CallRecord>,
+    /// The service cancelled it while it rang.
+    pub cancelled: bool,
 }
 
 impl Placed {
@@ -571,8 +582,22 @@ struct ProviderState {
     token: String,
     /// The service's webhooks, and how each number answers.
     line: Mutex<Option<(Softphone, Phones)>>,
+    /// Calls the service cancelled.
+    cancelled: Mutex<std::collections::HashSet<String>>,
     placed: Arc<Mutex<Vec<Placed>>>,
     refusals: Arc<Mutex<std::collections::VecDeque<(u16, String)>>>,
+}
+
+impl ProviderState {
+    /// Whether a request names this account and carries its credentials (HTTP Basic).
+    fn authorises(&self, account: &str, headers: &axum::http::HeaderMap) -> bool {
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.account, self.token))
+        );
+        account == self.account
+            && headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+    }
 }
 
 impl Provider {
@@ -598,11 +623,13 @@ impl Provider {
             account: account.to_owned(),
             token: token.to_owned(),
             line: Mutex::new(None),
+            cancelled: Mutex::default(),
             placed: Arc::clone(&placed),
             refusals: Arc::clone(&refusals),
         });
         let app = axum::Router::new()
             .route("/2010-04-01/Accounts/{account}/Calls.json", axum::routing::post(place_call))
+            .route("/2010-04-01/Accounts/{account}/Calls/{call}", axum::routing::post(update_call))
             .with_state(Arc::clone(&state));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -647,13 +674,7 @@ async fn place_call(
         )
             .into_response()
     };
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", state.account, state.token))
-    );
-    if account != state.account
-        || headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str())
-    {
+    if !state.authorises(&account, &headers) {
         return error(401, 20003, "Authenticate");
     }
     if let Some((status, body)) = state.refusals.lock().ok().and_then(|mut r| r.pop_front()) {
@@ -672,7 +693,7 @@ async fn place_call(
     let sid = new_call_sid();
     let index = {
         let Ok(mut placed) = state.placed.lock() else { return error(500, 0, "poisoned") };
-        placed.push(Placed { sid: sid.clone(), form: form.clone(), record: None });
+        placed.push(Placed { sid: sid.clone(), form: form.clone(), record: None, cancelled: false });
         placed.len() - 1
     };
     let status_url = field("StatusCallback");
@@ -684,6 +705,12 @@ async fn place_call(
         while let Pickup::After(wait, then) = pickup {
             tokio::time::sleep(wait).await;
             pickup = *then;
+        }
+        if ring.cancelled.lock().is_ok_and(|c| c.contains(&call_sid)) {
+            if let Ok(mut placed) = ring.placed.lock() {
+                placed[index].cancelled = true;
+            }
+            pickup = Pickup::Cancelled;
         }
         let end = |status: &'static str| {
             let (sid, from, to) = (call_sid.clone(), from.clone(), to.clone());
@@ -709,6 +736,7 @@ async fn place_call(
         match pickup {
             Pickup::NoAnswer => end("no-answer").await,
             Pickup::Busy => end("busy").await,
+            Pickup::Cancelled => end("canceled").await,
             Pickup::After(..) => {}
             Pickup::Machine | Pickup::Person(_) => {
                 let machine = matches!(pickup, Pickup::Machine);
@@ -745,6 +773,37 @@ async fn place_call(
         axum::http::StatusCode::CREATED,
         axum::Json(
             serde_json::json!({ "sid": sid, "status": "queued", "to": field("To"), "from": field("From") }),
+        ),
+    )
+        .into_response()
+}
+
+/// `POST …/Calls/{sid}.json`: `Status=canceled` stops a call that still rings.
+async fn update_call(
+    axum::extract::State(state): axum::extract::State<Arc<ProviderState>>,
+    axum::extract::Path((account, call)): axum::extract::Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if !state.authorises(&account, &headers) {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({ "code": 20003, "message": "Authenticate" })),
+        )
+            .into_response();
+    }
+    let sid = call.trim_end_matches(".json").to_owned();
+    let cancel = form_urlencoded::parse(body.as_bytes()).any(|(k, v)| k == "Status" && v == "canceled");
+    if cancel {
+        if let Ok(mut c) = state.cancelled.lock() {
+            c.insert(sid.clone());
+        }
+    }
+    (
+        axum::http::StatusCode::OK,
+        axum::Json(
+            serde_json::json!({ "sid": sid, "status": if cancel { "canceled" } else { "in-progress" } }),
         ),
     )
         .into_response()

@@ -479,6 +479,8 @@ pub fn accept(conn: &Connection, call: &Outbound, at: DateTime<Utc>) -> Result<A
     rows::answer_offers(conn, id, v, "accepted", Some("taken"))?;
     rows::set_state(conn, &mission, MissionState::Accepted, Some(v), at)?;
     outbound::set_phoning(conn, id, Phoning::No.code())?;
+    // The others' phones stop ringing: nobody answers to hear it is taken.
+    outbound::withdraw_ringing(conn, id)?;
     rows::note(conn, id, None, Some(v), "accepted", "by phone", at)?;
     callbacks::note(
         conn,

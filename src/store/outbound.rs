@@ -421,6 +421,41 @@ pub fn end(conn: &Connection, id: i64, status: &str, at: DateTime<Utc>) -> Resul
     Ok(n > 0)
 }
 
+/// The calls of mission `m` still ringing (nobody answered yet) are to be cancelled:
+/// someone else took it.
+///
+/// # Errors
+/// SQLite errors.
+pub fn withdraw_ringing(conn: &Connection, m: MissionId) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE outbound_calls SET withdraw = 1 WHERE mission_id = ?1 AND purpose = 'offer'
+                 AND state = 'placed' AND sid IS NOT NULL AND withdraw = 0",
+        )?
+        .execute([m.0])?)
+}
+
+/// Calls to cancel at the provider: still ringing when their mission was taken.
+///
+/// # Errors
+/// SQLite errors.
+pub fn to_withdraw(conn: &Connection) -> Result<Vec<Outbound>, StoreError> {
+    let rows = conn
+        .prepare_cached(&format!("{SELECT} WHERE withdraw = 1 AND state = 'placed'"))?
+        .query_map([], read)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The provider was asked to cancel call `id` (whatever it answered: it is not asked twice).
+///
+/// # Errors
+/// SQLite errors.
+pub fn withdrawn(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE outbound_calls SET withdraw = 2 WHERE id = ?1")?.execute([id])?;
+    Ok(())
+}
+
 /// Whether mission `m` has a call not over yet.
 ///
 /// # Errors

@@ -111,6 +111,16 @@ impl Api {
         format!("{}/2010-04-01/Accounts/{}/Calls.json", self.base, self.account)
     }
 
+    /// Cancels call `sid` if it still rings (`Status=canceled`; a call already answered is
+    /// left alone).
+    ///
+    /// # Errors
+    /// As [`Api::place`].
+    pub async fn cancel(&self, sid: &str) -> Result<(), Refusal> {
+        let url = format!("{}/2010-04-01/Accounts/{}/Calls/{sid}.json", self.base, self.account);
+        self.post(url, "Status=canceled".to_owned()).await.map(|_| ())
+    }
+
     /// Places a call; returns the provider's call id.
     ///
     /// # Errors
@@ -132,12 +142,18 @@ impl Api {
             }
             form.finish()
         };
+        self.post(self.calls_url(), body).await
+    }
+
+    /// Posts `body` (a form) to `url` with the account's credentials; returns the call's
+    /// `sid` from the answer.
+    async fn post(&self, url: String, body: String) -> Result<String, Refusal> {
         let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
             self.account,
             self.token.expose()
         ));
-        let request = hyper::Request::post(self.calls_url())
+        let request = hyper::Request::post(url)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
             .header("authorization", format!("Basic {credentials}"))

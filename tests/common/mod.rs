@@ -226,6 +226,8 @@ pub enum Step {
     HangUp,
     Transfer(Transfer),
     Record(Option<u32>),
+    /// Listens this many milliseconds before pressing anything.
+    Wait(u64),
 }
 
 #[allow(unused_imports)]
@@ -270,6 +272,7 @@ impl Caller for Script {
         match self.next_step() {
             Some(Step::Keys(k)) => Press::Keys(k.to_owned()),
             Some(Step::Silence) => Press::Silence,
+            Some(Step::Wait(ms)) => Press::Wait(std::time::Duration::from_millis(ms)),
             Some(Step::HangUp) | None => Press::HangUp,
             Some(other) => panic!("the line asked for keys, the script had {other:?}"),
         }
