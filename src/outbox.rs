@@ -128,7 +128,7 @@ impl Worker {
         match self.api.cancel(&sid).await {
             Ok(()) => tracing::info!(placed = call.id, "call cancelled: the mission was taken"),
             Err(e) => {
-                tracing::warn!(placed = call.id, problem = %e, "the provider did not cancel a call: it may still ring")
+                tracing::warn!(placed = call.id, problem = %e, "the provider did not cancel a call: it may still ring");
             }
         }
         let id = call.id;
