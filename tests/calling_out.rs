@@ -574,7 +574,29 @@ async fn the_console_calls_through_the_line_for_the_agent_and_offers_a_mission_b
     d.add("Nadia", "0470 11 11 11", "4020").await;
     d.app.errands_request(CALLER).await;
     d.app.errands_request("+32470999888").await;
-    d.app.db().execute("UPDATE agents SET phone = ?1 WHERE login = 'anna'", [AGENT_PHONE]).unwrap();
+    d.app.add_agent("sue", "supervisor", PASSWORD);
+    let (cookie, csrf) = common::console::log_in(&d.app, "sue").await;
+    let set = common::console::send(
+        &d.app,
+        "POST",
+        "/console/agents/anna/phone",
+        &cookie,
+        &[],
+        &format!("csrf={csrf}&phone=0470+55+55+55"),
+    )
+    .await;
+    assert!(set.body.contains("anna's click-to-call rings +32 4** ** ** 55."), "{}", set.body);
+    let refused = common::console::send(
+        &d.app,
+        "POST",
+        "/console/agents",
+        &cookie,
+        &[],
+        &format!("csrf={csrf}&login=bob&role=agent&password=correct+horse+battery&phone=12"),
+    )
+    .await;
+    assert!(refused.body.contains("Phone: "), "{}", refused.body);
+    assert_eq!(d.app.count("SELECT count(*) FROM agents WHERE login = 'bob'"), 0, "nothing half-added");
 
     let (cookie, csrf) = common::console::log_in(&d.app, "anna").await;
     let claimed = console_post(&d.app, "/console/requests/1/claim", &cookie, &csrf).await;

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/requests/{id}/{action}", post(act))
         .route("/console/agents", get(agents_page).post(add_agent))
         .route("/console/agents/{login}/disable", post(disable_agent))
+        .route("/console/agents/{login}/phone", post(set_phone))
 }
 
 type Page = Result<Response, PageError>;
@@ -224,6 +225,38 @@ struct NewAgent {
     login: String,
     role: String,
     password: String,
+    #[serde(default)]
+    phone: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PhoneForm {
+    csrf: String,
+    phone: String,
+}
+
+/// Sets (or, empty, removes) the phone an account's click-to-call rings.
+async fn set_phone(
+    State(app): State<AppState>,
+    ConsoleSupervisor(viewer, supervisor): ConsoleSupervisor,
+    Path(login): Path<String>,
+    Form(form): Form<PhoneForm>,
+) -> Page {
+    if !viewer.csrf_ok(&form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let phone = Some(form.phone.trim()).filter(|p| !p.is_empty());
+    let notice = match agents::set_phone(&app.ops, Manager::from(supervisor), &login, phone).await {
+        Ok(()) if phone.is_some() => {
+            let region = app.flows().for_called("").region;
+            let shown = phone.and_then(|p| crate::phone::E164::parse(p, region).ok()).map(|n| n.masked());
+            format!("{login}'s click-to-call rings {}.", shown.unwrap_or_default())
+        }
+        Ok(()) => format!("{login} has no phone for click-to-call."),
+        Err(Error::Store(e)) => return Err(e.into()),
+        Err(refusal) => refusal.to_string(),
+    };
+    agents_list(&app, &viewer, supervisor, Some(&notice)).await
 }
 
 async fn add_agent(
@@ -235,11 +268,32 @@ async fn add_agent(
         return Err(PageError::Csrf);
     }
     let login = form.login.trim().to_owned();
+    // Checked before the account exists: it is added whole or not at all.
+    let region = app.flows().for_called("").region;
+    if let Err(e) = Some(form.phone.trim())
+        .filter(|p| !p.is_empty())
+        .map(|p| crate::phone::E164::parse(p, region))
+        .transpose()
+    {
+        return agents_list(&app, &viewer, supervisor, Some(&format!("Phone: {e}"))).await;
+    }
     let notice =
         match agents::add(&app.ops, Manager::from(supervisor), &login, &form.role, form.password).await {
             Ok(_) => {
                 tracing::info!(by = %viewer.agent.login, login = %login, "account added");
-                format!("Account {login} added.")
+                let phone = form.phone.trim();
+                match agents::set_phone(
+                    &app.ops,
+                    Manager::from(supervisor),
+                    &login,
+                    Some(phone).filter(|p| !p.is_empty()),
+                )
+                .await
+                {
+                    Ok(()) => format!("Account {login} added."),
+                    Err(Error::Store(e)) => return Err(e.into()),
+                    Err(refusal) => format!("Account {login} added, without a phone: {refusal}"),
+                }
             }
             Err(Error::Store(e)) => return Err(e.into()),
             Err(refusal) => refusal.to_string(),

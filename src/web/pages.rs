@@ -413,12 +413,22 @@ pub fn agents_page(viewer: &Viewer, agents: &[Agent], notice: Option<&str>) -> H
                 tbody { @for a in agents {
                     tr {
                         td { (a.login) } td { (a.role.as_str()) } td { @if a.disabled { "disabled" } @else { "active" } }
-                        td { @if !a.disabled && a.id != viewer.agent.id {
-                            form.inline method="post" action={ "/console/agents/" (a.login) "/disable" } {
-                                input type="hidden" name="csrf" value=(csrf);
-                                button type="submit" { "Disable " (a.login) }
+                        td {
+                            @if !a.disabled && a.id != viewer.agent.id {
+                                form.inline method="post" action={ "/console/agents/" (a.login) "/disable" } {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button type="submit" { "Disable " (a.login) }
+                                }
                             }
-                        } }
+                            @if !a.disabled {
+                                form.inline method="post" action={ "/console/agents/" (a.login) "/phone" } {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    label for={ "phone-" (a.login) } { "Phone rung by click-to-call" }
+                                    input id={ "phone-" (a.login) } name="phone" type="tel" autocomplete="off" placeholder="0470 12 34 56 (empty: none)";
+                                    button type="submit" { "Set " (a.login) "'s phone" }
+                                }
+                            }
+                        }
                     }
                 } }
             }
@@ -431,6 +441,8 @@ pub fn agents_page(viewer: &Viewer, agents: &[Agent], notice: Option<&str>) -> H
                 select #new-role name="role" { option value="agent" { "agent" } option value="supervisor" { "supervisor" } }
                 label for="new-password" { "Password (10 characters or more)" }
                 input #new-password name="password" type="password" minlength="10" autocomplete="new-password" required;
+                label for="new-phone" { "Phone rung by click-to-call (optional)" }
+                input #new-phone name="phone" type="tel" autocomplete="off";
                 button type="submit" { "Add" }
             }
         },
