@@ -138,6 +138,18 @@ impl Worker {
     }
 
     async fn place(&self, call: Outbound) {
+        if call.purpose == Purpose::Offer {
+            // Taken or called off while it waited in the outbox: not rung at all.
+            let probe = call.clone();
+            let wanted = self.ops.store().read(move |c| calling::still_offered(c, &probe)).await;
+            if matches!(wanted, Ok(false)) {
+                let (id, now) = (call.id, self.clock.now());
+                if let Err(e) = self.ops.store().write(move |c| outbound::end(c, id, "taken", now)).await {
+                    tracing::error!(placed = id, error = %e, "a call no longer needed was not recorded");
+                }
+                return;
+            }
+        }
         let flows = self.ops.flows();
         let from = flows.get(&call.line).and_then(|f| calling::line_number(f)).map(|n| n.as_str().to_owned());
         let result = match from {

@@ -573,7 +573,7 @@ pub struct Provider {
     pub url: String,
     placed: Arc<Mutex<Vec<Placed>>>,
     /// Answers it gives, in turn, before the 201s (`503` to test retries).
-    refusals: Arc<Mutex<std::collections::VecDeque<(u16, String)>>>,
+    refusals: Arc<Mutex<std::collections::VecDeque<(Option<String>, u16, String)>>>,
     state: Arc<ProviderState>,
 }
 
@@ -585,7 +585,7 @@ struct ProviderState {
     /// Calls the service cancelled.
     cancelled: Mutex<std::collections::HashSet<String>>,
     placed: Arc<Mutex<Vec<Placed>>>,
-    refusals: Arc<Mutex<std::collections::VecDeque<(u16, String)>>>,
+    refusals: Arc<Mutex<std::collections::VecDeque<(Option<String>, u16, String)>>>,
 }
 
 impl ProviderState {
@@ -618,7 +618,7 @@ impl Provider {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let placed: Arc<Mutex<Vec<Placed>>> = Arc::default();
-        let refusals: Arc<Mutex<std::collections::VecDeque<(u16, String)>>> = Arc::default();
+        let refusals: Arc<Mutex<std::collections::VecDeque<(Option<String>, u16, String)>>> = Arc::default();
         let state = Arc::new(ProviderState {
             account: account.to_owned(),
             token: token.to_owned(),
@@ -654,7 +654,14 @@ impl Provider {
     /// The next request is answered `status` with `body` instead of placing the call.
     pub fn refuse_next(&self, status: u16, body: &str) {
         if let Ok(mut r) = self.refusals.lock() {
-            r.push_back((status, body.to_owned()));
+            r.push_back((None, status, body.to_owned()));
+        }
+    }
+
+    /// The next request to ring `to` is answered `status` with `body`.
+    pub fn refuse_next_to(&self, to: &str, status: u16, body: &str) {
+        if let Ok(mut r) = self.refusals.lock() {
+            r.push_back((Some(to.to_owned()), status, body.to_owned()));
         }
     }
 }
@@ -677,16 +684,20 @@ async fn place_call(
     if !state.authorises(&account, &headers) {
         return error(401, 20003, "Authenticate");
     }
-    if let Some((status, body)) = state.refusals.lock().ok().and_then(|mut r| r.pop_front()) {
-        let status =
-            axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
-        return (status, body).into_response();
-    }
     let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let (Some(to), Some(from), Some(url)) = (field("To"), field("From"), field("Url")) else {
         return error(400, 21201, "To, From and Url are required");
     };
+    let refusal = state.refusals.lock().ok().and_then(|mut r| {
+        let at = r.iter().position(|(only, _, _)| only.as_ref().is_none_or(|n| *n == to))?;
+        r.remove(at)
+    });
+    if let Some((_, status, body)) = refusal {
+        let status =
+            axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        return (status, body).into_response();
+    }
     let Some((phone, phones)) = state.line.lock().ok().and_then(|l| l.clone()) else {
         return error(503, 0, "the simulated provider is not attached to a service yet");
     };

@@ -790,7 +790,8 @@ async fn at_night_the_line_waits_for_its_calling_hours_before_ringing_a_voluntee
 }
 
 #[tokio::test]
-async fn once_a_mission_is_taken_the_phones_still_ringing_for_it_stop() {
+async fn once_a_mission_is_taken_the_phones_still_ringing_for_it_stop_and_those_waiting_to_be_placed_are_not()
+{
     let phones: solidaire::simulate::Phones = Arc::new(|to: &str| match to {
         GASTON => person(&[Keys("1"), HangUp]),
         _ => Pickup::After(Duration::from_millis(2500), Box::new(person(&[Keys("1")]))),
@@ -798,9 +799,17 @@ async fn once_a_mission_is_taken_the_phones_still_ringing_for_it_stop() {
     let d = desk(phones).await;
     d.add("Gaston", "0470 22 22 22", "4030").await;
     let nina = d.add("Nina", "0470 33 33 33", "4020").await;
+    let nadia = d.add("Nadia", "0470 11 11 11", "4020").await;
+    // Nadia's call is put back by a busy provider: it waits in the outbox.
+    d.provider.refuse_next_to(NADIA, 503, "try later");
     let mission = d.mission_by_phone(CALLER).await;
     eventually("the mission taken", || d.mission_state(mission) == "accepted").await;
-    eventually("Nina's call over", || d.live_calls() == 0).await;
+    eventually("Nina's call over", || {
+        d.app
+            .count("SELECT count(*) FROM outbound_calls WHERE to_number = '+32470333333' AND state = 'ended'")
+            == 1
+    })
+    .await;
     let rung = d.placed_to(NINA).remove(0);
     assert!(rung.cancelled, "the provider was asked to stop ringing Nina");
     assert!(rung.record.is_none(), "she never answered to hear it was taken");
@@ -811,4 +820,13 @@ async fn once_a_mission_is_taken_the_phones_still_ringing_for_it_stop() {
         .query_row("SELECT outcome FROM outbound_calls WHERE to_number = ?1", [NINA], |r| r.get(0))
         .unwrap();
     assert_eq!(outcome, "canceled");
+    d.app.clock.advance(chrono::Duration::seconds(31));
+    eventually("Nadia's waiting call closed", || {
+        d.app.count(
+            "SELECT count(*) FROM outbound_calls WHERE to_number = '+32470111111' AND outcome = 'taken'",
+        ) == 1
+    })
+    .await;
+    assert!(d.placed_to(NADIA).is_empty(), "never rung: the mission was taken while her call waited");
+    assert_eq!(d.offer_answer(mission, nadia).as_deref(), Some("taken"));
 }
