@@ -560,6 +560,10 @@ impl Placed {
     }
 }
 
+/// Answers the simulated provider gives instead of placing a call: for one number (or
+/// any), the status and the body.
+type Refusals = Arc<Mutex<std::collections::VecDeque<(Option<String>, u16, String)>>>;
+
 /// Decides how each rung number answers.
 pub type Phones = Arc<dyn Fn(&str) -> Pickup + Send + Sync>;
 
@@ -573,7 +577,7 @@ pub struct Provider {
     pub url: String,
     placed: Arc<Mutex<Vec<Placed>>>,
     /// Answers it gives, in turn, before the 201s (`503` to test retries).
-    refusals: Arc<Mutex<std::collections::VecDeque<(Option<String>, u16, String)>>>,
+    refusals: Refusals,
     state: Arc<ProviderState>,
 }
 
@@ -585,7 +589,7 @@ struct ProviderState {
     /// Calls the service cancelled.
     cancelled: Mutex<std::collections::HashSet<String>>,
     placed: Arc<Mutex<Vec<Placed>>>,
-    refusals: Arc<Mutex<std::collections::VecDeque<(Option<String>, u16, String)>>>,
+    refusals: Refusals,
 }
 
 impl ProviderState {
@@ -618,7 +622,7 @@ impl Provider {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let placed: Arc<Mutex<Vec<Placed>>> = Arc::default();
-        let refusals: Arc<Mutex<std::collections::VecDeque<(Option<String>, u16, String)>>> = Arc::default();
+        let refusals: Refusals = Arc::default();
         let state = Arc::new(ProviderState {
             account: account.to_owned(),
             token: token.to_owned(),
