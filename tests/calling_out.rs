@@ -182,6 +182,27 @@ async fn three_volunteers_are_rung_the_second_accepts_and_is_put_through_the_thi
     let said = m.to_string();
     assert!(said.contains("put through") && said.contains("the resident answered"), "{said}");
 
+    // A webhook for one of these calls that names another call is refused: even a replay
+    // of its last step, which its own call gets answered again.
+    let (id, step): (i64, u32) = d
+        .app
+        .db()
+        .query_row("SELECT id, step FROM outbound_calls WHERE to_number = ?1", [GASTON], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let replay = format!("/voice/out/{id}/dial?s={}", step - 1);
+    let fields = |sid: &str| {
+        [("CallSid", sid), ("From", LINE), ("To", GASTON), ("DialCallStatus", "completed")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    };
+    let own_sid = d.placed_to(GASTON)[0].sid.clone();
+    let own = d.app.phone().post(&replay, &fields(&own_sid)).await.unwrap();
+    assert!(own.body.contains("aide est faite"), "its own call's replay is answered again: {}", own.body);
+    let forged = d.app.phone().post(&replay, &fields("CA0123456789abcdef0123456789abcdef")).await.unwrap();
+    assert_eq!(forged.status, 200);
+    assert!(!forged.body.contains("<Say") && forged.body.contains("<Hangup/>"), "{}", forged.body);
+
     let sue = d.app.add_agent("sue", "supervisor", PASSWORD);
     let (status, report) = d.api.get("/api/stats/daily?date=2026-11-23&format=json", &sue).await;
     assert_eq!(status, 200, "{report}");

@@ -54,6 +54,8 @@ impl Hook {
 pub struct Request {
     /// The outbound call (from the URL).
     pub id: i64,
+    /// `CallSid`: it must be the call's own.
+    pub sid: String,
     /// Which hook.
     pub hook: Hook,
     /// The step carried in the URL (`?s=`), absent on the answer.
@@ -148,6 +150,15 @@ pub fn handle(
     req: &Request,
 ) -> Result<String, StoreError> {
     let Some(call) = outbound::get(conn, req.id)? else { return Ok(twiml::hang_up()) };
+    match &call.sid {
+        Some(sid) if *sid != req.sid => {
+            tracing::warn!(placed = call.id, "webhook of a placed call from another call: refused");
+            return Ok(twiml::hang_up());
+        }
+        // A call recovered after a crash learns its id from its first webhook.
+        None => outbound::learn_sid(conn, call.id, &req.sid)?,
+        Some(_) => {}
+    }
     let carried = match req.hook {
         Hook::Answer => 0,
         _ => req.step.unwrap_or(call.step),
@@ -445,6 +456,7 @@ pub fn desk(
     tracing::info!(call = %sid, volunteer = v.0, missions = mine.len(), "a volunteer calls about their missions");
     let req = Request {
         id,
+        sid: sid.to_owned(),
         hook: Hook::Answer,
         step: None,
         digits: None,

@@ -294,10 +294,23 @@ pub fn claim_due(conn: &Connection, now: DateTime<Utc>, limit: u32) -> Result<Ve
 /// SQLite errors.
 pub fn placed(conn: &Connection, id: i64, sid: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "UPDATE outbound_calls SET state = 'placed', sid = ?2, placed_at = ?3, error = NULL
-         WHERE id = ?1 AND state = 'sending'",
+        // Its first webhook may have come before this: the state it gave is kept.
+        "UPDATE outbound_calls SET state = CASE WHEN state = 'sending' THEN 'placed' ELSE state END,
+             sid = COALESCE(sid, ?2), placed_at = COALESCE(placed_at, ?3), error = NULL
+         WHERE id = ?1",
     )?
     .execute(params![id, sid, time::format(at)])?;
+    Ok(())
+}
+
+/// Call `id`, whose id at the provider was never recorded, is `sid` (its first webhook
+/// says so).
+///
+/// # Errors
+/// SQLite errors.
+pub fn learn_sid(conn: &Connection, id: i64, sid: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE outbound_calls SET sid = ?2 WHERE id = ?1 AND sid IS NULL")?
+        .execute(params![id, sid])?;
     Ok(())
 }
 

@@ -277,8 +277,12 @@ async fn placed_step(
     };
     let params = &webhook.params;
     let base = base_url(&app, &webhook);
+    let Some(sid) = params.get("CallSid").filter(|s| is_call_sid(s)) else {
+        return bad_request("missing or malformed CallSid\n");
+    };
     let req = outbound::Request {
         id,
+        sid: sid.to_owned(),
         hook,
         step: query.s,
         digits: params.get("Digits").map(str::to_owned),
