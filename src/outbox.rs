@@ -141,7 +141,7 @@ impl Worker {
         if call.purpose == Purpose::Offer {
             // Taken or called off while it waited in the outbox: not rung at all.
             let probe = call.clone();
-            let wanted = self.ops.store().read(move |c| calling::still_offered(c, &probe)).await;
+            let wanted = self.ops.store().read(move |c| crate::ops::keypad::still_offered(c, &probe)).await;
             if matches!(wanted, Ok(false)) {
                 let (id, now) = (call.id, self.clock.now());
                 if let Err(e) = self.ops.store().write(move |c| outbound::end(c, id, "taken", now)).await {

@@ -137,3 +137,36 @@ mod tests {
         assert_eq!(MissionState::parse("not-done"), Ok(NotDone));
     }
 }
+
+/// How the line offers a mission by phone (`missions.phoning`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phoning {
+    /// It does not.
+    No,
+    /// Round after round of the best matches, until someone accepts.
+    Rounds,
+    /// Only the volunteers a coordinator named; then back to the coordinators.
+    Named,
+}
+
+impl Phoning {
+    /// Its code in the database (`missions.phoning`).
+    #[must_use]
+    pub fn code(self) -> i64 {
+        match self {
+            Self::No => 0,
+            Self::Rounds => 1,
+            Self::Named => 2,
+        }
+    }
+
+    /// Reads the code (anything unknown: not phoning).
+    #[must_use]
+    pub fn of(code: i64) -> Self {
+        match code {
+            1 => Self::Rounds,
+            2 => Self::Named,
+            _ => Self::No,
+        }
+    }
+}

@@ -15,7 +15,8 @@ use crate::domain::places::Places;
 use crate::flow::Flow;
 use crate::flow::engine::{Action, Speech};
 use crate::flow::prompts as p;
-use crate::ops::calling::{self, Answer};
+use crate::ops::calling;
+use crate::ops::keypad::{self, Answer};
 use crate::phone::{E164, spell_digits};
 use crate::sounds::Library;
 use crate::store::outbound::{self, Change, Outbound, Purpose, State};
@@ -237,7 +238,7 @@ fn volunteer_dialled(
     req: &Request,
 ) -> Result<Turn, StoreError> {
     let status = req.dial_status.as_deref().unwrap_or("failed");
-    calling::volunteer_put_through(conn, call, status, req.at)?;
+    keypad::volunteer_put_through(conn, call, status, req.at)?;
     let unanswered = Turn::to(State::Ended, words.goodbye(p::PUT_THROUGH_FAILED));
     Ok(dial_ended(words, status, p::PUT_THROUGH_DONE, unanswered))
 }
@@ -275,40 +276,38 @@ fn offer_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
     let digits = req.digits.as_deref().map(str::trim);
     Ok(match (call.state, req.hook) {
         (_, Hook::Answer) if is_machine(req.answered_by.as_deref()) => {
-            calling::turned_down(conn, call, "machine", req.at)?;
+            keypad::turned_down(conn, call, "machine", req.at)?;
             Turn::ending("machine", vec![Action::Hangup])
         }
         (_, Hook::Answer) => {
-            if calling::still_offered(conn, call)? {
+            if keypad::still_offered(conn, call)? {
                 Turn::to(State::Answered, vec![offer])
             } else {
-                calling::turned_down(conn, call, "taken", req.at)?;
+                keypad::turned_down(conn, call, "taken", req.at)?;
                 taken()
             }
         }
-        (State::Answered, Hook::Gather) if digits == Some("1") => {
-            match calling::accept(conn, call, req.at)? {
-                Answer::Accepted => Turn::to(State::Accepted, vec![accepted]).with("accepted"),
-                Answer::Taken => taken(),
-            }
-        }
+        (State::Answered, Hook::Gather) if digits == Some("1") => match keypad::accept(conn, call, req.at)? {
+            Answer::Accepted => Turn::to(State::Accepted, vec![accepted]).with("accepted"),
+            Answer::Taken => taken(),
+        },
         (State::Answered, Hook::Gather) if digits == Some("2") => {
-            calling::turned_down(conn, call, "declined", req.at)?;
+            keypad::turned_down(conn, call, "declined", req.at)?;
             Turn::ending("declined", words.goodbye(p::OFFER_DECLINED))
         }
         (State::Answered, Hook::Gather) if digits == Some("3") => {
-            calling::turned_down(conn, call, "paused", req.at)?;
+            keypad::turned_down(conn, call, "paused", req.at)?;
             Turn::ending("paused", words.goodbye(p::OFFER_PAUSED))
         }
         (State::Answered, Hook::Gather | Hook::Silence) => {
-            if !calling::still_offered(conn, call)? {
-                calling::turned_down(conn, call, "taken", req.at)?;
+            if !keypad::still_offered(conn, call)? {
+                keypad::turned_down(conn, call, "taken", req.at)?;
                 return Ok(taken());
             }
             let gave_up = || Turn::ending("no-input", words.goodbye(p::CALL_GOODBYE));
             let turn = again(call, offer, gave_up);
             if turn.state == State::Ended {
-                calling::turned_down(conn, call, "no-input", req.at)?;
+                keypad::turned_down(conn, call, "no-input", req.at)?;
             }
             turn
         }
@@ -342,7 +341,7 @@ fn agent_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
         }
         (State::Accepted, Hook::Dial) => {
             let status = req.dial_status.as_deref().unwrap_or("failed");
-            calling::agent_put_through(conn, call, status, req.at)?;
+            keypad::agent_put_through(conn, call, status, req.at)?;
             dial_ended(
                 &words,
                 status,
@@ -358,7 +357,7 @@ fn agent_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) ->
 /// can do about it.
 fn desk_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) -> Result<Turn, StoreError> {
     let Some(v) = call.volunteer else { return Ok(Turn::to(State::Ended, vec![Action::Hangup])) };
-    let mine = calling::missions_in_hand(conn, v)?;
+    let mine = keypad::missions_in_hand(conn, v)?;
     let current = mine.iter().position(|m| Some(m.id) == call.mission);
     let language = mine.first().map_or_else(|| flow.default_language().to_owned(), |m| m.language.clone());
     let words = Words { flow, language };
@@ -417,7 +416,7 @@ fn desk_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) -> 
         }
         (State::Answered, Hook::Gather) if matches!(digits, Some("2" | "3")) => {
             let done = digits == Some("2");
-            let reported = calling::report(conn, call, done, req.at)?;
+            let reported = keypad::report(conn, call, done, req.at)?;
             move_to(Some(at), reported)?
         }
         (State::Answered, Hook::Gather) if digits == Some("4") => move_to(Some(at), false)?,
@@ -450,7 +449,7 @@ pub fn desk(
     at: DateTime<Utc>,
 ) -> Result<Option<String>, StoreError> {
     let (sid, caller) = call;
-    let Some((v, mine)) = calling::recognise(conn, &flow.id, caller)? else { return Ok(None) };
+    let Some((v, mine)) = keypad::recognise(conn, &flow.id, caller)? else { return Ok(None) };
     let id = outbound::insert_desk(conn, &flow.id, v, mine[0].id, caller.as_str(), sid, at)?;
     crate::store::calls::set_outcome(conn, sid, "volunteer")?;
     tracing::info!(call = %sid, volunteer = v.0, missions = mine.len(), "a volunteer calls about their missions");

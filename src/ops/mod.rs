@@ -12,6 +12,7 @@
 pub mod agents;
 pub mod auth;
 pub mod calling;
+pub mod keypad;
 pub mod missions;
 pub mod queue;
 pub mod stats;
