@@ -57,7 +57,7 @@ pub async fn set_phone(ops: &Ops, _by: Manager, login: &str, phone: Option<&str>
     let login = login.trim().to_owned();
     super::change(ops, move |c| {
         let (agent, _) = agents::by_login(c, &login)?.ok_or(Error::NoSuchAgent)?;
-        crate::store::outbound::set_agent_phone(c, agent.id, phone.as_ref().map(crate::phone::E164::as_str))?;
+        agents::set_phone(c, agent.id, phone.as_ref().map(crate::phone::E164::as_str))?;
         Ok(())
     })
     .await

@@ -76,7 +76,7 @@ pub async fn offer(
         let request = callbacks::get(c, mission.request, now)?.ok_or(Error::NoSuchRequest)?;
         let matching = match_in(c, Among::Only(&volunteers), flow, request, now)?;
         let paused = if calling {
-            outbound::paused_volunteers(c, &mission.line, now)?
+            crate::store::volunteers::calls_paused(c, &mission.line, now)?
         } else {
             std::collections::HashSet::default()
         };
@@ -211,7 +211,7 @@ async fn candidates(ops: &Ops, id: MissionId) -> Result<Option<Candidates>> {
         let Some(mission) = rows::get(c, id)? else { return Ok(None) };
         let Some(request) = callbacks::get(c, mission.request, now)? else { return Ok(None) };
         let flow = line_flow(&flows, &mission.line)?;
-        let paused = outbound::paused_volunteers(c, &mission.line, now)?;
+        let paused = crate::store::volunteers::calls_paused(c, &mission.line, now)?;
         let matching = match_in(c, Among::Roster(&ops_in), flow, request, now)?;
         let (mut chosen, mut later) = (Vec::new(), false);
         for (m, v) in &matching.matches {
@@ -384,7 +384,7 @@ pub async fn call_request(ops: &Ops, actor: Actor, id: RequestId) -> Result<i64>
         if request.phone.is_none() {
             return Err(Error::WrongState(format!("request {id} has no number to call")));
         }
-        let phone = outbound::agent_phone(c, actor.id)?.ok_or_else(|| {
+        let phone = crate::store::agents::phone(c, actor.id)?.ok_or_else(|| {
             Error::WrongState(
                 "your account has no phone number to ring: a supervisor sets it (`solidaire agents phone LOGIN NUMBER`)"
                     .to_owned(),

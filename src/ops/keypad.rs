@@ -84,7 +84,7 @@ pub fn turned_down(
     let stored = if answer == "paused" { "declined" } else { answer };
     rows::answer_offers(conn, id, v, stored, None)?;
     if answer == "paused" {
-        outbound::pause_volunteer(conn, v, at + PAUSE)?;
+        crate::store::volunteers::pause_calls(conn, v, at + PAUSE)?;
     }
     let action = match answer {
         "declined" | "paused" => "declined",

@@ -181,3 +181,24 @@ pub fn end_session(conn: &Connection, token_hash: &str) -> Result<(), StoreError
     conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
     Ok(())
 }
+
+/// The phone agent `agent` is rung on for click-to-call.
+///
+/// # Errors
+/// SQLite errors.
+pub fn phone(conn: &Connection, agent: AgentId) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT phone FROM agents WHERE id = ?1")?
+        .query_row([agent.0], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
+/// Sets the phone agent `agent` is rung on.
+///
+/// # Errors
+/// SQLite errors.
+pub fn set_phone(conn: &Connection, agent: AgentId, phone: Option<&str>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE agents SET phone = ?2 WHERE id = ?1")?.execute(params![agent.0, phone])?;
+    Ok(())
+}

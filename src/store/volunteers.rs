@@ -328,6 +328,32 @@ pub fn purge_left(conn: &Connection, before: DateTime<Utc>) -> Result<usize, Sto
     )?)
 }
 
+/// Volunteer `v` asked not to be phoned before `until` (key 3 on an offer call).
+///
+/// # Errors
+/// SQLite errors.
+pub fn pause_calls(conn: &Connection, v: VolunteerId, until: DateTime<Utc>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE volunteers SET calls_paused_until = ?2 WHERE id = ?1")?
+        .execute(params![v.0, time::format(until)])?;
+    Ok(())
+}
+
+/// The volunteers of `line` who asked not to be phoned before a time after `now`.
+///
+/// # Errors
+/// SQLite errors.
+pub fn calls_paused(
+    conn: &Connection,
+    line: &str,
+    now: DateTime<Utc>,
+) -> Result<std::collections::HashSet<VolunteerId>, StoreError> {
+    let rows = conn
+        .prepare_cached("SELECT id FROM volunteers WHERE line = ?1 AND calls_paused_until > ?2")?
+        .query_map(params![line, time::format(now)], |r| r.get(0).map(VolunteerId))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 /// The whole roster kept in memory for matching, read again from the database only when
 /// `roster_version` has moved (a trigger bumps it on every change, whoever makes it).
 #[derive(Debug, Default)]
