@@ -112,7 +112,7 @@ async fn a_supervisor_replaces_a_prompt_the_next_call_plays_it_and_the_old_one_c
     let list = send(&app, "GET", "/console/prompts", &cookie, &[], "").await;
     assert_eq!(list.status, 200);
     assert!(list.body.contains(r#"href="/console/prompts/fr/greeting""#), "{}", list.body);
-    assert!(list.body.contains("0 of 156 prompts recorded"), "{}", list.body);
+    assert!(list.body.contains("0 of 159 prompts recorded"), "{}", list.body);
     let call = app.call(&[Keys("1"), HangUp]).await;
     assert!(call.played.is_empty(), "nothing recorded yet");
 
@@ -239,7 +239,7 @@ fn flows_check_finds_recordings_made_for_an_older_text() {
     let out = check(&repo("ivr-flows"));
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(said.contains("120 recording(s) in"), "{said}");
+    assert!(said.contains("123 recording(s) in"), "{said}");
     assert!(!said.contains("spoken by text-to-speech (no recording)"), "{said}");
 }
 
@@ -261,7 +261,7 @@ fn sounds_generate_records_every_prompt_once_in_the_telephone_format() {
     let out = generate();
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(said.contains("120 recording(s) written"), "{said}");
+    assert!(said.contains("123 recording(s) written"), "{said}");
     assert!(said.contains("de/greeting.wav"), "{said}");
     for lang in ["fr", "nl", "de"] {
         let bytes = std::fs::read(sounds.join(lang).join("main_long.wav")).unwrap();
@@ -274,5 +274,5 @@ fn sounds_generate_records_every_prompt_once_in_the_telephone_format() {
     assert!(!sounds.join("fr/callback_registered.wav").exists(), "a prompt holding a number is spoken");
     let again = generate();
     let said = String::from_utf8_lossy(&again.stdout);
-    assert!(said.contains("0 recording(s) written") && said.contains("120 already up to date"), "{said}");
+    assert!(said.contains("0 recording(s) written") && said.contains("123 already up to date"), "{said}");
 }

@@ -57,6 +57,65 @@ pub(super) enum AgentsCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub(super) enum LinesCommand {
+    /// Every line, its numbers and its service (open, ends, ended), with who changed it.
+    List,
+    /// End a line's service: its callers hear its end-of-service message (on the next
+    /// call, also while the service runs). Open requests stay workable.
+    End {
+        /// The line's id (its flow file's name).
+        line: String,
+        /// From the start of this day in the line's time zone (YYYY-MM-DD) instead of now.
+        #[arg(long, value_name = "DATE")]
+        from: Option<chrono::NaiveDate>,
+    },
+    /// Reopen a line whose service ended: its menus are back on the next call.
+    Reopen {
+        /// The line's id.
+        line: String,
+    },
+}
+
+pub(super) async fn manage_lines(settings: &Settings, command: LinesCommand) -> anyhow::Result<()> {
+    use crate::ops::lines::{self, Service};
+    let ops = ops(settings)?;
+    let by = Manager::Operator;
+    match command {
+        LinesCommand::List => {
+            for line in lines::list(&ops, by).await? {
+                let service = match line.service {
+                    Service::Open => "open".to_owned(),
+                    Service::Ends(at) => format!("ends {}", crate::store::time::format(at)),
+                    Service::Ended(at) => format!("ended since {}", crate::store::time::format(at)),
+                };
+                println!("{}\t{}\t{}\t{service}", line.id, line.name, line.numbers.join(","));
+                for change in &line.history {
+                    let who = change.login.as_deref().unwrap_or("the command line");
+                    println!(
+                        "\t{} {} by {who} {}",
+                        crate::store::time::format(change.at),
+                        change.action,
+                        change.detail
+                    );
+                }
+            }
+        }
+        LinesCommand::End { line, from } => {
+            let at = lines::end(&ops, by, &line, from).await?;
+            println!(
+                "line {line} ends from {}: its callers hear its end-of-service message",
+                crate::store::time::format(at)
+            );
+        }
+        LinesCommand::Reopen { line } => {
+            lines::reopen(&ops, by, &line).await?;
+            println!("line {line} reopened: its menus are back on the next call");
+        }
+    }
+    Ok(())
+}
+
 /// The use-cases over the configured database, on the system clock.
 pub(super) fn ops(settings: &Settings) -> anyhow::Result<Ops> {
     let store = Store::open_with(&settings.database, settings.checkpoints)?;

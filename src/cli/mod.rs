@@ -113,6 +113,11 @@ enum Command {
         #[command(subcommand)]
         command: roster::VolunteersCommand,
     },
+    /// The lines this server answers: list them, end a line's service, reopen it.
+    Lines {
+        #[command(subcommand)]
+        command: admin::LinesCommand,
+    },
     /// Be a caller in the terminal: hear the prompts, type keys. Goes through the real
     /// HTTP handlers and the real database (a server started in-process, or --url).
     Simulate {
@@ -227,6 +232,7 @@ pub fn main() -> ExitCode {
         }
         Command::Agents { command } => runtime.block_on(admin::manage_agents(&settings, command)),
         Command::Volunteers { command } => runtime.block_on(roster::manage(&settings, command)),
+        Command::Lines { command } => runtime.block_on(admin::manage_lines(&settings, command)),
         Command::Purge => runtime.block_on(admin::purge_now(&settings)),
         Command::Backup { file } => admin::backup(&settings, &file),
         Command::Loadtest { url, calls, concurrency, line, pid, pause_ms } => {

@@ -330,6 +330,28 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
     check_prompts(&mut check, &file);
     check_nodes(&mut check, &file, &postcodes);
     check_helps(&mut check, &file);
+    if let Some(end) = &file.line.end_of_service {
+        if !file.prompts.contains_key(end.prompt.get_ref().as_str()) {
+            check.error(
+                &end.prompt.span(),
+                format!(
+                    "[line.end_of_service] names prompt `{}`, which is not defined",
+                    end.prompt.get_ref()
+                ),
+            );
+        }
+        if let Some(to) = &end.transfer {
+            if !file.line.transfers.contains_key(to.get_ref()) {
+                check.error(
+                    &to.span(),
+                    format!(
+                        "[line.end_of_service] transfers to `{}`, which is not a name in [line.transfers]",
+                        to.get_ref()
+                    ),
+                );
+            }
+        }
+    }
     let helps: Vec<String> = file.line.helps.keys().map(|k| k.get_ref().clone()).collect();
     let languages: Vec<String> = file.line.languages.iter().map(|l| l.get_ref().clone()).collect();
 

@@ -81,6 +81,15 @@ impl Flow {
         texts.get(language).or_else(|| texts.get(self.default_language())).map(String::as_str)
     }
 
+    /// What an ended line says (its prompt id) and where it then transfers, if declared.
+    #[must_use]
+    pub fn end_of_service(&self) -> Option<(&str, Option<&E164>)> {
+        self.file.line.end_of_service.as_ref().map(|e| {
+            let to = e.transfer.as_ref().and_then(|t| self.transfers.get(t.get_ref()));
+            (e.prompt.get_ref().as_str(), to)
+        })
+    }
+
     /// How `<Say>` speaks `language` on this line.
     #[must_use]
     pub fn voice(&self, language: &str) -> Voice {
@@ -201,6 +210,22 @@ pub struct Line {
     /// How volunteers are matched on this line.
     #[serde(default)]
     pub volunteering: Volunteering,
+    /// What callers hear once the line's service has ended (`solidaire lines end`).
+    #[serde(default)]
+    pub end_of_service: Option<EndOfService>,
+}
+
+/// `[line.end_of_service]`: the message of a line whose service has ended (what ended,
+/// where to turn now), said in every language of the line, then a transfer if the city
+/// wants one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndOfService {
+    /// The message.
+    pub prompt: Ref,
+    /// A name in `[line.transfers]` callers are then put through to; none: the call ends.
+    #[serde(default)]
+    pub transfer: Option<Ref>,
 }
 
 /// `[line.helps.<id>]`: a kind of help volunteers may offer.

@@ -204,7 +204,7 @@ fn apply_in_full(
             if !calls::insert(conn, &new_call(flow, req, req.caller.as_ref()), &turn.state)? {
                 return handle(conn, flows, sounds, req);
             }
-            if let Some(reply) = volunteer_desk(conn, flows, sounds, flow, req)? {
+            if let Some(reply) = special_call(conn, flows, sounds, flow, req)? {
                 return Ok(reply);
             }
             finish(conn, Answer { flow, sounds, req }, turn, 0, body)
@@ -262,7 +262,7 @@ pub fn handle(
             }
             let turn = engine::start(flow, caller.clone(), req.at);
             calls::insert(conn, &new_call(flow, req, caller.as_ref()), &turn.state)?;
-            if let Some(reply) = volunteer_desk(conn, flows, sounds, flow, req)? {
+            if let Some(reply) = special_call(conn, flows, sounds, flow, req)? {
                 return Ok(reply);
             }
             finish(conn, Answer { flow, sounds, req }, turn, 0, None)
@@ -270,15 +270,38 @@ pub fn handle(
     }
 }
 
-/// A new call from a volunteer with missions in hand gets their own menu
-/// ([`outbound::desk`]); its later webhooks are under `/voice/out/`.
-fn volunteer_desk(
+/// A new call that does not start the menus: to a line whose service has ended (its
+/// message in every language, then its transfer if any), or from a volunteer with
+/// missions in hand (their own menu, [`outbound::desk`], whose later webhooks are under
+/// `/voice/out/`). The call is stored already.
+fn special_call(
     conn: &Connection,
     flows: &Flows,
     sounds: &Library,
     flow: &Flow,
     req: &Request,
 ) -> Result<Option<Reply>, StoreError> {
+    if let Some((prompt, then)) = flow.end_of_service() {
+        if crate::store::lines::is_ended(conn, &flow.id, req.at)? {
+            let speech: Vec<engine::Speech> = flow
+                .languages
+                .iter()
+                .map(|lang| engine::Speech {
+                    text: flow.text(prompt, lang).unwrap_or_default().to_owned(),
+                    language: lang.clone(),
+                    prompt: Some(prompt.to_owned()),
+                })
+                .collect();
+            let voices = Voices {
+                voice: &|lang| flow.voice(lang),
+                recording: &|lang, prompt| sounds.url(&req.base, lang, prompt),
+            };
+            calls::set_outcome(conn, &req.sid, "informed")?;
+            tracing::info!(call = %req.sid, line = %flow.id, "a call to a line whose service has ended");
+            let body = twiml::announce(&speech, voices, then);
+            return Ok(Some(Reply { body, registered: false, known: None }));
+        }
+    }
     let Some(caller) = &req.caller else { return Ok(None) };
     let body = outbound::desk(conn, flows, sounds, flow, (&req.sid, caller), &req.base, req.at)?;
     Ok(body.map(|body| Reply { body, registered: false, known: None }))

@@ -13,6 +13,7 @@ pub mod agents;
 pub mod auth;
 pub mod calling;
 pub mod keypad;
+pub mod lines;
 pub mod missions;
 pub mod queue;
 pub mod stats;

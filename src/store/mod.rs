@@ -16,6 +16,7 @@ pub mod agents;
 pub mod backup;
 pub mod callbacks;
 pub mod calls;
+pub mod lines;
 pub mod missions;
 pub mod outbound;
 pub mod purge;
@@ -40,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/003_what_each_call_said.sql"),
     include_str!("../../migrations/004_volunteers.sql"),
     include_str!("../../migrations/005_calling_out.sql"),
+    include_str!("../../migrations/006_lines.sql"),
 ];
 
 /// Jobs the writer runs in one transaction at most.

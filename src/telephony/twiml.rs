@@ -172,10 +172,12 @@ pub fn render(actions: &[Action], voice: Voices<'_>, links: Links<'_>) -> String
     })
 }
 
-/// What a caller hears when the service itself fails: an apology, then the fallback
-/// number when there is one (a person), else a request to call back later.
+/// An announcement, then a transfer to `then` when there is one, then the end of the
+/// call: the apology when the service itself fails (then the fallback number), the
+/// message of a line whose service has ended (then where it sends its callers).
 #[must_use]
-pub fn apology(speech: &[Speech], voice: Voices<'_>, fallback: Option<&E164>) -> String {
+pub fn announce(speech: &[Speech], voice: Voices<'_>, then: Option<&E164>) -> String {
+    let fallback = then;
     document(|w| {
         for s in speech {
             say(w, s, voice);

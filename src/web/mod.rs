@@ -12,6 +12,7 @@ pub mod errors;
 pub mod forms;
 pub mod guard;
 pub mod health;
+pub mod lines_console;
 pub mod map;
 pub mod metrics;
 pub mod pages;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(roster::router())
         .merge(roster_console::router())
+        .merge(lines_console::router())
         .merge(assets::router())
         .merge(stats::router())
         .merge(metrics::router())

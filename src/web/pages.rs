@@ -43,6 +43,7 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<Strin
                                     a href="/console/stats" { "Statistics" }
                                     a href="/console/agents" { "Agents" }
                                     a href="/console/prompts" { "Prompts" }
+                                    a href="/console/lines" { "Lines" }
                                 }
                                 span.who { (v.agent.login) " (" (v.agent.role.as_str()) ")" }
                                 form.inline method="post" action="/logout" {

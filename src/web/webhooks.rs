@@ -343,7 +343,7 @@ fn apology(flows: &crate::flow::Flows, sounds: &crate::sounds::Library, base: &s
     let language = flow.default_language().to_owned();
     let text = flow.text(prompts::APOLOGY, &language).unwrap_or_default().to_owned();
     let prompt = Some(prompts::APOLOGY.to_owned());
-    twiml::apology(
+    twiml::announce(
         &[Speech { text, language, prompt }],
         twiml::Voices { voice: &|l| flow.voice(l), recording: &|l, p| sounds.url(base, l, p) },
         flow.fallback.as_ref(),

@@ -1,0 +1,171 @@
+//! The end of a line's service and its reopening (Herstal's second wave): ended from the
+//! command line while the service runs, the next call hears the line's end-of-service
+//! message in every language and is put through where the flow says; open requests stay
+//! workable; reopening brings the menus back on the next call; a date ends it later; a
+//! line whose flow declares no message cannot be ended; every change is in the audit log.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use solidaire::simulate::Transfer;
+
+fn lines(app: &TestApp, flows: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
+        .env_clear()
+        .arg("--database")
+        .arg(&app.db)
+        .arg("--flows")
+        .arg(flows)
+        .arg("lines")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn said(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[tokio::test]
+async fn a_line_ended_while_the_service_runs_answers_its_message_and_reopens_on_the_next_call() {
+    let app = TestApp::open().await;
+    let anna = app.add_agent("anna", "agent", "correct horse battery");
+    app.errands_request(CALLER).await;
+
+    // From this morning (the command line runs on the real clock, the service on the test's).
+    let ended = said(&lines(&app, &repo_flows(), &["end", "liege", "--from", "2026-11-23"]));
+    assert!(ended.contains("line liege ends from 2026-11-22T23:00:00.000Z"), "{ended}");
+    let call = app.call_from("+32470999888", &[Step::Transfer(Transfer::Answered)]).await;
+    for (language, words) in [
+        ("fr-BE", "Liège Solidaire a terminé son service"),
+        ("nl-BE", "Luik Solidair heeft zijn dienstverlening beëindigd"),
+        ("de-DE", "Lüttich Solidarisch hat seinen Dienst beendet"),
+    ] {
+        assert!(call.heard.iter().any(|(l, t)| l == language && t.contains(words)), "{}", call.transcript());
+    }
+    assert!(!call.heard("Pour le français"), "nothing else: {}", call.transcript());
+    let dial = call.exchanges.iter().find(|e| e.body.contains("<Dial")).expect("put through");
+    assert!(dial.body.contains("<Number>+3242210000</Number>"), "to the line's agents: {}", dial.body);
+    assert_eq!(
+        app.count("SELECT count(*) FROM calls WHERE caller = '+32470999888' AND outcome = 'informed'"),
+        1
+    );
+
+    // The agents go on with the requests already made.
+    let (status, body) = Api::new(&app).post("/api/requests/1/claim", &anna, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+
+    let list = said(&lines(&app, &repo_flows(), &["list"]));
+    assert!(list.contains("liege\tLiège Solidaire\t+3280043436\tended since"), "{list}");
+    let reopened = said(&lines(&app, &repo_flows(), &["reopen", "liege"]));
+    assert!(reopened.contains("reopened"), "{reopened}");
+    let call = app.call(&[HangUp]).await;
+    assert!(call.heard("Bienvenue à Liège Solidaire. Pour le français"), "{}", call.transcript());
+    let list = said(&lines(&app, &repo_flows(), &["list"]));
+    assert!(list.contains("\topen"), "{list}");
+    assert!(
+        list.contains(" end by the command line from ") && list.contains(" reopen by the command line"),
+        "{list}"
+    );
+    let again = lines(&app, &repo_flows(), &["reopen", "liege"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("line `liege` has not ended"));
+}
+
+#[tokio::test]
+async fn a_line_ended_from_a_date_still_answers_its_menus_until_that_day() {
+    let app = TestApp::open().await; // Monday 23 November 2026
+    let ended = said(&lines(&app, &repo_flows(), &["end", "liege", "--from", "2030-01-01"]));
+    assert!(ended.contains("ends from 2029-12-31T23:00:00.000Z"), "midnight in Brussels: {ended}");
+    assert!(said(&lines(&app, &repo_flows(), &["list"])).contains("\tends 2029-12-31T23:00:00.000Z"));
+    let call = app.call(&[HangUp]).await;
+    assert!(call.heard("Pour le français"), "{}", call.transcript());
+    app.clock.set(brussels(2030, 1, 1, 0, 1));
+    let call = app.call(&[Step::Transfer(Transfer::Answered)]).await;
+    assert!(call.heard("Liège Solidaire a terminé son service"), "{}", call.transcript());
+}
+
+#[tokio::test]
+async fn a_line_whose_flow_declares_no_end_of_service_message_cannot_be_ended() {
+    let flows = tempfile::tempdir().unwrap();
+    let liege = std::fs::read_to_string(repo_flows().join("liege.toml")).unwrap();
+    let without =
+        liege.replace("[line.end_of_service]\nprompt = \"service_ended\"\ntransfer = \"agents\"\n", "");
+    assert_ne!(without, liege);
+    std::fs::write(flows.path().join("liege.toml"), without).unwrap();
+    let app = spawn_app(Options { flows: Some(flows.path().to_path_buf()), ..Options::default() }).await;
+    let out = lines(&app, flows.path(), &["end", "liege"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line `liege` declares no end-of-service message ([line.end_of_service]"), "{err}");
+    let out = lines(&app, flows.path(), &["end", "verviers"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no line `verviers`"));
+    assert_eq!(app.count("SELECT count(*) FROM line_states"), 0, "nothing written");
+}
+
+#[tokio::test]
+async fn a_supervisor_ends_and_reopens_a_line_from_the_console_and_an_agent_cannot() {
+    let app = TestApp::open().await;
+    app.add_agent("sue", "supervisor", "correct horse battery");
+    app.add_agent("anna", "agent", "correct horse battery");
+    let (cookie, csrf) = common::console::log_in(&app, "anna").await;
+    let refused = common::console::send(&app, "GET", "/console/lines", &cookie, &[], "").await;
+    assert_eq!(refused.status, 403);
+    let refused = common::console::send(
+        &app,
+        "POST",
+        "/console/lines/liege/end",
+        &cookie,
+        &[],
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+
+    let (cookie, csrf) = common::console::log_in(&app, "sue").await;
+    let page = common::console::send(&app, "GET", "/console/lines", &cookie, &[], "").await;
+    assert!(
+        page.body.contains("End Liège Solidaire&#39;s service")
+            || page.body.contains("End Liège Solidaire's service"),
+        "{}",
+        page.body
+    );
+    let bad = common::console::send(
+        &app,
+        "POST",
+        "/console/lines/liege/end",
+        &cookie,
+        &[],
+        &format!("csrf={csrf}&from=soon"),
+    )
+    .await;
+    assert!(bad.body.contains("`soon` is not a date"), "{}", bad.body);
+    let ended = common::console::send(
+        &app,
+        "POST",
+        "/console/lines/liege/end",
+        &cookie,
+        &[],
+        &format!("csrf={csrf}&from="),
+    )
+    .await;
+    assert_eq!((ended.status, ended.location.as_str()), (303, "/console/lines"), "{}", ended.body);
+    let call = app.call(&[Step::Transfer(Transfer::Answered)]).await;
+    assert!(call.heard("Liège Solidaire a terminé son service"), "{}", call.transcript());
+    let page = common::console::send(&app, "GET", "/console/lines", &cookie, &[], "").await;
+    assert!(page.body.contains("ended since") && page.body.contains("end · sue"), "{}", page.body);
+    let reopened = common::console::send(
+        &app,
+        "POST",
+        "/console/lines/liege/reopen",
+        &cookie,
+        &[],
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(reopened.status, 303, "{}", reopened.body);
+    let call = app.call(&[HangUp]).await;
+    assert!(call.heard("Pour le français"), "{}", call.transcript());
+}
