@@ -9,9 +9,18 @@ CREATE TABLE line_states (
 CREATE TABLE line_history (
     id        INTEGER PRIMARY KEY,
     line      TEXT NOT NULL,
-    action    TEXT NOT NULL CHECK (action IN ('end', 'reopen')),
+    action    TEXT NOT NULL CHECK (action IN ('end', 'reopen', 'notice', 'notice removed')),
     agent_id  INTEGER REFERENCES agents (id),   -- NULL: the command line
     detail    TEXT NOT NULL DEFAULT '',
     at        TEXT NOT NULL
 ) STRICT;
 CREATE INDEX line_history_by_line ON line_history (line, id);
+
+-- A campaign notice said before the menu of every call for a period ("vaccination
+-- bookings now on key 1"), one text per language of the line.
+CREATE TABLE line_notices (
+    line       TEXT PRIMARY KEY,
+    texts      TEXT NOT NULL,      -- JSON: language -> text
+    starts_at  TEXT NOT NULL,
+    ends_at    TEXT NOT NULL
+) STRICT;

@@ -168,4 +168,81 @@ async fn a_supervisor_ends_and_reopens_a_line_from_the_console_and_an_agent_cann
     assert_eq!(reopened.status, 303, "{}", reopened.body);
     let call = app.call(&[HangUp]).await;
     assert!(call.heard("Pour le français"), "{}", call.transcript());
+
+    // A notice for the week, from the console.
+    let form = format!(
+        "csrf={csrf}&text.fr=R%C3%A9servations+sur+la+touche+1.&text.nl=Afspraken+op+toets+1.&text.de=Termine+auf+Taste+1.&from=&until=2026-11-30"
+    );
+    let set = common::console::send(&app, "POST", "/console/lines/liege/notice", &cookie, &[], &form).await;
+    assert_eq!(set.status, 303, "{}", set.body);
+    let call = app.call(&[HangUp]).await;
+    assert_eq!(call.heard[0].1, "Réservations sur la touche 1.", "{}", call.transcript());
+    let page = common::console::send(&app, "GET", "/console/lines", &cookie, &[], "").await;
+    assert!(
+        page.body.contains("Afspraken op toets 1.") && page.body.contains("Remove the notice"),
+        "{}",
+        page.body
+    );
+    let gone = common::console::send(
+        &app,
+        "POST",
+        "/console/lines/liege/notice-remove",
+        &cookie,
+        &[],
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(gone.status, 303);
+    let call = app.call(&[HangUp]).await;
+    assert!(call.heard[0].1.starts_with("Bienvenue"), "{}", call.transcript());
+}
+
+#[tokio::test]
+async fn a_notice_is_said_before_the_menu_in_every_language_for_its_period_only() {
+    let app = TestApp::open().await; // Monday 23 November 2026
+    let missing = lines(
+        &app,
+        &repo_flows(),
+        &["notice", "liege", "--text", "fr=Les réservations : touche 1.", "--until", "2026-12-01"],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("the notice needs a text in `nl`"));
+    let set = said(&lines(
+        &app,
+        &repo_flows(),
+        &[
+            "notice",
+            "liege",
+            "--text",
+            "fr=Nouveau : les réservations de vaccination sur la touche 1.",
+            "--text",
+            "nl=Nieuw: vaccinatieafspraken op toets 1.",
+            "--text",
+            "de=Neu: Impftermine auf Taste 1.",
+            "--from",
+            "2026-11-23",
+            "--until",
+            "2026-11-30",
+        ],
+    ));
+    assert!(set.contains("until 2026-11-29T23:00:00.000Z"), "{set}");
+    let call = app.call(&[HangUp]).await;
+    let heard: Vec<&str> = call.heard.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(
+        &heard[..4],
+        [
+            "Nouveau : les réservations de vaccination sur la touche 1.",
+            "Nieuw: vaccinatieafspraken op toets 1.",
+            "Neu: Impftermine auf Taste 1.",
+            "Bienvenue à Liège Solidaire. Pour le français, tapez 1.",
+        ],
+        "the notice first, then the menu"
+    );
+    assert!(said(&lines(&app, &repo_flows(), &["list"])).contains(" notice by the command line "));
+    // Over on the 30th.
+    app.clock.advance(chrono::Duration::days(7));
+    let call = app.call(&[HangUp]).await;
+    assert!(!call.heard("vaccination"), "{}", call.transcript());
+    assert!(said(&lines(&app, &repo_flows(), &["notice", "liege", "--remove"])).contains("notice removed"));
+    assert_eq!(app.count("SELECT count(*) FROM line_notices"), 0);
 }

@@ -75,6 +75,24 @@ pub(super) enum LinesCommand {
         /// The line's id.
         line: String,
     },
+    /// Put a short notice before the line's menus for a period, one text per language
+    /// (`--text fr="…" --text nl="…"`); `--remove` takes it away.
+    Notice {
+        /// The line's id.
+        line: String,
+        /// `LANG=TEXT`, once for each language of the line.
+        #[arg(long = "text", value_name = "LANG=TEXT")]
+        texts: Vec<String>,
+        /// From the start of this day (default: now).
+        #[arg(long, value_name = "DATE")]
+        from: Option<chrono::NaiveDate>,
+        /// Until the start of this day (required with texts).
+        #[arg(long, value_name = "DATE")]
+        until: Option<chrono::NaiveDate>,
+        /// Remove the line's notice.
+        #[arg(long, conflicts_with_all = ["texts", "from", "until"])]
+        remove: bool,
+    },
 }
 
 pub(super) async fn manage_lines(settings: &Settings, command: LinesCommand) -> anyhow::Result<()> {
@@ -111,6 +129,27 @@ pub(super) async fn manage_lines(settings: &Settings, command: LinesCommand) -> 
         LinesCommand::Reopen { line } => {
             lines::reopen(&ops, by, &line).await?;
             println!("line {line} reopened: its menus are back on the next call");
+        }
+        LinesCommand::Notice { line, remove: true, .. } => {
+            lines::clear_notice(&ops, by, &line).await?;
+            println!("line {line}: notice removed");
+        }
+        LinesCommand::Notice { line, texts, from, until, remove: false } => {
+            let mut by_language = std::collections::BTreeMap::new();
+            for t in &texts {
+                let (lang, text) =
+                    t.split_once('=').ok_or_else(|| anyhow::anyhow!("--text `{t}`: write LANG=TEXT"))?;
+                by_language.insert(lang.trim().to_owned(), text.to_owned());
+            }
+            let until =
+                until.ok_or_else(|| anyhow::anyhow!("--until DATE is required: a notice is for a period"))?;
+            let day = |d| lines::day_start(&ops, &line, d).ok_or_else(|| anyhow::anyhow!("no line `{line}`"));
+            let (from, until) = (from.map(day).transpose()?, day(until)?);
+            lines::set_notice(&ops, by, &line, by_language, from, until).await?;
+            println!(
+                "line {line}: the notice is said before the menus until {}",
+                crate::store::time::format(until)
+            );
         }
     }
     Ok(())

@@ -207,6 +207,7 @@ fn apply_in_full(
             if let Some(reply) = special_call(conn, flows, sounds, flow, req)? {
                 return Ok(reply);
             }
+            let (turn, body) = with_notice(conn, flow, turn, body, req.at)?;
             finish(conn, Answer { flow, sounds, req }, turn, 0, body)
         }
         // A step that registers a request: checked before it does.
@@ -265,9 +266,33 @@ pub fn handle(
             if let Some(reply) = special_call(conn, flows, sounds, flow, req)? {
                 return Ok(reply);
             }
+            let (turn, _) = with_notice(conn, flow, turn, None, req.at)?;
             finish(conn, Answer { flow, sounds, req }, turn, 0, None)
         }
     }
+}
+
+/// The first turn of a call, after the line's notice when one is on (said in every
+/// language of the line; its answer then rendered again).
+fn with_notice(
+    conn: &Connection,
+    flow: &Flow,
+    mut turn: engine::Turn,
+    body: Option<String>,
+    at: DateTime<Utc>,
+) -> Result<(engine::Turn, Option<String>), StoreError> {
+    let Some(texts) = crate::store::lines::notice_at(conn, &flow.id, at)? else { return Ok((turn, body)) };
+    let mut actions: Vec<Action> = flow
+        .languages
+        .iter()
+        .filter_map(|lang| texts.get(lang).map(|text| (lang, text)))
+        .map(|(lang, text)| {
+            Action::Say(engine::Speech { text: text.clone(), language: lang.clone(), prompt: None })
+        })
+        .collect();
+    actions.append(&mut turn.actions);
+    turn.actions = actions;
+    Ok((turn, None))
 }
 
 /// A new call that does not start the menus: to a line whose service has ended (its

@@ -31,12 +31,16 @@ pub struct Line {
     pub name: String,
     /// The numbers it answers.
     pub numbers: Vec<String>,
+    /// Its languages.
+    pub languages: Vec<String>,
     /// Its service.
     pub service: Service,
     /// Whether its flow declares an end-of-service message (needed to end it).
     pub can_end: bool,
     /// Ends and reopenings, oldest first.
     pub history: Vec<Change>,
+    /// The notice set before its menus, whatever its period.
+    pub notice: Option<rows::Notice>,
 }
 
 fn by(manager: Manager) -> Option<crate::domain::AgentId> {
@@ -68,9 +72,11 @@ pub async fn list(ops: &Ops, _by: Manager) -> Result<Vec<Line>> {
                         id: f.id.clone(),
                         name: f.file.line.name.clone(),
                         numbers: f.numbers.iter().map(|n| n.as_str().to_owned()).collect(),
+                        languages: f.languages.clone(),
                         service,
                         can_end: f.end_of_service().is_some(),
                         history: rows::history(c, &f.id)?,
+                        notice: rows::notice(c, &f.id)?,
                     })
                 })
                 .collect::<Result<Vec<_>, crate::store::StoreError>>()
@@ -93,14 +99,7 @@ pub async fn end(ops: &Ops, manager: Manager, id: &str, from: Option<NaiveDate>)
         )));
     }
     let now = ops.now();
-    let tz = flow.schedule.timezone();
-    let at = match from {
-        None => now,
-        Some(day) => day
-            .and_hms_opt(0, 0, 0)
-            .and_then(|midnight| tz.from_local_datetime(&midnight).earliest())
-            .map_or(now, |t| t.with_timezone(&Utc)),
-    };
+    let at = from.and_then(|day| day_start(ops, id, day)).unwrap_or(now);
     let (line, who) = (id.to_owned(), by(manager));
     change(ops, move |c| Ok(rows::end(c, &line, at, who, now)?)).await?;
     tracing::info!(line = %id, from = %at, "line's service ends");
@@ -123,4 +122,80 @@ pub async fn reopen(ops: &Ops, manager: Manager, id: &str) -> Result<()> {
     }
     tracing::info!(line = %id, "line reopened");
     Ok(())
+}
+
+/// Longest notice, in characters per language: a few seconds before the menu.
+pub const MAX_NOTICE: usize = 300;
+
+/// Puts a notice before line `id`'s menus from `from` (now) until `until` (excluded):
+/// one text for every language of the line.
+///
+/// # Errors
+/// [`Error::Invalid`] for an unknown line, a language missing or not the line's, a text
+/// empty or too long, a period that ends before it starts; the database's failure.
+pub async fn set_notice(
+    ops: &Ops,
+    manager: Manager,
+    id: &str,
+    texts: std::collections::BTreeMap<String, String>,
+    from: Option<DateTime<Utc>>,
+    until: DateTime<Utc>,
+) -> Result<()> {
+    let flows = ops.flows();
+    let flow = flows.get(id).ok_or_else(|| Error::Invalid(format!("no line `{id}`")))?;
+    for lang in texts.keys() {
+        if !flow.languages.contains(lang) {
+            return Err(Error::Invalid(format!(
+                "`{lang}` is not a language of line `{id}` ({})",
+                flow.languages.join(", ")
+            )));
+        }
+    }
+    for lang in &flow.languages {
+        let text = texts.get(lang).map_or("", |t| t.trim());
+        if text.is_empty() {
+            return Err(Error::Invalid(format!(
+                "the notice needs a text in `{lang}`: every caller hears it in every language"
+            )));
+        }
+        if text.chars().count() > MAX_NOTICE {
+            return Err(Error::Invalid(format!(
+                "the `{lang}` text is over {MAX_NOTICE} characters: keep it to a few seconds"
+            )));
+        }
+    }
+    let now = ops.now();
+    let starts_at = from.unwrap_or(now);
+    if until <= starts_at {
+        return Err(Error::Invalid("the notice ends before it starts".to_owned()));
+    }
+    let texts = texts.into_iter().map(|(l, t)| (l, t.trim().to_owned())).collect();
+    let notice = rows::Notice { texts, starts_at, ends_at: until };
+    let (line, who) = (id.to_owned(), by(manager));
+    change(ops, move |c| Ok(rows::set_notice(c, &line, &notice, who, now)?)).await
+}
+
+/// Removes line `id`'s notice.
+///
+/// # Errors
+/// [`Error::Invalid`] for an unknown line or one without a notice; the database's failure.
+pub async fn clear_notice(ops: &Ops, manager: Manager, id: &str) -> Result<()> {
+    if ops.flows().get(id).is_none() {
+        return Err(Error::Invalid(format!("no line `{id}`")));
+    }
+    let (line, who, now) = (id.to_owned(), by(manager), ops.now());
+    if change(ops, move |c| Ok(rows::clear_notice(c, &line, who, now)?)).await? {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!("line `{id}` has no notice")))
+    }
+}
+
+/// The start of day `day` in the time zone of line `id` (or `None` for an unknown line).
+#[must_use]
+pub fn day_start(ops: &Ops, id: &str, day: NaiveDate) -> Option<DateTime<Utc>> {
+    let tz = ops.flows().get(id)?.schedule.timezone();
+    day.and_hms_opt(0, 0, 0)
+        .and_then(|midnight| tz.from_local_datetime(&midnight).earliest())
+        .map(|t| t.with_timezone(&Utc))
 }

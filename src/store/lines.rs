@@ -114,3 +114,88 @@ pub fn history(conn: &Connection, line: &str) -> Result<Vec<Change>, StoreError>
         })
         .collect())
 }
+
+/// The notice said before `line`'s menus at `at`, by language, if one is on.
+///
+/// # Errors
+/// SQLite errors.
+pub fn notice_at(
+    conn: &Connection,
+    line: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<std::collections::BTreeMap<String, String>>, StoreError> {
+    let texts: Option<String> = conn
+        .prepare_cached(
+            "SELECT texts FROM line_notices WHERE line = ?1 AND starts_at <= ?2 AND ends_at > ?2",
+        )?
+        .query_row(params![line, time::format(at)], |r| r.get(0))
+        .optional()?;
+    Ok(texts.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+/// A line's notice: its texts and its period.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// Language → text.
+    pub texts: std::collections::BTreeMap<String, String>,
+    /// From when.
+    pub starts_at: DateTime<Utc>,
+    /// Until when (excluded).
+    pub ends_at: DateTime<Utc>,
+}
+
+/// The notice set on `line`, whatever its period.
+///
+/// # Errors
+/// SQLite errors.
+pub fn notice(conn: &Connection, line: &str) -> Result<Option<Notice>, StoreError> {
+    let row: Option<(String, String, String)> = conn
+        .prepare_cached("SELECT texts, starts_at, ends_at FROM line_notices WHERE line = ?1")?
+        .query_row([line], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(row.and_then(|(texts, from, until)| {
+        Some(Notice {
+            texts: serde_json::from_str(&texts).ok()?,
+            starts_at: time::parse(&from)?,
+            ends_at: time::parse(&until)?,
+        })
+    }))
+}
+
+/// Sets `line`'s notice (replacing any), noted as done by `by` at `at`.
+///
+/// # Errors
+/// SQLite errors.
+pub fn set_notice(
+    conn: &Connection,
+    line: &str,
+    notice: &Notice,
+    by: Option<AgentId>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let texts = serde_json::to_string(&notice.texts).unwrap_or_default();
+    conn.prepare_cached(
+        "INSERT INTO line_notices (line, texts, starts_at, ends_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (line) DO UPDATE SET texts = excluded.texts, starts_at = excluded.starts_at, ends_at = excluded.ends_at",
+    )?
+    .execute(params![line, texts, time::format(notice.starts_at), time::format(notice.ends_at)])?;
+    let period = format!("{} to {}", time::format(notice.starts_at), time::format(notice.ends_at));
+    note(conn, line, "notice", by, &period, at)
+}
+
+/// Removes `line`'s notice; `false` if it had none.
+///
+/// # Errors
+/// SQLite errors.
+pub fn clear_notice(
+    conn: &Connection,
+    line: &str,
+    by: Option<AgentId>,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n = conn.prepare_cached("DELETE FROM line_notices WHERE line = ?1")?.execute([line])?;
+    if n > 0 {
+        note(conn, line, "notice removed", by, "", at)?;
+    }
+    Ok(n > 0)
+}

@@ -6,7 +6,6 @@ use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use maud::html;
-use serde::Deserialize;
 
 use super::errors::PageError;
 use super::pages::{layout, local};
@@ -63,6 +62,27 @@ async fn page(State(app): State<AppState>, ConsoleSupervisor(viewer, supervisor)
                             button.primary type="submit" { "Reopen " (line.name) }
                         }
                     }
+                    h3 { "Notice before the menu" }
+                    @if let Some(n) = &line.notice {
+                        p { "From " (local(n.starts_at, tz)) " until " (local(n.ends_at, tz)) ":" }
+                        dl { @for (lang, text) in &n.texts { dt { (lang) } dd { (text) } } }
+                        form method="post" action={ "/console/lines/" (line.id) "/notice-remove" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" { "Remove the notice" }
+                        }
+                    }
+                    form method="post" action={ "/console/lines/" (line.id) "/notice" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        @for lang in &line.languages {
+                            label for={ "notice-" (line.id) "-" (lang) } { "Text in " (lang) }
+                            input id={ "notice-" (line.id) "-" (lang) } name={ "text." (lang) } maxlength="300" required;
+                        }
+                        label for={ "notice-from-" (line.id) } { "From (empty: now)" }
+                        input id={ "notice-from-" (line.id) } name="from" type="date";
+                        label for={ "notice-until-" (line.id) } { "Until (the morning of)" }
+                        input id={ "notice-until-" (line.id) } name="until" type="date" required;
+                        button type="submit" { "Put the notice before the menu" }
+                    }
                     @if !line.history.is_empty() {
                         h3 { "Changes" }
                         ul {
@@ -78,38 +98,55 @@ async fn page(State(app): State<AppState>, ConsoleSupervisor(viewer, supervisor)
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
-struct ChangeForm {
-    csrf: String,
-    #[serde(default)]
-    from: String,
+/// The form's fields: `csrf`, `from`, `until`, `text.<lang>`.
+type Fields = Vec<(String, String)>;
+
+fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
+    form.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.trim())
+}
+
+fn date(text: &str) -> Result<Option<chrono::NaiveDate>, crate::ops::Error> {
+    match text {
+        "" => Ok(None),
+        day => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| crate::ops::Error::Invalid(format!("`{day}` is not a date (YYYY-MM-DD)"))),
+    }
 }
 
 async fn change(
     State(app): State<AppState>,
     ConsoleSupervisor(viewer, supervisor): ConsoleSupervisor,
     Path((line, action)): Path<(String, String)>,
-    Form(form): Form<ChangeForm>,
+    Form(form): Form<Fields>,
 ) -> Page {
-    if !viewer.csrf_ok(&form.csrf) {
+    if !viewer.csrf_ok(field(&form, "csrf")) {
         return Err(PageError::Csrf);
     }
     let back = "/console/lines";
     let by = Manager::from(supervisor);
     match action.as_str() {
         "end" => {
-            let from = match form.from.trim() {
-                "" => None,
-                day => Some(
-                    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                        .map_err(|_| {
-                            crate::ops::Error::Invalid(format!("`{day}` is not a date (YYYY-MM-DD)"))
-                        })
-                        .map_err(PageError::back_to(back))?,
-                ),
-            };
+            let from = date(field(&form, "from")).map_err(PageError::back_to(back))?;
             lines::end(&app.ops, by, &line, from).await.map_err(PageError::back_to(back))?;
             tracing::info!(by = %viewer.agent.login, line = %line, "line's service ended from the console");
+        }
+        "notice" => {
+            let texts = form
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("text.").map(|lang| (lang.to_owned(), v.clone())))
+                .collect();
+            let day = |d: Option<chrono::NaiveDate>| d.and_then(|d| lines::day_start(&app.ops, &line, d));
+            let from = day(date(field(&form, "from")).map_err(PageError::back_to(back))?);
+            let until = day(date(field(&form, "until")).map_err(PageError::back_to(back))?)
+                .ok_or_else(|| crate::ops::Error::Invalid("give the day the notice ends".to_owned()))
+                .map_err(PageError::back_to(back))?;
+            lines::set_notice(&app.ops, by, &line, texts, from, until)
+                .await
+                .map_err(PageError::back_to(back))?;
+        }
+        "notice-remove" => {
+            lines::clear_notice(&app.ops, by, &line).await.map_err(PageError::back_to(back))?;
         }
         "reopen" => {
             lines::reopen(&app.ops, by, &line).await.map_err(PageError::back_to(back))?;
