@@ -301,7 +301,15 @@ async fn an_agent_clicks_call_is_rung_first_and_the_resident_only_after_the_agen
     let (status, body) = d.api.post("/api/requests/1/call", &d.anna, json!({})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("wrong_state")), "no phone yet: {body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("no phone number"), "{body}");
-    d.app.db().execute("UPDATE agents SET phone = ?1 WHERE login = 'anna'", [AGENT_PHONE]).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
+        .env_clear()
+        .arg("--database")
+        .arg(&d.app.db)
+        .args(["agents", "phone", "anna", "0470 55 55 55"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "anna is rung on +32 4** ** ** 55 for click-to-call\n");
+    assert_eq!(d.app.count("SELECT count(*) FROM agents WHERE login = 'anna' AND phone = '+32470555555'"), 1);
 
     let (status, body) = d.api.post("/api/requests/1/call", &d.anna, json!({})).await;
     assert_eq!(status, 202, "{body}");
@@ -616,7 +624,7 @@ async fn the_console_calls_through_the_line_for_the_agent_and_offers_a_mission_b
         &format!("csrf={csrf}&login=bob&role=agent&password=correct+horse+battery&phone=12"),
     )
     .await;
-    assert!(refused.body.contains("Phone: "), "{}", refused.body);
+    assert!(refused.body.contains("phone `12`"), "{}", refused.body);
     assert_eq!(d.app.count("SELECT count(*) FROM agents WHERE login = 'bob'"), 0, "nothing half-added");
 
     let (cookie, csrf) = common::console::log_in(&d.app, "anna").await;

@@ -190,16 +190,8 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
                     .find(&code)
                     .map_err(|e| anyhow::anyhow!("--postcodes: {e}"))?;
             }
-            if let Some(number) = &phone {
-                let region = ops.flows().for_called("").region;
-                crate::phone::E164::parse(number, region)
-                    .map_err(|e| anyhow::anyhow!("--phone `{number}`: {e}"))?;
-            }
-            agents::add(&ops, by, &login, &role, read_password()?).await?;
+            agents::add(&ops, by, &login, &role, read_password()?, phone.as_deref()).await?;
             let login = login.trim();
-            if let Some(number) = &phone {
-                agents::set_phone(&ops, by, login, Some(number)).await?;
-            }
             if let Some(codes) = postcodes {
                 let codes = crate::domain::volunteers::split_list(&codes);
                 crate::ops::volunteers::set_referent(&ops, login, codes.clone()).await?;
@@ -216,11 +208,11 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
         }
         AgentsCommand::Phone { login, number } => {
             let number = (number != "none").then_some(number);
-            agents::set_phone(&ops, by, &login, number.as_deref()).await.map_err(|e| {
+            let shown = agents::set_phone(&ops, by, &login, number.as_deref()).await.map_err(|e| {
                 if e.code() == "not_found" { anyhow::anyhow!("no account `{login}`") } else { e.into() }
             })?;
-            match number {
-                Some(n) => println!("{login} is rung on {} for click-to-call", crate::phone::mask(&n)),
+            match shown {
+                Some(n) => println!("{login} is rung on {n} for click-to-call"),
                 None => println!("{login} has no phone for click-to-call"),
             }
         }

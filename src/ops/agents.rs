@@ -22,14 +22,23 @@ impl From<Supervisor> for Manager {
     }
 }
 
-/// Creates an account with a password (hashed off the async workers).
+/// Creates an account with a password (hashed off the async workers) and, when given,
+/// the phone its click-to-call rings: whole, or not at all.
 ///
 /// # Errors
-/// A bad login, role or password, a login taken, or the database's failure.
-pub async fn add(ops: &Ops, _by: Manager, login: &str, role: &str, password: String) -> Result<AgentId> {
+/// A bad login, role, password or phone, a login taken, or the database's failure.
+pub async fn add(
+    ops: &Ops,
+    _by: Manager,
+    login: &str,
+    role: &str,
+    password: String,
+    phone: Option<&str>,
+) -> Result<AgentId> {
     let role = Role::parse(role).map_err(Error::Invalid)?;
     let login = login.trim().to_owned();
     check_login(&login).map_err(Error::Invalid)?;
+    let phone = phone_of(ops, phone)?;
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
         .await
         .map_err(|e| Error::Invalid(e.to_string()))?
@@ -39,28 +48,42 @@ pub async fn add(ops: &Ops, _by: Manager, login: &str, role: &str, password: Str
         if agents::by_login(c, &login)?.is_some() {
             return Err(Error::Invalid(format!("login `{login}` is already taken")));
         }
-        Ok(agents::add(c, &login, role, &hash, now)?)
+        let id = agents::add(c, &login, role, &hash, now)?;
+        agents::set_phone(c, id, phone.as_ref().map(crate::phone::E164::as_str))?;
+        Ok(id)
     })
     .await
 }
 
-/// Sets (or, with `None`, removes) the phone account `login` is rung on for
-/// click-to-call; a national number is read in the default line's region.
+/// A phone typed for click-to-call (blank: none), a national number read in the default
+/// line's region.
+fn phone_of(ops: &Ops, phone: Option<&str>) -> Result<Option<crate::phone::E164>> {
+    let region = ops.flows().for_called("").region;
+    phone
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            crate::phone::E164::parse(p, region).map_err(|e| Error::Invalid(format!("phone `{p}`: {e}")))
+        })
+        .transpose()
+}
+
+/// Sets (or, with `None` or a blank, removes) the phone account `login` is rung on for
+/// click-to-call; returns it masked, for the one who set it.
 ///
 /// # Errors
 /// [`Error::NoSuchAgent`], [`Error::Invalid`] for a number that cannot be rung.
-pub async fn set_phone(ops: &Ops, _by: Manager, login: &str, phone: Option<&str>) -> Result<()> {
-    let region = ops.flows().for_called("").region;
-    let phone = phone
-        .map(|p| crate::phone::E164::parse(p, region).map_err(|e| Error::Invalid(format!("`{p}`: {e}"))))
-        .transpose()?;
+pub async fn set_phone(ops: &Ops, _by: Manager, login: &str, phone: Option<&str>) -> Result<Option<String>> {
+    let phone = phone_of(ops, phone)?;
     let login = login.trim().to_owned();
+    let shown = phone.as_ref().map(crate::phone::E164::masked);
     super::change(ops, move |c| {
         let (agent, _) = agents::by_login(c, &login)?.ok_or(Error::NoSuchAgent)?;
         agents::set_phone(c, agent.id, phone.as_ref().map(crate::phone::E164::as_str))?;
         Ok(())
     })
-    .await
+    .await?;
+    Ok(shown)
 }
 
 /// Every account, by login.

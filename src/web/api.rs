@@ -206,6 +206,7 @@ struct NewAgent {
     login: String,
     role: String,
     password: String,
+    phone: Option<String>,
 }
 
 async fn add_agent(
@@ -214,7 +215,15 @@ async fn add_agent(
     bytes: Bytes,
 ) -> Answer {
     let new: NewAgent = body(&bytes)?;
-    let id = agents::add(&app.ops, Manager::from(supervisor), &new.login, &new.role, new.password).await?;
+    let id = agents::add(
+        &app.ops,
+        Manager::from(supervisor),
+        &new.login,
+        &new.role,
+        new.password,
+        new.phone.as_deref(),
+    )
+    .await?;
     tracing::info!(by = %viewer.agent.login, login = %new.login.trim(), "account added");
     Ok((StatusCode::CREATED, Json(json!({ "id": id, "login": new.login.trim() }))).into_response())
 }

@@ -245,14 +245,10 @@ async fn set_phone(
     if !viewer.csrf_ok(&form.csrf) {
         return Err(PageError::Csrf);
     }
-    let phone = Some(form.phone.trim()).filter(|p| !p.is_empty());
-    let notice = match agents::set_phone(&app.ops, Manager::from(supervisor), &login, phone).await {
-        Ok(()) if phone.is_some() => {
-            let region = app.flows().for_called("").region;
-            let shown = phone.and_then(|p| crate::phone::E164::parse(p, region).ok()).map(|n| n.masked());
-            format!("{login}'s click-to-call rings {}.", shown.unwrap_or_default())
-        }
-        Ok(()) => format!("{login} has no phone for click-to-call."),
+    let notice = match agents::set_phone(&app.ops, Manager::from(supervisor), &login, Some(&form.phone)).await
+    {
+        Ok(Some(shown)) => format!("{login}'s click-to-call rings {shown}."),
+        Ok(None) => format!("{login} has no phone for click-to-call."),
         Err(Error::Store(e)) => return Err(e.into()),
         Err(refusal) => refusal.to_string(),
     };
@@ -268,36 +264,15 @@ async fn add_agent(
         return Err(PageError::Csrf);
     }
     let login = form.login.trim().to_owned();
-    // Checked before the account exists: it is added whole or not at all.
-    let region = app.flows().for_called("").region;
-    if let Err(e) = Some(form.phone.trim())
-        .filter(|p| !p.is_empty())
-        .map(|p| crate::phone::E164::parse(p, region))
-        .transpose()
-    {
-        return agents_list(&app, &viewer, supervisor, Some(&format!("Phone: {e}"))).await;
-    }
-    let notice =
-        match agents::add(&app.ops, Manager::from(supervisor), &login, &form.role, form.password).await {
-            Ok(_) => {
-                tracing::info!(by = %viewer.agent.login, login = %login, "account added");
-                let phone = form.phone.trim();
-                match agents::set_phone(
-                    &app.ops,
-                    Manager::from(supervisor),
-                    &login,
-                    Some(phone).filter(|p| !p.is_empty()),
-                )
-                .await
-                {
-                    Ok(()) => format!("Account {login} added."),
-                    Err(Error::Store(e)) => return Err(e.into()),
-                    Err(refusal) => format!("Account {login} added, without a phone: {refusal}"),
-                }
-            }
-            Err(Error::Store(e)) => return Err(e.into()),
-            Err(refusal) => refusal.to_string(),
-        };
+    let by = Manager::from(supervisor);
+    let notice = match agents::add(&app.ops, by, &login, &form.role, form.password, Some(&form.phone)).await {
+        Ok(_) => {
+            tracing::info!(by = %viewer.agent.login, login = %login, "account added");
+            format!("Account {login} added.")
+        }
+        Err(Error::Store(e)) => return Err(e.into()),
+        Err(refusal) => refusal.to_string(),
+    };
     agents_list(&app, &viewer, supervisor, Some(&notice)).await
 }
 
