@@ -143,9 +143,7 @@ pub(super) async fn manage_lines(settings: &Settings, command: LinesCommand) -> 
             }
             let until =
                 until.ok_or_else(|| anyhow::anyhow!("--until DATE is required: a notice is for a period"))?;
-            let day = |d| lines::day_start(&ops, &line, d).ok_or_else(|| anyhow::anyhow!("no line `{line}`"));
-            let (from, until) = (from.map(day).transpose()?, day(until)?);
-            lines::set_notice(&ops, by, &line, by_language, from, until).await?;
+            let until = lines::set_notice(&ops, by, &line, by_language, from, until).await?;
             println!(
                 "line {line}: the notice is said before the menus until {}",
                 crate::store::time::format(until)

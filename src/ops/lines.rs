@@ -127,8 +127,8 @@ pub async fn reopen(ops: &Ops, manager: Manager, id: &str) -> Result<()> {
 /// Longest notice, in characters per language: a few seconds before the menu.
 pub const MAX_NOTICE: usize = 300;
 
-/// Puts a notice before line `id`'s menus from `from` (now) until `until` (excluded):
-/// one text for every language of the line.
+/// Puts a notice before line `id`'s menus from the start of day `from` (or now) until the
+/// start of day `until`, in the line's time zone: one text for every language of the line.
 ///
 /// # Errors
 /// [`Error::Invalid`] for an unknown line, a language missing or not the line's, a text
@@ -138,9 +138,9 @@ pub async fn set_notice(
     manager: Manager,
     id: &str,
     texts: std::collections::BTreeMap<String, String>,
-    from: Option<DateTime<Utc>>,
-    until: DateTime<Utc>,
-) -> Result<()> {
+    from: Option<NaiveDate>,
+    until: NaiveDate,
+) -> Result<DateTime<Utc>> {
     let flows = ops.flows();
     let flow = flows.get(id).ok_or_else(|| Error::Invalid(format!("no line `{id}`")))?;
     for lang in texts.keys() {
@@ -165,14 +165,16 @@ pub async fn set_notice(
         }
     }
     let now = ops.now();
-    let starts_at = from.unwrap_or(now);
+    let starts_at = from.and_then(|d| day_start(ops, id, d)).unwrap_or(now);
+    let until = day_start(ops, id, until).ok_or_else(|| Error::Invalid(format!("no line `{id}`")))?;
     if until <= starts_at {
         return Err(Error::Invalid("the notice ends before it starts".to_owned()));
     }
     let texts = texts.into_iter().map(|(l, t)| (l, t.trim().to_owned())).collect();
     let notice = rows::Notice { texts, starts_at, ends_at: until };
     let (line, who) = (id.to_owned(), by(manager));
-    change(ops, move |c| Ok(rows::set_notice(c, &line, &notice, who, now)?)).await
+    change(ops, move |c| Ok(rows::set_notice(c, &line, &notice, who, now)?)).await?;
+    Ok(until)
 }
 
 /// Removes line `id`'s notice.
@@ -192,8 +194,7 @@ pub async fn clear_notice(ops: &Ops, manager: Manager, id: &str) -> Result<()> {
 }
 
 /// The start of day `day` in the time zone of line `id` (or `None` for an unknown line).
-#[must_use]
-pub fn day_start(ops: &Ops, id: &str, day: NaiveDate) -> Option<DateTime<Utc>> {
+fn day_start(ops: &Ops, id: &str, day: NaiveDate) -> Option<DateTime<Utc>> {
     let tz = ops.flows().get(id)?.schedule.timezone();
     day.and_hms_opt(0, 0, 0)
         .and_then(|midnight| tz.from_local_datetime(&midnight).earliest())

@@ -136,10 +136,11 @@ async fn change(
                 .iter()
                 .filter_map(|(k, v)| k.strip_prefix("text.").map(|lang| (lang.to_owned(), v.clone())))
                 .collect();
-            let day = |d: Option<chrono::NaiveDate>| d.and_then(|d| lines::day_start(&app.ops, &line, d));
-            let from = day(date(field(&form, "from")).map_err(PageError::back_to(back))?);
-            let until = day(date(field(&form, "until")).map_err(PageError::back_to(back))?)
-                .ok_or_else(|| crate::ops::Error::Invalid("give the day the notice ends".to_owned()))
+            let from = date(field(&form, "from")).map_err(PageError::back_to(back))?;
+            let until = date(field(&form, "until"))
+                .and_then(|d| {
+                    d.ok_or_else(|| crate::ops::Error::Invalid("give the day the notice ends".to_owned()))
+                })
                 .map_err(PageError::back_to(back))?;
             lines::set_notice(&app.ops, by, &line, texts, from, until)
                 .await
