@@ -31,14 +31,6 @@ use crate::store::{StoreError, callbacks};
 
 /// Volunteers rung at once for one mission.
 pub const ROUND: usize = 3;
-/// Whether mission `m` is being offered by phone, and how.
-///
-/// # Errors
-/// SQLite errors.
-pub fn phoning(conn: &Connection, m: MissionId) -> Result<Phoning, StoreError> {
-    outbound::phoning(conn, m).map(Phoning::of)
-}
-
 /// Refuses a use-case that places calls when the service places none.
 fn calling_on(ops: &Ops) -> Result<()> {
     if ops.calling { Ok(()) } else { Err(Error::CallingOff) }
@@ -96,15 +88,17 @@ pub async fn offer(
                 )?;
             }
         }
-        let mut fresh = Vec::new();
-        for v in &volunteers {
-            if rows::offer(c, id, *v, now)? {
-                rows::note(c, id, coordinator.by(), Some(*v), "offered", "", now)?;
-                fresh.push(*v);
+        for (m, record) in &matching.matches {
+            if rows::offer(c, id, m.volunteer, now)? {
+                rows::note(c, id, coordinator.by(), Some(m.volunteer), "offered", "", now)?;
+                if calling {
+                    ring_volunteer(c, &mission, record, now)?;
+                }
             }
         }
         if calling {
-            ring_named(c, &mission, &fresh, now)?;
+            // Only those named: then back to the coordinators.
+            rows::set_phoning(c, id, Phoning::Named)?;
         }
         rows::set_state(c, &mission, MissionState::Offered, None, now)?;
         Ok(MissionState::Offered)
@@ -114,22 +108,6 @@ pub async fn offer(
         ops.outbox_changed();
     }
     Ok(state)
-}
-
-/// Rings the named volunteers about mission `m` (inside [`offer`]'s transaction, once
-/// their offers are recorded).
-fn ring_named(
-    conn: &Connection,
-    mission: &crate::domain::missions::Mission,
-    volunteers: &[VolunteerId],
-    at: DateTime<Utc>,
-) -> Result<()> {
-    for v in volunteers {
-        let volunteer = crate::store::volunteers::get(conn, *v)?.ok_or(Error::NoSuchVolunteer)?;
-        ring_volunteer(conn, mission, &volunteer, at)?;
-    }
-    outbound::set_phoning(conn, mission.id, Phoning::Named.code())?;
-    Ok(())
 }
 
 fn ring_volunteer(
@@ -173,7 +151,7 @@ pub async fn start_rounds(ops: &Ops, door: Door, id: MissionId) -> Result<Missio
         if !matches!(mission.state, MissionState::Proposed | MissionState::Offered) {
             return Err(Error::WrongState(format!("mission {id} is {}", mission.state)));
         }
-        outbound::set_phoning(c, id, Phoning::Rounds.code())?;
+        rows::set_phoning(c, id, Phoning::Rounds)?;
         rows::note(c, id, k.by(), None, "phoning", "the line calls the best matches, a few at a time", now)?;
         Ok(mission.state)
     })
@@ -191,7 +169,7 @@ pub async fn next_rounds(ops: &Ops) -> Result<usize> {
     let waiting = ops.store.read(outbound::waiting_rounds).await?;
     let mut decided = 0;
     for (id, how) in waiting {
-        decided += round(ops, id, Phoning::of(how)).await?;
+        decided += round(ops, id, how).await?;
     }
     Ok(decided)
 }
@@ -288,7 +266,7 @@ async fn round(ops: &Ops, id: MissionId, how: Phoning) -> Result<usize> {
         // Checked again on the writer: the mission may have been taken, called off or
         // started another round since the candidates were read.
         let Some(mission) = rows::get(c, id)? else { return Ok(0) };
-        let current = phoning(c, id)?;
+        let current = rows::phoning(c, id)?;
         if current != how
             || !matches!(mission.state, MissionState::Proposed | MissionState::Offered)
             || outbound::mission_has_live_call(c, id)?
@@ -329,7 +307,7 @@ fn hand_back(
     how: Phoning,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    outbound::set_phoning(conn, mission.id, Phoning::No.code())?;
+    rows::set_phoning(conn, mission.id, Phoning::No)?;
     let calls = outbound::of_mission(conn, mission.id)?;
     let summary = summarise(&calls);
     if how == Phoning::Named {

@@ -50,7 +50,7 @@ pub fn accept(conn: &Connection, call: &Outbound, at: DateTime<Utc>) -> Result<A
     let Some(mission) = rows::get(conn, id)? else { return Ok(Answer::Taken) };
     rows::answer_offers(conn, id, v, "accepted", Some("taken"))?;
     rows::set_state(conn, &mission, MissionState::Accepted, Some(v), at)?;
-    outbound::set_phoning(conn, id, Phoning::No.code())?;
+    rows::set_phoning(conn, id, Phoning::No)?;
     // The others' phones stop ringing: nobody answers to hear it is taken.
     outbound::withdraw_ringing(conn, id)?;
     rows::note(conn, id, None, Some(v), "accepted", "by phone", at)?;

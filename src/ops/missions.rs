@@ -238,9 +238,7 @@ pub fn propose_if_wanted(
     }
     match propose(conn, flow, &request, None, at) {
         // The line offers it by phone when it places calls (else coordinators do).
-        Ok(m) => {
-            crate::store::outbound::set_phoning(conn, m, crate::domain::missions::Phoning::Rounds.code())
-        }
+        Ok(m) => rows::set_phoning(conn, m, crate::domain::missions::Phoning::Rounds),
         Err(Error::WrongState(_)) => Ok(()),
         Err(Error::Store(e)) => Err(e),
         Err(other) => {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
 
 use super::{StoreError, time};
-use crate::domain::missions::{Mission, MissionId, MissionState};
+use crate::domain::missions::{Mission, MissionId, MissionState, Phoning};
 use crate::domain::volunteers::VolunteerId;
 use crate::domain::{AgentId, RequestId};
 
@@ -338,4 +338,27 @@ pub fn loads(
         }
     }
     Ok(out)
+}
+
+/// How the line offers mission `m` by phone, from now on.
+///
+/// # Errors
+/// SQLite errors.
+pub fn set_phoning(conn: &Connection, m: MissionId, how: Phoning) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE missions SET phoning = ?2 WHERE id = ?1")?
+        .execute(params![m.0, how.code()])?;
+    Ok(())
+}
+
+/// How the line offers mission `m` by phone.
+///
+/// # Errors
+/// SQLite errors.
+pub fn phoning(conn: &Connection, m: MissionId) -> Result<Phoning, StoreError> {
+    Ok(Phoning::of(
+        conn.prepare_cached("SELECT phoning FROM missions WHERE id = ?1")?
+            .query_row([m.0], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0),
+    ))
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{StoreError, time};
-use crate::domain::missions::MissionId;
+use crate::domain::missions::{MissionId, Phoning};
 use crate::domain::volunteers::VolunteerId;
 use crate::domain::{AgentId, RequestId};
 
@@ -490,7 +490,7 @@ pub fn mission_has_live_call(conn: &Connection, m: MissionId) -> Result<bool, St
 ///
 /// # Errors
 /// SQLite errors.
-pub fn waiting_rounds(conn: &Connection) -> Result<Vec<(MissionId, i64)>, StoreError> {
+pub fn waiting_rounds(conn: &Connection) -> Result<Vec<(MissionId, Phoning)>, StoreError> {
     let ids = conn
         .prepare_cached(
             "SELECT m.id, m.phoning FROM missions m WHERE m.phoning <> 0 AND m.state IN ('proposed', 'offered')
@@ -498,30 +498,9 @@ pub fn waiting_rounds(conn: &Connection) -> Result<Vec<(MissionId, i64)>, StoreE
                      AND o.state IN ('queued', 'sending', 'placed', 'answered', 'accepted'))
              ORDER BY m.id",
         )?
-        .query_map([], |r| Ok((MissionId(r.get(0)?), r.get(1)?)))?
+        .query_map([], |r| Ok((MissionId(r.get(0)?), Phoning::of(r.get(1)?))))?
         .collect::<Result<_, _>>()?;
     Ok(ids)
-}
-
-/// How the line offers mission `m` by phone (0: it does not).
-///
-/// # Errors
-/// SQLite errors.
-pub fn set_phoning(conn: &Connection, m: MissionId, how: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE missions SET phoning = ?2 WHERE id = ?1")?.execute(params![m.0, how])?;
-    Ok(())
-}
-
-/// How the line offers mission `m` by phone (0: it does not).
-///
-/// # Errors
-/// SQLite errors.
-pub fn phoning(conn: &Connection, m: MissionId) -> Result<i64, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT phoning FROM missions WHERE id = ?1")?
-        .query_row([m.0], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0))
 }
 
 /// Whether request `r` has an agent's call not over yet.
