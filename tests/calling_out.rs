@@ -859,3 +859,25 @@ async fn once_a_mission_is_taken_the_phones_still_ringing_for_it_stop_and_those_
     assert!(d.placed_to(NADIA).is_empty(), "never rung: the mission was taken while her call waited");
     assert_eq!(d.offer_answer(mission, nadia).as_deref(), Some("taken"));
 }
+
+#[tokio::test]
+async fn volunteers_named_by_a_coordinator_are_rung_and_then_the_mission_goes_back_to_the_coordinators() {
+    let d = desk(Arc::new(|_: &str| Pickup::NoAnswer)).await;
+    let nadia = d.add("Nadia", "0470 11 11 11", "4020").await;
+    d.add("Gaston", "0470 22 22 22", "4030").await;
+    d.app.errands_request(CALLER).await;
+    let (_, body) = d.api.post("/api/requests/1/find-volunteer", &d.cora, json!({})).await;
+    let mission = body["mission"]["id"].as_i64().unwrap();
+    let (status, body) = d
+        .api
+        .post(&format!("/api/missions/{mission}/offer"), &d.cora, json!({ "volunteers": [nadia] }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    eventually("Nadia rung and her call over", || d.placed_to(NADIA).len() == 1 && d.live_calls() == 0).await;
+    eventually("the mission back with the coordinators", || d.mission_state(mission) == "proposed").await;
+    assert!(d.placed_to(GASTON).is_empty(), "only the one named is rung");
+    let (_, queue) = d.api.get("/api/requests", &d.anna).await;
+    assert_eq!(queue["requests"], json!([]), "still a mission, not back in the agents' queue: {queue}");
+    let (_, m) = d.api.get(&format!("/api/missions/{mission}"), &d.cora).await;
+    assert!(m.to_string().contains("nobody accepted"), "{m}");
+}
