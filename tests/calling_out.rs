@@ -805,7 +805,7 @@ async fn offer_nadia_a_mission(app: &TestApp) {
 async fn at_night_the_line_waits_for_its_calling_hours_before_ringing_a_volunteer_free_at_any_hour() {
     let (app, provider) = calling_app(
         Options { at: brussels(2026, 11, 23, 22, 0), ..Options::default() },
-        Arc::new(|_: &str| Pickup::NoAnswer),
+        Arc::new(|_: &str| Pickup::After(Duration::from_secs(3), Box::new(Pickup::NoAnswer))),
     )
     .await;
     offer_nadia_a_mission(&app).await;
@@ -816,6 +816,24 @@ async fn at_night_the_line_waits_for_its_calling_hours_before_ringing_a_voluntee
     assert_eq!(state, "proposed", "the mission waits for the morning, it is not handed back");
     app.clock.advance(chrono::Duration::hours(10)); // Tuesday 08:00
     eventually("Nadia rung in the morning", || provider.placed().len() == 1).await;
+
+    // While it rings, a status naming another call changes nothing; its own ends it.
+    eventually("the call's id kept", || {
+        app.count("SELECT count(*) FROM outbound_calls WHERE sid IS NOT NULL") == 1
+    })
+    .await;
+    let status = |sid: &str| {
+        [("CallSid", sid), ("From", LINE), ("To", NADIA), ("CallStatus", "no-answer")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    };
+    let other =
+        app.phone().post("/voice/out/1/status", &status("CA0123456789abcdef0123456789abcdef")).await.unwrap();
+    assert_eq!(other.status, 204);
+    assert_eq!(app.count("SELECT count(*) FROM outbound_calls WHERE state = 'placed'"), 1, "still ringing");
+    eventually("its own status ends it", || {
+        app.count("SELECT count(*) FROM outbound_calls WHERE state = 'ended'") == 1
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -491,11 +491,22 @@ pub fn ended_by_sid(
 ///
 /// # Errors
 /// Any store failure.
-pub fn status(conn: &Connection, id: i64, call_status: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+pub fn status(
+    conn: &Connection,
+    id: i64,
+    sid: &str,
+    call_status: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     if !crate::store::calls::FINAL_STATUSES.contains(&call_status) {
         return Ok(false);
     }
     match outbound::get(conn, id)? {
+        // Another call's status says nothing of this one.
+        Some(call) if call.sid.as_deref().is_some_and(|own| own != sid) => {
+            tracing::warn!(placed = id, "status of a placed call from another call: ignored");
+            Ok(false)
+        }
         Some(call) => calling::ended(conn, &call, call_status, at),
         None => Ok(false),
     }

@@ -315,6 +315,9 @@ async fn placed_step(
 
 /// The status callback of a call the service placed.
 async fn placed_status(State(app): State<AppState>, Path(id): Path<i64>, webhook: Webhook) -> Response {
+    let Some(sid) = webhook.params.get("CallSid").filter(|s| is_call_sid(s)).map(str::to_owned) else {
+        return bad_request("missing or malformed CallSid\n");
+    };
     let Some(call_status) = webhook.params.get("CallStatus").map(str::to_owned) else {
         return bad_request("missing CallStatus\n");
     };
@@ -322,7 +325,7 @@ async fn placed_status(State(app): State<AppState>, Path(id): Path<i64>, webhook
     let result = app
         .store
         .write_step(move |conn| {
-            crate::store::atomically(conn, |conn| outbound::status(conn, id, &call_status, at))
+            crate::store::atomically(conn, |conn| outbound::status(conn, id, &sid, &call_status, at))
                 .map(|changed| (changed, false))
         })
         .await;
