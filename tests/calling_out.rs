@@ -674,7 +674,15 @@ async fn simulate_as_a_volunteer_takes_an_offer_call_in_the_terminal() {
         assert!(out.status.success(), "{args:?}");
         String::from_utf8(out.stdout).unwrap()
     };
-    cli(&["agents", "add", "cora", "--role", "coordinator"], "correct horse battery\n");
+    cli(
+        &["agents", "add", "cora", "--role", "coordinator", "--phone", "0470 55 55 55"],
+        "correct horse battery\n",
+    );
+    let phone: Option<String> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT phone FROM agents WHERE login = 'cora'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(phone.as_deref(), Some("+32470555555"), "the account's click-to-call phone, in E.164");
     let token = cli(&["agents", "token", "cora"], "").trim().to_owned();
     cli(&["volunteers", "add", "Nadia", "--phone", NADIA, "--postcode", "4020", "--helps", "groceries"], "");
 
@@ -898,4 +906,23 @@ async fn volunteers_named_by_a_coordinator_are_rung_and_then_the_mission_goes_ba
     assert_eq!(queue["requests"], json!([]), "still a mission, not back in the agents' queue: {queue}");
     let (_, m) = d.api.get(&format!("/api/missions/{mission}"), &d.cora).await;
     assert!(m.to_string().contains("nobody accepted"), "{m}");
+}
+
+#[tokio::test]
+async fn without_calling_out_set_up_an_offer_by_phone_and_a_click_to_call_say_which_setting_is_missing() {
+    let app = TestApp::open().await;
+    let cora = app.add_agent("cora", "coordinator", PASSWORD);
+    let anna = app.add_agent("anna", "agent", PASSWORD);
+    let api = Api::new(&app);
+    app.errands_request(CALLER).await;
+    let (_, body) = api.post("/api/requests/1/find-volunteer", &cora, json!({})).await;
+    let mission = body["mission"]["id"].as_i64().unwrap();
+    let (status, body) = api.post(&format!("/api/missions/{mission}/offer"), &cora, json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("calling_off")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("SOLIDAIRE_TWILIO_ACCOUNT_SID"), "{body}");
+    app.errands_request("+32470999888").await;
+    assert_eq!(api.post("/api/requests/2/claim", &anna, json!({})).await.0, 200);
+    let (status, body) = api.post("/api/requests/2/call", &anna, json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("calling_off")), "{body}");
+    assert_eq!(app.count("SELECT count(*) FROM outbound_calls"), 0);
 }

@@ -51,10 +51,9 @@ pub async fn offer(
     volunteers: Vec<VolunteerId>,
 ) -> Result<MissionState> {
     if volunteers.is_empty() {
-        if ops.places_calls() {
-            return start_rounds(ops, door, id).await;
-        }
-        return Err(Error::Invalid("name at least one volunteer to offer the mission to".to_owned()));
+        // Nobody named: the line phones the best matches, which it can only do when it
+        // places calls ([`Error::CallingOff`] otherwise, naming the setting).
+        return start_rounds(ops, door, id).await;
     }
     let (now, flows, calling) = (ops.now(), ops.flows(), ops.places_calls());
     let state = change(ops, move |c| {
