@@ -146,6 +146,9 @@ impl Application {
             tracing::error!(folder = %settings.sounds.display(), error = %e, "cannot read the sounds folder: every prompt is spoken until it can be read");
             crate::sounds::Library::default()
         });
+        for folder in sounds.misplaced() {
+            tracing::warn!(folder = %folder.display(), "recordings outside a line's folder are never played: move them to <sounds>/<line>/<language>/");
+        }
         let max_in_flight = usize::try_from(settings.max_in_flight).unwrap_or(512);
         let lease = chrono::Duration::minutes(i64::from(settings.lease_minutes));
         let flows = crate::flow::InForce::new(flows);

@@ -150,7 +150,7 @@ async fn a_supervisor_reads_the_statistics_dashboard_in_a_real_browser() {
     std::fs::write(&take, solidaire::sounds::wav::tone(44_100, 2, 2.5, 440.0)).unwrap();
     sue.click("nav a[href='/console/prompts']").await;
     sue.wait_text("h1", 10, |t| t == "Prompts").await;
-    sue.click("a[href='/console/prompts/fr/greeting']").await;
+    sue.click("a[href='/console/prompts/liege/fr/greeting']").await;
     sue.wait_text("h1", 10, |t| t == "Prompt greeting (fr)").await;
     assert!(sue.text("dl.facts").await.contains("text-to-speech"));
     sue.fill("#recording", take.to_str().unwrap()).await;
@@ -158,10 +158,10 @@ async fn a_supervisor_reads_the_statistics_dashboard_in_a_real_browser() {
     let notice = sue.wait_text("p[role=status]", 10, |t| t.starts_with("New recording in force")).await;
     assert!(notice.contains("(2.5 s)"), "{notice}");
     assert!(sue.text("dl.facts").await.contains("recorded, 2.5 s"));
-    assert!(sue.exists("audio[src^='/sounds/fr/greeting.wav?v=']").await, "a player for the new take");
+    assert!(sue.exists("audio[src^='/sounds/liege/fr/greeting.wav?v=']").await, "a player for the new take");
     let call = app.call(&[Keys("1"), HangUp]).await;
     assert!(
-        call.played.iter().any(|p| p.url.contains("/sounds/fr/greeting.wav") && p.status == 200),
+        call.played.iter().any(|p| p.url.contains("/sounds/liege/fr/greeting.wav") && p.status == 200),
         "{:?}",
         call.played
     );

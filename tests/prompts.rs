@@ -52,14 +52,14 @@ fn play_url(twiml: &str, prompt: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_prompt_is_played_from_an_absolute_url_and_the_others_are_spoken() {
     let sounds = tempfile::tempdir().unwrap();
-    std::fs::create_dir(sounds.path().join("fr")).unwrap();
-    std::fs::write(sounds.path().join("fr/choose_language.wav"), tone(8000, 1, 1.5, 440.0)).unwrap();
+    std::fs::create_dir_all(sounds.path().join("liege/fr")).unwrap();
+    std::fs::write(sounds.path().join("liege/fr/choose_language.wav"), tone(8000, 1, 1.5, 440.0)).unwrap();
     let app = spawn_app(Options { sounds: Some(sounds.path().to_path_buf()), ..Options::default() }).await;
 
     let call = app.call(&[Keys("1"), HangUp]).await;
     let first = &call.exchanges[0].body;
     let url = play_url(first, "choose_language").expect("the French welcome is played");
-    assert!(url.starts_with("https://line.example.org/sounds/fr/choose_language.wav?v="), "{url}");
+    assert!(url.starts_with("https://line.example.org/sounds/liege/fr/choose_language.wav?v="), "{url}");
     assert!(first.contains(r#"<Say language="nl-BE""#), "Dutch has no recording: spoken. {first}");
     assert!(first.contains("Welkom bij Luik Solidair"), "{first}");
     assert!(
@@ -111,7 +111,7 @@ async fn a_supervisor_replaces_a_prompt_the_next_call_plays_it_and_the_old_one_c
 
     let list = send(&app, "GET", "/console/prompts", &cookie, &[], "").await;
     assert_eq!(list.status, 200);
-    assert!(list.body.contains(r#"href="/console/prompts/fr/greeting""#), "{}", list.body);
+    assert!(list.body.contains(r#"href="/console/prompts/liege/fr/greeting""#), "{}", list.body);
     assert!(list.body.contains("0 of 159 prompts recorded"), "{}", list.body);
     let call = app.call(&[Keys("1"), HangUp]).await;
     assert!(call.played.is_empty(), "nothing recorded yet");
@@ -119,18 +119,18 @@ async fn a_supervisor_replaces_a_prompt_the_next_call_plays_it_and_the_old_one_c
     // A studio take: 44.1 kHz stereo, larger than a webhook may be.
     let studio = tone(44_100, 2, 2.0, 440.0);
     assert!(studio.len() > 300_000);
-    let page = "/console/prompts/fr/greeting";
+    let page = "/console/prompts/liege/fr/greeting";
     let done = upload(&app, &cookie, &csrf, page, &studio).await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("New recording in force (2.0 s)"), "{}", done.body);
-    let first = std::fs::read(sounds.join("fr/greeting.wav")).unwrap();
+    let first = std::fs::read(sounds.join("liege/fr/greeting.wav")).unwrap();
     assert!(wav::is_telephone_format(&first), "converted to 8 kHz mono");
-    let said = std::fs::read_to_string(sounds.join("fr/greeting.txt")).unwrap();
+    let said = std::fs::read_to_string(sounds.join("liege/fr/greeting.txt")).unwrap();
     assert!(said.starts_with("Bienvenue à Liège Solidaire, la ligne gratuite"), "{said}");
 
     // The very next call plays it: no restart, no wait.
     let call = app.call(&[Keys("1"), HangUp]).await;
-    let played: Vec<_> = call.played.iter().filter(|p| p.url.contains("/sounds/fr/greeting.wav")).collect();
+    let played: Vec<_> = call.played.iter().filter(|p| p.url.contains("/sounds/liege/fr/greeting.wav")).collect();
     assert_eq!(played.len(), 1, "{:?}", call.played);
     assert_eq!(played[0].status, 200);
     assert!((played[0].seconds.unwrap() - 2.0).abs() < 0.01);
@@ -141,7 +141,7 @@ async fn a_supervisor_replaces_a_prompt_the_next_call_plays_it_and_the_old_one_c
     let second = tone(8000, 1, 1.0, 660.0);
     assert_eq!(upload(&app, &cookie, &csrf, page, &second).await.status, 200);
     assert_eq!(
-        std::fs::read(sounds.join("fr/greeting.wav")).unwrap(),
+        std::fs::read(sounds.join("liege/fr/greeting.wav")).unwrap(),
         second,
         "already telephone format: kept as is"
     );
@@ -166,11 +166,11 @@ async fn a_supervisor_replaces_a_prompt_the_next_call_plays_it_and_the_old_one_c
     )
     .await;
     assert_eq!((restored.status, restored.location.as_str()), (303, page));
-    assert_eq!(std::fs::read(sounds.join("fr/greeting.wav")).unwrap(), first, "the first take is back");
+    assert_eq!(std::fs::read(sounds.join("liege/fr/greeting.wav")).unwrap(), first, "the first take is back");
     let detail = send(&app, "GET", page, &cookie, &[], "").await;
     assert_eq!(detail.body.matches("Restore this recording").count(), 2, "the second take is kept in turn");
     let call = app.call(&[Keys("1"), HangUp]).await;
-    let played = call.played.iter().find(|p| p.url.contains("/sounds/fr/greeting.wav")).unwrap();
+    let played = call.played.iter().find(|p| p.url.contains("/sounds/liege/fr/greeting.wav")).unwrap();
     assert!((played.seconds.unwrap() - 2.0).abs() < 0.01, "the next call hears the restored take");
 
     // Refusals change nothing.
@@ -183,19 +183,19 @@ async fn a_supervisor_replaces_a_prompt_the_next_call_plays_it_and_the_old_one_c
         assert_eq!(refused.status, 422, "{}", refused.body);
         assert!(refused.body.contains(problem), "{problem}: {}", refused.body);
     }
-    assert_eq!(std::fs::read(sounds.join("fr/greeting.wav")).unwrap(), first);
+    assert_eq!(std::fs::read(sounds.join("liege/fr/greeting.wav")).unwrap(), first);
     let forged = upload(&app, &cookie, "wrong", page, &second).await;
     assert_eq!(forged.status, 403);
-    let dynamic = upload(&app, &cookie, &csrf, "/console/prompts/fr/callback_registered", &second).await;
+    let dynamic = upload(&app, &cookie, &csrf, "/console/prompts/liege/fr/callback_registered", &second).await;
     assert_eq!(dynamic.status, 422, "a prompt holding the request number is always spoken");
-    assert!(!sounds.join("fr/callback_registered.wav").exists());
-    assert_eq!(std::fs::read(sounds.join("fr/greeting.wav")).unwrap(), first);
+    assert!(!sounds.join("liege/fr/callback_registered.wav").exists());
+    assert_eq!(std::fs::read(sounds.join("liege/fr/greeting.wav")).unwrap(), first);
 
     // Agents do not manage prompts; unknown prompts and escapes are not found.
     let (agent_cookie, agent_csrf) = log_in(&app, "anna").await;
     assert_eq!(send(&app, "GET", "/console/prompts", &agent_cookie, &[], "").await.status, 403);
     assert_eq!(upload(&app, &agent_cookie, &agent_csrf, page, &second).await.status, 403);
-    assert_eq!(send(&app, "GET", "/console/prompts/fr/nothing", &cookie, &[], "").await.status, 404);
+    assert_eq!(send(&app, "GET", "/console/prompts/liege/fr/nothing", &cookie, &[], "").await.status, 404);
     let escape =
         send(&app, "GET", &format!("{page}/versions/..%2F..%2Fgreeting.wav"), &cookie, &[], "").await;
     assert_eq!(escape.status, 404);
@@ -231,9 +231,28 @@ fn flows_check_finds_recordings_made_for_an_older_text() {
     let out = check(dir.path());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("prompt `greeting` (fr):"), "{err}");
-    assert!(err.contains("fr/greeting.wav was not recorded for the prompt's current text"), "{err}");
+    assert!(err.contains("liege/fr/greeting.wav was not recorded for the prompt's current text"), "{err}");
     assert!(err.contains("1 problem(s) found"), "{err}");
+
+    // Recordings left in the layout before lines had their own folders are never played.
+    let old = tempfile::tempdir().unwrap();
+    std::fs::create_dir(old.path().join("fr")).unwrap();
+    std::fs::write(old.path().join("fr/greeting.wav"), wav::tone(8000, 1, 1.0, 440.0)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_solidaire"))
+        .env_clear()
+        .args(["flows", "check"])
+        .arg(repo("ivr-flows"))
+        .arg("--sounds")
+        .arg(old.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("recordings outside a line's folder are never played: move them to")
+            && err.contains("/<line>/fr/"),
+        "{err}"
+    );
 
     // The committed recordings match the bundled flow; those with a number are spoken.
     let out = check(&repo("ivr-flows"));
@@ -264,14 +283,14 @@ fn sounds_generate_records_every_prompt_once_in_the_telephone_format() {
     assert!(said.contains("123 recording(s) written"), "{said}");
     assert!(said.contains("de/greeting.wav"), "{said}");
     for lang in ["fr", "nl", "de"] {
-        let bytes = std::fs::read(sounds.join(lang).join("main_long.wav")).unwrap();
+        let bytes = std::fs::read(sounds.join("liege").join(lang).join("main_long.wav")).unwrap();
         assert!(wav::is_telephone_format(&bytes), "{lang}: 8 kHz mono");
         let seconds = wav::seconds(&bytes).unwrap();
         assert!((10.0..40.0).contains(&seconds), "{lang}: the long menu lasts {seconds} s");
-        let text = std::fs::read_to_string(sounds.join(lang).join("main_long.txt")).unwrap();
+        let text = std::fs::read_to_string(sounds.join("liege").join(lang).join("main_long.txt")).unwrap();
         assert!(text.contains('1') && text.contains('5'), "{text}");
     }
-    assert!(!sounds.join("fr/callback_registered.wav").exists(), "a prompt holding a number is spoken");
+    assert!(!sounds.join("liege/fr/callback_registered.wav").exists(), "a prompt holding a number is spoken");
     let again = generate();
     let said = String::from_utf8_lossy(&again.stdout);
     assert!(said.contains("0 recording(s) written") && said.contains("123 already up to date"), "{said}");

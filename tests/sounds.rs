@@ -32,12 +32,12 @@ fn header<'h>(head: &'h str, name: &str) -> &'h str {
 async fn prompts_are_served_with_caching_headers_and_nothing_else_is() {
     let app = TestApp::open().await;
     let sounds = app.dir.path().join("sounds");
-    std::fs::create_dir_all(sounds.join("fr")).unwrap();
-    std::fs::write(sounds.join("fr/greeting.wav"), b"RIFF\x24\x00\x00\x00WAVEfmt fake audio").unwrap();
-    std::os::unix::fs::symlink(&app.db, sounds.join("fr/escape.wav")).unwrap();
+    std::fs::create_dir_all(sounds.join("liege/fr")).unwrap();
+    std::fs::write(sounds.join("liege/fr/greeting.wav"), b"RIFF\x24\x00\x00\x00WAVEfmt fake audio").unwrap();
+    std::os::unix::fs::symlink(&app.db, sounds.join("liege/fr/escape.wav")).unwrap();
 
     let (head, len) =
-        get(&app, "GET /sounds/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        get(&app, "GET /sounds/liege/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert_eq!(header(&head, "content-type"), "audio/wav");
     assert_eq!(header(&head, "cache-control"), "public, max-age=3600");
@@ -49,7 +49,7 @@ async fn prompts_are_served_with_caching_headers_and_nothing_else_is() {
     let (head, len) = get(
         &app,
         &format!(
-            "GET /sounds/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\nConnection: close\r\n\r\n"
+            "GET /sounds/liege/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\nConnection: close\r\n\r\n"
         ),
     );
     assert!(head.starts_with("http/1.1 304"), "{head}");
@@ -58,23 +58,23 @@ async fn prompts_are_served_with_caching_headers_and_nothing_else_is() {
     let (head, _) = get(
         &app,
         &format!(
-            "GET /sounds/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: {since}\r\nConnection: close\r\n\r\n"
+            "GET /sounds/liege/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: {since}\r\nConnection: close\r\n\r\n"
         ),
     );
     assert!(head.starts_with("http/1.1 304"), "{head}");
     let (head, len) =
-        get(&app, "HEAD /sounds/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        get(&app, "HEAD /sounds/liege/fr/greeting.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(head.starts_with("http/1.1 200") && head.contains("etag: "), "{head}");
     assert_eq!(len, 0);
 
     for path in [
         "/sounds/../solidaire.db",
-        "/sounds/fr/../../solidaire.db",
+        "/sounds/liege/fr/../../solidaire.db",
         "/sounds/..%2Fsolidaire.db",
         "/sounds/fr%2F..%2F..%2Fsolidaire.db",
-        "/sounds/fr/escape.wav",
+        "/sounds/liege/fr/escape.wav",
         "/sounds/.hidden.wav",
-        "/sounds/fr/missing.wav",
+        "/sounds/liege/fr/missing.wav",
     ] {
         let (head, _) = get(&app, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
         assert!(head.starts_with("http/1.1 404") || head.starts_with("http/1.1 400"), "{path}: {head}");
@@ -84,14 +84,14 @@ async fn prompts_are_served_with_caching_headers_and_nothing_else_is() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recording_in_force_is_served_whole_with_the_tag_of_its_file_and_its_caching_headers() {
     let sounds = tempfile::tempdir().unwrap();
-    std::fs::create_dir(sounds.path().join("fr")).unwrap();
-    let file = sounds.path().join("fr/choose_language.wav");
+    std::fs::create_dir_all(sounds.path().join("liege/fr")).unwrap();
+    let file = sounds.path().join("liege/fr/choose_language.wav");
     let audio = solidaire::sounds::wav::tone(8000, 1, 1.5, 440.0);
     std::fs::write(&file, &audio).unwrap();
     let tag = solidaire::sounds::tag(&std::fs::metadata(&file).unwrap());
     let app = spawn_app(Options { sounds: Some(sounds.path().to_path_buf()), ..Options::default() }).await;
 
-    let request = "GET /sounds/fr/choose_language.wav?v=x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let request = "GET /sounds/liege/fr/choose_language.wav?v=x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     let (head, len) = get(&app, request);
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert_eq!(header(&head, "content-type"), "audio/wav");
@@ -103,13 +103,13 @@ async fn a_recording_in_force_is_served_whole_with_the_tag_of_its_file_and_its_c
     let (head, len) = get(
         &app,
         &format!(
-            "GET /sounds/fr/choose_language.wav HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"{tag}\"\r\nConnection: close\r\n\r\n"
+            "GET /sounds/liege/fr/choose_language.wav HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"{tag}\"\r\nConnection: close\r\n\r\n"
         ),
     );
     assert!(head.starts_with("http/1.1 304"), "{head}");
     assert_eq!(len, 0);
     let (head, len) =
-        get(&app, "HEAD /sounds/fr/choose_language.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        get(&app, "HEAD /sounds/liege/fr/choose_language.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(head.starts_with("http/1.1 200") && head.contains("etag: "), "{head}");
     assert_eq!(len, 0);
 }
@@ -121,11 +121,11 @@ async fn a_recording_in_force_is_served_whole_with_the_tag_of_its_file_and_its_c
 async fn a_sounds_folder_that_cannot_be_read_keeps_the_recordings_in_force() {
     let dir = tempfile::tempdir().unwrap();
     let sounds = dir.path().join("sounds");
-    std::fs::create_dir_all(sounds.join("fr")).unwrap();
-    std::fs::write(sounds.join("fr/greeting.wav"), solidaire::sounds::wav::tone(8000, 1, 1.0, 440.0))
+    std::fs::create_dir_all(sounds.join("liege/fr")).unwrap();
+    std::fs::write(sounds.join("liege/fr/greeting.wav"), solidaire::sounds::wav::tone(8000, 1, 1.0, 440.0))
         .unwrap();
     let app = spawn_app(Options { sounds: Some(sounds.clone()), ..Options::default() }).await;
-    let plays = |twiml: &str| twiml.contains("/sounds/fr/greeting.wav");
+    let plays = |twiml: &str| twiml.contains("/sounds/liege/fr/greeting.wav");
     let call = app.call(&[Keys("1"), HangUp]).await;
     assert!(plays(&call.exchanges[1].body), "{}", call.exchanges[1].body);
 

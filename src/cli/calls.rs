@@ -135,15 +135,16 @@ struct Terminal {
 }
 
 impl Terminal {
-    /// The text beside a played recording (`…/sounds/fr/greeting.wav?v=…`), when known.
+    /// The text beside a played recording (`…/sounds/liege/fr/greeting.wav?v=…`), when
+    /// known.
     fn text_of(&self, url: &str) -> Option<String> {
-        let path = url.split("/sounds/").nth(1)?.split('?').next()?;
-        let (lang, file) = path.split_once('/')?;
-        let prompt = file.strip_suffix(".wav")?;
-        if !crate::sounds::is_plain(lang) || !crate::sounds::is_plain(prompt) {
+        let path = url.split("/sounds/").nth(1)?.split('?').next()?.strip_suffix(".wav")?;
+        let mut parts = path.split('/');
+        let (line, lang, prompt) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || ![line, lang, prompt].into_iter().all(crate::sounds::is_plain) {
             return None;
         }
-        std::fs::read_to_string(self.sounds.join(lang).join(format!("{prompt}.txt")))
+        std::fs::read_to_string(self.sounds.join(line).join(lang).join(format!("{prompt}.txt")))
             .ok()
             .map(|t| t.trim().to_owned())
     }
@@ -168,7 +169,7 @@ impl Caller for Terminal {
         let length = played.seconds.map_or_else(|| "not a WAV file".to_owned(), |s| format!("{s:.1} s"));
         let status =
             if played.status == 200 { "200 OK".to_owned() } else { format!("{} FAILED", played.status) };
-        let lang = played.url.split("/sounds/").nth(1).and_then(|p| p.split('/').next()).unwrap_or("?");
+        let lang = played.url.split("/sounds/").nth(1).and_then(|p| p.split('/').nth(1)).unwrap_or("?");
         let text = self.text_of(&played.url).unwrap_or_else(|| "(recording)".to_owned());
         println!("  [{lang} ♪] {text}\n        {} ({status}, {}, {length})", played.url, played.content_type);
     }

@@ -303,7 +303,7 @@ fn generate_sounds(settings: &Settings, force: bool) -> anyhow::Result<()> {
     let report = crate::sounds::generate::generate(&flows, root, force, chrono::Utc::now(), &mut |line| {
         println!("{line}");
     })?;
-    let total = report.written.iter().fold(0.0, |sum, w| sum + w.2);
+    let total = report.written.iter().fold(0.0, |sum, w| sum + w.1);
     println!(
         "{} recording(s) written to {} ({total:.0} s in all), {} already up to date; spoken by text-to-speech during calls (they hold a number): {}",
         report.written.len(),
@@ -330,16 +330,25 @@ fn check_recordings(flows: &crate::flow::Flows, root: &std::path::Path) -> usize
     let mut missing = Vec::new();
     for f in &found {
         match f {
-            Finding::Stale { path, prompt, lang } => {
+            Finding::Stale { path, slot } => {
                 stale += 1;
                 eprintln!(
-                    "{}: prompt `{prompt}` ({lang}): {}/{lang}/{prompt}.wav was not recorded for the prompt's current text: record it again, or run `solidaire sounds generate`",
+                    "{}: {}/{slot}.wav was not recorded for the prompt's current text: record it again, or run `solidaire sounds generate`",
                     path.display(),
                     root.display()
                 );
             }
-            Finding::Missing { prompt, lang } => missing.push(format!("{lang}/{prompt}")),
+            Finding::Missing { slot } => missing.push(slot.clone()),
         }
+    }
+    for folder in library.misplaced() {
+        stale += 1;
+        eprintln!(
+            "{}: recordings outside a line's folder are never played: move them to {}/<line>/{}/",
+            folder.display(),
+            root.display(),
+            folder.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+        );
     }
     println!("{} recording(s) in {}", library.len(), root.display());
     if !missing.is_empty() {

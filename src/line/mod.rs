@@ -22,7 +22,7 @@ use crate::flow::engine::{self, Action, Effect, Event, Turn};
 use crate::flow::{Flow, Flows, Registers};
 use crate::ops::queue;
 use crate::phone::{E164, mask, spell_digits};
-use crate::sounds::Library;
+use crate::sounds::{Library, Slot};
 use crate::store::calls::{self, NewCall, StepRecord};
 use crate::store::{StoreError, atomically};
 use crate::telephony::twiml::{self, Links, Voices};
@@ -319,7 +319,7 @@ fn special_call(
                 .collect();
             let voices = Voices {
                 voice: &|lang| flow.voice(lang),
-                recording: &|lang, prompt| sounds.url(&req.base, lang, prompt),
+                recording: &|lang, prompt| sounds.url(&req.base, Slot::new(&flow.id, lang, prompt)),
             };
             calls::set_outcome(conn, &req.sid, "informed")?;
             tracing::info!(call = %req.sid, line = %flow.id, "a call to a line whose service has ended");
@@ -350,7 +350,7 @@ fn render(flow: &Flow, sounds: &Library, req: &Request, turn: &Turn) -> String {
         &turn.actions,
         Voices {
             voice: &|lang| flow.voice(lang),
-            recording: &|lang, prompt| sounds.url(&req.base, lang, prompt),
+            recording: &|lang, prompt| sounds.url(&req.base, Slot::new(&flow.id, lang, prompt)),
         },
         Links { base: &req.base, step: turn.state.step, placed: None },
     )

@@ -18,7 +18,7 @@ use crate::flow::prompts as p;
 use crate::ops::calling;
 use crate::ops::keypad::{self, Answer};
 use crate::phone::{E164, spell_digits};
-use crate::sounds::Library;
+use crate::sounds::{Library, Slot};
 use crate::store::outbound::{self, Change, Outbound, Purpose, State};
 use crate::store::{StoreError, callbacks, missions};
 use crate::telephony::twiml::{self, Links, Voices};
@@ -183,7 +183,7 @@ pub fn handle(
         &turn.actions,
         Voices {
             voice: &|lang| flow.voice(lang),
-            recording: &|lang, prompt| sounds.url(&req.base, lang, prompt),
+            recording: &|lang, prompt| sounds.url(&req.base, Slot::new(&flow.id, lang, prompt)),
         },
         Links { base: &req.base, step: call.step + 1, placed: Some(call.id) },
     );

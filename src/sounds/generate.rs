@@ -9,7 +9,7 @@ use std::process::Command;
 
 use chrono::{DateTime, Utc};
 
-use super::{Library, is_dynamic, wav};
+use super::{Library, Slot, is_dynamic, wav};
 use crate::flow::Flows;
 
 /// Words per minute: slower than espeak-ng's default, for callers who hear less well.
@@ -51,8 +51,8 @@ pub enum GenerateError {
 /// What a run did.
 #[derive(Debug, Default)]
 pub struct Report {
-    /// Written: language, prompt, seconds.
-    pub written: Vec<(String, String, f64)>,
+    /// Written: `line/lang/prompt`, seconds.
+    pub written: Vec<(String, f64)>,
     /// Already recorded for their current text.
     pub up_to_date: usize,
     /// Spoken by text-to-speech during the call (they hold a placeholder).
@@ -158,35 +158,36 @@ pub fn generate(
     let installed = installed_voices()?;
     let library = Library::scan(root)?;
     let mut report = Report::default();
-    // (lang, prompt) → (text, voice): the sounds folder is shared by the lines.
-    let mut wanted: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    // (line, lang, prompt) → (text, voice).
+    let mut wanted: BTreeMap<(String, String, String), (String, String)> = BTreeMap::new();
     for flow in flows.iter() {
         for (id, texts) in &flow.file.prompts {
             for lang in &flow.file.line.languages {
                 let lang = lang.get_ref();
                 let Some(text) = texts.get(lang.as_str()) else { continue };
                 if is_dynamic(text) {
-                    report.dynamic.push(format!("{lang}/{}", id.get_ref()));
+                    report.dynamic.push(Slot::new(&flow.id, lang, id.get_ref()).path());
                     continue;
                 }
                 let voice = espeak_voice(&installed, &flow.voice(lang).language, lang);
-                wanted.insert((lang.clone(), id.get_ref().clone()), (text.trim().to_owned(), voice));
+                let slot = (flow.id.clone(), lang.clone(), id.get_ref().clone());
+                wanted.insert(slot, (text.trim().to_owned(), voice));
             }
         }
     }
     let work = tempfile_dir(root)?;
     let result = (|| {
-        for ((lang, prompt), (text, voice)) in &wanted {
-            let current = library.get(lang, prompt);
-            if !force && current.is_some_and(|r| r.says(text)) {
+        for ((line, lang, prompt), (text, voice)) in &wanted {
+            let slot = Slot::new(line, lang, prompt);
+            if !force && library.get(slot).is_some_and(|r| r.says(text)) {
                 report.up_to_date += 1;
                 continue;
             }
             let bytes = speak(voice, text, prompt, lang, &work)?;
             let seconds = wav::seconds(&bytes).unwrap_or_default();
-            super::replace(root, lang, prompt, &bytes, text, now)?;
-            progress(&format!("{lang}/{prompt}.wav  {seconds:5.1} s  (espeak-ng {voice})"));
-            report.written.push((lang.clone(), prompt.clone(), seconds));
+            super::replace(root, slot, &bytes, text, now)?;
+            progress(&format!("{}.wav  {seconds:5.1} s  (espeak-ng {voice})", slot.path()));
+            report.written.push((slot.path(), seconds));
         }
         Ok(())
     })();

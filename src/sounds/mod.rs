@@ -1,8 +1,10 @@
-//! Recorded prompts. `sounds/<lang>/<prompt>.wav` is played instead of text-to-speech
-//! when it exists; beside it, `<prompt>.txt` holds the text it says, so a recording made
-//! for an older text is found (`solidaire flows check`). Replaced recordings are kept
-//! under `sounds/.versions/<lang>/<prompt>/` and can be restored. Prompts with a
-//! placeholder (`{phone}`, `{postcode}`, `{request}`) are always spoken by text-to-speech.
+//! Recorded prompts. `sounds/<line>/<lang>/<prompt>.wav` is played instead of
+//! text-to-speech when it exists; beside it, `<prompt>.txt` holds the text it says, so a
+//! recording made for an older text is found (`solidaire flows check`). Each line has its
+//! own folder: two cities say different things under one prompt id. Replaced recordings
+//! are kept under `sounds/.versions/<line>/<lang>/<prompt>/` and can be restored. Prompts
+//! with a placeholder (`{phone}`, `{postcode}`, `{request}`) are always spoken by
+//! text-to-speech.
 
 pub mod generate;
 pub mod wav;
@@ -57,12 +59,51 @@ impl Recording {
     }
 }
 
-/// Every recording of the sounds folder, by language and prompt.
+/// Recordings of one line, by language then prompt id.
+type Shelf = HashMap<String, HashMap<String, Recording>>;
+
+/// Every recording of the sounds folder, by line, language and prompt.
 #[derive(Debug, Clone, Default)]
 pub struct Library {
-    /// By language, then prompt id (looked up with borrowed names on every webhook).
-    recordings: HashMap<String, HashMap<String, Recording>>,
+    /// By line, language, then prompt id (looked up with borrowed names on every webhook).
+    recordings: HashMap<String, Shelf>,
     fingerprint: Vec<(PathBuf, u64, u128)>,
+    /// Folders holding recordings outside any line's folder (the layout before lines had
+    /// their own): never played, reported.
+    misplaced: Vec<PathBuf>,
+}
+
+/// Where a recording lives: a line, one of its languages, a prompt id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot<'a> {
+    /// The line's id (its flow file's stem).
+    pub line: &'a str,
+    /// Language code.
+    pub lang: &'a str,
+    /// Prompt id.
+    pub prompt: &'a str,
+}
+
+impl<'a> Slot<'a> {
+    /// The slot of `prompt` in `lang` on `line`.
+    #[must_use]
+    pub fn new(line: &'a str, lang: &'a str, prompt: &'a str) -> Self {
+        Self { line, lang, prompt }
+    }
+
+    /// Its path below the sounds folder (or the versions folder): `line/lang/prompt`.
+    #[must_use]
+    pub fn path(&self) -> String {
+        format!("{}/{}/{}", self.line, self.lang, self.prompt)
+    }
+
+    fn checked(&self) -> io::Result<()> {
+        if is_plain(self.line) && is_plain(self.lang) && is_plain(self.prompt) {
+            Ok(())
+        } else {
+            Err(io::Error::new(io::ErrorKind::InvalidInput, "line, language and prompt must be plain names"))
+        }
+    }
 }
 
 /// A plain name: letters, digits, `_` and `-` (prompt ids and language codes).
@@ -84,35 +125,59 @@ pub fn tag(meta: &std::fs::Metadata) -> String {
     format!("{:x}-{:x}", meta.len(), modified_nanos(meta))
 }
 
-/// The WAV files directly under `root/<lang>/`, with size and modification time.
-fn wav_files(root: &Path) -> io::Result<Vec<(PathBuf, u64, u128)>> {
-    let mut files = Vec::new();
-    let langs = match std::fs::read_dir(root) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(files),
+/// The plain-named folders directly under `dir` (none when it is gone).
+fn folders(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let listed = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         listed => listed?,
     };
-    for lang in langs {
-        let lang = lang?;
-        let Some(name) = lang.file_name().to_str().map(str::to_owned) else { continue };
-        if !is_plain(&name) || !gone_is_none(std::fs::metadata(lang.path()))?.is_some_and(|m| m.is_dir()) {
-            continue;
+    let mut out = Vec::new();
+    for entry in listed {
+        let entry = entry?;
+        let plain = entry.file_name().to_str().is_some_and(is_plain);
+        if plain && gone_is_none(std::fs::metadata(entry.path()))?.is_some_and(|m| m.is_dir()) {
+            out.push(entry.path());
         }
-        let listed = match std::fs::read_dir(lang.path()) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            listed => listed?,
-        };
-        for file in listed {
-            let file = file?;
-            let path = file.path();
-            if path.extension().is_some_and(|x| x == "wav" || x == "txt") {
-                if let Some(meta) = gone_is_none(file.metadata())? {
-                    files.push((path, meta.len(), modified_nanos(&meta)));
-                }
+    }
+    Ok(out)
+}
+
+/// The WAV and text files directly under `dir`, with size and modification time.
+fn sound_files(dir: &Path, out: &mut Vec<(PathBuf, u64, u128)>) -> io::Result<()> {
+    let listed = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        listed => listed?,
+    };
+    for file in listed {
+        let file = file?;
+        let path = file.path();
+        if path.extension().is_some_and(|x| x == "wav" || x == "txt") {
+            if let Some(meta) = gone_is_none(file.metadata())? {
+                out.push((path, meta.len(), modified_nanos(&meta)));
             }
         }
     }
+    Ok(())
+}
+
+/// The WAV and text files under `root/<line>/<lang>/`, with size and modification time;
+/// and the folders holding WAV files directly under `root/<name>/` (misplaced).
+fn wav_files(root: &Path) -> io::Result<(Vec<(PathBuf, u64, u128)>, Vec<PathBuf>)> {
+    let mut files = Vec::new();
+    let mut misplaced = Vec::new();
+    for line in folders(root)? {
+        let mut loose = Vec::new();
+        sound_files(&line, &mut loose)?;
+        if loose.iter().any(|(p, _, _)| p.extension().is_some_and(|x| x == "wav")) {
+            misplaced.push(line.clone());
+        }
+        for lang in folders(&line)? {
+            sound_files(&lang, &mut files)?;
+        }
+    }
     files.sort();
-    Ok(files)
+    misplaced.sort();
+    Ok((files, misplaced))
 }
 
 /// A file removed while the folder is read is no file; any other failure (no more
@@ -156,16 +221,18 @@ impl Library {
 
     /// Reads the folder, keeping the bytes of recordings up to `budget` bytes in all.
     fn read(root: &Path, budget: u64) -> io::Result<Self> {
-        let fingerprint = wav_files(root)?;
-        let mut recordings: HashMap<String, HashMap<String, Recording>> = HashMap::new();
+        let (fingerprint, misplaced) = wav_files(root)?;
+        let mut recordings: HashMap<String, Shelf> = HashMap::new();
         let mut in_memory = 0;
         for (path, _, _) in &fingerprint {
             if path.extension().is_none_or(|x| x != "wav") {
                 continue;
             }
-            let (Some(id), Some(lang)) = (
+            let lang_dir = path.parent();
+            let (Some(id), Some(lang), Some(line)) = (
                 path.file_stem().and_then(|s| s.to_str()),
-                path.parent().and_then(Path::file_name).and_then(|s| s.to_str()),
+                lang_dir.and_then(Path::file_name).and_then(|s| s.to_str()),
+                lang_dir.and_then(Path::parent).and_then(Path::file_name).and_then(|s| s.to_str()),
             ) else {
                 continue;
             };
@@ -198,40 +265,49 @@ impl Library {
                 modified: modified_nanos(&meta),
                 audio: audio.map(|bytes| Audio(bytes.into())),
             };
-            recordings.entry(lang.to_owned()).or_default().insert(id.to_owned(), recording);
+            let shelf = recordings.entry(line.to_owned()).or_default();
+            shelf.entry(lang.to_owned()).or_default().insert(id.to_owned(), recording);
         }
-        Ok(Self { recordings, fingerprint })
+        Ok(Self { recordings, fingerprint, misplaced })
+    }
+
+    /// Folders holding recordings directly (`sounds/fr/`), outside any line's folder:
+    /// they are never played. Move each into the folder of the line it was made for
+    /// (`sounds/liege/fr/`).
+    #[must_use]
+    pub fn misplaced(&self) -> &[PathBuf] {
+        &self.misplaced
     }
 
     /// Whether the folder changed since this library was read (a folder that cannot be
     /// read now has not: the library in force stays).
     #[must_use]
     pub fn is_stale(&self, root: &Path) -> bool {
-        wav_files(root).is_ok_and(|files| files != self.fingerprint)
+        wav_files(root).is_ok_and(|(files, _)| files != self.fingerprint)
     }
 
-    /// The recording of `prompt` in `lang`.
+    /// The recording in `slot`.
     #[must_use]
-    pub fn get(&self, lang: &str, prompt: &str) -> Option<&Recording> {
-        self.recordings.get(lang)?.get(prompt)
+    pub fn get(&self, slot: Slot<'_>) -> Option<&Recording> {
+        self.recordings.get(slot.line)?.get(slot.lang)?.get(slot.prompt)
     }
 
-    /// The absolute URL the provider fetches for `prompt` in `lang`, when recorded.
+    /// The absolute URL the provider fetches for `slot`, when recorded.
     #[must_use]
-    pub fn url(&self, base: &str, lang: &str, prompt: &str) -> Option<String> {
-        self.get(lang, prompt).map(|r| format!("{base}/sounds/{lang}/{prompt}.wav?v={}", r.tag))
+    pub fn url(&self, base: &str, slot: Slot<'_>) -> Option<String> {
+        self.get(slot).map(|r| format!("{base}/sounds/{}.wav?v={}", slot.path(), r.tag))
     }
 
     /// How many recordings.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.recordings.values().map(HashMap::len).sum()
+        self.recordings.values().flat_map(HashMap::values).map(HashMap::len).sum()
     }
 
     /// Whether there is none.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.recordings.values().all(HashMap::is_empty)
+        self.len() == 0
     }
 }
 
@@ -244,17 +320,13 @@ pub enum Finding {
     Stale {
         /// Flow file.
         path: PathBuf,
-        /// Prompt id.
-        prompt: String,
-        /// Language.
-        lang: String,
+        /// `line/lang/prompt`.
+        slot: String,
     },
     /// No recording: spoken by text-to-speech.
     Missing {
-        /// Prompt id.
-        prompt: String,
-        /// Language.
-        lang: String,
+        /// `line/lang/prompt`.
+        slot: String,
     },
 }
 
@@ -267,14 +339,14 @@ pub fn findings(flows: &Flows, library: &Library) -> Vec<Finding> {
             for lang in &flow.file.line.languages {
                 let lang = lang.get_ref();
                 let Some(text) = texts.get(lang.as_str()) else { continue };
-                let prompt = id.get_ref().clone();
                 if is_dynamic(text) {
                     continue;
                 }
-                match library.get(lang, &prompt) {
-                    None => out.push(Finding::Missing { prompt, lang: lang.clone() }),
+                let here = Slot::new(&flow.id, lang, id.get_ref());
+                match library.get(here) {
+                    None => out.push(Finding::Missing { slot: here.path() }),
                     Some(r) if !r.says(text) => {
-                        out.push(Finding::Stale { path: flow.path.clone(), prompt, lang: lang.clone() });
+                        out.push(Finding::Stale { path: flow.path.clone(), slot: here.path() });
                     }
                     Some(_) => {}
                 }
@@ -297,20 +369,14 @@ pub struct Version {
     pub text: Option<String>,
 }
 
-fn current(root: &Path, lang: &str, prompt: &str) -> PathBuf {
-    root.join(lang).join(format!("{prompt}.wav"))
+fn current(root: &Path, slot: Slot<'_>) -> PathBuf {
+    root.join(slot.line).join(slot.lang).join(format!("{}.wav", slot.prompt))
 }
 
-fn versions_dir(root: &Path, lang: &str, prompt: &str) -> PathBuf {
-    root.join(".versions").join(lang).join(prompt)
-}
-
-fn checked(lang: &str, prompt: &str) -> io::Result<()> {
-    if is_plain(lang) && is_plain(prompt) {
-        Ok(())
-    } else {
-        Err(io::Error::new(io::ErrorKind::InvalidInput, "language and prompt must be plain names"))
-    }
+/// The folder of a slot's kept versions.
+#[must_use]
+pub fn versions_dir(root: &Path, slot: Slot<'_>) -> PathBuf {
+    root.join(".versions").join(slot.line).join(slot.lang).join(slot.prompt)
 }
 
 /// Writes a file whole or not at all (a call fetching it never reads half a file).
@@ -321,12 +387,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Moves the recording in force (and its text) into the versions folder.
-fn keep_current(root: &Path, lang: &str, prompt: &str, now: DateTime<Utc>) -> io::Result<()> {
-    let wav = current(root, lang, prompt);
+fn keep_current(root: &Path, slot: Slot<'_>, now: DateTime<Utc>) -> io::Result<()> {
+    let wav = current(root, slot);
     if !wav.exists() {
         return Ok(());
     }
-    let dir = versions_dir(root, lang, prompt);
+    let dir = versions_dir(root, slot);
     std::fs::create_dir_all(&dir)?;
     let mut name = now.format("%Y%m%dT%H%M%S%3fZ").to_string();
     while dir.join(format!("{name}.wav")).exists() {
@@ -340,34 +406,27 @@ fn keep_current(root: &Path, lang: &str, prompt: &str, now: DateTime<Utc>) -> io
     Ok(())
 }
 
-/// Puts a new recording of `prompt` in `lang` in force (already checked and converted,
-/// see [`wav::prepare`]), keeping the previous one. `text` is what it says.
+/// Puts a new recording in `slot` in force (already checked and converted, see
+/// [`wav::prepare`]), keeping the previous one. `text` is what it says.
 ///
 /// # Errors
 /// File system errors, or names that are not plain.
-pub fn replace(
-    root: &Path,
-    lang: &str,
-    prompt: &str,
-    wav_bytes: &[u8],
-    text: &str,
-    now: DateTime<Utc>,
-) -> io::Result<()> {
-    checked(lang, prompt)?;
-    std::fs::create_dir_all(root.join(lang))?;
-    keep_current(root, lang, prompt, now)?;
-    let wav = current(root, lang, prompt);
+pub fn replace(root: &Path, slot: Slot<'_>, wav_bytes: &[u8], text: &str, now: DateTime<Utc>) -> io::Result<()> {
+    slot.checked()?;
+    std::fs::create_dir_all(root.join(slot.line).join(slot.lang))?;
+    keep_current(root, slot, now)?;
+    let wav = current(root, slot);
     write_atomically(&wav.with_extension("txt"), format!("{}\n", text.trim()).as_bytes())?;
     write_atomically(&wav, wav_bytes)
 }
 
 /// The kept versions of a prompt, newest first.
 #[must_use]
-pub fn versions(root: &Path, lang: &str, prompt: &str) -> Vec<Version> {
-    if checked(lang, prompt).is_err() {
+pub fn versions(root: &Path, slot: Slot<'_>) -> Vec<Version> {
+    if slot.checked().is_err() {
         return Vec::new();
     }
-    let dir = versions_dir(root, lang, prompt);
+    let dir = versions_dir(root, slot);
     let mut out: Vec<Version> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
@@ -394,18 +453,18 @@ pub fn versions(root: &Path, lang: &str, prompt: &str) -> Vec<Version> {
 ///
 /// # Errors
 /// [`io::ErrorKind::NotFound`] for an unknown version; file system errors.
-pub fn restore(root: &Path, lang: &str, prompt: &str, version: &str, now: DateTime<Utc>) -> io::Result<()> {
-    checked(lang, prompt)?;
+pub fn restore(root: &Path, slot: Slot<'_>, version: &str, now: DateTime<Utc>) -> io::Result<()> {
+    slot.checked()?;
     // Version names are timestamps: a name too long for the file system is no version.
     if version.is_empty() || version.len() > 64 || !version.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(io::Error::new(io::ErrorKind::NotFound, "no such version"));
     }
-    let dir = versions_dir(root, lang, prompt);
+    let dir = versions_dir(root, slot);
     let wav = std::fs::read(dir.join(format!("{version}.wav")))?;
     let text = std::fs::read_to_string(dir.join(format!("{version}.txt"))).unwrap_or_default();
-    keep_current(root, lang, prompt, now)?;
-    let target = current(root, lang, prompt);
-    std::fs::create_dir_all(root.join(lang))?;
+    keep_current(root, slot, now)?;
+    let target = current(root, slot);
+    std::fs::create_dir_all(root.join(slot.line).join(slot.lang))?;
     if text.is_empty() {
         let _ = std::fs::remove_file(target.with_extension("txt"));
     } else {
@@ -421,24 +480,24 @@ mod tests {
     #[test]
     fn recordings_are_kept_in_memory_up_to_a_size_the_others_read_from_the_disk() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("fr")).unwrap();
+        std::fs::create_dir_all(dir.path().join("liege/fr")).unwrap();
         let short = wav::tone(8000, 1, 1.0, 440.0);
-        std::fs::write(dir.path().join("fr/greeting.wav"), &short).unwrap();
+        std::fs::write(dir.path().join("liege/fr/greeting.wav"), &short).unwrap();
         // 16-bit samples at 8 kHz: 16 kB a second, past the limit for one recording.
         let seconds = f64::from(u32::try_from(IN_MEMORY_EACH / 16_000 + 1).unwrap());
-        std::fs::write(dir.path().join("fr/long.wav"), wav::tone(8000, 1, seconds, 440.0)).unwrap();
+        std::fs::write(dir.path().join("liege/fr/long.wav"), wav::tone(8000, 1, seconds, 440.0)).unwrap();
 
         let library = Library::load(dir.path()).unwrap();
-        let greeting = library.get("fr", "greeting").unwrap();
+        let greeting = library.get(Slot::new("liege", "fr", "greeting")).unwrap();
         assert_eq!(greeting.audio.as_ref().map(|a| a.0.as_ref()), Some(short.as_slice()));
         assert!((greeting.seconds - 1.0).abs() < 0.01);
-        let long = library.get("fr", "long").unwrap();
+        let long = library.get(Slot::new("liege", "fr", "long")).unwrap();
         assert!(long.audio.is_none(), "{long:?}");
         assert!((long.seconds - seconds).abs() < 0.01, "still known, from its header");
         assert!(format!("{library:?}").len() < 2_000, "bytes are not printed");
         let scanned = Library::scan(dir.path()).unwrap();
         assert!(
-            scanned.get("fr", "greeting").is_some_and(|r| r.audio.is_none()),
+            scanned.get(Slot::new("liege", "fr", "greeting")).is_some_and(|r| r.audio.is_none()),
             "a scan reads headers only"
         );
     }

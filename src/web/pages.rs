@@ -468,6 +468,10 @@ fn recording_state(row: &PromptRow) -> Markup {
 pub struct PromptRow {
     /// Prompt id.
     pub prompt: String,
+    /// The line's id.
+    pub line: String,
+    /// The line's name.
+    pub line_name: String,
     /// Language.
     pub lang: String,
     /// Its text in the flow.
@@ -479,6 +483,12 @@ pub struct PromptRow {
 }
 
 impl PromptRow {
+    /// Where its recording lives.
+    #[must_use]
+    pub fn slot(&self) -> crate::sounds::Slot<'_> {
+        crate::sounds::Slot::new(&self.line, &self.lang, &self.prompt)
+    }
+
     /// Recorded for another text than the flow's.
     #[must_use]
     pub fn stale(&self) -> bool {
@@ -499,10 +509,11 @@ pub fn prompts_page(viewer: &Viewer, rows: &[PromptRow]) -> Html<String> {
                 @if stale > 0 { ", " strong.error { (stale) " made for an older text" } }
                 ". The others are spoken by the line's text-to-speech voice." }
             table {
-                thead { tr { th scope="col" { "Prompt" } th scope="col" { "Language" } th scope="col" { "Text" } th scope="col" { "Recording" } } }
+                thead { tr { th scope="col" { "Line" } th scope="col" { "Prompt" } th scope="col" { "Language" } th scope="col" { "Text" } th scope="col" { "Recording" } } }
                 tbody { @for r in rows {
                     tr {
-                        td { a href={ "/console/prompts/" (r.lang) "/" (r.prompt) } { (r.prompt) } }
+                        td { (r.line_name) }
+                        td { a href={ "/console/prompts/" (r.slot().path()) } { (r.prompt) } }
                         td { (r.lang) }
                         td { (r.text) }
                         td { (recording_state(r)) }
@@ -523,12 +534,12 @@ pub fn prompt_page(
     error: bool,
 ) -> Html<String> {
     let csrf = viewer.csrf.clone().unwrap_or_default();
-    let base = format!("/console/prompts/{}/{}", row.lang, row.prompt);
+    let base = format!("/console/prompts/{}", row.slot().path());
     layout(
         &format!("Prompt {}", row.prompt),
         Some(viewer),
         &html! {
-            h1 { "Prompt " (row.prompt) " (" (row.lang) ")" }
+            h1 { "Prompt " (row.prompt) " (" (row.lang) ", " (row.line_name) ")" }
             @if let Some(n) = notice {
                 @if error { p.error role="alert" { (n) } } @else { p role="status" { (n) } }
             }
@@ -537,8 +548,8 @@ pub fn prompt_page(
                 dt { "Recording" } dd { (recording_state(row)) }
             }
             @if let Some(r) = &row.recording {
-                audio controls preload="none" src={ "/sounds/" (row.lang) "/" (row.prompt) ".wav?v=" (r.tag) } {
-                    a href={ "/sounds/" (row.lang) "/" (row.prompt) ".wav" } { "Download the recording" }
+                audio controls preload="none" src={ "/sounds/" (row.slot().path()) ".wav?v=" (r.tag) } {
+                    a href={ "/sounds/" (row.slot().path()) ".wav" } { "Download the recording" }
                 }
             }
             @if !row.dynamic {

@@ -1,5 +1,5 @@
-//! Prompt management for supervisors: every prompt of the lines with its text and
-//! recording per language, a player, upload of a new recording (checked, converted to
+//! Prompt management for supervisors: every prompt of each line with its text and
+//! recording per language (each line has its own recordings), a player, upload of a new recording (checked, converted to
 //! 8 kHz mono mu-law, in force on the next call without a restart), and the replaced
 //! recordings kept, playable and restorable.
 
@@ -14,7 +14,7 @@ use super::errors::PageError;
 use super::pages::{self, PromptRow};
 use super::session::ConsoleSupervisor;
 use super::state::AppState;
-use crate::sounds::{self, wav};
+use crate::sounds::{self, Slot, wav};
 
 /// Largest upload: two minutes of 48 kHz stereo 24-bit WAV, with room to spare.
 const MAX_UPLOAD: usize = 40 * 1024 * 1024;
@@ -24,11 +24,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console/prompts", get(list))
         .route(
-            "/console/prompts/{lang}/{prompt}",
+            "/console/prompts/{line}/{lang}/{prompt}",
             get(detail).post(upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
         )
-        .route("/console/prompts/{lang}/{prompt}/restore", post(restore))
-        .route("/console/prompts/{lang}/{prompt}/versions/{file}", get(version_audio))
+        .route("/console/prompts/{line}/{lang}/{prompt}/restore", post(restore))
+        .route("/console/prompts/{line}/{lang}/{prompt}/versions/{file}", get(version_audio))
 }
 
 /// Every prompt of every line, in every language of its line.
@@ -41,15 +41,14 @@ fn rows(app: &AppState) -> Vec<PromptRow> {
             for lang in &flow.file.line.languages {
                 let lang = lang.get_ref();
                 let Some(text) = texts.get(lang.as_str()) else { continue };
-                if out.iter().any(|r| r.prompt == *id.get_ref() && r.lang == *lang) {
-                    continue;
-                }
                 out.push(PromptRow {
+                    line: flow.id.clone(),
+                    line_name: flow.file.line.name.clone(),
                     prompt: id.get_ref().clone(),
                     lang: lang.clone(),
                     text: text.clone(),
                     dynamic: sounds::is_dynamic(text),
-                    recording: library.get(lang, id.get_ref()).cloned(),
+                    recording: library.get(Slot::new(&flow.id, lang, id.get_ref())).cloned(),
                 });
             }
         }
@@ -57,8 +56,8 @@ fn rows(app: &AppState) -> Vec<PromptRow> {
     out
 }
 
-fn find(app: &AppState, lang: &str, prompt: &str) -> Option<PromptRow> {
-    rows(app).into_iter().find(|r| r.lang == lang && r.prompt == prompt)
+fn find(app: &AppState, (line, lang, prompt): &(String, String, String)) -> Option<PromptRow> {
+    rows(app).into_iter().find(|r| r.line == *line && r.lang == *lang && r.prompt == *prompt)
 }
 
 fn not_found() -> Response {
@@ -77,7 +76,7 @@ fn detail_page(
     notice: Option<&str>,
     error: bool,
 ) -> Response {
-    let versions = sounds::versions(&app.settings.sounds, &row.lang, &row.prompt);
+    let versions = sounds::versions(&app.settings.sounds, row.slot());
     let tz = app.timezone();
     let status = if error { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     (status, pages::prompt_page(viewer, row, &versions, tz, notice, error)).into_response()
@@ -86,9 +85,9 @@ fn detail_page(
 async fn detail(
     State(app): State<AppState>,
     ConsoleSupervisor(viewer, _): ConsoleSupervisor,
-    Path((lang, prompt)): Path<(String, String)>,
+    Path(at): Path<(String, String, String)>,
 ) -> Response {
-    let Some(row) = find(&app, &lang, &prompt) else { return not_found() };
+    let Some(row) = find(&app, &at) else { return not_found() };
     detail_page(&app, &viewer, &row, None, false)
 }
 
@@ -119,10 +118,10 @@ async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), String> {
 async fn upload(
     State(app): State<AppState>,
     ConsoleSupervisor(viewer, _): ConsoleSupervisor,
-    Path((lang, prompt)): Path<(String, String)>,
+    Path(at): Path<(String, String, String)>,
     form: Multipart,
 ) -> Response {
-    let Some(row) = find(&app, &lang, &prompt) else { return not_found() };
+    let Some(row) = find(&app, &at) else { return not_found() };
     let (csrf, bytes) = match read_upload(form).await {
         Ok(upload) => upload,
         Err(problem) => return detail_page(&app, &viewer, &row, Some(&problem), true),
@@ -137,10 +136,10 @@ async fn upload(
     let root = app.settings.sounds.clone();
     let now = app.clock.now();
     let text = row.text.clone();
-    let (l, p) = (lang.clone(), prompt.clone());
+    let (line, lang, prompt) = at.clone();
     let stored = tokio::task::spawn_blocking(move || -> Result<f64, String> {
         let (phone, seconds) = wav::prepare(&bytes).map_err(|e| e.to_string())?;
-        sounds::replace(&root, &l, &p, &phone, &text, now).map_err(|e| {
+        sounds::replace(&root, Slot::new(&line, &lang, &prompt), &phone, &text, now).map_err(|e| {
             tracing::error!(error = %e, "cannot write the recording");
             "the recording could not be saved (see the service log)".to_owned()
         })?;
@@ -151,8 +150,8 @@ async fn upload(
     match stored {
         Ok(seconds) => {
             app.refresh_sounds(true);
-            tracing::info!(by = %viewer.agent.login, lang = %lang, prompt = %prompt, seconds, "prompt recording replaced");
-            let row = find(&app, &lang, &prompt).unwrap_or(row);
+            tracing::info!(by = %viewer.agent.login, prompt = %row.slot().path(), seconds, "prompt recording replaced");
+            let row = find(&app, &at).unwrap_or(row);
             let notice =
                 format!("New recording in force ({seconds:.1} s): callers hear it from their next prompt.");
             detail_page(&app, &viewer, &row, Some(&notice), false)
@@ -170,24 +169,26 @@ struct RestoreForm {
 async fn restore(
     State(app): State<AppState>,
     ConsoleSupervisor(viewer, _): ConsoleSupervisor,
-    Path((lang, prompt)): Path<(String, String)>,
+    Path(at): Path<(String, String, String)>,
     Form(form): Form<RestoreForm>,
 ) -> Response {
     if !viewer.csrf_ok(&form.csrf) {
         return PageError::Csrf.into_response();
     }
-    if find(&app, &lang, &prompt).is_none() {
-        return not_found();
-    }
+    let Some(row) = find(&app, &at) else { return not_found() };
     let root = app.settings.sounds.clone();
     let now = app.clock.now();
-    let (l, p, v) = (lang.clone(), prompt.clone(), form.version.clone());
-    let restored = tokio::task::spawn_blocking(move || sounds::restore(&root, &l, &p, &v, now)).await;
+    let ((line, lang, prompt), version) = (at.clone(), form.version.clone());
+    let restored = tokio::task::spawn_blocking(move || {
+        sounds::restore(&root, Slot::new(&line, &lang, &prompt), &version, now)
+    })
+    .await;
     match restored {
         Ok(Ok(())) => {
             app.refresh_sounds(true);
-            tracing::info!(by = %viewer.agent.login, lang = %lang, prompt = %prompt, version = %form.version, "prompt recording restored");
-            Redirect::to(&format!("/console/prompts/{lang}/{prompt}")).into_response()
+            let path = row.slot().path();
+            tracing::info!(by = %viewer.agent.login, prompt = %path, version = %form.version, "prompt recording restored");
+            Redirect::to(&format!("/console/prompts/{path}")).into_response()
         }
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => not_found(),
         Ok(Err(e)) => {
@@ -206,14 +207,15 @@ async fn restore(
 async fn version_audio(
     State(app): State<AppState>,
     ConsoleSupervisor(..): ConsoleSupervisor,
-    Path((lang, prompt, file)): Path<(String, String, String)>,
+    Path((line, lang, prompt, file)): Path<(String, String, String, String)>,
 ) -> Response {
     let Some(name) = file.strip_suffix(".wav") else { return not_found() };
-    let known = sounds::versions(&app.settings.sounds, &lang, &prompt).into_iter().any(|v| v.name == name);
+    let slot = Slot::new(&line, &lang, &prompt);
+    let known = sounds::versions(&app.settings.sounds, slot).into_iter().any(|v| v.name == name);
     if !known {
         return not_found();
     }
-    let path = app.settings.sounds.join(".versions").join(&lang).join(&prompt).join(&file);
+    let path = sounds::versions_dir(&app.settings.sounds, slot).join(&file);
     match tokio::fs::read(path).await {
         Ok(bytes) => ([(header::CONTENT_TYPE, "audio/wav")], bytes).into_response(),
         Err(_) => not_found(),

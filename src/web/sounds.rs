@@ -1,4 +1,4 @@
-//! `GET /sounds/<lang>/<prompt>.wav`: prompt audio for `<Play>`. The provider caches by
+//! `GET /sounds/<line>/<lang>/<prompt>.wav`: prompt audio for `<Play>`. The provider caches by
 //! `ETag`, `Last-Modified` and `Cache-Control`, so they are always sent and conditional
 //! requests get `304`. Nothing outside the sounds folder can be read: path segments are
 //! plain names, and the file's real path (symbolic links resolved) must stay inside. The
@@ -17,7 +17,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::state::AppState;
-use crate::sounds::Library;
+use crate::sounds::{Library, Slot};
 
 /// Routes (`HEAD` is answered by the `GET` route, without the body).
 pub fn router() -> Router<AppState> {
@@ -49,12 +49,15 @@ fn locate(root: &Path, path: &str) -> Option<PathBuf> {
 
 const HTTP_DATE: &str = "%a, %d %b %Y %H:%M:%S GMT";
 
-/// A recording of the library by its URL path (`<lang>/<prompt>.wav`), when its bytes
-/// are in memory.
+/// A recording of the library by its URL path (`<line>/<lang>/<prompt>.wav`), when its
+/// bytes are in memory.
 fn in_memory(library: &Library, path: &str) -> Option<(String, u128, Bytes)> {
-    let (lang, file) = path.split_once('/')?;
-    let prompt = file.strip_suffix(".wav")?;
-    let recording = library.get(lang, prompt)?;
+    let mut parts = path.strip_suffix(".wav")?.split('/');
+    let slot = Slot::new(parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let recording = library.get(slot)?;
     let audio = recording.audio.as_ref()?;
     Some((recording.tag.clone(), recording.modified, audio.0.clone()))
 }

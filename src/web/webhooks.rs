@@ -348,7 +348,7 @@ fn apology(flows: &crate::flow::Flows, sounds: &crate::sounds::Library, base: &s
     let prompt = Some(prompts::APOLOGY.to_owned());
     twiml::announce(
         &[Speech { text, language, prompt }],
-        twiml::Voices { voice: &|l| flow.voice(l), recording: &|l, p| sounds.url(base, l, p) },
+        twiml::Voices { voice: &|l| flow.voice(l), recording: &|l, p| sounds.url(base, crate::sounds::Slot::new(&flow.id, l, p)) },
         flow.fallback.as_ref(),
     )
 }
