@@ -149,9 +149,9 @@ async fn a_supervisor_reads_the_statistics_dashboard_in_a_real_browser() {
     let take = app.dir.path().join("greeting-take.wav");
     std::fs::write(&take, solidaire::sounds::wav::tone(44_100, 2, 2.5, 440.0)).unwrap();
     sue.click("nav a[href='/console/prompts']").await;
-    sue.wait_text("h1", 10, |t| t == "Prompts").await;
+    sue.wait_text("h1", 10, |t| t == "Prompts of Liège Solidaire").await;
     sue.click("a[href='/console/prompts/liege/fr/greeting']").await;
-    sue.wait_text("h1", 10, |t| t == "Prompt greeting (fr)").await;
+    sue.wait_text("h1", 10, |t| t == "Prompt greeting (fr, Liège Solidaire)").await;
     assert!(sue.text("dl.facts").await.contains("text-to-speech"));
     sue.fill("#recording", take.to_str().unwrap()).await;
     sue.click("button.primary").await;

@@ -113,6 +113,13 @@ async fn a_supervisor_replaces_a_prompt_the_next_call_plays_it_and_the_old_one_c
     assert_eq!(list.status, 200);
     assert!(list.body.contains(r#"href="/console/prompts/liege/fr/greeting""#), "{}", list.body);
     assert!(list.body.contains("0 of 159 prompts recorded"), "{}", list.body);
+    assert!(!list.body.contains("/console/prompts/herstal/"), "one line at a time: {}", list.body);
+    // Each line has its own prompts, and its own recording under one prompt id.
+    let herstal = send(&app, "GET", "/console/prompts?line=herstal", &cookie, &[], "").await;
+    assert!(herstal.body.contains("<h1>Prompts of Herstal Solidaire</h1>"), "{}", herstal.body);
+    assert!(herstal.body.contains(r#"href="/console/prompts/herstal/fr/greeting""#), "{}", herstal.body);
+    assert!(!herstal.body.contains("/console/prompts/liege/"), "{}", herstal.body);
+    assert_eq!(send(&app, "GET", "/console/prompts?line=nowhere", &cookie, &[], "").await.status, 404);
     let call = app.call(&[Keys("1"), HangUp]).await;
     assert!(call.played.is_empty(), "nothing recorded yet");
 
@@ -258,7 +265,7 @@ fn flows_check_finds_recordings_made_for_an_older_text() {
     let out = check(&repo("ivr-flows"));
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(said.contains("123 recording(s) in"), "{said}");
+    assert!(said.contains("303 recording(s) in"), "{said}");
     assert!(!said.contains("spoken by text-to-speech (no recording)"), "{said}");
 }
 
@@ -280,7 +287,7 @@ fn sounds_generate_records_every_prompt_once_in_the_telephone_format() {
     let out = generate();
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(said.contains("123 recording(s) written"), "{said}");
+    assert!(said.contains("303 recording(s) written"), "{said}");
     assert!(said.contains("de/greeting.wav"), "{said}");
     for lang in ["fr", "nl", "de"] {
         let bytes = std::fs::read(sounds.join("liege").join(lang).join("main_long.wav")).unwrap();
@@ -293,5 +300,5 @@ fn sounds_generate_records_every_prompt_once_in_the_telephone_format() {
     assert!(!sounds.join("liege/fr/callback_registered.wav").exists(), "a prompt holding a number is spoken");
     let again = generate();
     let said = String::from_utf8_lossy(&again.stdout);
-    assert!(said.contains("0 recording(s) written") && said.contains("123 already up to date"), "{said}");
+    assert!(said.contains("0 recording(s) written") && said.contains("303 already up to date"), "{said}");
 }

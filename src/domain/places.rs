@@ -110,6 +110,25 @@ impl Places {
         Self { by_code }
     }
 
+    /// Every postcode of `country` (`BE`: four digits, `FR`: five), sorted; `None` for a
+    /// country the table does not hold.
+    #[must_use]
+    pub fn of_country(&self, country: &str) -> Option<Vec<String>> {
+        let digits = match country {
+            "BE" => 4,
+            "FR" => 5,
+            _ => return None,
+        };
+        let mut codes: Vec<String> = self
+            .by_code
+            .keys()
+            .filter(|c| c.len() == digits && c.chars().all(|d| d.is_ascii_digit()))
+            .cloned()
+            .collect();
+        codes.sort();
+        Some(codes)
+    }
+
     /// The postcode `code`.
     ///
     /// # Errors

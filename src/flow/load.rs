@@ -36,6 +36,12 @@ impl Flows {
         &self.lines[index]
     }
 
+    /// The flow answering every number no other flow declares.
+    #[must_use]
+    pub fn default_line(&self) -> &Arc<Flow> {
+        &self.lines[self.default]
+    }
+
     /// The flow with this id (file stem).
     #[must_use]
     pub fn get(&self, id: &str) -> Option<&Arc<Flow>> {
@@ -323,6 +329,15 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
             check.error(&p.span(), format!("postcode `{}` must be digits only", p.get_ref()));
         } else {
             postcodes.insert(p.get_ref().clone());
+        }
+    }
+    if let Some(country) = &line.postcodes_of {
+        match crate::domain::places::Places::builtin().of_country(country.get_ref()) {
+            Some(codes) => postcodes.extend(codes),
+            None => check.error(
+                &country.span(),
+                format!("postcodes_of: `{}` is not a country of the table of places (BE, FR)", country.get_ref()),
+            ),
         }
     }
 

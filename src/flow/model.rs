@@ -195,6 +195,10 @@ pub struct Line {
     /// Postcodes served, for `postcode` nodes.
     #[serde(default)]
     pub postcodes: Vec<Spanned<String>>,
+    /// Every postcode of a country in the table of places is served too (`"BE"`): a
+    /// national line.
+    #[serde(default)]
+    pub postcodes_of: Option<Spanned<String>>,
     /// `<Say>` settings per language.
     #[serde(default)]
     pub voices: BTreeMap<String, Voice>,

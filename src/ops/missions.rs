@@ -605,20 +605,31 @@ fn place_at<'a>(
     places.get_mut(code)
 }
 
-/// Volunteers and live missions by postcode, as `door` may see them, with every postcode
-/// the default line serves (so that a neighbourhood without anyone shows as such).
+/// Postcodes a map draws even with nobody there: a town's neighbourhoods, not a country's.
+const MAP_EMPTY_POSTCODES: usize = 60;
+
+/// Line `line`'s volunteers and live missions by postcode (the default line's when
+/// `None`), as `door` may see them, with every postcode the line serves when it serves a
+/// town (so that a neighbourhood without anyone shows as such).
 ///
 /// # Errors
-/// [`Error::CoordinatorsOnly`], the database's failure.
-pub async fn map(ops: &Ops, door: Door) -> Result<Vec<Place>> {
-    let served: Vec<String> = ops.flows().iter().flat_map(|f| f.postcodes.iter().cloned()).collect();
+/// [`Error::CoordinatorsOnly`], an unknown line, the database's failure.
+pub async fn map(ops: &Ops, door: Door, line: Option<&str>) -> Result<Vec<Place>> {
+    let flow = super::volunteers::line_of(ops, line)?;
+    let served: Vec<String> = if flow.postcodes.len() <= MAP_EMPTY_POSTCODES {
+        flow.postcodes.iter().cloned().collect()
+    } else {
+        Vec::new()
+    };
+    let line = flow.id.clone();
     read(ops, move |c| {
         let k = coordinator(c, door)?;
         let mut places: std::collections::BTreeMap<String, Place> = std::collections::BTreeMap::new();
         for code in served.iter().filter(|p| k.covers(p)) {
             place_at(&mut places, code);
         }
-        for v in roster::list(c, &RosterFilter::default())? {
+        let filter = RosterFilter { line: Some(line.clone()), ..RosterFilter::default() };
+        for v in roster::list(c, &filter)? {
             if v.state != VolunteerState::Active || !k.covers(&v.profile.postcode) {
                 continue;
             }
@@ -628,7 +639,7 @@ pub async fn map(ops: &Ops, door: Door) -> Result<Vec<Place>> {
             }
         }
         for m in rows::list(c, &MissionFilter::default())? {
-            if !m.state.is_live() || !k.covers(&m.postcode) {
+            if !m.state.is_live() || m.line != line || !k.covers(&m.postcode) {
                 continue;
             }
             if let Some(p) = place_at(&mut places, &m.postcode) {

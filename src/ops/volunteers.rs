@@ -81,7 +81,7 @@ pub fn scope_of(conn: &Connection, actor: Actor) -> Result<Vec<String>, StoreErr
 }
 
 /// The flow of line `line`, or the default line's.
-fn line_of(ops: &Ops, line: Option<&str>) -> Result<std::sync::Arc<Flow>> {
+pub(super) fn line_of(ops: &Ops, line: Option<&str>) -> Result<std::sync::Arc<Flow>> {
     let flows = ops.flows();
     match line {
         Some(id) => flows
@@ -501,7 +501,19 @@ pub fn sign_up(
         notes: &problem,
     };
     let id = rows::insert(conn, &new, at)?;
-    rows::note(conn, id, None, "signed up", &format!("by phone (call {sid})"), at)?;
+    // Other answers of the menus (`commitment = "regular"`) are kept for the coordinator.
+    let said: Vec<String> = draft
+        .answers
+        .iter()
+        .filter(|(k, _)| !k.starts_with("help.") && !k.starts_with("language.") && *k != "postcode")
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    let how = if said.is_empty() {
+        format!("by phone (call {sid})")
+    } else {
+        format!("by phone (call {sid}); {}", said.join(", "))
+    };
+    rows::note(conn, id, None, "signed up", &how, at)?;
     Ok(id)
 }
 

@@ -496,23 +496,36 @@ impl PromptRow {
     }
 }
 
-/// Every prompt with its recording state.
-pub fn prompts_page(viewer: &Viewer, rows: &[PromptRow]) -> Html<String> {
+/// Links from a page about one line (`current`, its id) to the same page of each other
+/// line of `lines` (id, name): `{path}?line={id}`. Nothing with a single line.
+pub fn line_links(path: &str, lines: &[(String, String)], current: &str) -> Markup {
+    html! {
+        @if lines.len() > 1 {
+            nav.lines aria-label="Lines" { ul { @for (id, name) in lines {
+                li { @if id == current { strong aria-current="page" { (name) } } @else { a href={ (path) "?line=" (id) } { (name) } } }
+            } } }
+        }
+    }
+}
+
+/// One line's prompts with their recording state; `lines` (id, name) links to the others.
+pub fn prompts_page(viewer: &Viewer, lines: &[(String, String)], line: &str, rows: &[PromptRow]) -> Html<String> {
     let recorded = rows.iter().filter(|r| r.recording.is_some()).count();
     let stale = rows.iter().filter(|r| r.stale()).count();
+    let name = lines.iter().find(|(id, _)| id == line).map_or(line, |(_, n)| n.as_str());
     layout(
         "Prompts",
         Some(viewer),
         &html! {
-            h1 { "Prompts" }
+            h1 { "Prompts of " (name) }
+            (line_links("/console/prompts", lines, line))
             p { (recorded) " of " (rows.len()) " prompts recorded"
                 @if stale > 0 { ", " strong.error { (stale) " made for an older text" } }
                 ". The others are spoken by the line's text-to-speech voice." }
             table {
-                thead { tr { th scope="col" { "Line" } th scope="col" { "Prompt" } th scope="col" { "Language" } th scope="col" { "Text" } th scope="col" { "Recording" } } }
+                thead { tr { th scope="col" { "Prompt" } th scope="col" { "Language" } th scope="col" { "Text" } th scope="col" { "Recording" } } }
                 tbody { @for r in rows {
                     tr {
-                        td { (r.line_name) }
                         td { a href={ "/console/prompts/" (r.slot().path()) } { (r.prompt) } }
                         td { (r.lang) }
                         td { (r.text) }
@@ -583,7 +596,7 @@ pub fn prompt_page(
                     } }
                 }
             }
-            p { a href="/console/prompts" { "All prompts" } }
+            p { a href={ "/console/prompts?line=" (row.line) } { "All prompts of " (row.line_name) } }
         },
     )
 }

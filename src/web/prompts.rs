@@ -4,7 +4,7 @@
 //! recordings kept, playable and restorable.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -31,12 +31,12 @@ pub fn router() -> Router<AppState> {
         .route("/console/prompts/{line}/{lang}/{prompt}/versions/{file}", get(version_audio))
 }
 
-/// Every prompt of every line, in every language of its line.
-fn rows(app: &AppState) -> Vec<PromptRow> {
+/// Every prompt of line `line` (every line: `None`), in every language of its line.
+fn rows(app: &AppState, line: Option<&str>) -> Vec<PromptRow> {
     let flows = app.flows();
     let library = app.sounds();
     let mut out: Vec<PromptRow> = Vec::new();
-    for flow in flows.iter() {
+    for flow in flows.iter().filter(|f| line.is_none_or(|l| f.id == l)) {
         for (id, texts) in &flow.file.prompts {
             for lang in &flow.file.line.languages {
                 let lang = lang.get_ref();
@@ -57,7 +57,7 @@ fn rows(app: &AppState) -> Vec<PromptRow> {
 }
 
 fn find(app: &AppState, (line, lang, prompt): &(String, String, String)) -> Option<PromptRow> {
-    rows(app).into_iter().find(|r| r.line == *line && r.lang == *lang && r.prompt == *prompt)
+    rows(app, Some(line)).into_iter().find(|r| r.lang == *lang && r.prompt == *prompt)
 }
 
 fn not_found() -> Response {
@@ -65,8 +65,28 @@ fn not_found() -> Response {
         .into_response()
 }
 
-async fn list(State(app): State<AppState>, ConsoleSupervisor(viewer, _): ConsoleSupervisor) -> Response {
-    pages::prompts_page(&viewer, &rows(&app)).into_response()
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    line: Option<String>,
+}
+
+/// One line's prompts (the default line's unless `?line=` names another), with a link to
+/// each other line's.
+async fn list(
+    State(app): State<AppState>,
+    ConsoleSupervisor(viewer, _): ConsoleSupervisor,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let flows = app.flows();
+    let line = match query.line.as_deref() {
+        Some(id) => match flows.get(id) {
+            Some(flow) => flow,
+            None => return not_found(),
+        },
+        None => flows.default_line(),
+    };
+    let lines: Vec<(String, String)> = flows.iter().map(|f| (f.id.clone(), f.file.line.name.clone())).collect();
+    pages::prompts_page(&viewer, &lines, &line.id, &rows(&app, Some(&line.id))).into_response()
 }
 
 fn detail_page(

@@ -625,13 +625,26 @@ async fn step(
     Ok(Redirect::to(back).into_response())
 }
 
-async fn map(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser) -> Page {
-    let places = missions::map(&app.ops, viewer.actor().into()).await?;
+#[derive(Debug, Deserialize)]
+struct LineQuery {
+    line: Option<String>,
+}
+
+async fn map(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    axum::extract::Query(query): axum::extract::Query<LineQuery>,
+) -> Page {
+    let places = missions::map(&app.ops, viewer.actor().into(), query.line.as_deref()).await?;
+    let flows = app.flows();
+    let line = query.line.unwrap_or_else(|| flows.default_line().id.clone());
+    let lines: Vec<(String, String)> = flows.iter().map(|f| (f.id.clone(), f.file.line.name.clone())).collect();
     Ok(layout(
         "Map",
         Some(&viewer),
         &html! {
             h1 { "Volunteers and missions by postcode" }
+            (super::pages::line_links("/console/map", &lines, &line))
             (super::map::map(&places))
         },
     )

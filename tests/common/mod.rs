@@ -156,8 +156,17 @@ impl TestApp {
         self.place(from, caller).await
     }
 
-    async fn place(&self, from: &str, mut caller: Script) -> CallRecord {
-        let record = self.phone().call(from, LINE, &mut caller).await.expect("the call goes through");
+    /// Like `call_from`, to the line answering `to`.
+    pub async fn call_line(&self, to: &str, from: &str, script: &[Step]) -> CallRecord {
+        self.place_to(to, from, Script::new(script)).await
+    }
+
+    async fn place(&self, from: &str, caller: Script) -> CallRecord {
+        self.place_to(LINE, from, caller).await
+    }
+
+    async fn place_to(&self, to: &str, from: &str, mut caller: Script) -> CallRecord {
+        let record = self.phone().call(from, to, &mut caller).await.expect("the call goes through");
         assert!(
             caller.steps.is_empty(),
             "script not used up: {:?}\n--- heard:\n{}",
