@@ -611,7 +611,7 @@ pub struct Request {
     pub from: NaiveDate,
     /// Last day.
     pub to: NaiveDate,
-    /// A called number naming the line (`None`: all lines).
+    /// The line's id or one of its numbers (`None`: all lines).
     pub line: Option<String>,
     /// The hourly table instead of the daily one (CSV), or as well (JSON).
     pub hourly: bool,
@@ -655,7 +655,7 @@ impl Request {
     /// line's for all lines together.
     #[must_use]
     pub fn query(&self, flows: &crate::flow::Flows, service_level_hours: u32, now: DateTime<Utc>) -> Query {
-        let flow = flows.for_called(self.line.as_deref().unwrap_or_default());
+        let flow = self.line.as_deref().and_then(|l| flows.named(l)).unwrap_or_else(|| flows.default_line());
         Query {
             from: self.from,
             to: self.to,

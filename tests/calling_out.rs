@@ -675,7 +675,7 @@ async fn simulate_as_a_volunteer_takes_an_offer_call_in_the_terminal() {
         String::from_utf8(out.stdout).unwrap()
     };
     cli(
-        &["agents", "add", "cora", "--role", "coordinator", "--phone", "0470 55 55 55"],
+        &["agents", "add", "cora", "--role", "coordinator", "--lines", "liege", "--phone", "0470 55 55 55"],
         "correct horse battery\n",
     );
     let phone: Option<String> = rusqlite::Connection::open(&db)

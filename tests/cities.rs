@@ -31,9 +31,11 @@ fn request(app: &TestApp, id: i64) -> (String, Option<String>, Option<String>, S
 /// The volunteer's line, state, postcode, helps and languages.
 fn volunteer(app: &TestApp, id: i64) -> (String, String, String, String, String) {
     app.db()
-        .query_row("SELECT line, state, postcode, helps, languages FROM volunteers WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
+        .query_row(
+            "SELECT line, state, postcode, helps, languages FROM volunteers WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
         .unwrap()
 }
 
@@ -121,30 +123,39 @@ async fn verviers_takes_a_request_among_its_ten_kinds_of_help_and_signs_up_a_reg
     );
     let note: String = app
         .db()
-        .query_row("SELECT detail FROM volunteer_history WHERE volunteer_id = 1 AND action = 'signed up'", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT detail FROM volunteer_history WHERE volunteer_id = 1 AND action = 'signed up'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(note.contains("commitment: regular"), "the coordinator knows how often: {note}");
 
     // A postcode of another town.
     let call = app.call_line(VERVIERS, CALLER, &[Keys("1"), Keys("4000"), HangUp]).await;
-    assert!(call.heard("Le code postal 4, 0, 0, 0 ne fait pas partie de la Ville de Verviers."), "{}", call.transcript());
+    assert!(
+        call.heard("Le code postal 4, 0, 0, 0 ne fait pas partie de la Ville de Verviers."),
+        "{}",
+        call.transcript()
+    );
 
     // Saturday: closed, a request can still be left, and 0 offers a callback.
     app.clock.set(brussels(2026, 11, 28, 10, 0));
     let call = app.call_line(VERVIERS, CALLER, &[Keys("0"), Keys("2"), HangUp]).await;
     assert!(call.heard("La ligne est fermée en ce moment."), "{}", call.transcript());
-    assert!(call.heard("Personne n'est disponible pour le moment."), "closed: no transfer: {}", call.transcript());
+    assert!(
+        call.heard("Personne n'est disponible pour le moment."),
+        "closed: no transfer: {}",
+        call.transcript()
+    );
 }
 
 #[tokio::test]
 async fn herstal_hands_errands_and_masks_to_volunteers_transfers_for_help_by_phone_and_ends_and_reopens() {
     let app = TestApp::open().await;
     // Errands (1), Milmort (4041), medicines (2), caller ID confirmed, no message.
-    let call = app
-        .call_line(HERSTAL, CALLER, &[Keys("1"), Keys("4041"), Keys("2"), Keys("1"), Keys("2")])
-        .await;
+    let call =
+        app.call_line(HERSTAL, CALLER, &[Keys("1"), Keys("4041"), Keys("2"), Keys("1"), Keys("2")]).await;
     assert!(call.heard("Votre demande est enregistrée sous le numéro 1."), "{}", call.transcript());
     assert_eq!(request(&app, 1).0, "herstal");
     assert_eq!(request(&app, 1).1.as_deref(), Some("medicines"));
@@ -170,7 +181,11 @@ async fn herstal_hands_errands_and_masks_to_volunteers_transfers_for_help_by_pho
 
     // A volunteer of Vottem (4041), for both (3).
     let call = app
-        .call_line(HERSTAL, "+32470987654", &[Keys("4"), Keys("4041"), Keys("3"), Keys("1"), Step::Record(Some(2))])
+        .call_line(
+            HERSTAL,
+            "+32470987654",
+            &[Keys("4"), Keys("4041"), Keys("3"), Keys("1"), Step::Record(Some(2))],
+        )
         .await;
     assert!(call.heard("Votre inscription porte le numéro 1."), "{}", call.transcript());
     assert_eq!(volunteer(&app, 1).3, "groceries,masks,medicines");
@@ -188,7 +203,11 @@ async fn herstal_hands_errands_and_masks_to_volunteers_transfers_for_help_by_pho
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let call = app.call_line(HERSTAL, CALLER, &[Step::Transfer(Transfer::Answered)]).await;
-    assert!(call.heard("La plateforme Herstal Solidaire est fermée depuis le 1er juillet 2020."), "{}", call.transcript());
+    assert!(
+        call.heard("La plateforme Herstal Solidaire est fermée depuis le 1er juillet 2020."),
+        "{}",
+        call.transcript()
+    );
     assert!(!call.heard("Pour des courses"), "nothing else: {}", call.transcript());
     let dial = call.exchanges.iter().find(|e| e.body.contains("<Dial")).expect("put through to the CPAS");
     assert!(dial.body.contains("<Number>+3242406200</Number>"), "{}", dial.body);
@@ -214,18 +233,18 @@ async fn herstal_hands_errands_and_masks_to_volunteers_transfers_for_help_by_pho
 async fn covid_solidarity_serves_every_belgian_postcode_in_french_and_dutch() {
     let app = TestApp::open().await;
     // Dutch (2), groceries (1), Gent (9000), caller ID confirmed, no message.
-    let call = app
-        .call_line(COVID, CALLER, &[Keys("2"), Keys("1"), Keys("9000"), Keys("1"), Keys("2")])
-        .await;
+    let call =
+        app.call_line(COVID, CALLER, &[Keys("2"), Keys("1"), Keys("9000"), Keys("1"), Keys("2")]).await;
     assert!(call.heard("Uw aanvraag is geregistreerd onder nummer 1."), "{}", call.transcript());
     let (line, help, postcode, _, _) = request(&app, 1);
-    assert_eq!((line.as_str(), help.as_deref(), postcode.as_deref()), ("covid-solidarity", Some("groceries"), Some("9000")));
+    assert_eq!(
+        (line.as_str(), help.as_deref(), postcode.as_deref()),
+        ("covid-solidarity", Some("groceries"), Some("9000"))
+    );
     assert_eq!(app.count("SELECT count(*) FROM missions WHERE request_id = 1 AND language = 'nl'"), 1);
 
     // French (1), a kind ear (2), Arlon (6700): at the other end of the country.
-    let call = app
-        .call_line(COVID, "+32470555555", &[Keys("1"), Keys("2"), Keys("6700"), Keys("1")])
-        .await;
+    let call = app.call_line(COVID, "+32470555555", &[Keys("1"), Keys("2"), Keys("6700"), Keys("1")]).await;
     assert!(call.heard("Votre demande est enregistrée sous le numéro 2."), "{}", call.transcript());
     assert_eq!(request(&app, 2).1.as_deref(), Some("listening"));
 
@@ -244,7 +263,13 @@ async fn covid_solidarity_serves_every_belgian_postcode_in_french_and_dutch() {
     assert!(call.heard("Uw inschrijving heeft nummer 1."), "{}", call.transcript());
     assert_eq!(
         volunteer(&app, 1),
-        ("covid-solidarity".into(), "pending".into(), "2000".into(), "groceries,listening".into(), "nl,fr".into())
+        (
+            "covid-solidarity".into(),
+            "pending".into(),
+            "2000".into(),
+            "groceries,listening".into(),
+            "nl,fr".into()
+        )
     );
 
     // Sunday: closed; 0 offers a callback rather than a transfer.
@@ -281,7 +306,11 @@ async fn miramas_reads_french_numbers_the_french_way_and_takes_five_digit_postco
     let call = app.call_line(MIRAMAS, "+33612345678", &[Keys("1"), Keys("13300"), HangUp]).await;
     assert!(call.heard("Le code postal 1, 3, 3, 0, 0 n'est pas celui de Miramas."), "{}", call.transcript());
     let call = app
-        .call_line(MIRAMAS, "+33698765432", &[Keys("2"), Keys("13140"), Keys("4"), Keys("1"), Step::Record(Some(2))])
+        .call_line(
+            MIRAMAS,
+            "+33698765432",
+            &[Keys("2"), Keys("13140"), Keys("4"), Keys("1"), Step::Record(Some(2))],
+        )
         .await;
     assert!(call.heard("Votre inscription porte le numéro 1."), "{}", call.transcript());
     assert_eq!(volunteer(&app, 1).0, "miramas");
@@ -305,9 +334,10 @@ async fn a_herstal_mission_is_offered_by_phone_to_herstal_volunteers_only() {
     let cora = app.add_agent("cora", "coordinator", "correct horse battery");
     let api = Api::new(&app);
     // A Liège volunteer in 4000, a few kilometres from Herstal, and one of Herstal.
-    for (line, phone, postcode, helps) in
-        [("liege", LIEGE_NEIGHBOUR, "4000", json!(["groceries"])), ("herstal", HERSTAL_VOLUNTEER, "4040", json!(["groceries"]))]
-    {
+    for (line, phone, postcode, helps) in [
+        ("liege", LIEGE_NEIGHBOUR, "4000", json!(["groceries"])),
+        ("herstal", HERSTAL_VOLUNTEER, "4040", json!(["groceries"])),
+    ] {
         let (status, body) = api
             .post(
                 "/api/volunteers",
@@ -318,9 +348,8 @@ async fn a_herstal_mission_is_offered_by_phone_to_herstal_volunteers_only() {
         assert_eq!(status, 201, "{body}");
     }
     // Groceries in 4040: a mission offered by phone at once (missions = true).
-    let call = app
-        .call_line(HERSTAL, CALLER, &[Keys("1"), Keys("4040"), Keys("1"), Keys("1"), Keys("2")])
-        .await;
+    let call =
+        app.call_line(HERSTAL, CALLER, &[Keys("1"), Keys("4040"), Keys("1"), Keys("1"), Keys("2")]).await;
     assert!(call.heard("Votre demande est enregistrée"), "{}", call.transcript());
     eventually("the Herstal volunteer rung", || !provider.placed().is_empty()).await;
     eventually("the mission handed back", || {
@@ -328,8 +357,10 @@ async fn a_herstal_mission_is_offered_by_phone_to_herstal_volunteers_only() {
             && app.count("SELECT count(*) FROM missions WHERE state = 'cancelled'") == 1
     })
     .await;
-    let rung: Vec<String> = provider.placed().iter().filter_map(|p| p.field("To").map(str::to_owned)).collect();
+    let rung: Vec<String> =
+        provider.placed().iter().filter_map(|p| p.field("To").map(str::to_owned)).collect();
     assert_eq!(rung, [HERSTAL_VOLUNTEER], "never Liège's volunteer");
-    let from: Vec<String> = provider.placed().iter().filter_map(|p| p.field("From").map(str::to_owned)).collect();
+    let from: Vec<String> =
+        provider.placed().iter().filter_map(|p| p.field("From").map(str::to_owned)).collect();
     assert_eq!(from, [HERSTAL], "Herstal's own number is shown");
 }

@@ -134,7 +134,7 @@ async fn a_supervisor_reads_the_statistics_dashboard_in_a_real_browser() {
     let sue = driver.browser("sue").await;
     log_in(&sue, &app, "sue").await;
     sue.click("nav a[href='/console/stats']").await;
-    sue.wait_text("h1", 10, |t| t == "Statistics").await;
+    sue.wait_text("h1", 10, |t| t == "Statistics of every line").await;
     let today = sue.text("dl.figures").await;
     assert!(today.contains("Calls offered\n6"), "{today}");
     assert!(today.contains("Callbacks requested\n5"), "{today}");

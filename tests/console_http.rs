@@ -71,6 +71,9 @@ async fn supervisors_manage_accounts_from_the_console_and_agents_cannot() {
 
     let (sue, csrf) = log_in(&app, "sue").await;
     let form = format!("csrf={csrf}&login=carl&role=agent&password=correct+horse+battery");
+    let refused = send(&app, "POST", "/console/agents", &sue, &[], &form).await;
+    assert!(refused.body.contains("name the lines the account works on"), "{}", refused.body);
+    let form = format!("{form}&line=liege");
     let added = send(&app, "POST", "/console/agents", &sue, &[], &form).await;
     assert!(added.body.contains("Account carl added."), "{}", added.body);
     let disabled =

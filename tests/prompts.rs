@@ -137,7 +137,8 @@ async fn a_supervisor_replaces_a_prompt_the_next_call_plays_it_and_the_old_one_c
 
     // The very next call plays it: no restart, no wait.
     let call = app.call(&[Keys("1"), HangUp]).await;
-    let played: Vec<_> = call.played.iter().filter(|p| p.url.contains("/sounds/liege/fr/greeting.wav")).collect();
+    let played: Vec<_> =
+        call.played.iter().filter(|p| p.url.contains("/sounds/liege/fr/greeting.wav")).collect();
     assert_eq!(played.len(), 1, "{:?}", call.played);
     assert_eq!(played[0].status, 200);
     assert!((played[0].seconds.unwrap() - 2.0).abs() < 0.01);
@@ -193,7 +194,8 @@ async fn a_supervisor_replaces_a_prompt_the_next_call_plays_it_and_the_old_one_c
     assert_eq!(std::fs::read(sounds.join("liege/fr/greeting.wav")).unwrap(), first);
     let forged = upload(&app, &cookie, "wrong", page, &second).await;
     assert_eq!(forged.status, 403);
-    let dynamic = upload(&app, &cookie, &csrf, "/console/prompts/liege/fr/callback_registered", &second).await;
+    let dynamic =
+        upload(&app, &cookie, &csrf, "/console/prompts/liege/fr/callback_registered", &second).await;
     assert_eq!(dynamic.status, 422, "a prompt holding the request number is always spoken");
     assert!(!sounds.join("liege/fr/callback_registered.wav").exists());
     assert_eq!(std::fs::read(sounds.join("liege/fr/greeting.wav")).unwrap(), first);

@@ -329,7 +329,7 @@ async fn each_role_sees_and_does_only_what_it_may() {
 
     // Agents do not manage accounts or other people's requests.
     assert_eq!(d.api.get("/api/agents", &d.anna).await.0, 403);
-    let new = json!({ "login": "eve", "role": "supervisor", "password": PASSWORD });
+    let new = json!({ "login": "eve", "role": "supervisor", "password": PASSWORD, "lines": ["liege"] });
     assert_eq!(d.api.post("/api/agents", &d.anna, new.clone()).await.0, 403);
     for (action, body) in [
         ("priority", json!({ "priority": 2 })),
@@ -358,7 +358,11 @@ async fn each_role_sees_and_does_only_what_it_may() {
     assert_eq!(d.api.post("/api/agents", &d.sue, new).await.0, 201);
     assert_eq!(
         d.api
-            .post("/api/agents", &d.sue, json!({ "login": "x", "role": "agent", "password": "short" }))
+            .post(
+                "/api/agents",
+                &d.sue,
+                json!({ "login": "x", "role": "agent", "password": "short", "lines": ["liege"] })
+            )
             .await
             .0,
         422

@@ -91,7 +91,8 @@ async fn a_recording_in_force_is_served_whole_with_the_tag_of_its_file_and_its_c
     let tag = solidaire::sounds::tag(&std::fs::metadata(&file).unwrap());
     let app = spawn_app(Options { sounds: Some(sounds.path().to_path_buf()), ..Options::default() }).await;
 
-    let request = "GET /sounds/liege/fr/choose_language.wav?v=x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let request =
+        "GET /sounds/liege/fr/choose_language.wav?v=x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     let (head, len) = get(&app, request);
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert_eq!(header(&head, "content-type"), "audio/wav");
@@ -108,8 +109,10 @@ async fn a_recording_in_force_is_served_whole_with_the_tag_of_its_file_and_its_c
     );
     assert!(head.starts_with("http/1.1 304"), "{head}");
     assert_eq!(len, 0);
-    let (head, len) =
-        get(&app, "HEAD /sounds/liege/fr/choose_language.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let (head, len) = get(
+        &app,
+        "HEAD /sounds/liege/fr/choose_language.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(head.starts_with("http/1.1 200") && head.contains("etag: "), "{head}");
     assert_eq!(len, 0);
 }

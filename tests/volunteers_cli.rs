@@ -196,13 +196,13 @@ fn an_import_checks_every_row_and_adds_nothing_when_one_is_refused() {
 fn a_referent_is_created_with_their_postcodes_and_a_volunteer_account_with_its_record() {
     let op = Operator::new();
     let rita = op.run_with_input(
-        &["agents", "add", "rita", "--role", "coordinator", "--postcodes", "4030,4031"],
+        &["agents", "add", "rita", "--role", "coordinator", "--lines", "liege", "--postcodes", "4030,4031"],
         "pw-rita-1234\n",
     );
     assert!(rita.status.success(), "{}", err(&rita));
     assert_eq!(out(&rita).trim(), "added rita (coordinator of 4030, 4031)");
     let bad = op.run_with_input(
-        &["agents", "add", "rob", "--role", "coordinator", "--postcodes", "99999"],
+        &["agents", "add", "rob", "--role", "coordinator", "--lines", "liege", "--postcodes", "99999"],
         "pw-rob-12345\n",
     );
     assert_eq!(bad.status.code(), Some(1));

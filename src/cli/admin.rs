@@ -21,9 +21,13 @@ pub(super) enum AgentsCommand {
     Add {
         /// Login name (letters, digits, `.`, `_`, `-`).
         login: String,
-        /// `agent`, `supervisor`, `coordinator` or `volunteer`.
+        /// `agent`, `supervisor`, `coordinator`, `volunteer`, or `admin` (every line).
         #[arg(long, default_value = "agent")]
         role: String,
+        /// The lines the account works on (herstal,liege): needed on a server with
+        /// several lines, except for an administrator.
+        #[arg(long, value_name = "LINES")]
+        lines: Option<String>,
         /// For a coordinator: the postcodes they handle as a referent (4020,4030); all
         /// postcodes otherwise.
         #[arg(long, value_name = "CODES")]
@@ -176,7 +180,7 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
     let ops = ops(settings)?;
     let by = Manager::Operator;
     match command {
-        AgentsCommand::Add { login, role, postcodes, volunteer, phone } => {
+        AgentsCommand::Add { login, role, lines, postcodes, volunteer, phone } => {
             anyhow::ensure!(postcodes.is_none() || role == "coordinator", "--postcodes is for a coordinator");
             anyhow::ensure!(
                 volunteer.is_none() || role == "volunteer",
@@ -188,7 +192,8 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
                     .find(&code)
                     .map_err(|e| anyhow::anyhow!("--postcodes: {e}"))?;
             }
-            agents::add(&ops, by, &login, &role, read_password()?, phone.as_deref()).await?;
+            let lines = lines.as_deref().map(crate::domain::volunteers::split_list).unwrap_or_default();
+            agents::add(&ops, by, &login, &role, read_password()?, phone.as_deref(), &lines).await?;
             let login = login.trim();
             if let Some(codes) = postcodes {
                 let codes = crate::domain::volunteers::split_list(&codes);
@@ -217,10 +222,11 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
         AgentsCommand::List => {
             for a in agents::list(&ops, by).await? {
                 println!(
-                    "{}\t{}\t{}",
-                    a.login,
-                    a.role.as_str(),
-                    if a.disabled { "disabled" } else { "active" }
+                    "{}\t{}\t{}\t{}",
+                    a.agent.login,
+                    a.agent.role.as_str(),
+                    if a.agent.disabled { "disabled" } else { "active" },
+                    if a.lines.is_empty() { "every line".to_owned() } else { a.lines.join(",") }
                 );
             }
         }

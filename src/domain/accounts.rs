@@ -27,6 +27,8 @@ pub enum Role {
     Coordinator,
     /// A volunteer who logs in: sees and answers only their own missions, never the queue.
     Volunteer,
+    /// A supervisor of every line of the server, whatever lines the account names.
+    Admin,
 }
 
 impl Role {
@@ -40,7 +42,10 @@ impl Role {
             "supervisor" => Ok(Self::Supervisor),
             "coordinator" => Ok(Self::Coordinator),
             "volunteer" => Ok(Self::Volunteer),
-            other => Err(format!("unknown role `{other}` (agent, supervisor, coordinator or volunteer)")),
+            "admin" => Ok(Self::Admin),
+            other => {
+                Err(format!("unknown role `{other}` (agent, supervisor, coordinator, volunteer or admin)"))
+            }
         }
     }
 
@@ -52,6 +57,7 @@ impl Role {
             Self::Supervisor => "supervisor",
             Self::Coordinator => "coordinator",
             Self::Volunteer => "volunteer",
+            Self::Admin => "admin",
         }
     }
 }
@@ -70,10 +76,10 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Whether this is a supervisor.
+    /// Whether this is a supervisor (an administrator is one, of every line).
     #[must_use]
     pub fn is_supervisor(&self) -> bool {
-        self.role == Role::Supervisor
+        matches!(self.role, Role::Supervisor | Role::Admin)
     }
 }
 

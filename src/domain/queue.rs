@@ -224,6 +224,8 @@ pub struct Filter {
     pub everything_active: bool,
     /// Only these postcodes (a referent's); empty: every one.
     pub postcodes: Vec<String>,
+    /// Only these lines (an account's); `None`: every one.
+    pub lines: Option<Vec<String>>,
 }
 
 /// One line of a request's history.

@@ -36,6 +36,13 @@ impl Flows {
         &self.lines[index]
     }
 
+    /// The flow with id `name`, or the one answering number `name`: no default.
+    #[must_use]
+    pub fn named(&self, name: &str) -> Option<&Arc<Flow>> {
+        let key: String = name.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+        self.get(name).or_else(|| self.by_number.get(&key).map(|&i| &self.lines[i]))
+    }
+
     /// The flow answering every number no other flow declares.
     #[must_use]
     pub fn default_line(&self) -> &Arc<Flow> {
@@ -336,7 +343,10 @@ fn parse_flow(path: &Path, text: &str) -> Result<Flow, Vec<FlowError>> {
             Some(codes) => postcodes.extend(codes),
             None => check.error(
                 &country.span(),
-                format!("postcodes_of: `{}` is not a country of the table of places (BE, FR)", country.get_ref()),
+                format!(
+                    "postcodes_of: `{}` is not a country of the table of places (BE, FR)",
+                    country.get_ref()
+                ),
             ),
         }
     }

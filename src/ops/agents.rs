@@ -1,5 +1,7 @@
 //! Accounts: supervisors (and the operator at the server's command line) add, list and
-//! disable agents' and supervisors' accounts, and issue API tokens.
+//! disable agents' and supervisors' accounts, and issue API tokens. An account belongs
+//! to the lines it works on; a supervisor of some lines manages only their accounts, and
+//! an administrator sees every line.
 
 use super::{Error, Ops, Result, Supervisor};
 use crate::auth;
@@ -16,29 +18,117 @@ pub enum Manager {
     Operator,
 }
 
+impl Manager {
+    /// The lines this manager works on (the operator: every line).
+    ///
+    /// # Errors
+    /// The database's failure.
+    pub async fn lines(self, ops: &Ops) -> Result<super::Lines> {
+        match self {
+            Self::Operator => Ok(super::Lines::every()),
+            Self::Supervisor(s) => Ok(ops.store.read(move |c| super::lines_of(c, s.actor())).await?),
+        }
+    }
+}
+
 impl From<Supervisor> for Manager {
     fn from(s: Supervisor) -> Self {
         Self::Supervisor(s)
     }
 }
 
-/// Creates an account with a password (hashed off the async workers) and, when given,
-/// the phone its click-to-call rings: whole, or not at all.
+/// An account with the lines it works on (none: every line).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Account {
+    /// The account.
+    #[serde(flatten)]
+    pub agent: Agent,
+    /// Its lines, sorted; empty for every line.
+    pub lines: Vec<String>,
+}
+
+/// The lines a new account of `role` works on, from those `asked` (blank entries
+/// ignored): lines of the flows in force, and the manager's own. Without any, a
+/// supervisor's new account works on the supervisor's lines; on a server with several
+/// lines, the operator or an administrator must name them (an administrator's account and
+/// a volunteer's need none).
+async fn lines_given(ops: &Ops, by: Manager, role: Role, asked: &[String]) -> Result<Vec<String>> {
+    let flows = ops.flows();
+    let mine = by.lines(ops).await?;
+    if role == Role::Admin && mine.named().is_some() {
+        return Err(Error::Invalid("only an administrator makes an administrator's account".to_owned()));
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for line in asked.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+        if flows.get(line).is_none() || !mine.covers(line) {
+            let known: Vec<&str> =
+                flows.iter().filter(|f| mine.covers(&f.id)).map(|f| f.id.as_str()).collect();
+            return Err(Error::Invalid(format!("no line `{line}` (lines: {})", known.join(", "))));
+        }
+        if !lines.iter().any(|l| l == line) {
+            lines.push(line.to_owned());
+        }
+    }
+    if role == Role::Admin {
+        return Ok(Vec::new());
+    }
+    if lines.is_empty() {
+        if let Some(own) = mine.named() {
+            lines = own.to_vec();
+        } else if flows.iter().count() > 1 && role != Role::Volunteer {
+            return Err(Error::Invalid(
+                "this server has several lines: name the lines the account works on, or make it an administrator (role admin)"
+                    .to_owned(),
+            ));
+        }
+    }
+    lines.sort();
+    Ok(lines)
+}
+
+/// Whether `manager` (of `mine`) may see and manage an account of `lines`: one of every
+/// line sees every account; one of some lines, the accounts sharing one of them.
+fn manages(mine: &super::Lines, lines: &[String]) -> bool {
+    match mine.named() {
+        None => true,
+        Some(own) => lines.iter().any(|l| own.contains(l)),
+    }
+}
+
+/// The account `login`, if `manager` may manage it.
+async fn managed(ops: &Ops, by: Manager, login: &str) -> Result<Agent> {
+    let mine = by.lines(ops).await?;
+    let login = login.trim().to_owned();
+    ops.store
+        .read(move |c| {
+            let Some((agent, _)) = agents::by_login(c, &login)? else { return Ok(None) };
+            let lines = agents::lines(c, agent.id)?;
+            let admin = agent.role == Role::Admin && mine.named().is_some();
+            Ok((manages(&mine, &lines) && !admin).then_some(agent))
+        })
+        .await?
+        .ok_or(Error::NoSuchAgent)
+}
+
+/// Creates an account with a password (hashed off the async workers), the lines it works
+/// on and, when given, the phone its click-to-call rings: whole, or not at all.
 ///
 /// # Errors
-/// A bad login, role, password or phone, a login taken, or the database's failure.
+/// A bad login, role, password, line or phone, a login taken, or the database's failure.
 pub async fn add(
     ops: &Ops,
-    _by: Manager,
+    by: Manager,
     login: &str,
     role: &str,
     password: String,
     phone: Option<&str>,
+    lines: &[String],
 ) -> Result<AgentId> {
     let role = Role::parse(role).map_err(Error::Invalid)?;
     let login = login.trim().to_owned();
     check_login(&login).map_err(Error::Invalid)?;
     let phone = phone_of(ops, phone)?;
+    let lines = lines_given(ops, by, role, lines).await?;
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
         .await
         .map_err(|e| Error::Invalid(e.to_string()))?
@@ -50,6 +140,7 @@ pub async fn add(
         }
         let id = agents::add(c, &login, role, &hash, now)?;
         agents::set_phone(c, id, phone.as_ref().map(crate::phone::E164::as_str))?;
+        agents::set_lines(c, id, &lines)?;
         Ok(id)
     })
     .await
@@ -73,7 +164,8 @@ fn phone_of(ops: &Ops, phone: Option<&str>) -> Result<Option<crate::phone::E164>
 ///
 /// # Errors
 /// [`Error::NoSuchAgent`], [`Error::Invalid`] for a number that cannot be rung.
-pub async fn set_phone(ops: &Ops, _by: Manager, login: &str, phone: Option<&str>) -> Result<Option<String>> {
+pub async fn set_phone(ops: &Ops, by: Manager, login: &str, phone: Option<&str>) -> Result<Option<String>> {
+    managed(ops, by, login).await?;
     let phone = phone_of(ops, phone)?;
     let login = login.trim().to_owned();
     let shown = phone.as_ref().map(crate::phone::E164::masked);
@@ -86,19 +178,29 @@ pub async fn set_phone(ops: &Ops, _by: Manager, login: &str, phone: Option<&str>
     Ok(shown)
 }
 
-/// Every account, by login.
+/// Every account `by` manages, by login, with its lines.
 ///
 /// # Errors
 /// The database's failure.
-pub async fn list(ops: &Ops, _by: Manager) -> Result<Vec<Agent>> {
-    Ok(ops.store.read(agents::list).await?)
+pub async fn list(ops: &Ops, by: Manager) -> Result<Vec<Account>> {
+    let mine = by.lines(ops).await?;
+    let (all, mut lines) = ops.store.read(|c| Ok((agents::list(c)?, agents::all_lines(c)?))).await?;
+    Ok(all
+        .into_iter()
+        .map(|agent| {
+            let lines = lines.remove(&agent.id).unwrap_or_default();
+            Account { agent, lines }
+        })
+        .filter(|a| manages(&mine, &a.lines) && !(a.agent.role == Role::Admin && mine.named().is_some()))
+        .collect())
 }
 
 /// Disables an account and ends its sessions and tokens at once.
 ///
 /// # Errors
 /// [`Error::NoSuchAgent`], or the database's failure.
-pub async fn disable(ops: &Ops, _by: Manager, login: &str) -> Result<()> {
+pub async fn disable(ops: &Ops, by: Manager, login: &str) -> Result<()> {
+    managed(ops, by, login).await?;
     let login = login.to_owned();
     super::change(ops, move |c| {
         let (agent, _) = agents::by_login(c, &login)?.ok_or(Error::NoSuchAgent)?;
@@ -113,7 +215,8 @@ pub async fn disable(ops: &Ops, _by: Manager, login: &str) -> Result<()> {
 ///
 /// # Errors
 /// [`Error::NoSuchAgent`] (or disabled), or the database's failure.
-pub async fn issue_token(ops: &Ops, _by: Manager, login: &str) -> Result<String> {
+pub async fn issue_token(ops: &Ops, by: Manager, login: &str) -> Result<String> {
+    managed(ops, by, login).await?;
     let token = auth::new_token();
     let digest = auth::digest(&token);
     let (login, now) = (login.to_owned(), ops.now());

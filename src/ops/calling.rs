@@ -58,8 +58,9 @@ pub async fn offer(
     let (now, flows, calling) = (ops.now(), ops.flows(), ops.places_calls());
     let state = change(ops, move |c| {
         let coordinator = super::volunteers::coordinator(c, door)?;
-        let mission =
-            rows::get(c, id)?.filter(|m| coordinator.covers(&m.postcode)).ok_or(Error::NoSuchMission)?;
+        let mission = rows::get(c, id)?
+            .filter(|m| coordinator.covers(&m.line, &m.postcode))
+            .ok_or(Error::NoSuchMission)?;
         if !mission.state.may_become(MissionState::Offered) {
             return Err(Error::WrongState(format!("mission {id} is {}", mission.state)));
         }
@@ -146,7 +147,8 @@ pub async fn start_rounds(ops: &Ops, door: Door, id: MissionId) -> Result<Missio
     let now = ops.now();
     let state = change(ops, move |c| {
         let k = super::volunteers::coordinator(c, door)?;
-        let mission = rows::get(c, id)?.filter(|m| k.covers(&m.postcode)).ok_or(Error::NoSuchMission)?;
+        let mission =
+            rows::get(c, id)?.filter(|m| k.covers(&m.line, &m.postcode)).ok_or(Error::NoSuchMission)?;
         if !matches!(mission.state, MissionState::Proposed | MissionState::Offered) {
             return Err(Error::WrongState(format!("mission {id} is {}", mission.state)));
         }

@@ -43,6 +43,34 @@ pub struct Line {
     pub notice: Option<rows::Notice>,
 }
 
+/// Line `id`'s flow, if `manager` works on it: another line is no line, as an unknown one.
+async fn flow_for(ops: &Ops, manager: Manager, id: &str) -> Result<std::sync::Arc<crate::flow::Flow>> {
+    let mine = manager.lines(ops).await?;
+    ops.flows()
+        .get(id)
+        .filter(|_| mine.covers(id))
+        .cloned()
+        .ok_or_else(|| Error::Invalid(format!("no line `{id}`")))
+}
+
+/// The lines `actor` works on, (id, name), the default line first: the lines a console
+/// page about one line offers, the first being the one it shows unless told.
+///
+/// # Errors
+/// The database's failure.
+pub async fn worked_on(ops: &Ops, actor: super::Actor) -> Result<Vec<(String, String)>> {
+    let mine = ops.store.read(move |c| super::lines_of(c, actor)).await?;
+    let flows = ops.flows();
+    let default = flows.default_line().id.clone();
+    let mut out: Vec<(String, String)> = flows
+        .iter()
+        .filter(|f| mine.covers(&f.id))
+        .map(|f| (f.id.clone(), f.file.line.name.clone()))
+        .collect();
+    out.sort_by_key(|(id, _)| *id != default);
+    Ok(out)
+}
+
 fn by(manager: Manager) -> Option<crate::domain::AgentId> {
     match manager {
         Manager::Supervisor(s) => Some(s.id()),
@@ -54,14 +82,16 @@ fn by(manager: Manager) -> Option<crate::domain::AgentId> {
 ///
 /// # Errors
 /// The database's failure.
-pub async fn list(ops: &Ops, _by: Manager) -> Result<Vec<Line>> {
+pub async fn list(ops: &Ops, by: Manager) -> Result<Vec<Line>> {
     let (flows, now) = (ops.flows(), ops.now());
+    let mine = by.lines(ops).await?;
     let lines = ops
         .store
         .read(move |c| {
             let ends = rows::ends(c)?;
             flows
                 .iter()
+                .filter(|f| mine.covers(&f.id))
                 .map(|f| {
                     let service = match ends.iter().find(|(l, _)| *l == f.id) {
                         Some((_, at)) if *at <= now => Service::Ended(*at),
@@ -91,8 +121,7 @@ pub async fn list(ops: &Ops, _by: Manager) -> Result<Vec<Line>> {
 /// [`Error::Invalid`] for an unknown line or one whose flow declares no end-of-service
 /// message, the database's failure.
 pub async fn end(ops: &Ops, manager: Manager, id: &str, from: Option<NaiveDate>) -> Result<DateTime<Utc>> {
-    let flows = ops.flows();
-    let flow = flows.get(id).ok_or_else(|| Error::Invalid(format!("no line `{id}`")))?;
+    let flow = flow_for(ops, manager, id).await?;
     if flow.end_of_service().is_none() {
         return Err(Error::Invalid(format!(
             "line `{id}` declares no end-of-service message ([line.end_of_service] in its flow): callers would hear nothing"
@@ -112,9 +141,7 @@ pub async fn end(ops: &Ops, manager: Manager, id: &str, from: Option<NaiveDate>)
 /// [`Error::Invalid`] for an unknown line or one that had not ended, the database's
 /// failure.
 pub async fn reopen(ops: &Ops, manager: Manager, id: &str) -> Result<()> {
-    if ops.flows().get(id).is_none() {
-        return Err(Error::Invalid(format!("no line `{id}`")));
-    }
+    flow_for(ops, manager, id).await?;
     let (line, who, now) = (id.to_owned(), by(manager), ops.now());
     let reopened = change(ops, move |c| Ok(rows::reopen(c, &line, who, now)?)).await?;
     if !reopened {
@@ -141,8 +168,7 @@ pub async fn set_notice(
     from: Option<NaiveDate>,
     until: NaiveDate,
 ) -> Result<DateTime<Utc>> {
-    let flows = ops.flows();
-    let flow = flows.get(id).ok_or_else(|| Error::Invalid(format!("no line `{id}`")))?;
+    let flow = flow_for(ops, manager, id).await?;
     for lang in texts.keys() {
         if !flow.languages.contains(lang) {
             return Err(Error::Invalid(format!(
@@ -182,9 +208,7 @@ pub async fn set_notice(
 /// # Errors
 /// [`Error::Invalid`] for an unknown line or one without a notice; the database's failure.
 pub async fn clear_notice(ops: &Ops, manager: Manager, id: &str) -> Result<()> {
-    if ops.flows().get(id).is_none() {
-        return Err(Error::Invalid(format!("no line `{id}`")));
-    }
+    flow_for(ops, manager, id).await?;
     let (line, who, now) = (id.to_owned(), by(manager), ops.now());
     if change(ops, move |c| Ok(rows::clear_notice(c, &line, who, now)?)).await? {
         Ok(())

@@ -68,7 +68,7 @@ fn request_for(
     now: DateTime<Utc>,
 ) -> Result<Request> {
     let request = callbacks::get(conn, id, now)?.ok_or(Error::NoSuchRequest)?;
-    if coordinator.covers(request.postcode.as_deref().unwrap_or_default()) {
+    if coordinator.covers(&request.line, request.postcode.as_deref().unwrap_or_default()) {
         Ok(request)
     } else {
         Err(Error::NoSuchRequest)
@@ -406,7 +406,7 @@ pub async fn step(ops: &Ops, door: Door, id: MissionId, step: Step, note: String
                 (None, if next == MissionState::Proposed { None } else { Some(me.id) }, next)
             }
             (Acting::Coordinator(k), _) => {
-                if !k.covers(&mission.postcode) {
+                if !k.covers(&mission.line, &mission.postcode) {
                     return Err(Error::NoSuchMission);
                 }
                 let next = match step {
@@ -514,7 +514,7 @@ pub async fn list(ops: &Ops, door: Door, state: Option<MissionState>) -> Result<
                 let all = rows::list(c, &MissionFilter { state, ..MissionFilter::default() })?;
                 return all
                     .into_iter()
-                    .filter(|m| k.covers(&m.postcode))
+                    .filter(|m| k.covers(&m.line, &m.postcode))
                     .map(|m| view(c, &flows, m, false, false, now))
                     .collect();
             }
@@ -547,7 +547,7 @@ pub async fn get(ops: &Ops, door: Door, id: MissionId) -> Result<View> {
                 view(c, &flows, m, mine, false, now)
             }
             Acting::Coordinator(k) => {
-                if !k.covers(&m.postcode) {
+                if !k.covers(&m.line, &m.postcode) {
                     return Err(Error::NoSuchMission);
                 }
                 view(c, &flows, m, false, true, now)
@@ -560,7 +560,7 @@ pub async fn get(ops: &Ops, door: Door, id: MissionId) -> Result<View> {
 /// Whether `actor` may read the roster and missions as a coordinator.
 #[must_use]
 pub fn coordinates(actor: Actor) -> bool {
-    matches!(actor.role(), Role::Supervisor | Role::Coordinator)
+    matches!(actor.role(), Role::Supervisor | Role::Admin | Role::Coordinator)
 }
 
 /// One postcode on the coordinators' map.
@@ -625,12 +625,15 @@ pub async fn map(ops: &Ops, door: Door, line: Option<&str>) -> Result<Vec<Place>
     read(ops, move |c| {
         let k = coordinator(c, door)?;
         let mut places: std::collections::BTreeMap<String, Place> = std::collections::BTreeMap::new();
-        for code in served.iter().filter(|p| k.covers(p)) {
+        if !k.works_on(&line) {
+            return Err(Error::NoSuchLine);
+        }
+        for code in served.iter().filter(|p| k.covers(&line, p)) {
             place_at(&mut places, code);
         }
         let filter = RosterFilter { line: Some(line.clone()), ..RosterFilter::default() };
         for v in roster::list(c, &filter)? {
-            if v.state != VolunteerState::Active || !k.covers(&v.profile.postcode) {
+            if v.state != VolunteerState::Active || !k.covers(&v.line, &v.profile.postcode) {
                 continue;
             }
             if let Some(p) = place_at(&mut places, &v.profile.postcode) {
@@ -639,7 +642,7 @@ pub async fn map(ops: &Ops, door: Door, line: Option<&str>) -> Result<Vec<Place>
             }
         }
         for m in rows::list(c, &MissionFilter::default())? {
-            if !m.state.is_live() || m.line != line || !k.covers(&m.postcode) {
+            if !m.state.is_live() || m.line != line || !k.covers(&m.line, &m.postcode) {
                 continue;
             }
             if let Some(p) = place_at(&mut places, &m.postcode) {

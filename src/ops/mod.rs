@@ -34,7 +34,7 @@ pub struct Ops {
     store: Store,
     clock: Arc<dyn Clock>,
     lease: Duration,
-    changes: tokio::sync::broadcast::Sender<()>,
+    changes: tokio::sync::broadcast::Sender<Option<String>>,
     throttle: Arc<crate::domain::throttle::Throttle>,
     flows: crate::flow::InForce,
     roster: Arc<crate::store::volunteers::RosterCache>,
@@ -108,17 +108,23 @@ impl Ops {
         self.clock.now()
     }
 
-    /// Told of every change to the queue (a console refreshes its table).
+    /// Told of every change to the queue, with the line it happened on when known (a
+    /// console of that line refreshes its table).
     #[must_use]
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<()> {
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Option<String>> {
         self.changes.subscribe()
     }
 
-    /// Tells the consoles that the queue changed (the voice line does, after registering
-    /// a request).
+    /// Tells the consoles that the queue changed, on some line.
     pub fn queue_changed(&self) {
         // No console listening is not an error.
-        let _ = self.changes.send(());
+        let _ = self.changes.send(None);
+    }
+
+    /// Tells the consoles of line `line` that its queue changed (the voice line does,
+    /// after registering a request).
+    pub fn queue_changed_on(&self, line: &str) {
+        let _ = self.changes.send(Some(line.to_owned()));
     }
 }
 
@@ -138,10 +144,10 @@ impl Actor {
         Self { id: agent.id, role: agent.role }
     }
 
-    /// Whether it is a supervisor's account.
+    /// Whether it is a supervisor's account (an administrator is one, of every line).
     #[must_use]
     pub fn is_supervisor(self) -> bool {
-        self.role == Role::Supervisor
+        matches!(self.role, Role::Supervisor | Role::Admin)
     }
 
     /// What the account may do.
@@ -167,6 +173,68 @@ impl Actor {
     }
 }
 
+/// The lines an account works on: its own, or every line (an administrator, an account
+/// given none, the operator at the command line).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Lines(Option<Vec<String>>);
+
+impl Lines {
+    /// Every line.
+    #[must_use]
+    pub fn every() -> Self {
+        Self(None)
+    }
+
+    /// Only these lines.
+    #[must_use]
+    pub fn only(lines: Vec<String>) -> Self {
+        Self(Some(lines))
+    }
+
+    /// Whether `line` is one of them.
+    #[must_use]
+    pub fn covers(&self, line: &str) -> bool {
+        self.0.as_ref().is_none_or(|lines| lines.iter().any(|l| l == line))
+    }
+
+    /// The lines, or `None` for every line.
+    #[must_use]
+    pub fn named(&self) -> Option<&[String]> {
+        self.0.as_deref()
+    }
+}
+
+/// The lines `actor` works on, read inside the use-case's transaction.
+///
+/// # Errors
+/// The database's failure.
+pub fn lines_of(conn: &rusqlite::Connection, actor: Actor) -> std::result::Result<Lines, StoreError> {
+    if actor.role == Role::Admin {
+        return Ok(Lines::every());
+    }
+    let lines = crate::store::agents::lines(conn, actor.id)?;
+    Ok(if lines.is_empty() { Lines::every() } else { Lines::only(lines) })
+}
+
+/// What an account sees of the lines' records: its lines, and within them a referent's
+/// postcodes (empty: every postcode).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// The lines.
+    pub lines: Lines,
+    /// A referent's postcodes; empty: every one.
+    pub postcodes: Vec<String>,
+}
+
+impl Scope {
+    /// Whether a record of `line` at `postcode` is within it.
+    #[must_use]
+    pub fn covers(&self, line: &str, postcode: Option<&str>) -> bool {
+        self.lines.covers(line)
+            && (self.postcodes.is_empty() || postcode.is_some_and(|p| self.postcodes.iter().any(|s| s == p)))
+    }
+}
+
 /// Proof that the actor is a supervisor; only [`Actor::supervisor`] makes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Supervisor(Actor);
@@ -176,6 +244,12 @@ impl Supervisor {
     #[must_use]
     pub fn id(self) -> AgentId {
         self.0.id
+    }
+
+    /// The supervisor as an actor.
+    #[must_use]
+    pub fn actor(self) -> Actor {
+        self.0
     }
 }
 
@@ -213,6 +287,9 @@ pub enum Error {
     /// No such mission (or not one this account may see).
     #[error("no such mission")]
     NoSuchMission,
+    /// No such line (or not one this account works on).
+    #[error("no such line")]
+    NoSuchLine,
     /// The mission or the volunteer is not in a state that allows this.
     #[error("{0}")]
     WrongState(String),
@@ -246,9 +323,11 @@ impl Error {
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {
-            Self::NoSuchRequest | Self::NoSuchAgent | Self::NoSuchVolunteer | Self::NoSuchMission => {
-                "not_found"
-            }
+            Self::NoSuchRequest
+            | Self::NoSuchAgent
+            | Self::NoSuchVolunteer
+            | Self::NoSuchMission
+            | Self::NoSuchLine => "not_found",
             Self::QueueEmpty => "queue_empty",
             Self::NotAvailable => "not_available",
             Self::NotHolder => "not_holder",

@@ -70,7 +70,22 @@ pub enum Done {
     Reassigned(RequestId, String),
 }
 
-/// Carries out `command` for `actor`, atomically, and tells the consoles.
+impl Done {
+    /// The request it was done to.
+    #[must_use]
+    pub fn request(&self) -> RequestId {
+        match self {
+            Self::Claimed(id)
+            | Self::Released(id)
+            | Self::Worked(id, _)
+            | Self::Prioritised(id, _)
+            | Self::Cancelled(id)
+            | Self::Reassigned(id, _) => *id,
+        }
+    }
+}
+
+/// Carries out `command` for `actor`, atomically, and tells the consoles of its line.
 ///
 /// # Errors
 /// A refusal (see [`Error`]) or the database's failure.
@@ -97,7 +112,11 @@ pub async fn apply(ops: &Ops, actor: Actor, command: Command) -> Result<Done> {
             change(ops, move |c| reassign(c, supervisor, id, &to, lease, now)).await
         }
     }?;
-    ops.queue_changed();
+    let id = done.request();
+    match ops.store.read(move |c| callbacks::get(c, id, now)).await {
+        Ok(Some(request)) => ops.queue_changed_on(&request.line),
+        _ => ops.queue_changed(),
+    }
     Ok(done)
 }
 
@@ -113,7 +132,7 @@ pub async fn list(ops: &Ops, actor: Actor, mut filter: Filter) -> Result<Vec<Req
     Ok(ops
         .store
         .read(move |c| {
-            filter.postcodes = super::volunteers::scope_of(c, actor)?;
+            scoped(c, actor, &mut filter)?;
             callbacks::list(c, &filter, now)
         })
         .await?)
@@ -141,16 +160,41 @@ pub async fn get(ops: &Ops, actor: Actor, id: RequestId) -> Result<Detail> {
         .store
         .read(move |c| {
             let scope = super::volunteers::scope_of(c, actor)?;
-            let request = callbacks::get(c, id, now)?.filter(|r| in_scope(&scope, r));
-            Ok((request, callbacks::history_of(c, id)?, callbacks::words_of(c, id)?))
+            let Some(request) =
+                callbacks::get(c, id, now)?.filter(|r| scope.covers(&r.line, r.postcode.as_deref()))
+            else {
+                return Ok((None, Vec::new(), Vec::new()));
+            };
+            Ok((Some(request), callbacks::history_of(c, id)?, callbacks::words_of(c, id)?))
         })
         .await?;
     Ok(Detail { request: request.ok_or(Error::NoSuchRequest)?, history, calls })
 }
 
-/// Whether a request is within a referent's postcodes (`scope`; empty: every one).
-fn in_scope(scope: &[String], r: &Request) -> bool {
-    scope.is_empty() || r.postcode.as_ref().is_some_and(|p| scope.contains(p))
+/// Limits `filter` to what `actor` sees: their lines, a referent's postcodes.
+fn scoped(conn: &Connection, actor: Actor, filter: &mut Filter) -> Result<(), StoreError> {
+    let scope = super::volunteers::scope_of(conn, actor)?;
+    filter.postcodes = scope.postcodes;
+    filter.lines = scope.lines.named().map(<[String]>::to_vec);
+    Ok(())
+}
+
+/// Request `id`, if `actor` sees it (their lines, a referent's postcodes): another line's
+/// request is no request at all.
+///
+/// # Errors
+/// [`Error::NoSuchRequest`], the database's failure.
+pub(super) fn visible(conn: &Connection, actor: Actor, id: RequestId, at: DateTime<Utc>) -> Result<Request> {
+    let scope = super::volunteers::scope_of(conn, actor)?;
+    callbacks::get(conn, id, at)?
+        .filter(|r| scope.covers(&r.line, r.postcode.as_deref()))
+        .ok_or(Error::NoSuchRequest)
+}
+
+/// Request `id`, if it is on one of `actor`'s lines (a claim held or supervised).
+fn on_lines(conn: &Connection, actor: Actor, id: RequestId, at: DateTime<Utc>) -> Result<Request> {
+    let lines = super::lines_of(conn, actor)?;
+    callbacks::get(conn, id, at)?.filter(|r| lines.covers(&r.line)).ok_or(Error::NoSuchRequest)
 }
 
 /// A request with its history and what each of its calls said.
@@ -274,15 +318,13 @@ fn claim_next(
     at: DateTime<Utc>,
 ) -> Result<Done> {
     let mut filter = filter.clone();
-    filter.postcodes = super::volunteers::scope_of(conn, actor)?;
+    scoped(conn, actor, &mut filter)?;
     let id = callbacks::first_due(conn, &filter, at)?.ok_or(Error::QueueEmpty)?;
     take(conn, actor, id, lease, at)
 }
 
 fn claim(conn: &Connection, actor: Actor, id: RequestId, lease: Duration, at: DateTime<Utc>) -> Result<Done> {
-    let scope = super::volunteers::scope_of(conn, actor)?;
-    let request =
-        callbacks::get(conn, id, at)?.filter(|r| in_scope(&scope, r)).ok_or(Error::NoSuchRequest)?;
+    let request = visible(conn, actor, id, at)?;
     if !request.is_due(at) {
         return Err(Error::NotAvailable);
     }
@@ -291,13 +333,13 @@ fn claim(conn: &Connection, actor: Actor, id: RequestId, lease: Duration, at: Da
 
 /// The request, if `actor` holds its claim.
 fn held_request(conn: &Connection, actor: Actor, id: RequestId, at: DateTime<Utc>) -> Result<Request> {
-    let request = callbacks::get(conn, id, at)?.ok_or(Error::NoSuchRequest)?;
+    let request = on_lines(conn, actor, id, at)?;
     if request.is_held_by(actor.id) { Ok(request) } else { Err(Error::NotHolder) }
 }
 
 /// The request, if it is claimed and `actor` holds it or is a supervisor.
 fn held_or_supervised(conn: &Connection, actor: Actor, id: RequestId, at: DateTime<Utc>) -> Result<Request> {
-    let request = callbacks::get(conn, id, at)?.ok_or(Error::NoSuchRequest)?;
+    let request = on_lines(conn, actor, id, at)?;
     let supervised = actor.is_supervisor() && request.holder.is_some();
     if request.is_held_by(actor.id) || supervised { Ok(request) } else { Err(Error::NotHolder) }
 }
@@ -331,6 +373,7 @@ fn set_priority(
     priority: Priority,
     at: DateTime<Utc>,
 ) -> Result<Done> {
+    on_lines(conn, supervisor.actor(), id, at)?;
     if !callbacks::set_priority(conn, id, priority)? {
         return Err(Error::NoSuchRequest);
     }
@@ -345,6 +388,7 @@ fn cancel(
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<Done> {
+    on_lines(conn, supervisor.actor(), id, at)?;
     if reason.trim().is_empty() {
         return Err(Error::Invalid("cancelling needs a reason".to_owned()));
     }
@@ -385,10 +429,14 @@ fn reassign(
     lease: Duration,
     at: DateTime<Utc>,
 ) -> Result<Done> {
+    let request = on_lines(conn, supervisor.actor(), id, at)?;
     let to = match agents::by_login(conn, login)? {
         Some((agent, _)) if !agent.disabled => agent,
         _ => return Err(Error::Invalid(format!("no active agent `{login}`"))),
     };
+    if !super::lines_of(conn, super::Actor::of(&to))?.covers(&request.line) {
+        return Err(Error::Invalid(format!("`{login}` does not work on line `{}`", request.line)));
+    }
     if !callbacks::hand_to(conn, id, to.id, at + lease)? {
         return Err(Error::NoSuchRequest);
     }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use super::{Actor, Error, Ops, Result, change};
+use super::{Actor, Error, Ops, Result, Scope, change};
 use crate::domain::places::Places;
 use crate::domain::queue::HistoryEntry;
 use crate::domain::volunteers::{Catalogue, Entry, FieldError, Volunteer, VolunteerId, VolunteerState};
@@ -37,8 +37,8 @@ impl From<Actor> for Door {
 #[derive(Debug, Clone)]
 pub struct Coordinator {
     by: Option<AgentId>,
-    /// The postcodes a referent is limited to; empty for every postcode.
-    postcodes: Vec<String>,
+    /// The lines they work on, and a referent's postcodes.
+    scope: Scope,
 }
 
 impl Coordinator {
@@ -48,36 +48,46 @@ impl Coordinator {
         self.by
     }
 
-    /// Whether `postcode` is one this coordinator handles.
+    /// Whether a record of `line` at `postcode` is one this coordinator handles.
     #[must_use]
-    pub fn covers(&self, postcode: &str) -> bool {
-        self.postcodes.is_empty() || self.postcodes.iter().any(|p| p == postcode)
+    pub fn covers(&self, line: &str, postcode: &str) -> bool {
+        self.scope.covers(line, Some(postcode))
+    }
+
+    /// Whether `line` is one of theirs.
+    #[must_use]
+    pub fn works_on(&self, line: &str) -> bool {
+        self.scope.lines.covers(line)
     }
 }
 
-/// The coordinator `door` is, with the postcodes they handle.
+/// The coordinator `door` is, with the lines and postcodes they handle.
 ///
 /// # Errors
 /// [`Error::CoordinatorsOnly`] for an agent or a volunteer; the database's failure.
 pub fn coordinator(conn: &Connection, door: Door) -> Result<Coordinator> {
     match door {
-        Door::Operator => Ok(Coordinator { by: None, postcodes: Vec::new() }),
+        Door::Operator => Ok(Coordinator { by: None, scope: Scope::default() }),
         Door::Account(actor) => match actor.role() {
-            Role::Supervisor => Ok(Coordinator { by: Some(actor.id), postcodes: Vec::new() }),
-            Role::Coordinator => {
-                Ok(Coordinator { by: Some(actor.id), postcodes: rows::referent_postcodes(conn, actor.id)? })
+            Role::Supervisor | Role::Admin | Role::Coordinator => {
+                Ok(Coordinator { by: Some(actor.id), scope: scope_of(conn, actor)? })
             }
             Role::Agent | Role::Volunteer => Err(Error::CoordinatorsOnly),
         },
     }
 }
 
-/// The postcodes `actor` is limited to: a referent's, or none for everyone else.
+/// What `actor` sees: their lines, and a referent's postcodes.
 ///
 /// # Errors
 /// The database's failure.
-pub fn scope_of(conn: &Connection, actor: Actor) -> Result<Vec<String>, StoreError> {
-    if actor.role() == Role::Coordinator { rows::referent_postcodes(conn, actor.id) } else { Ok(Vec::new()) }
+pub fn scope_of(conn: &Connection, actor: Actor) -> Result<Scope, StoreError> {
+    let postcodes = if actor.role() == Role::Coordinator {
+        rows::referent_postcodes(conn, actor.id)?
+    } else {
+        Vec::new()
+    };
+    Ok(Scope { lines: super::lines_of(conn, actor)?, postcodes })
 }
 
 /// The flow of line `line`, or the default line's.
@@ -102,14 +112,31 @@ fn catalogue(flow: &Flow) -> Catalogue<'_> {
     }
 }
 
-/// Adds a volunteer to line `line` (the default line without one), active at once: a
-/// coordinator adding someone has checked who they are.
+/// The line a record goes to when none is named: the account's first line, or the
+/// default line for an account of every line.
+async fn line_for(ops: &Ops, door: Door, line: Option<&str>) -> Result<std::sync::Arc<Flow>> {
+    if line.is_some() {
+        return line_of(ops, line);
+    }
+    let own = match door {
+        Door::Operator => None,
+        Door::Account(actor) => {
+            ops.store
+                .read(move |c| Ok(super::lines_of(c, actor)?.named().and_then(|l| l.first().cloned())))
+                .await?
+        }
+    };
+    line_of(ops, own.as_deref())
+}
+
+/// Adds a volunteer to line `line` (without one, the account's line, or the default
+/// line), active at once: a coordinator adding someone has checked who they are.
 ///
 /// # Errors
 /// A field that is wrong ([`Error::Field`]), a phone already on the roster, a postcode
 /// outside a referent's, or the database's failure.
 pub async fn add(ops: &Ops, door: Door, line: Option<&str>, entry: Entry) -> Result<VolunteerId> {
-    let flow = line_of(ops, line)?;
+    let flow = line_for(ops, door, line).await?;
     let (phone, profile) = entry.check(catalogue(&flow), Places::builtin(), true)?;
     let now = ops.now();
     let line = flow.id.clone();
@@ -140,7 +167,10 @@ fn refusal(
     phone: &crate::phone::E164,
     profile: &crate::domain::volunteers::Profile,
 ) -> Result<Option<FieldError>, StoreError> {
-    if !coordinator.covers(&profile.postcode) {
+    if !coordinator.works_on(line) {
+        return Ok(Some(FieldError { field: "line", problem: format!("no line `{line}`") }));
+    }
+    if !coordinator.covers(line, &profile.postcode) {
         let problem = format!("{} is not one of your postcodes", profile.postcode);
         return Ok(Some(FieldError { field: "postcode", problem }));
     }
@@ -194,7 +224,7 @@ pub async fn list(ops: &Ops, door: Door, filter: RosterFilter) -> Result<Vec<Vol
                 Err(refused) => return Ok(Err(refused)),
             };
             let all = rows::list(c, &filter)?;
-            Ok(Ok(all.into_iter().filter(|v| coordinator.covers(&v.profile.postcode)).collect()))
+            Ok(Ok(all.into_iter().filter(|v| coordinator.covers(&v.line, &v.profile.postcode)).collect()))
         })
         .await?
 }
@@ -220,7 +250,8 @@ pub async fn get(ops: &Ops, door: Door, id: VolunteerId) -> Result<Detail> {
         .read(move |c| {
             let found = (|| {
                 let coordinator = coordinator(c, door)?;
-                let volunteer = rows::get(c, id)?.filter(|v| coordinator.covers(&v.profile.postcode));
+                let volunteer =
+                    rows::get(c, id)?.filter(|v| coordinator.covers(&v.line, &v.profile.postcode));
                 let volunteer = volunteer.ok_or(Error::NoSuchVolunteer)?;
                 let history = rows::history_of(c, id)?;
                 let missions = mission_rows::list(
@@ -254,7 +285,7 @@ pub async fn edit(
     change(ops, move |c| {
         let coordinator = coordinator(c, door)?;
         let v = rows::get(c, id)?
-            .filter(|v| coordinator.covers(&v.profile.postcode))
+            .filter(|v| coordinator.covers(&v.line, &v.profile.postcode))
             .ok_or(Error::NoSuchVolunteer)?;
         if v.state == VolunteerState::Left && v.phone.is_none() {
             return Err(Error::WrongState(format!("volunteer {id} left and was removed by the retention")));
@@ -263,7 +294,7 @@ pub async fn edit(
         let named = !v.name.is_empty() || edit.name.is_some();
         let entry = v.edited(edit);
         let (phone, profile) = entry.check(catalogue(flow), Places::builtin(), named)?;
-        if !coordinator.covers(&profile.postcode) {
+        if !coordinator.covers(&v.line, &profile.postcode) {
             return Err(field("postcode", format!("{} is not one of your postcodes", profile.postcode)));
         }
         if let Some(other) = rows::by_phone(c, &v.line, phone.as_str())?.filter(|other| *other != id) {
@@ -368,7 +399,7 @@ pub async fn set(ops: &Ops, door: Door, id: VolunteerId, what: Change) -> Result
         }
         let coordinator = coordinator(c, door)?;
         let v = rows::get(c, id)?
-            .filter(|v| coordinator.covers(&v.profile.postcode))
+            .filter(|v| coordinator.covers(&v.line, &v.profile.postcode))
             .ok_or(Error::NoSuchVolunteer)?;
         let next = match (what, v.state) {
             // Someone who left may come back (until the retention has removed their number).
@@ -402,7 +433,7 @@ pub async fn link_account(ops: &Ops, door: Door, id: VolunteerId, login: &str) -
     change(ops, move |c| {
         let coordinator = coordinator(c, door)?;
         rows::get(c, id)?
-            .filter(|v| coordinator.covers(&v.profile.postcode))
+            .filter(|v| coordinator.covers(&v.line, &v.profile.postcode))
             .ok_or(Error::NoSuchVolunteer)?;
         let agent = match agents::by_login(c, &login)? {
             Some((a, _)) if a.role == Role::Volunteer && !a.disabled => a,
@@ -502,16 +533,16 @@ pub fn sign_up(
     };
     let id = rows::insert(conn, &new, at)?;
     // Other answers of the menus (`commitment = "regular"`) are kept for the coordinator.
-    let said: Vec<String> = draft
+    let other_answers: Vec<String> = draft
         .answers
         .iter()
         .filter(|(k, _)| !k.starts_with("help.") && !k.starts_with("language.") && *k != "postcode")
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
-    let how = if said.is_empty() {
+    let how = if other_answers.is_empty() {
         format!("by phone (call {sid})")
     } else {
-        format!("by phone (call {sid}); {}", said.join(", "))
+        format!("by phone (call {sid}); {}", other_answers.join(", "))
     };
     rows::note(conn, id, None, "signed up", &how, at)?;
     Ok(id)
@@ -539,7 +570,7 @@ pub async fn import(
     rows_in: Vec<(usize, Entry)>,
     skip_refused: bool,
 ) -> Result<Imported> {
-    let flow = line_of(ops, line)?;
+    let flow = line_for(ops, door, line).await?;
     let mut report = Imported::default();
     let mut checked = Vec::new();
     let mut phones = std::collections::HashMap::new();

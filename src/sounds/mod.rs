@@ -67,7 +67,7 @@ type Shelf = HashMap<String, HashMap<String, Recording>>;
 pub struct Library {
     /// By line, language, then prompt id (looked up with borrowed names on every webhook).
     recordings: HashMap<String, Shelf>,
-    fingerprint: Vec<(PathBuf, u64, u128)>,
+    fingerprint: Vec<Stamp>,
     /// Folders holding recordings outside any line's folder (the layout before lines had
     /// their own): never played, reported.
     misplaced: Vec<PathBuf>,
@@ -143,7 +143,7 @@ fn folders(dir: &Path) -> io::Result<Vec<PathBuf>> {
 }
 
 /// The WAV and text files directly under `dir`, with size and modification time.
-fn sound_files(dir: &Path, out: &mut Vec<(PathBuf, u64, u128)>) -> io::Result<()> {
+fn sound_files(dir: &Path, out: &mut Vec<Stamp>) -> io::Result<()> {
     let listed = match std::fs::read_dir(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         listed => listed?,
@@ -160,9 +160,12 @@ fn sound_files(dir: &Path, out: &mut Vec<(PathBuf, u64, u128)>) -> io::Result<()
     Ok(())
 }
 
+/// A file as seen when the folder was read: path, size and modification time.
+type Stamp = (PathBuf, u64, u128);
+
 /// The WAV and text files under `root/<line>/<lang>/`, with size and modification time;
 /// and the folders holding WAV files directly under `root/<name>/` (misplaced).
-fn wav_files(root: &Path) -> io::Result<(Vec<(PathBuf, u64, u128)>, Vec<PathBuf>)> {
+fn wav_files(root: &Path) -> io::Result<(Vec<Stamp>, Vec<PathBuf>)> {
     let mut files = Vec::new();
     let mut misplaced = Vec::new();
     for line in folders(root)? {
@@ -411,7 +414,13 @@ fn keep_current(root: &Path, slot: Slot<'_>, now: DateTime<Utc>) -> io::Result<(
 ///
 /// # Errors
 /// File system errors, or names that are not plain.
-pub fn replace(root: &Path, slot: Slot<'_>, wav_bytes: &[u8], text: &str, now: DateTime<Utc>) -> io::Result<()> {
+pub fn replace(
+    root: &Path,
+    slot: Slot<'_>,
+    wav_bytes: &[u8],
+    text: &str,
+    now: DateTime<Utc>,
+) -> io::Result<()> {
     slot.checked()?;
     std::fs::create_dir_all(root.join(slot.line).join(slot.lang))?;
     keep_current(root, slot, now)?;

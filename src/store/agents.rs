@@ -36,6 +36,44 @@ pub fn add(
     Ok(AgentId(conn.last_insert_rowid()))
 }
 
+/// The lines account `agent` works on, sorted (none: every line).
+///
+/// # Errors
+/// SQLite errors.
+pub fn lines(conn: &Connection, agent: AgentId) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT line FROM agent_lines WHERE agent_id = ?1 ORDER BY line")?;
+    let rows = stmt.query_map([agent.0], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every account's lines, by account (accounts with none are left out).
+///
+/// # Errors
+/// SQLite errors.
+pub fn all_lines(conn: &Connection) -> Result<std::collections::HashMap<AgentId, Vec<String>>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT agent_id, line FROM agent_lines ORDER BY agent_id, line")?;
+    let mut out: std::collections::HashMap<AgentId, Vec<String>> = std::collections::HashMap::new();
+    for row in stmt.query_map([], |r| Ok((AgentId(r.get(0)?), r.get::<_, String>(1)?)))? {
+        let (agent, line) = row?;
+        out.entry(agent).or_default().push(line);
+    }
+    Ok(out)
+}
+
+/// Gives account `agent` the lines it works on (replacing the ones it had).
+///
+/// # Errors
+/// SQLite errors.
+pub fn set_lines(conn: &Connection, agent: AgentId, lines: &[String]) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM agent_lines WHERE agent_id = ?1", [agent.0])?;
+    let mut insert =
+        conn.prepare_cached("INSERT OR IGNORE INTO agent_lines (agent_id, line) VALUES (?1, ?2)")?;
+    for line in lines {
+        insert.execute(params![agent.0, line])?;
+    }
+    Ok(())
+}
+
 /// Every account, by login.
 ///
 /// # Errors

@@ -258,6 +258,7 @@ pub fn list(conn: &Connection, filter: &Filter, at: DateTime<Utc>) -> Result<Vec
            AND (:language IS NULL OR r.language = :language)
            AND (:postcode IS NULL OR r.postcode = :postcode)
            AND (:scope = '[]' OR r.postcode IN (SELECT value FROM json_each(:scope)))
+           AND (:lines IS NULL OR r.line IN (SELECT value FROM json_each(:lines)))
          ORDER BY r.priority DESC, r.created_at, r.id
          LIMIT 500"
     );
@@ -270,6 +271,7 @@ pub fn list(conn: &Connection, filter: &Filter, at: DateTime<Utc>) -> Result<Vec
             ":language": filter.language,
             ":postcode": filter.postcode,
             ":scope": serde_json::to_string(&filter.postcodes)?,
+            ":lines": filter.lines.as_ref().map(serde_json::to_string).transpose()?,
         },
         |r| read_request(r, at),
     )?;
@@ -337,6 +339,7 @@ pub fn first_due(
            AND (:language IS NULL OR language = :language)
            AND (:postcode IS NULL OR postcode = :postcode)
            AND (:scope = '[]' OR postcode IN (SELECT value FROM json_each(:scope)))
+           AND (:lines IS NULL OR line IN (SELECT value FROM json_each(:lines)))
          ORDER BY priority DESC, created_at, id LIMIT 1";
     Ok(conn
         .prepare_cached(sql)?
@@ -347,6 +350,7 @@ pub fn first_due(
                 ":language": filter.language,
                 ":postcode": filter.postcode,
                 ":scope": serde_json::to_string(&filter.postcodes)?,
+            ":lines": filter.lines.as_ref().map(serde_json::to_string).transpose()?,
             },
             |r| r.get(0).map(RequestId),
         )

@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/004_volunteers.sql"),
     include_str!("../../migrations/005_calling_out.sql"),
     include_str!("../../migrations/006_lines.sql"),
+    include_str!("../../migrations/007_accounts_lines.sql"),
 ];
 
 /// Jobs the writer runs in one transaction at most.
@@ -574,7 +575,8 @@ mod tests {
         );
         let role = conn.execute("UPDATE agents SET role = 'coordinator' WHERE id = 7", []).unwrap();
         assert_eq!(role, 1, "the new roles are allowed");
-        assert!(conn.execute("UPDATE agents SET role = 'admin' WHERE id = 7", []).is_err(), "others are not");
+        assert_eq!(conn.execute("UPDATE agents SET role = 'admin' WHERE id = 7", []).unwrap(), 1);
+        assert!(conn.execute("UPDATE agents SET role = 'root' WHERE id = 7", []).is_err(), "others are not");
     }
 
     #[test]

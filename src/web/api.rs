@@ -207,6 +207,8 @@ struct NewAgent {
     role: String,
     password: String,
     phone: Option<String>,
+    #[serde(default)]
+    lines: Vec<String>,
 }
 
 async fn add_agent(
@@ -222,6 +224,7 @@ async fn add_agent(
         &new.role,
         new.password,
         new.phone.as_deref(),
+        &new.lines,
     )
     .await?;
     tracing::info!(by = %viewer.agent.login, login = %new.login.trim(), "account added");

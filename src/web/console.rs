@@ -66,25 +66,37 @@ async fn queue_fragment(
 }
 
 /// A "changed" event whenever the queue changes; the page then fetches the table again.
-async fn events(State(app): State<AppState>, ConsoleUser(_): ConsoleUser) -> impl IntoResponse {
+/// Tells the console when its queue changed: only for the lines the account works on
+/// (another city's activity is none of its business), and for changes whose line is not
+/// known.
+async fn events(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+) -> Result<impl IntoResponse, PageError> {
+    let mine: Vec<String> =
+        crate::ops::lines::worked_on(&app.ops, viewer.actor()).await?.into_iter().map(|(id, _)| id).collect();
     let changes = app.ops.subscribe();
     let stopping = app.stopping.clone();
-    let stream =
-        futures_util::stream::unfold((changes, stopping), |(mut changes, mut stopping)| async move {
+    let state = (changes, stopping, mine);
+    let stream = futures_util::stream::unfold(state, |(mut changes, mut stopping, mine)| async move {
+        loop {
             if *stopping.borrow() {
                 return None;
             }
             tokio::select! {
                 received = changes.recv() => match received {
-                    Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        Some((Ok::<_, Infallible>(Event::default().data("changed")), (changes, stopping)))
+                    Ok(Some(line)) if !mine.contains(&line) => {}
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let event = Ok::<_, Infallible>(Event::default().data("changed"));
+                        return Some((event, (changes, stopping, mine)));
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 },
-                _ = stopping.changed() => None,
+                _ = stopping.changed() => return None,
             }
-        });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +122,7 @@ async fn claim_next(
         postcode: some(form.postcode),
         everything_active: false,
         postcodes: Vec::new(),
+        lines: None,
     };
     let done = queue::apply(&app.ops, viewer.actor(), Command::ClaimNext(filter)).await?;
     Ok(redirect(&done))
@@ -127,8 +140,13 @@ async fn request(
 ) -> Page {
     let detail = queue::get(&app.ops, viewer.actor(), request_id(&id)?).await?;
     // Only a supervisor reassigns, and so needs the accounts to choose from.
-    let agents = match viewer.actor().supervisor() {
-        Ok(supervisor) => agents::list(&app.ops, supervisor.into()).await?,
+    let agents: Vec<crate::domain::Agent> = match viewer.actor().supervisor() {
+        Ok(supervisor) => agents::list(&app.ops, supervisor.into())
+            .await?
+            .into_iter()
+            .filter(|a| a.lines.is_empty() || a.lines.contains(&detail.request.line))
+            .map(|a| a.agent)
+            .collect(),
         Err(_) => Vec::new(),
     };
     let calling = app.ops.places_calls();
@@ -209,7 +227,10 @@ async fn act(
 
 async fn agents_list(app: &AppState, viewer: &Viewer, supervisor: Supervisor, notice: Option<&str>) -> Page {
     let list = agents::list(&app.ops, supervisor.into()).await?;
-    Ok(pages::agents_page(viewer, &list, notice).into_response())
+    let lines = crate::ops::lines::worked_on(&app.ops, viewer.actor()).await?;
+    let every = lines.len() == app.flows().iter().count()
+        && Manager::from(supervisor).lines(&app.ops).await?.named().is_none();
+    Ok(pages::agents_page(viewer, &list, &lines, every, notice).into_response())
 }
 
 async fn agents_page(
@@ -219,14 +240,34 @@ async fn agents_page(
     agents_list(&app, &viewer, supervisor, None).await
 }
 
-#[derive(Debug, Deserialize)]
+/// The new-account form: its fields, each `line` ticked.
+#[derive(Debug, Default)]
 struct NewAgent {
     csrf: String,
     login: String,
     role: String,
     password: String,
-    #[serde(default)]
     phone: String,
+    lines: Vec<String>,
+}
+
+impl NewAgent {
+    fn parse(body: &[u8]) -> Self {
+        let mut form = Self::default();
+        for (key, value) in form_urlencoded::parse(body) {
+            let value = value.into_owned();
+            match key.as_ref() {
+                "csrf" => form.csrf = value,
+                "login" => form.login = value,
+                "role" => form.role = value,
+                "password" => form.password = value,
+                "phone" => form.phone = value,
+                "line" => form.lines.push(value),
+                _ => {}
+            }
+        }
+        form
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,14 +299,17 @@ async fn set_phone(
 async fn add_agent(
     State(app): State<AppState>,
     ConsoleSupervisor(viewer, supervisor): ConsoleSupervisor,
-    Form(form): Form<NewAgent>,
+    body: axum::body::Bytes,
 ) -> Page {
+    let form = NewAgent::parse(&body);
     if !viewer.csrf_ok(&form.csrf) {
         return Err(PageError::Csrf);
     }
     let login = form.login.trim().to_owned();
     let by = Manager::from(supervisor);
-    let notice = match agents::add(&app.ops, by, &login, &form.role, form.password, Some(&form.phone)).await {
+    let added =
+        agents::add(&app.ops, by, &login, &form.role, form.password, Some(&form.phone), &form.lines).await;
+    let notice = match added {
         Ok(_) => {
             tracing::info!(by = %viewer.agent.login, login = %login, "account added");
             format!("Account {login} added.")

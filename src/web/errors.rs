@@ -14,9 +14,11 @@ use crate::store::StoreError;
 /// The status that answers a use-case's refusal.
 fn status(error: &Error) -> StatusCode {
     match error {
-        Error::NoSuchRequest | Error::NoSuchAgent | Error::NoSuchVolunteer | Error::NoSuchMission => {
-            StatusCode::NOT_FOUND
-        }
+        Error::NoSuchRequest
+        | Error::NoSuchAgent
+        | Error::NoSuchVolunteer
+        | Error::NoSuchMission
+        | Error::NoSuchLine => StatusCode::NOT_FOUND,
         Error::NotHolder | Error::SupervisorsOnly | Error::CoordinatorsOnly | Error::StaffOnly => {
             StatusCode::FORBIDDEN
         }

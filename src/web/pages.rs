@@ -401,8 +401,15 @@ pub fn request_page(
 }
 
 /// Account management.
-pub fn agents_page(viewer: &Viewer, agents: &[Agent], notice: Option<&str>) -> Html<String> {
+pub fn agents_page(
+    viewer: &Viewer,
+    accounts: &[crate::ops::agents::Account],
+    lines: &[(String, String)],
+    every: bool,
+    notice: Option<&str>,
+) -> Html<String> {
     let csrf = viewer.csrf.clone().unwrap_or_default();
+    let name_of = |id: &str| lines.iter().find(|(l, _)| l == id).map_or(id.to_owned(), |(_, n)| n.clone());
     layout(
         "Agents",
         Some(viewer),
@@ -410,10 +417,13 @@ pub fn agents_page(viewer: &Viewer, agents: &[Agent], notice: Option<&str>) -> H
             h1 { "Agents" }
             @if let Some(n) = notice { p role="status" { (n) } }
             table {
-                thead { tr { th scope="col" { "Login" } th scope="col" { "Role" } th scope="col" { "State" } th scope="col" { span.visually-hidden { "Action" } } } }
-                tbody { @for a in agents {
+                thead { tr { th scope="col" { "Login" } th scope="col" { "Role" } th scope="col" { "Lines" } th scope="col" { "State" } th scope="col" { span.visually-hidden { "Action" } } } }
+                tbody { @for account in accounts {
+                    @let a = &account.agent;
                     tr {
-                        td { (a.login) } td { (a.role.as_str()) } td { @if a.disabled { "disabled" } @else { "active" } }
+                        td { (a.login) } td { (a.role.as_str()) }
+                        td { @if account.lines.is_empty() { "every line" } @else { (account.lines.iter().map(|l| name_of(l)).collect::<Vec<_>>().join(", ")) } }
+                        td { @if a.disabled { "disabled" } @else { "active" } }
                         td {
                             @if !a.disabled && a.id != viewer.agent.id {
                                 form.inline method="post" action={ "/console/agents/" (a.login) "/disable" } {
@@ -439,7 +449,20 @@ pub fn agents_page(viewer: &Viewer, agents: &[Agent], notice: Option<&str>) -> H
                 label for="new-login" { "Login" }
                 input #new-login name="login" required pattern="[A-Za-z0-9._-]{2,64}";
                 label for="new-role" { "Role" }
-                select #new-role name="role" { option value="agent" { "agent" } option value="supervisor" { "supervisor" } }
+                select #new-role name="role" {
+                    option value="agent" { "agent" }
+                    option value="coordinator" { "coordinator" }
+                    option value="supervisor" { "supervisor" }
+                    @if every { option value="admin" { "administrator (every line)" } }
+                }
+                @if lines.len() > 1 {
+                    fieldset {
+                        legend { "Lines the account works on" @if every { " (not needed for an administrator)" } }
+                        @for (id, name) in lines {
+                            label.check { input type="checkbox" name="line" value=(id); " " (name) }
+                        }
+                    }
+                }
                 label for="new-password" { "Password (10 characters or more)" }
                 input #new-password name="password" type="password" minlength="10" autocomplete="new-password" required;
                 label for="new-phone" { "Phone rung by click-to-call (optional)" }
@@ -498,6 +521,7 @@ impl PromptRow {
 
 /// Links from a page about one line (`current`, its id) to the same page of each other
 /// line of `lines` (id, name): `{path}?line={id}`. Nothing with a single line.
+#[must_use]
 pub fn line_links(path: &str, lines: &[(String, String)], current: &str) -> Markup {
     html! {
         @if lines.len() > 1 {
@@ -509,7 +533,12 @@ pub fn line_links(path: &str, lines: &[(String, String)], current: &str) -> Mark
 }
 
 /// One line's prompts with their recording state; `lines` (id, name) links to the others.
-pub fn prompts_page(viewer: &Viewer, lines: &[(String, String)], line: &str, rows: &[PromptRow]) -> Html<String> {
+pub fn prompts_page(
+    viewer: &Viewer,
+    lines: &[(String, String)],
+    line: &str,
+    rows: &[PromptRow],
+) -> Html<String> {
     let recorded = rows.iter().filter(|r| r.recording.is_some()).count();
     let stale = rows.iter().filter(|r| r.stale()).count();
     let name = lines.iter().find(|(id, _)| id == line).map_or(line, |(_, n)| n.as_str());

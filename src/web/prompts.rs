@@ -56,7 +56,16 @@ fn rows(app: &AppState, line: Option<&str>) -> Vec<PromptRow> {
     out
 }
 
-fn find(app: &AppState, (line, lang, prompt): &(String, String, String)) -> Option<PromptRow> {
+/// The prompt at `line/lang/prompt`, if `viewer` works on that line.
+async fn find(
+    app: &AppState,
+    viewer: &super::viewer::Viewer,
+    (line, lang, prompt): &(String, String, String),
+) -> Option<PromptRow> {
+    let mine = crate::ops::lines::worked_on(&app.ops, viewer.actor()).await.ok()?;
+    if !mine.iter().any(|(id, _)| id == line) {
+        return None;
+    }
     rows(app, Some(line)).into_iter().find(|r| r.lang == *lang && r.prompt == *prompt)
 }
 
@@ -77,16 +86,19 @@ async fn list(
     ConsoleSupervisor(viewer, _): ConsoleSupervisor,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let flows = app.flows();
-    let line = match query.line.as_deref() {
-        Some(id) => match flows.get(id) {
-            Some(flow) => flow,
+    let lines = match crate::ops::lines::worked_on(&app.ops, viewer.actor()).await {
+        Ok(lines) => lines,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let line = match query.line {
+        Some(id) if lines.iter().any(|(l, _)| *l == id) => id,
+        Some(_) => return not_found(),
+        None => match lines.first() {
+            Some((id, _)) => id.clone(),
             None => return not_found(),
         },
-        None => flows.default_line(),
     };
-    let lines: Vec<(String, String)> = flows.iter().map(|f| (f.id.clone(), f.file.line.name.clone())).collect();
-    pages::prompts_page(&viewer, &lines, &line.id, &rows(&app, Some(&line.id))).into_response()
+    pages::prompts_page(&viewer, &lines, &line, &rows(&app, Some(&line))).into_response()
 }
 
 fn detail_page(
@@ -107,7 +119,7 @@ async fn detail(
     ConsoleSupervisor(viewer, _): ConsoleSupervisor,
     Path(at): Path<(String, String, String)>,
 ) -> Response {
-    let Some(row) = find(&app, &at) else { return not_found() };
+    let Some(row) = find(&app, &viewer, &at).await else { return not_found() };
     detail_page(&app, &viewer, &row, None, false)
 }
 
@@ -141,7 +153,7 @@ async fn upload(
     Path(at): Path<(String, String, String)>,
     form: Multipart,
 ) -> Response {
-    let Some(row) = find(&app, &at) else { return not_found() };
+    let Some(row) = find(&app, &viewer, &at).await else { return not_found() };
     let (csrf, bytes) = match read_upload(form).await {
         Ok(upload) => upload,
         Err(problem) => return detail_page(&app, &viewer, &row, Some(&problem), true),
@@ -171,7 +183,7 @@ async fn upload(
         Ok(seconds) => {
             app.refresh_sounds(true);
             tracing::info!(by = %viewer.agent.login, prompt = %row.slot().path(), seconds, "prompt recording replaced");
-            let row = find(&app, &at).unwrap_or(row);
+            let row = find(&app, &viewer, &at).await.unwrap_or(row);
             let notice =
                 format!("New recording in force ({seconds:.1} s): callers hear it from their next prompt.");
             detail_page(&app, &viewer, &row, Some(&notice), false)
@@ -195,7 +207,7 @@ async fn restore(
     if !viewer.csrf_ok(&form.csrf) {
         return PageError::Csrf.into_response();
     }
-    let Some(row) = find(&app, &at) else { return not_found() };
+    let Some(row) = find(&app, &viewer, &at).await else { return not_found() };
     let root = app.settings.sounds.clone();
     let now = app.clock.now();
     let ((line, lang, prompt), version) = (at.clone(), form.version.clone());
@@ -226,10 +238,13 @@ async fn restore(
 /// A kept version's audio, for the page's player (the versions are not under `/sounds`).
 async fn version_audio(
     State(app): State<AppState>,
-    ConsoleSupervisor(..): ConsoleSupervisor,
+    ConsoleSupervisor(viewer, _): ConsoleSupervisor,
     Path((line, lang, prompt, file)): Path<(String, String, String, String)>,
 ) -> Response {
     let Some(name) = file.strip_suffix(".wav") else { return not_found() };
+    if find(&app, &viewer, &(line.clone(), lang.clone(), prompt.clone())).await.is_none() {
+        return not_found();
+    }
     let slot = Slot::new(&line, &lang, &prompt);
     let known = sounds::versions(&app.settings.sounds, slot).into_iter().any(|v| v.name == name);
     if !known {

@@ -635,10 +635,10 @@ async fn map(
     ConsoleUser(viewer): ConsoleUser,
     axum::extract::Query(query): axum::extract::Query<LineQuery>,
 ) -> Page {
-    let places = missions::map(&app.ops, viewer.actor().into(), query.line.as_deref()).await?;
-    let flows = app.flows();
-    let line = query.line.unwrap_or_else(|| flows.default_line().id.clone());
-    let lines: Vec<(String, String)> = flows.iter().map(|f| (f.id.clone(), f.file.line.name.clone())).collect();
+    let lines = crate::ops::lines::worked_on(&app.ops, viewer.actor()).await?;
+    let line = query.line.or_else(|| lines.first().map(|(id, _)| id.clone()));
+    let places = missions::map(&app.ops, viewer.actor().into(), line.as_deref()).await?;
+    let line = line.unwrap_or_default();
     Ok(layout(
         "Map",
         Some(&viewer),

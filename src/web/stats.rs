@@ -72,14 +72,34 @@ fn series<'a>(rows: &[Row], name: &'a str, fill: &'a str, column: &str) -> Serie
     Series { name, fill, values }
 }
 
+#[derive(Debug, Deserialize)]
+struct DashboardQuery {
+    line: Option<String>,
+}
+
 async fn dashboard(
     State(app): State<AppState>,
     ConsoleSupervisor(viewer, supervisor): ConsoleSupervisor,
+    Query(q): Query<DashboardQuery>,
 ) -> Result<Response, PageError> {
-    let today: NaiveDate = app.clock.now().with_timezone(&app.timezone()).date_naive();
+    let lines = crate::ops::lines::worked_on(&app.ops, viewer.actor()).await?;
+    let every = app.flows().iter().count() == lines.len();
+    // An account of some lines sees one line at a time; one of every line, all of them
+    // together unless it picks one.
+    let line = q
+        .line
+        .or_else(|| if every && lines.len() > 1 { None } else { lines.first().map(|(id, _)| id.clone()) });
+    let flows = app.flows();
+    let tz = line
+        .as_deref()
+        .and_then(|l| flows.named(l))
+        .map_or_else(|| app.timezone(), |f| f.schedule.timezone());
+    let today: NaiveDate = app.clock.now().with_timezone(&tz).date_naive();
     let first = today - Duration::days(29);
-    let month = Request { from: first, to: today, line: None, hourly: true, json: false };
+    let month = Request { from: first, to: today, line: line.clone(), hourly: true, json: false };
     let report = run(&app, supervisor, &month).await?;
+    let line_name = line.as_deref().and_then(|l| flows.named(l)).map(|f| f.file.line.name.clone());
+    let line_param = line.as_deref().map(|l| format!("&line={l}")).unwrap_or_default();
     // A range of days always has its last day; an empty row would only show zeros.
     let no_day = Row::new();
     let now = report.days.last().unwrap_or(&no_day);
@@ -106,8 +126,10 @@ async fn dashboard(
     let figure = |label: &str, value: String| html! { div.figure { dt { (label) } dd { (value) } } };
     let opt = |v: Option<f64>, unit: &str| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}{unit}"));
     let downloads = |from: NaiveDate, to: NaiveDate, hourly: bool| {
-        let base =
-            format!("/api/stats/daily?date={from}&to={to}{}", if hourly { "&hourly=true" } else { "" });
+        let base = format!(
+            "/api/stats/daily?date={from}&to={to}{}{line_param}",
+            if hourly { "&hourly=true" } else { "" }
+        );
         html! {
             a.button href={ (base) "&format=csv" } download { "CSV" }
             " "
@@ -118,7 +140,8 @@ async fn dashboard(
         "Statistics",
         Some(&viewer),
         &html! {
-            h1 { "Statistics" }
+            h1 { "Statistics" @if let Some(name) = &line_name { " of " (name) } @else { " of every line" } }
+            (pages::line_links("/console/stats", &lines, line.as_deref().unwrap_or_default()))
             section aria-labelledby="today" {
                 h2 #today { "Today so far (" (today) ")" }
                 dl.figures {

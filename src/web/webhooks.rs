@@ -244,7 +244,7 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
         Ok(reply) => {
             live.set(reply.known);
             if reply.registered {
-                app.ops.queue_changed();
+                app.ops.queue_changed_on(&app.flows().for_called(&to).id);
             }
             xml(reply.body)
         }
@@ -348,7 +348,10 @@ fn apology(flows: &crate::flow::Flows, sounds: &crate::sounds::Library, base: &s
     let prompt = Some(prompts::APOLOGY.to_owned());
     twiml::announce(
         &[Speech { text, language, prompt }],
-        twiml::Voices { voice: &|l| flow.voice(l), recording: &|l, p| sounds.url(base, crate::sounds::Slot::new(&flow.id, l, p)) },
+        twiml::Voices {
+            voice: &|l| flow.voice(l),
+            recording: &|l, p| sounds.url(base, crate::sounds::Slot::new(&flow.id, l, p)),
+        },
         flow.fallback.as_ref(),
     )
 }
