@@ -9,7 +9,9 @@ CREATE TABLE agents_new (
     password_hash TEXT NOT NULL,
     disabled      INTEGER NOT NULL DEFAULT 0,
     created_at    TEXT NOT NULL,
-    phone         TEXT
+    phone         TEXT,
+    -- The console's language the account chose (`en`, `fr`, `nl`); none: the browser's.
+    language      TEXT CHECK (language IN ('en', 'fr', 'nl'))
 ) STRICT;
 INSERT INTO agents_new (id, login, role, password_hash, disabled, created_at, phone)
     SELECT id, login, role, password_hash, disabled, created_at, phone FROM agents;

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod domain;
 pub mod flow;
+pub mod i18n;
 pub mod line;
 pub mod loadtest;
 pub mod logging;

@@ -221,3 +221,37 @@ async fn a_coordinator_keeps_the_roster_assigns_a_match_and_reads_the_map_in_a_r
     cora.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-map.png")).await;
     cora.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_speaks_french_to_a_french_browser_and_dutch_when_the_agent_chooses_it() {
+    let app = spawn_app(Options { public_url: None, ..Options::default() }).await;
+    app.add_agent("amelie", "agent", PASSWORD);
+    app.db()
+        .execute(
+            "INSERT INTO agent_lines (agent_id, line) SELECT id, 'liege' FROM agents WHERE login = 'amelie'",
+            [],
+        )
+        .unwrap();
+    app.errands_request(CALLER).await;
+    let driver = Driver::start().await;
+    let amelie = driver.browser_speaking("amelie", "fr-BE,fr").await;
+    amelie.goto(&format!("{}/login", app.server)).await;
+    amelie.wait_text("h1", 10, |t| t == "Se connecter").await;
+    assert!(amelie.text("p.line").await.contains("Liège Solidaire"), "the lines' names on the login page");
+    amelie.fill("#login", "amelie").await;
+    amelie.fill("#password", PASSWORD).await;
+    amelie.click("button[type=submit]").await;
+    amelie.wait_text("h1", 10, |t| t == "File des rappels").await;
+    assert_eq!(amelie.text("header .line").await, "Liège Solidaire", "her line in the header");
+    let queue = amelie.wait_text("#queue", 10, |t| t.contains("errands")).await;
+    assert!(queue.contains("Code postal") && queue.contains("Prendre celle-ci"), "{queue}");
+    assert_eq!(amelie.script("return document.documentElement.lang").await, "fr");
+    amelie.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-fr.png")).await;
+
+    // She picks Dutch from the header, with the keyboard alone.
+    amelie.script("document.querySelector('#language-choice').value = 'nl'").await;
+    amelie.script("document.querySelector('#language-choice').form.querySelector('button').focus()").await;
+    amelie.keys(ENTER).await;
+    amelie.wait_text("h1", 10, |t| t == "Wachtrij voor terugbellen").await;
+    assert!(amelie.text("#queue").await.contains("Dit nemen"));
+}

@@ -7,6 +7,7 @@ use super::{Error, Ops, Result, Supervisor};
 use crate::auth;
 use crate::domain::accounts::check_login;
 use crate::domain::{Agent, AgentId, Role};
+use crate::i18n::Lang;
 use crate::store::agents;
 
 /// Who may manage accounts.
@@ -228,4 +229,23 @@ pub async fn issue_token(ops: &Ops, by: Manager, login: &str) -> Result<String> 
     })
     .await?;
     Ok(token)
+}
+
+/// The console's language `agent` chose, if any.
+///
+/// # Errors
+/// The database's failure.
+pub async fn language(ops: &Ops, agent: AgentId) -> Result<Option<Lang>> {
+    let code = ops.store.read(move |c| agents::language(c, agent)).await?;
+    Ok(code.as_deref().and_then(Lang::parse))
+}
+
+/// Keeps the console's language an account chose for itself (`None`: its browser's).
+///
+/// # Errors
+/// The database's failure.
+pub async fn set_language(ops: &Ops, actor: super::Actor, language: Option<Lang>) -> Result<()> {
+    let code = language.map(Lang::code);
+    ops.store.write(move |c| agents::set_language(c, actor.id, code)).await?;
+    Ok(())
 }

@@ -74,6 +74,27 @@ pub fn set_lines(conn: &Connection, agent: AgentId, lines: &[String]) -> Result<
     Ok(())
 }
 
+/// The console's language account `agent` chose (`None`: the browser's).
+///
+/// # Errors
+/// SQLite errors.
+pub fn language(conn: &Connection, agent: AgentId) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT language FROM agents WHERE id = ?1")?
+        .query_row([agent.0], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
+/// Keeps the console's language account `agent` chose (`None`: the browser's).
+///
+/// # Errors
+/// SQLite errors.
+pub fn set_language(conn: &Connection, agent: AgentId, language: Option<&str>) -> Result<(), StoreError> {
+    conn.execute("UPDATE agents SET language = ?2 WHERE id = ?1", params![agent.0, language])?;
+    Ok(())
+}
+
 /// Every account, by login.
 ///
 /// # Errors

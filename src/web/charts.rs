@@ -37,7 +37,8 @@ fn nice_max(max: f64) -> f64 {
 }
 
 fn number(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 { format!("{v:.0}") } else { format!("{v:.1}") }
+    let decimals = usize::from((v - v.round()).abs() >= 1e-9);
+    crate::i18n::current().number(v, decimals)
 }
 
 /// A grouped bar chart.
@@ -56,11 +57,12 @@ pub fn bars(id: &str, title: &str, labels: &[String], series: &[Series<'_>]) -> 
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg id="{id}" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{} values, highest {}, total {}</desc>"#,
+        r#"<svg id="{id}" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
         escape(title),
-        labels.len(),
-        number(max),
-        number(total)
+        escape(&crate::i18n::trf(
+            "{count} values, highest {highest}, total {total}",
+            &[("count", &labels.len()), ("highest", &number(max)), ("total", &number(total))]
+        ))
     );
     for i in 0..=4 {
         let v = top * f64::from(i) / 4.0;

@@ -3,6 +3,7 @@
 //! use-case's command ([`crate::ops`]) and answers with a page or a redirect; every change
 //! tells the other consoles, which refresh their queue through `/console/events`.
 
+use crate::i18n::trf;
 use std::convert::Infallible;
 
 use axum::Router;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/agents", get(agents_page).post(add_agent))
         .route("/console/agents/{login}/disable", post(disable_agent))
         .route("/console/agents/{login}/phone", post(set_phone))
+        .route("/console/language", post(choose_language))
 }
 
 type Page = Result<Response, PageError>;
@@ -312,7 +314,7 @@ async fn add_agent(
     let notice = match added {
         Ok(_) => {
             tracing::info!(by = %viewer.agent.login, login = %login, "account added");
-            format!("Account {login} added.")
+            trf("Account {login} added.", &[("login", &login)])
         }
         Err(Error::Store(e)) => return Err(e.into()),
         Err(refusal) => refusal.to_string(),
@@ -339,4 +341,35 @@ async fn disable_agent(
         .map_err(PageError::back_to("/console/agents"))?;
     tracing::info!(by = %viewer.agent.login, login = %login, "account disabled");
     Ok(Redirect::to("/console/agents").into_response())
+}
+
+#[derive(Deserialize)]
+struct LanguageChoice {
+    csrf: String,
+    /// `en`, `fr`, `nl`, or empty for the browser's.
+    language: String,
+}
+
+/// Keeps the console's language an account chose, in its record and in this browser.
+async fn choose_language(
+    State(app): State<AppState>,
+    ConsoleUser(viewer): ConsoleUser,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<LanguageChoice>,
+) -> Result<Response, PageError> {
+    if !viewer.csrf_ok(&form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let lang = crate::i18n::Lang::parse(&form.language);
+    crate::ops::agents::set_language(&app.ops, viewer.actor(), lang).await?;
+    // Back to the page the choice was made on, when it is one of the console's.
+    let back = headers
+        .get(axum::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("/console").map(|at| r[at..].to_owned()))
+        .filter(|path| !path.contains("//"))
+        .unwrap_or_else(|| "/console".to_owned());
+    let mut response = Redirect::to(&back).into_response();
+    response.headers_mut().insert(axum::http::header::SET_COOKIE, super::language::cookie_for(&app, lang));
+    Ok(response)
 }

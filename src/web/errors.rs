@@ -3,6 +3,7 @@
 //! HTTP status of a use-case's [`Error`] is decided once, here. Database details are
 //! logged, never shown.
 
+use crate::i18n::{tr, trf};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::json;
@@ -128,6 +129,32 @@ impl From<StoreError> for PageError {
     }
 }
 
+/// A refusal in the console's language; the ones whose message the input made (a wrong
+/// field, a state) stay as the use-case wrote them.
+fn said(error: &Error) -> String {
+    let fixed = match error {
+        Error::NoSuchRequest => tr("no such request"),
+        Error::NoSuchAgent => tr("no such agent"),
+        Error::QueueEmpty => tr("no request is waiting"),
+        Error::NotAvailable => tr("this request is held by someone else, closed, or not due yet"),
+        Error::NotHolder => tr("only the agent holding the request can do this"),
+        Error::SupervisorsOnly => tr("only supervisors can do this"),
+        Error::NoSuchVolunteer => tr("no such volunteer"),
+        Error::NoSuchMission => tr("no such mission"),
+        Error::NoSuchLine => tr("no such line"),
+        Error::CoordinatorsOnly => tr("only coordinators and supervisors can do this"),
+        Error::StaffOnly => tr("a volunteer's account sees only its own missions"),
+        Error::TooManyClaims => {
+            return trf(
+                "you already hold {count} requests: record or give one back first",
+                &[("count", &crate::domain::queue::MAX_CLAIMS)],
+            );
+        }
+        other => return other.to_string(),
+    };
+    fixed.to_owned()
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
@@ -135,19 +162,19 @@ impl IntoResponse for PageError {
                 log(&error, "console");
                 let page = match &error {
                     Error::Store(_) => pages::message(
-                        "Unavailable",
-                        "The database is unavailable. Try again in a moment.",
+                        tr("Unavailable"),
+                        tr("The database is unavailable. Try again in a moment."),
                         "/console",
                     ),
-                    other => pages::message("Not done", &other.to_string(), &back),
+                    other => pages::message(tr("Not done"), &said(other), &back),
                 };
                 (status(&error), page).into_response()
             }
             Self::Csrf => (
                 StatusCode::FORBIDDEN,
                 pages::message(
-                    "Form expired",
-                    "This form is out of date. Reload the page and try again.",
+                    tr("Form expired"),
+                    tr("This form is out of date. Reload the page and try again."),
                     "/console",
                 ),
             )

@@ -1,6 +1,7 @@
 //! The supervisors' page of the lines: each line's numbers and service, the audit log of
 //! its ends and reopenings, and the forms to end it (now or from a date) or reopen it.
 
+use crate::i18n::{tr, trf};
 use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Redirect};
@@ -26,22 +27,22 @@ async fn page(State(app): State<AppState>, ConsoleSupervisor(viewer, supervisor)
     let tz = app.timezone();
     let csrf = viewer.csrf.clone().unwrap_or_default();
     Ok(layout(
-        "Lines",
+        tr("Lines"),
         Some(&viewer),
         &html! {
-            h1 { "Lines" }
-            p { "Ending a line's service: its callers hear its end-of-service message from the next call, and nothing else; the agents go on with its open requests. Reopening brings the menus back at once." }
+            h1 { (tr("Lines")) }
+            p { (tr("Ending a line's service: its callers hear its end-of-service message from the next call, and nothing else; the agents go on with its open requests. Reopening brings the menus back at once.")) }
             @for line in &all {
                 section aria-labelledby={ "line-" (line.id) } {
                     h2 id={ "line-" (line.id) } { (line.name) " (" (line.id) ")" }
                     dl.facts {
-                        dt { "Numbers" } dd { (line.numbers.join(", ")) }
-                        dt { "Service" }
+                        dt { (tr("Numbers")) } dd { (line.numbers.join(", ")) }
+                        dt { (tr("Service")) }
                         dd {
                             @match line.service {
-                                Service::Open => "open",
-                                Service::Ends(at) => { "ends on " (local(at, tz)) }
-                                Service::Ended(at) => strong { "ended since " (local(at, tz)) },
+                                Service::Open => (tr("open")),
+                                Service::Ends(at) => (trf("ends on {at}", &[("at", &local(at, tz))])),
+                                Service::Ended(at) => strong { (trf("ended since {at}", &[("at", &local(at, tz))])) },
                             }
                         }
                     }
@@ -49,45 +50,45 @@ async fn page(State(app): State<AppState>, ConsoleSupervisor(viewer, supervisor)
                         @if line.can_end {
                             form method="post" action={ "/console/lines/" (line.id) "/end" } {
                                 input type="hidden" name="csrf" value=(csrf);
-                                label for={ "from-" (line.id) } { "From (empty: now)" }
+                                label for={ "from-" (line.id) } { (tr("From (empty: now)")) }
                                 input id={ "from-" (line.id) } name="from" type="date";
-                                button type="submit" { "End " (line.name) "'s service" }
+                                button type="submit" { (trf("End {line}'s service", &[("line", &line.name)])) }
                             }
                         } @else {
-                            p { "Its flow declares no end-of-service message ([line.end_of_service]): it cannot be ended." }
+                            p { (tr("Its flow declares no end-of-service message ([line.end_of_service]): it cannot be ended.")) }
                         }
                     } @else {
                         form method="post" action={ "/console/lines/" (line.id) "/reopen" } {
                             input type="hidden" name="csrf" value=(csrf);
-                            button.primary type="submit" { "Reopen " (line.name) }
+                            button.primary type="submit" { (trf("Reopen {line}", &[("line", &line.name)])) }
                         }
                     }
-                    h3 { "Notice before the menu" }
+                    h3 { (tr("Notice before the menu")) }
                     @if let Some(n) = &line.notice {
-                        p { "From " (local(n.starts_at, tz)) " until " (local(n.ends_at, tz)) ":" }
+                        p { (trf("From {from} until {until}:", &[("from", &local(n.starts_at, tz)), ("until", &local(n.ends_at, tz))])) }
                         dl { @for (lang, text) in &n.texts { dt { (lang) } dd { (text) } } }
                         form method="post" action={ "/console/lines/" (line.id) "/notice-remove" } {
                             input type="hidden" name="csrf" value=(csrf);
-                            button type="submit" { "Remove the notice" }
+                            button type="submit" { (tr("Remove the notice")) }
                         }
                     }
                     form method="post" action={ "/console/lines/" (line.id) "/notice" } {
                         input type="hidden" name="csrf" value=(csrf);
                         @for lang in &line.languages {
-                            label for={ "notice-" (line.id) "-" (lang) } { "Text in " (lang) }
+                            label for={ "notice-" (line.id) "-" (lang) } { (trf("Text in {language}", &[("language", lang)])) }
                             input id={ "notice-" (line.id) "-" (lang) } name={ "text." (lang) } maxlength="300" required;
                         }
-                        label for={ "notice-from-" (line.id) } { "From (empty: now)" }
+                        label for={ "notice-from-" (line.id) } { (tr("From (empty: now)")) }
                         input id={ "notice-from-" (line.id) } name="from" type="date";
-                        label for={ "notice-until-" (line.id) } { "Until (the morning of)" }
+                        label for={ "notice-until-" (line.id) } { (tr("Until (the morning of)")) }
                         input id={ "notice-until-" (line.id) } name="until" type="date" required;
-                        button type="submit" { "Put the notice before the menu" }
+                        button type="submit" { (tr("Put the notice before the menu")) }
                     }
                     @if !line.history.is_empty() {
-                        h3 { "Changes" }
+                        h3 { (tr("Changes")) }
                         ul {
                             @for c in &line.history {
-                                li { (local(c.at, tz)) " · " (c.action) " · " (c.login.as_deref().unwrap_or("the command line")) " " (c.detail) }
+                                li { (local(c.at, tz)) " · " (c.action) " · " (c.login.as_deref().unwrap_or(tr("the command line"))) " " (c.detail) }
                             }
                         }
                     }

@@ -3,6 +3,7 @@
 //! volunteers, a square beside it for missions still looking for someone. A table gives
 //! the same figures for screen readers and print.
 
+use crate::i18n::{tr, trf};
 use maud::{Markup, html};
 
 use crate::ops::missions::Place;
@@ -15,7 +16,7 @@ const MARGIN: f64 = 40.0;
 #[must_use]
 pub fn map(places: &[Place]) -> Markup {
     if places.is_empty() {
-        return html! { p.empty { "No postcode to show yet." } };
+        return html! { p.empty { (tr("No postcode to show yet.")) } };
     }
     // An equirectangular projection around the places' mean latitude: over a city or a
     // province the distortion is far below the coordinates' own precision.
@@ -36,13 +37,13 @@ pub fn map(places: &[Place]) -> Markup {
     html! {
         figure.map {
             svg.map viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img" aria-labelledby="map-title" xmlns="http://www.w3.org/2000/svg" {
-                title #map-title { "Volunteers and missions by postcode" }
+                title #map-title { (tr("Volunteers and missions by postcode")) }
                 rect x="0" y="0" width=(WIDTH) height=(HEIGHT) fill="#f7f9fb" stroke="#c8c8c8" {}
                 @for (i, p) in places.iter().enumerate() {
                     @let (x, y) = at(i);
                     @let r = 6.0 + 4.0 * f64::from(p.volunteers).sqrt();
                     g {
-                        title { (p.label) ": " (p.volunteers) " volunteer(s), " (p.open_missions) " mission(s) looking for someone" }
+                        title { (p.label) ": " (trf("{volunteers} volunteer(s), {missions} mission(s) looking for someone", &[("volunteers", &p.volunteers), ("missions", &p.open_missions)])) }
                         circle cx=(fmt(x)) cy=(fmt(y)) r=(fmt(r)) fill=(if p.volunteers == 0 { "#ffffff" } else { "#0b5394" })
                             fill-opacity="0.75" stroke="#0b5394" {}
                         @if p.open_missions > 0 {
@@ -61,13 +62,14 @@ pub fn map(places: &[Place]) -> Markup {
                 }
             }
             figcaption {
-                "Discs: active volunteers living in each postcode (the number inside). "
-                "Red squares: missions still looking for a volunteer."
+                (tr("Discs: active volunteers living in each postcode (the number inside)."))
+                " "
+                (tr("Red squares: missions still looking for a volunteer."))
             }
         }
         table {
-            caption { "The same, as a table" }
-            thead { tr { th scope="col" { "Postcode" } th scope="col" { "Volunteers" } th scope="col" { "On duty" } th scope="col" { "Looking for a volunteer" } th scope="col" { "Accepted" } } }
+            caption { (tr("The same, as a table")) }
+            thead { tr { th scope="col" { (tr("Postcode")) } th scope="col" { (tr("Volunteers")) } th scope="col" { (tr("On duty")) } th scope="col" { (tr("Looking for a volunteer")) } th scope="col" { (tr("Accepted")) } } }
             tbody {
                 @for p in places {
                     tr { td { (p.label) } td { (p.volunteers) } td { (p.on_duty) } td { (p.open_missions) } td { (p.accepted_missions) } }

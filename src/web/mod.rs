@@ -7,11 +7,13 @@ pub mod api;
 pub mod assets;
 pub mod charts;
 pub mod console;
+pub mod cookies;
 pub mod counters;
 pub mod errors;
 pub mod forms;
 pub mod guard;
 pub mod health;
+pub mod language;
 pub mod lines_console;
 pub mod map;
 pub mod metrics;
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stats::router())
         .merge(metrics::router())
         .merge(sounds::router())
+        .layer(axum::middleware::from_fn(language::within))
         .layer(axum::middleware::from_fn(guard::headers))
         .layer(axum::extract::DefaultBodyLimit::max(guard::MAX_BODY))
         .layer(axum::middleware::from_fn(guard::deadline))

@@ -8,8 +8,9 @@ use chrono_tz::Tz;
 use maud::{DOCTYPE, Markup, html};
 
 use super::viewer::Viewer;
-use crate::domain::queue::{Filter, Request};
-use crate::domain::{Agent, Outcome, Priority};
+use crate::domain::queue::{Filter, Request, RequestState};
+use crate::domain::{Agent, Outcome, Priority, Role};
+use crate::i18n::{current, tr, trf};
 use crate::ops::queue::{Detail, shows_contact};
 use crate::phone::mask;
 use crate::sounds::Version;
@@ -20,7 +21,7 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<Strin
     Html(
         html! {
             (DOCTYPE)
-            html lang="en" {
+            html lang=(current().code()) {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
@@ -29,26 +30,36 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<Strin
                     script src="/assets/console.js" defer {}
                 }
                 body {
-                    a.skip href="#main" { "Skip to content" }
+                    a.skip href="#main" { (tr("Skip to content")) }
                     header {
-                        nav aria-label="Main" {
-                            a href="/console" { "Queue" }
+                        nav aria-label=(tr("Main")) {
+                            a href="/console" { (tr("Queue")) }
                             @if let Some(v) = viewer {
                                 @if crate::ops::missions::coordinates(v.actor()) {
-                                    a href="/console/volunteers" { "Volunteers" }
-                                    a href="/console/missions" { "Missions" }
-                                    a href="/console/map" { "Map" }
+                                    a href="/console/volunteers" { (tr("Volunteers")) }
+                                    a href="/console/missions" { (tr("Missions")) }
+                                    a href="/console/map" { (tr("Map")) }
                                 }
                                 @if v.agent.is_supervisor() {
-                                    a href="/console/stats" { "Statistics" }
-                                    a href="/console/agents" { "Agents" }
-                                    a href="/console/prompts" { "Prompts" }
-                                    a href="/console/lines" { "Lines" }
+                                    a href="/console/stats" { (tr("Statistics")) }
+                                    a href="/console/agents" { (tr("Agents")) }
+                                    a href="/console/prompts" { (tr("Prompts")) }
+                                    a href="/console/lines" { (tr("Lines")) }
                                 }
-                                span.who { (v.agent.login) " (" (v.agent.role.as_str()) ")" }
+                                span.line { (lines_label(&v.line_names)) }
+                                span.who { (v.agent.login) " (" (role_label(v.agent.role)) ")" }
+                                form.inline method="post" action="/console/language" {
+                                    input type="hidden" name="csrf" value=(v.csrf.clone().unwrap_or_default());
+                                    label.visually-hidden for="language-choice" { (tr("Language of the console")) }
+                                    select #language-choice name="language" {
+                                        option value="" { (tr("The browser's language")) }
+                                        @for l in crate::i18n::ALL { option value=(l.code()) lang=(l.code()) selected[l == current()] { (l.name()) } }
+                                    }
+                                    button type="submit" { (tr("Change the language")) }
+                                }
                                 form.inline method="post" action="/logout" {
                                     input type="hidden" name="csrf" value=(v.csrf.clone().unwrap_or_default());
-                                    button type="submit" { "Log out" }
+                                    button type="submit" { (tr("Log out")) }
                                 }
                             }
                         }
@@ -62,28 +73,43 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<Strin
 }
 
 /// The login form.
-pub fn login(csrf: &str, failed: bool) -> Html<String> {
+pub fn login(csrf: &str, failed: bool, lines: &[String]) -> Html<String> {
     layout(
-        "Log in",
+        tr("Log in"),
         None,
         &html! {
-            h1 { "Log in" }
-            @if failed { p.error role="alert" { "Wrong login or password." } }
+            p.line { (lines.join(" · ")) }
+            h1 { (tr("Log in")) }
+            @if failed { p.error role="alert" { (tr("Wrong login or password.")) } }
             form method="post" action="/login" {
                 input type="hidden" name="csrf" value=(csrf);
-                label for="login" { "Login" }
+                label for="login" { (tr("Login")) }
                 input #login name="login" autocomplete="username" required autofocus;
-                label for="password" { "Password" }
+                label for="password" { (tr("Password")) }
                 input #password name="password" type="password" autocomplete="current-password" required;
-                button type="submit" { "Log in" }
+                button type="submit" { (tr("Log in")) }
             }
         },
     )
 }
 
+/// The lines a viewer works on, for the header: a name, two, or how many.
+fn lines_label(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [a, b] => format!("{a} · {b}"),
+        more => trf("{count} lines", &[("count", &more.len())]),
+    }
+}
+
 /// A short message with a way back.
 pub fn message(title: &str, text: &str, back: &str) -> Html<String> {
-    layout(title, None, &html! { h1 { (title) } p role="alert" { (text) } p { a href=(back) { "Back" } } })
+    layout(
+        title,
+        None,
+        &html! { h1 { (title) } p role="alert" { (text) } p { a href=(back) { (tr("Back")) } } },
+    )
 }
 
 /// `12 min`, `3 h 05`, `2 d 4 h`.
@@ -91,16 +117,19 @@ pub fn message(title: &str, text: &str, back: &str) -> Html<String> {
 pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let minutes = (now - since).num_minutes().max(0);
     match minutes {
-        0..60 => format!("{minutes} min"),
-        60..1440 => format!("{} h {:02}", minutes / 60, minutes % 60),
-        _ => format!("{} d {} h", minutes / 1440, minutes % 1440 / 60),
+        0..60 => trf("{minutes} min", &[("minutes", &minutes)]),
+        60..1440 => trf(
+            "{hours} h {minutes}",
+            &[("hours", &(minutes / 60)), ("minutes", &format!("{:02}", minutes % 60))],
+        ),
+        _ => trf("{days} d {hours} h", &[("days", &(minutes / 1440)), ("hours", &(minutes % 1440 / 60))]),
     }
 }
 
 /// A time in the line's time zone.
 #[must_use]
 pub fn local(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%a %d/%m %H:%M").to_string()
+    current().day_time(&at.with_timezone(&tz))
 }
 
 /// A stored time (a history line's) in the line's time zone.
@@ -111,23 +140,46 @@ pub fn local_stored(at: &str, tz: Tz) -> String {
 
 fn priority(p: Priority) -> &'static str {
     match p {
-        Priority::Urgent => "urgent",
-        Priority::High => "high",
-        Priority::Normal => "normal",
+        Priority::Urgent => tr("urgent"),
+        Priority::High => tr("high"),
+        Priority::Normal => tr("normal"),
+    }
+}
+
+/// A role, as the console names it.
+#[must_use]
+pub fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Agent => tr("agent"),
+        Role::Supervisor => tr("supervisor"),
+        Role::Coordinator => tr("coordinator"),
+        Role::Volunteer => tr("volunteer"),
+        Role::Admin => tr("administrator"),
+    }
+}
+
+/// Where a request is, as the console says it.
+fn state_label(state: RequestState) -> &'static str {
+    match state {
+        RequestState::Open => tr("open"),
+        RequestState::Claimed => tr("claimed"),
+        RequestState::Done => tr("done"),
+        RequestState::Unreachable => tr("unreachable"),
+        RequestState::Cancelled => tr("cancelled"),
     }
 }
 
 /// The label of an outcome in the console's form.
 fn outcome_label(name: &str) -> &'static str {
     match name {
-        "reached_resolved" => "Reached – resolved",
-        "reached_follow_up" => "Reached – follow-up (give a date)",
-        "no_answer" => "No answer",
-        "busy" => "Busy",
-        "voicemail" => "Voicemail",
-        "wrong_number" => "Wrong number",
-        "no_longer_needed" => "No longer needed",
-        "referred" => "Referred to a partner (name it)",
+        "reached_resolved" => tr("Reached – resolved"),
+        "reached_follow_up" => tr("Reached – follow-up (give a date)"),
+        "no_answer" => tr("No answer"),
+        "busy" => tr("Busy"),
+        "voicemail" => tr("Voicemail"),
+        "wrong_number" => tr("Wrong number"),
+        "no_longer_needed" => tr("No longer needed"),
+        "referred" => tr("Referred to a partner (name it)"),
         _ => "",
     }
 }
@@ -157,16 +209,16 @@ pub fn queue_table(requests: &[Request], viewer: &Viewer, now: DateTime<Utc>) ->
     let supervisor = viewer.agent.is_supervisor();
     html! {
         @if requests.is_empty() {
-            p.empty { "No request is waiting." }
+            p.empty { (tr("No request is waiting.")) }
         } @else {
             table {
-                caption { (requests.len()) " request(s), highest priority then oldest first" }
+                caption { (trf("{count} request(s), highest priority then oldest first", &[("count", &requests.len())])) }
                 thead { tr {
-                    th scope="col" { "No." } th scope="col" { "Service" } th scope="col" { "Language" }
-                    th scope="col" { "Postcode" } th scope="col" { "Waiting" } th scope="col" { "Attempts" }
-                    th scope="col" { "Number" } th scope="col" { "Priority" }
-                    @if supervisor { th scope="col" { "Held by" } }
-                    th scope="col" { span.visually-hidden { "Action" } }
+                    th scope="col" { (tr("No.")) } th scope="col" { (tr("Service")) } th scope="col" { (tr("Language")) }
+                    th scope="col" { (tr("Postcode")) } th scope="col" { (tr("Waiting")) } th scope="col" { (tr("Attempts")) }
+                    th scope="col" { (tr("Number")) } th scope="col" { (tr("Priority")) }
+                    @if supervisor { th scope="col" { (tr("Held by")) } }
+                    th scope="col" { span.visually-hidden { (tr("Action")) } }
                 } }
                 tbody {
                     @for r in requests {
@@ -179,13 +231,13 @@ pub fn queue_table(requests: &[Request], viewer: &Viewer, now: DateTime<Utc>) ->
                             td { (r.phone.as_deref().map(mask).unwrap_or_default()) }
                             td { (priority(r.priority)) }
                             @if supervisor {
-                                td { @match &r.holder { Some((_, login)) => (login), None => @if r.is_scheduled(now) { "due " (age(now, r.not_before)) } @else { "–" } } }
+                                td { @match &r.holder { Some((_, login)) => (login), None => @if r.is_scheduled(now) { (trf("due {in}", &[("in", &age(now, r.not_before))])) } @else { "–" } } }
                             }
                             td {
                                 @if r.holder.is_none() && r.not_before <= now {
                                     form.inline method="post" action={ "/console/requests/" (r.id) "/claim" } {
                                         input type="hidden" name="csrf" value=(csrf);
-                                        button type="submit" aria-label={ "Take request " (r.id) } { "Take this one" }
+                                        button type="submit" aria-label=(trf("Take request {id}", &[("id", &r.id)])) { (tr("Take this one")) }
                                     }
                                 }
                             }
@@ -210,37 +262,37 @@ pub fn queue_page(
     let (services, languages) = choices;
     let query = filter_query(filter);
     layout(
-        "Queue",
+        tr("Queue"),
         Some(viewer),
         &html! {
-            h1 { "Callback queue" }
+            h1 { (tr("Callback queue")) }
             @if !mine.is_empty() {
                 section aria-labelledby="mine" {
-                    h2 #mine { "Your requests" }
+                    h2 #mine { (tr("Your requests")) }
                     ul { @for r in mine {
-                        li { a href={ "/console/requests/" (r.id) } { "Request " (r.id) " · " (r.service) } }
+                        li { a href={ "/console/requests/" (r.id) } { (trf("Request {id}", &[("id", &r.id)])) " · " (r.service) } }
                     } }
                 }
             }
             form.filters method="get" action="/console" {
-                div { label for="service" { "Service" }
+                div { label for="service" { (tr("Service")) }
                     select #service name="service" {
-                        option value="" { "Any" }
+                        option value="" { (tr("Any")) }
                         @for s in services { option value=(s) selected[filter.service.as_deref() == Some(s.as_str())] { (s) } }
                     } }
-                div { label for="language" { "Language" }
+                div { label for="language" { (tr("Language")) }
                     select #language name="language" {
-                        option value="" { "Any" }
+                        option value="" { (tr("Any")) }
                         @for l in languages { option value=(l) selected[filter.language.as_deref() == Some(l.as_str())] { (l) } }
                     } }
-                div { label for="postcode" { "Postcode" }
+                div { label for="postcode" { (tr("Postcode")) }
                     input #postcode name="postcode" inputmode="numeric" size="6" value=(filter.postcode.clone().unwrap_or_default()); }
-                button type="submit" { "Filter" }
+                button type="submit" { (tr("Filter")) }
             }
             form method="post" action="/console/claim-next" {
                 input type="hidden" name="csrf" value=(csrf);
                 (hidden_filters(filter))
-                button.primary type="submit" { "Take the next one" }
+                button.primary type="submit" { (tr("Take the next one")) }
             }
             div #queue aria-live="polite" data-src={ "/console/queue?" (query) } {
                 (queue_table(requests, viewer, now))
@@ -264,58 +316,58 @@ pub fn request_page(
     let supervisor = viewer.agent.is_supervisor();
     let action = |what: &str| format!("/console/requests/{}/{what}", r.id);
     layout(
-        &format!("Request {}", r.id),
+        &trf("Request {id}", &[("id", &r.id)]),
         Some(viewer),
         &html! {
-            h1 { "Request " (r.id) " · " (r.service) }
+            h1 { (trf("Request {id}", &[("id", &r.id)])) " · " (r.service) }
             @if crate::ops::missions::coordinates(viewer.actor()) && r.help.is_some() {
-                p { a.button href=(action("matches")) { "Volunteers who can do it" } }
+                p { a.button href=(action("matches")) { (tr("Volunteers who can do it")) } }
             }
             dl.facts {
                 // Like the answers it comes from: for the holder, and for coordinators who match it.
                 @if holder || crate::ops::missions::coordinates(viewer.actor()) {
-                    @if let Some(help) = &r.help { dt { "Kind of help" } dd { (help) } }
+                    @if let Some(help) = &r.help { dt { (tr("Kind of help")) } dd { (help) } }
                 }
-                @if let Some(mission) = r.mission { dt { "Mission" } dd { "mission " (mission) ", with the volunteers" } }
-                dt { "State" } dd { (r.state) @if let Some((_, login)) = &r.holder { " by " (login) " until " (r.lease_until.map(|l| local(l, tz)).unwrap_or_default()) } }
-                dt { "Language" } dd { (r.language) }
-                dt { "Postcode" } dd { (r.postcode.as_deref().unwrap_or("–")) }
-                dt { "Priority" } dd { (priority(r.priority)) }
-                dt { "Waiting" } dd { (age(r.created_at, now)) " (since " (local(r.created_at, tz)) ")" }
-                dt { "Attempts" } dd { (r.attempts) " / " (r.max_attempts) }
-                dt { "Number" }
+                @if let Some(mission) = r.mission { dt { (tr("Mission")) } dd { (trf("mission {id}, with the volunteers", &[("id", &mission)])) } }
+                dt { (tr("State")) } dd { (state_label(r.state)) @if let Some((_, login)) = &r.holder { " " (trf("by {login} until {until}", &[("login", login), ("until", &r.lease_until.map(|l| local(l, tz)).unwrap_or_default())])) } }
+                dt { (tr("Language")) } dd { (r.language) }
+                dt { (tr("Postcode")) } dd { (r.postcode.as_deref().unwrap_or("–")) }
+                dt { (tr("Priority")) } dd { (priority(r.priority)) }
+                dt { (tr("Waiting")) } dd { (age(r.created_at, now)) " (" (trf("since {at}", &[("at", &local(r.created_at, tz))])) ")" }
+                dt { (tr("Attempts")) } dd { (r.attempts) " / " (r.max_attempts) }
+                dt { (tr("Number")) }
                 dd {
                     @match (&r.phone, holder) {
                         (Some(phone), true) => a.phone href={ "tel:" (phone) } { (phone) },
                         (Some(phone), false) => (mask(phone)),
-                        (None, _) => "removed",
+                        (None, _) => (tr("removed")),
                     }
                 }
             }
             @if holder {
                 section aria-labelledby="answers" {
-                    h2 #answers { "What the caller said" }
+                    h2 #answers { (tr("What the caller said")) }
                     @if let Some(map) = r.answers.as_object() {
-                        @if map.is_empty() { p { "No answers recorded." } }
+                        @if map.is_empty() { p { (tr("No answers recorded.")) } }
                         dl { @for (k, v) in map { dt { (k) } dd { (v.as_str().unwrap_or_default()) } } }
                     }
                     @if let Some(url) = &r.recording_url {
-                        p { "Voice message:" }
-                        audio controls preload="none" src=(url) { a href=(url) { "Listen to the message" } }
+                        p { (tr("Voice message:")) }
+                        audio controls preload="none" src=(url) { a href=(url) { (tr("Listen to the message")) } }
                     }
                 }
                 @if detail.calls.len() > 1 {
                     section aria-labelledby="calls" {
-                        h2 #calls { "Each call" }
-                        p { "The caller asked " (detail.calls.len()) " times; what each call said:" }
+                        h2 #calls { (tr("Each call")) }
+                        p { (trf("The caller asked {count} times; what each call said:", &[("count", &detail.calls.len())])) }
                         ol {
                             @for call in &detail.calls {
                                 li {
                                     p { (call.at.map_or_else(|| "–".to_owned(), |at| local(at, tz))) }
-                                    @if let Some(postcode) = &call.postcode { p { "Postcode " (postcode) } }
+                                    @if let Some(postcode) = &call.postcode { p { (tr("Postcode")) " " (postcode) } }
                                     dl { @for (k, v) in &call.answers { dt { (k) } dd { (v) } } }
                                     @if let Some(url) = &call.recording_url {
-                                        audio controls preload="none" src=(url) { a href=(url) { "Listen to this message" } }
+                                        audio controls preload="none" src=(url) { a href=(url) { (tr("Listen to this message")) } }
                                     }
                                 }
                             }
@@ -325,16 +377,16 @@ pub fn request_page(
                 @if calling && r.phone.is_some() {
                     form.inline method="post" action=(action("call")) {
                         input type="hidden" name="csrf" value=(csrf);
-                        button.primary type="submit" { "Call through the line" }
-                        " Your phone rings first; press 1 and the resident is rung, seeing the line's number, not yours."
+                        button.primary type="submit" { (tr("Call through the line")) }
+                        " " (tr("Your phone rings first; press 1 and the resident is rung, seeing the line's number, not yours."))
                     }
                 }
                 section aria-labelledby="outcome" {
-                    h2 #outcome { "Record the call" }
+                    h2 #outcome { (tr("Record the call")) }
                     form method="post" action=(action("outcome")) {
                         input type="hidden" name="csrf" value=(csrf);
                         fieldset {
-                            legend { "Outcome" }
+                            legend { (tr("Outcome")) }
                             @for value in Outcome::NAMES {
                                 @let label = outcome_label(value);
                                 div.choice {
@@ -343,57 +395,57 @@ pub fn request_page(
                                 }
                             }
                         }
-                        label for="follow_up" { "Follow-up date (for a follow-up)" }
+                        label for="follow_up" { (tr("Follow-up date (for a follow-up)")) }
                         input #follow_up type="datetime-local" name="follow_up";
-                        label for="partner" { "Partner (for a referral)" }
+                        label for="partner" { (tr("Partner (for a referral)")) }
                         input #partner name="partner";
-                        label for="note" { "Note" }
+                        label for="note" { (tr("Note")) }
                         textarea #note name="note" rows="3" {}
-                        button.primary type="submit" { "Save the outcome" }
+                        button.primary type="submit" { (tr("Save the outcome")) }
                     }
                 }
             }
             @if r.holder.is_some() && (holder || supervisor) {
                 form method="post" action=(action("release")) {
                     input type="hidden" name="csrf" value=(csrf);
-                    button type="submit" { "Give it back to the queue" }
+                    button type="submit" { (tr("Give it back to the queue")) }
                 }
             }
             @if r.holder.is_none() && r.is_due(now) {
                 form method="post" action=(action("claim")) {
                     input type="hidden" name="csrf" value=(csrf);
-                    button.primary type="submit" { "Take this one" }
+                    button.primary type="submit" { (tr("Take this one")) }
                 }
             }
             @if supervisor && r.state.is_active() {
                 section aria-labelledby="supervise" {
-                    h2 #supervise { "Supervise" }
+                    h2 #supervise { (tr("Supervise")) }
                     form method="post" action=(action("reassign")) {
                         input type="hidden" name="csrf" value=(csrf);
-                        label for="agent" { "Give to" }
+                        label for="agent" { (tr("Give to")) }
                         select #agent name="agent" { @for a in agents.iter().filter(|a| !a.disabled) { option value=(a.login) { (a.login) } } }
-                        button type="submit" { "Reassign" }
+                        button type="submit" { (tr("Reassign")) }
                     }
                     form method="post" action=(action("priority")) {
                         input type="hidden" name="csrf" value=(csrf);
-                        label for="priority" { "Priority" }
+                        label for="priority" { (tr("Priority")) }
                         select #priority name="priority" {
-                            @for (v, l) in [(0, "normal"), (1, "high"), (2, "urgent")] { option value=(v) selected[r.priority.rank() == v] { (l) } }
+                            @for (v, l) in [(0, "normal"), (1, "high"), (2, "urgent")] { option value=(v) selected[r.priority.rank() == v] { (tr(l)) } }
                         }
-                        button type="submit" { "Change" }
+                        button type="submit" { (tr("Change")) }
                     }
                     form method="post" action=(action("cancel")) {
                         input type="hidden" name="csrf" value=(csrf);
-                        label for="reason" { "Reason for cancelling" }
+                        label for="reason" { (tr("Reason for cancelling")) }
                         input #reason name="reason" required;
-                        button type="submit" { "Cancel the request" }
+                        button type="submit" { (tr("Cancel the request")) }
                     }
                 }
             }
             section aria-labelledby="history" {
-                h2 #history { "History" }
+                h2 #history { (tr("History")) }
                 ol.history { @for h in history {
-                    li { time { (local_stored(&h.at, tz)) } " · " (h.agent.as_deref().unwrap_or("the line")) " · " (h.action) @if !h.detail.is_empty() { " · " (h.detail) } }
+                    li { time { (local_stored(&h.at, tz)) } " · " (h.agent.as_deref().unwrap_or(tr("the line"))) " · " (h.action) @if !h.detail.is_empty() { " · " (h.detail) } }
                 } }
             }
         },
@@ -411,63 +463,63 @@ pub fn agents_page(
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let name_of = |id: &str| lines.iter().find(|(l, _)| l == id).map_or(id.to_owned(), |(_, n)| n.clone());
     layout(
-        "Agents",
+        tr("Agents"),
         Some(viewer),
         &html! {
-            h1 { "Agents" }
+            h1 { (tr("Agents")) }
             @if let Some(n) = notice { p role="status" { (n) } }
             table {
-                thead { tr { th scope="col" { "Login" } th scope="col" { "Role" } th scope="col" { "Lines" } th scope="col" { "State" } th scope="col" { span.visually-hidden { "Action" } } } }
+                thead { tr { th scope="col" { (tr("Login")) } th scope="col" { (tr("Role")) } th scope="col" { (tr("Lines")) } th scope="col" { (tr("State")) } th scope="col" { span.visually-hidden { (tr("Action")) } } } }
                 tbody { @for account in accounts {
                     @let a = &account.agent;
                     tr {
-                        td { (a.login) } td { (a.role.as_str()) }
-                        td { @if account.lines.is_empty() { "every line" } @else { (account.lines.iter().map(|l| name_of(l)).collect::<Vec<_>>().join(", ")) } }
-                        td { @if a.disabled { "disabled" } @else { "active" } }
+                        td { (a.login) } td { (role_label(a.role)) }
+                        td { @if account.lines.is_empty() { (tr("every line")) } @else { (account.lines.iter().map(|l| name_of(l)).collect::<Vec<_>>().join(", ")) } }
+                        td { @if a.disabled { (tr("disabled")) } @else { (tr("active")) } }
                         td {
                             @if !a.disabled && a.id != viewer.agent.id {
                                 form.inline method="post" action={ "/console/agents/" (a.login) "/disable" } {
                                     input type="hidden" name="csrf" value=(csrf);
-                                    button type="submit" { "Disable " (a.login) }
+                                    button type="submit" { (trf("Disable {login}", &[("login", &a.login)])) }
                                 }
                             }
                             @if !a.disabled {
                                 form.inline method="post" action={ "/console/agents/" (a.login) "/phone" } {
                                     input type="hidden" name="csrf" value=(csrf);
-                                    label for={ "phone-" (a.login) } { "Phone rung by click-to-call" }
-                                    input id={ "phone-" (a.login) } name="phone" type="tel" autocomplete="off" placeholder="0470 12 34 56 (empty: none)";
-                                    button type="submit" { "Set " (a.login) "'s phone" }
+                                    label for={ "phone-" (a.login) } { (tr("Phone rung by click-to-call")) }
+                                    input id={ "phone-" (a.login) } name="phone" type="tel" autocomplete="off" placeholder=(tr("0470 12 34 56 (empty: none)"));
+                                    button type="submit" { (trf("Set {login}'s phone", &[("login", &a.login)])) }
                                 }
                             }
                         }
                     }
                 } }
             }
-            h2 { "Add an account" }
+            h2 { (tr("Add an account")) }
             form method="post" action="/console/agents" {
                 input type="hidden" name="csrf" value=(csrf);
-                label for="new-login" { "Login" }
+                label for="new-login" { (tr("Login")) }
                 input #new-login name="login" required pattern="[A-Za-z0-9._-]{2,64}";
-                label for="new-role" { "Role" }
+                label for="new-role" { (tr("Role")) }
                 select #new-role name="role" {
-                    option value="agent" { "agent" }
-                    option value="coordinator" { "coordinator" }
-                    option value="supervisor" { "supervisor" }
-                    @if every { option value="admin" { "administrator (every line)" } }
+                    option value="agent" { (tr("agent")) }
+                    option value="coordinator" { (tr("coordinator")) }
+                    option value="supervisor" { (tr("supervisor")) }
+                    @if every { option value="admin" { (tr("administrator (every line)")) } }
                 }
                 @if lines.len() > 1 {
                     fieldset {
-                        legend { "Lines the account works on" @if every { " (not needed for an administrator)" } }
+                        legend { (tr("Lines the account works on")) @if every { " " (tr("(not needed for an administrator)")) } }
                         @for (id, name) in lines {
                             label.check { input type="checkbox" name="line" value=(id); " " (name) }
                         }
                     }
                 }
-                label for="new-password" { "Password (10 characters or more)" }
+                label for="new-password" { (tr("Password (10 characters or more)")) }
                 input #new-password name="password" type="password" minlength="10" autocomplete="new-password" required;
-                label for="new-phone" { "Phone rung by click-to-call (optional)" }
+                label for="new-phone" { (tr("Phone rung by click-to-call (optional)")) }
                 input #new-phone name="phone" type="tel" autocomplete="off";
-                button type="submit" { "Add" }
+                button type="submit" { (tr("Add")) }
             }
         },
     )
@@ -476,12 +528,12 @@ pub fn agents_page(
 fn recording_state(row: &PromptRow) -> Markup {
     html! {
         @if row.dynamic {
-            "spoken (holds a number)"
+            (tr("spoken (holds a number)"))
         } @else if let Some(r) = &row.recording {
-            (format!("recorded, {:.1} s", r.seconds))
-            @if row.stale() { " " strong.error { "— made for an older text" } }
+            (trf("recorded, {seconds} s", &[("seconds", &current().number(r.seconds, 1))]))
+            @if row.stale() { " " strong.error { (tr("— made for an older text")) } }
         } @else {
-            "text-to-speech"
+            (tr("text-to-speech"))
         }
     }
 }
@@ -525,7 +577,7 @@ impl PromptRow {
 pub fn line_links(path: &str, lines: &[(String, String)], current: &str) -> Markup {
     html! {
         @if lines.len() > 1 {
-            nav.lines aria-label="Lines" { ul { @for (id, name) in lines {
+            nav.lines aria-label=(tr("Lines")) { ul { @for (id, name) in lines {
                 li { @if id == current { strong aria-current="page" { (name) } } @else { a href={ (path) "?line=" (id) } { (name) } } }
             } } }
         }
@@ -543,16 +595,16 @@ pub fn prompts_page(
     let stale = rows.iter().filter(|r| r.stale()).count();
     let name = lines.iter().find(|(id, _)| id == line).map_or(line, |(_, n)| n.as_str());
     layout(
-        "Prompts",
+        tr("Prompts"),
         Some(viewer),
         &html! {
-            h1 { "Prompts of " (name) }
+            h1 { (trf("Prompts of {line}", &[("line", &name)])) }
             (line_links("/console/prompts", lines, line))
-            p { (recorded) " of " (rows.len()) " prompts recorded"
-                @if stale > 0 { ", " strong.error { (stale) " made for an older text" } }
-                ". The others are spoken by the line's text-to-speech voice." }
+            p { (trf("{recorded} of {count} prompts recorded", &[("recorded", &recorded), ("count", &rows.len())]))
+                @if stale > 0 { ", " strong.error { (trf("{count} made for an older text", &[("count", &stale)])) } }
+                ". " (tr("The others are spoken by the line's text-to-speech voice.")) }
             table {
-                thead { tr { th scope="col" { "Prompt" } th scope="col" { "Language" } th scope="col" { "Text" } th scope="col" { "Recording" } } }
+                thead { tr { th scope="col" { (tr("Prompt")) } th scope="col" { (tr("Language")) } th scope="col" { (tr("Text")) } th scope="col" { (tr("Recording")) } } }
                 tbody { @for r in rows {
                     tr {
                         td { a href={ "/console/prompts/" (r.slot().path()) } { (r.prompt) } }
@@ -578,54 +630,54 @@ pub fn prompt_page(
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let base = format!("/console/prompts/{}", row.slot().path());
     layout(
-        &format!("Prompt {}", row.prompt),
+        &trf("Prompt {prompt}", &[("prompt", &row.prompt)]),
         Some(viewer),
         &html! {
-            h1 { "Prompt " (row.prompt) " (" (row.lang) ", " (row.line_name) ")" }
+            h1 { (trf("Prompt {prompt}", &[("prompt", &row.prompt)])) " (" (row.lang) ", " (row.line_name) ")" }
             @if let Some(n) = notice {
                 @if error { p.error role="alert" { (n) } } @else { p role="status" { (n) } }
             }
             dl.facts {
-                dt { "Text" } dd { (row.text) }
-                dt { "Recording" } dd { (recording_state(row)) }
+                dt { (tr("Text")) } dd { (row.text) }
+                dt { (tr("Recording")) } dd { (recording_state(row)) }
             }
             @if let Some(r) = &row.recording {
                 audio controls preload="none" src={ "/sounds/" (row.slot().path()) ".wav?v=" (r.tag) } {
-                    a href={ "/sounds/" (row.slot().path()) ".wav" } { "Download the recording" }
+                    a href={ "/sounds/" (row.slot().path()) ".wav" } { (tr("Download the recording")) }
                 }
             }
             @if !row.dynamic {
-                h2 { "Replace the recording" }
-                p { "A WAV file of 0.3 s to 2 minutes saying the text above. Any rate, mono or stereo: it is converted to 8 kHz mono, the telephone's format. The recording it replaces is kept below." }
+                h2 { (tr("Replace the recording")) }
+                p { (tr("A WAV file of 0.3 s to 2 minutes saying the text above. Any rate, mono or stereo: it is converted to 8 kHz mono, the telephone's format. The recording it replaces is kept below.")) }
                 form method="post" action=(base) enctype="multipart/form-data" {
                     input type="hidden" name="csrf" value=(csrf);
-                    label for="recording" { "WAV file" }
+                    label for="recording" { (tr("WAV file")) }
                     input #recording name="recording" type="file" accept=".wav,audio/wav,audio/x-wav" required;
-                    button.primary type="submit" { "Upload and put in force" }
+                    button.primary type="submit" { (tr("Upload and put in force")) }
                 }
             }
-            h2 { "Earlier recordings" }
+            h2 { (tr("Earlier recordings")) }
             @if versions.is_empty() {
-                p.empty { "None kept yet." }
+                p.empty { (tr("None kept yet.")) }
             } @else {
                 table {
-                    thead { tr { th scope="col" { "Replaced" } th scope="col" { "Length" } th scope="col" { "Text" } th scope="col" { "Listen" } th scope="col" { span.visually-hidden { "Action" } } } }
+                    thead { tr { th scope="col" { (tr("Replaced")) } th scope="col" { (tr("Length")) } th scope="col" { (tr("Text")) } th scope="col" { (tr("Listen")) } th scope="col" { span.visually-hidden { (tr("Action")) } } } }
                     tbody { @for v in versions {
                         tr {
-                            td { (v.replaced_at.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S")) }
-                            td { (format!("{:.1} s", v.seconds)) }
-                            td { (v.text.as_deref().unwrap_or("(unknown)")) }
+                            td { (current().date(v.replaced_at.with_timezone(&tz).date_naive())) " " (v.replaced_at.with_timezone(&tz).format("%H:%M:%S")) }
+                            td { (current().number(v.seconds, 1)) " s" }
+                            td { (v.text.as_deref().unwrap_or(tr("(unknown)"))) }
                             td { audio controls preload="none" src={ (base) "/versions/" (v.name) ".wav" } {} }
                             td { form.inline method="post" action={ (base) "/restore" } {
                                 input type="hidden" name="csrf" value=(csrf);
                                 input type="hidden" name="version" value=(v.name);
-                                button type="submit" { "Restore this recording" }
+                                button type="submit" { (tr("Restore this recording")) }
                             } }
                         }
                     } }
                 }
             }
-            p { a href={ "/console/prompts?line=" (row.line) } { "All prompts of " (row.line_name) } }
+            p { a href={ "/console/prompts?line=" (row.line) } { (trf("All prompts of {line}", &[("line", &row.line_name)])) } }
         },
     )
 }

@@ -3,6 +3,7 @@
 //! 8 kHz mono mu-law, in force on the next call without a restart), and the replaced
 //! recordings kept, playable and restorable.
 
+use crate::i18n::{tr, trf};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -70,7 +71,7 @@ async fn find(
 }
 
 fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, pages::message("Not found", "No such prompt.", "/console/prompts"))
+    (StatusCode::NOT_FOUND, pages::message(tr("Not found"), tr("No such prompt."), "/console/prompts"))
         .into_response()
 }
 
@@ -126,9 +127,9 @@ async fn detail(
 /// What went wrong while reading an upload, in the supervisor's words.
 fn upload_problem(e: &axum::extract::multipart::MultipartError) -> String {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        format!("the file is too large: at most {} MB", MAX_UPLOAD / (1024 * 1024))
+        trf("the file is too large: at most {size} MB", &[("size", &(MAX_UPLOAD / (1024 * 1024)))])
     } else {
-        format!("the upload was cut short: {e}")
+        trf("the upload was cut short: {problem}", &[("problem", e)])
     }
 }
 
@@ -143,7 +144,7 @@ async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), String> {
             _ => {}
         }
     }
-    let file = file.filter(|f| !f.is_empty()).ok_or_else(|| "choose a WAV file to upload".to_owned())?;
+    let file = file.filter(|f| !f.is_empty()).ok_or_else(|| tr("choose a WAV file to upload").to_owned())?;
     Ok((csrf, file))
 }
 
@@ -162,18 +163,19 @@ async fn upload(
         return PageError::Csrf.into_response();
     }
     if row.dynamic {
-        let problem = "this prompt holds a number filled in during the call: it is always spoken";
+        let problem = tr("this prompt holds a number filled in during the call: it is always spoken");
         return detail_page(&app, &viewer, &row, Some(problem), true);
     }
     let root = app.settings.sounds.clone();
     let now = app.clock.now();
     let text = row.text.clone();
     let (line, lang, prompt) = at.clone();
+    let not_saved = tr("the recording could not be saved (see the service log)");
     let stored = tokio::task::spawn_blocking(move || -> Result<f64, String> {
         let (phone, seconds) = wav::prepare(&bytes).map_err(|e| e.to_string())?;
         sounds::replace(&root, Slot::new(&line, &lang, &prompt), &phone, &text, now).map_err(|e| {
             tracing::error!(error = %e, "cannot write the recording");
-            "the recording could not be saved (see the service log)".to_owned()
+            not_saved.to_owned()
         })?;
         Ok(seconds)
     })
@@ -184,8 +186,10 @@ async fn upload(
             app.refresh_sounds(true);
             tracing::info!(by = %viewer.agent.login, prompt = %row.slot().path(), seconds, "prompt recording replaced");
             let row = find(&app, &viewer, &at).await.unwrap_or(row);
-            let notice =
-                format!("New recording in force ({seconds:.1} s): callers hear it from their next prompt.");
+            let notice = trf(
+                "New recording in force ({seconds} s): callers hear it from their next prompt.",
+                &[("seconds", &crate::i18n::current().number(seconds, 1))],
+            );
             detail_page(&app, &viewer, &row, Some(&notice), false)
         }
         Err(problem) => detail_page(&app, &viewer, &row, Some(&problem), true),
@@ -227,7 +231,11 @@ async fn restore(
             tracing::error!(error = %e, "cannot restore the recording");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                pages::message("Not done", "The recording could not be restored.", "/console/prompts"),
+                pages::message(
+                    tr("Not done"),
+                    tr("The recording could not be restored."),
+                    "/console/prompts",
+                ),
             )
                 .into_response()
         }

@@ -4,6 +4,7 @@
 //! [`crate::ops::volunteers`] or [`crate::ops::missions`] and answers with a page or a
 //! redirect; a wrong field comes back on the page, by name.
 
+use crate::i18n::{tr, trf};
 use axum::Router;
 use axum::extract::{Form, Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -154,11 +155,43 @@ async fn add(State(app): State<AppState>, ConsoleUser(viewer): ConsoleUser, body
     }
 }
 
-fn state_word(v: &Volunteer) -> String {
-    if v.state == VolunteerState::Active && !v.on_duty {
-        "active, off duty".to_owned()
+/// The language a line's labels (kinds of help) are shown in: the console's when the line
+/// has it, else the line's first.
+fn labels_language(flow: &crate::flow::Flow) -> String {
+    let console = crate::i18n::current().code();
+    if flow.file.line.languages.iter().any(|l| l.get_ref() == console) {
+        console.to_owned()
     } else {
-        v.state.to_string()
+        flow.default_language().to_owned()
+    }
+}
+
+fn state_word(v: &Volunteer) -> &'static str {
+    match v.state {
+        VolunteerState::Active if !v.on_duty => tr("active, off duty"),
+        s => volunteer_state(s),
+    }
+}
+
+/// A volunteer's state, as the console says it.
+fn volunteer_state(state: VolunteerState) -> &'static str {
+    match state {
+        VolunteerState::Pending => tr("pending"),
+        VolunteerState::Active => tr("active"),
+        VolunteerState::Paused => tr("paused"),
+        VolunteerState::Left => tr("left"),
+    }
+}
+
+/// A mission's state, as the console says it.
+fn mission_state(state: MissionState) -> &'static str {
+    match state {
+        MissionState::Proposed => tr("proposed"),
+        MissionState::Offered => tr("offered"),
+        MissionState::Accepted => tr("accepted"),
+        MissionState::Done => tr("done"),
+        MissionState::NotDone => tr("not done"),
+        MissionState::Cancelled => tr("cancelled"),
     }
 }
 
@@ -172,35 +205,35 @@ fn roster_page(
 ) -> axum::response::Html<String> {
     let flows = app.flows();
     let flow = flows.for_called("");
-    let lang = flow.default_language().to_owned();
+    let lang = labels_language(flow);
     layout(
-        "Volunteers",
+        tr("Volunteers"),
         Some(viewer),
         &html! {
-            h1 { "Volunteers" }
+            h1 { (tr("Volunteers")) }
             form.filters method="get" action="/console/volunteers" {
-                div { label for="f-postcode" { "Postcode" } input #f-postcode name="postcode" value=(filter.postcode.clone().unwrap_or_default()) inputmode="numeric"; }
+                div { label for="f-postcode" { (tr("Postcode")) } input #f-postcode name="postcode" value=(filter.postcode.clone().unwrap_or_default()) inputmode="numeric"; }
                 div {
-                    label for="f-help" { "Kind of help" }
+                    label for="f-help" { (tr("Kind of help")) }
                     select #f-help name="help" {
-                        option value="" { "Any" }
+                        option value="" { (tr("Any")) }
                         @for id in &flow.helps { option value=(id) selected[filter.help.as_deref() == Some(id)] { (flow.help_label(id, &lang)) } }
                     }
                 }
                 div {
-                    label for="f-state" { "State" }
+                    label for="f-state" { (tr("State")) }
                     select #f-state name="state" {
-                        option value="" { "Any" }
+                        option value="" { (tr("Any")) }
                         @for s in [VolunteerState::Pending, VolunteerState::Active, VolunteerState::Paused, VolunteerState::Left] {
-                            option value=(s.as_str()) selected[filter.state == Some(s)] { (s.as_str()) }
+                            option value=(s.as_str()) selected[filter.state == Some(s)] { (volunteer_state(s)) }
                         }
                     }
                 }
-                button type="submit" { "Filter" }
+                button type="submit" { (tr("Filter")) }
             }
             table {
-                caption { (list.len()) " volunteer(s)" }
-                thead { tr { th scope="col" { "#" } th scope="col" { "Name" } th scope="col" { "Postcode" } th scope="col" { "Helps with" } th scope="col" { "Languages" } th scope="col" { "Number" } th scope="col" { "State" } } }
+                caption { (trf("{count} volunteer(s)", &[("count", &list.len())])) }
+                thead { tr { th scope="col" { "#" } th scope="col" { (tr("Name")) } th scope="col" { (tr("Postcode")) } th scope="col" { (tr("Helps with")) } th scope="col" { (tr("Languages")) } th scope="col" { (tr("Number")) } th scope="col" { (tr("State")) } } }
                 tbody {
                     @for v in list {
                         tr {
@@ -209,34 +242,34 @@ fn roster_page(
                             td { (v.profile.postcode) @if let Some(s) = &v.profile.section { " " (s) } }
                             td { (v.profile.helps.iter().map(|h| flow.help_label(h, &lang)).collect::<Vec<_>>().join(", ")) }
                             td { (v.profile.languages.join(", ")) }
-                            td { (v.phone.as_deref().map_or_else(|| "removed".to_owned(), mask)) }
+                            td { (v.phone.as_deref().map_or_else(|| tr("removed").to_owned(), mask)) }
                             td { (state_word(v)) }
                         }
                     }
                 }
             }
-            @if list.is_empty() { p.empty { "Nobody matches these filters." } }
+            @if list.is_empty() { p.empty { (tr("Nobody matches these filters.")) } }
             section aria-labelledby="add" {
-                h2 #add { "Add a volunteer" }
-                p { "Someone a coordinator adds is active at once: check who they are first." }
+                h2 #add { (tr("Add a volunteer")) }
+                p { (tr("Someone a coordinator adds is active at once: check who they are first.")) }
                 @if let Some(problem) = problem { p.error role="alert" { (problem) } }
                 form method="post" action="/console/volunteers" {
                     input type="hidden" name="csrf" value=(csrf(viewer));
-                    label for="v-name" { "Name" } input #v-name name="name" required value=(form.name);
-                    label for="v-phone" { "Phone number" } input #v-phone name="phone" type="tel" required value=(form.phone);
-                    label for="v-postcode" { "Postcode" } input #v-postcode name="postcode" inputmode="numeric" required value=(form.postcode);
-                    label for="v-section" { "Section (optional)" } input #v-section name="section" value=(form.section);
+                    label for="v-name" { (tr("Name")) } input #v-name name="name" required value=(form.name);
+                    label for="v-phone" { (tr("Phone number")) } input #v-phone name="phone" type="tel" required value=(form.phone);
+                    label for="v-postcode" { (tr("Postcode")) } input #v-postcode name="postcode" inputmode="numeric" required value=(form.postcode);
+                    label for="v-section" { (tr("Section (optional)")) } input #v-section name="section" value=(form.section);
                     fieldset {
-                        legend { "Kinds of help" }
+                        legend { (tr("Kinds of help")) }
                         @for id in &flow.helps {
                             div.choice { input type="checkbox" id={ "h-" (id) } name="helps" value=(id) checked[form.helps.contains(id)]; label for={ "h-" (id) } { (flow.help_label(id, &lang)) } }
                         }
                     }
-                    label for="v-languages" { "Languages (" (flow.languages.join(", ")) ")" } input #v-languages name="languages" value=(form.languages) placeholder=(lang);
-                    label for="v-availability" { "Available (empty: any hour)" } input #v-availability name="availability" value=(form.availability) placeholder="mon 09:00-12:00; sat 10:00-18:00";
-                    label for="v-radius" { "Goes up to (km)" } input #v-radius name="radius_km" inputmode="decimal" value=(form.radius_km) placeholder=(flow.file.line.volunteering.radius_km);
-                    label for="v-consent" { "Consent given by" } input #v-consent name="consent" value=(form.consent) placeholder="paper form";
-                    button.primary type="submit" { "Add" }
+                    label for="v-languages" { (tr("Languages")) " (" (flow.languages.join(", ")) ")" } input #v-languages name="languages" value=(form.languages) placeholder=(lang);
+                    label for="v-availability" { (tr("Available (empty: any hour)")) } input #v-availability name="availability" value=(form.availability) placeholder="mon 09:00-12:00; sat 10:00-18:00";
+                    label for="v-radius" { (tr("Goes up to (km)")) } input #v-radius name="radius_km" inputmode="decimal" value=(form.radius_km) placeholder=(flow.file.line.volunteering.radius_km);
+                    label for="v-consent" { (tr("Consent given by")) } input #v-consent name="consent" value=(form.consent) placeholder=(tr("paper form"));
+                    button.primary type="submit" { (tr("Add")) }
                 }
             }
         },
@@ -274,21 +307,21 @@ fn edit_form(
     html! {
         form method="post" action={ "/console/volunteers/" (v.id) "/edit" } {
             input type="hidden" name="csrf" value=(csrf(viewer));
-            label for="e-name" { "Name" } input #e-name name="name" value=(name);
-            label for="e-phone" { "Phone number (type it again to change it)" }
+            label for="e-name" { (tr("Name")) } input #e-name name="name" value=(name);
+            label for="e-phone" { (tr("Phone number (type it again to change it)")) }
             input #e-phone name="phone" type="tel" value=(typed.map(|f| f.phone.clone()).unwrap_or_default()) placeholder=(v.phone.as_deref().map(mask).unwrap_or_default());
-            label for="e-postcode" { "Postcode" } input #e-postcode name="postcode" inputmode="numeric" value=(postcode);
-            label for="e-section" { "Section" } input #e-section name="section" value=(section);
+            label for="e-postcode" { (tr("Postcode")) } input #e-postcode name="postcode" inputmode="numeric" value=(postcode);
+            label for="e-section" { (tr("Section")) } input #e-section name="section" value=(section);
             fieldset {
-                legend { "Kinds of help" }
+                legend { (tr("Kinds of help")) }
                 @for id in helps {
                     div.choice { input type="checkbox" id={ "e-h-" (id) } name="helps" value=(id) checked[checked.contains(id)]; label for={ "e-h-" (id) } { (label(id)) } }
                 }
             }
-            label for="e-languages" { "Languages" } input #e-languages name="languages" value=(languages);
-            label for="e-availability" { "Available (empty: any hour)" } input #e-availability name="availability" value=(availability);
-            label for="e-radius" { "Goes up to (km)" } input #e-radius name="radius_km" inputmode="decimal" value=(radius);
-            button.primary type="submit" { "Save" }
+            label for="e-languages" { (tr("Languages")) } input #e-languages name="languages" value=(languages);
+            label for="e-availability" { (tr("Available (empty: any hour)")) } input #e-availability name="availability" value=(availability);
+            label for="e-radius" { (tr("Goes up to (km)")) } input #e-radius name="radius_km" inputmode="decimal" value=(radius);
+            button.primary type="submit" { (tr("Save")) }
         }
     }
 }
@@ -359,17 +392,19 @@ fn volunteer_page(
     let p = &v.profile;
     let flows = app.flows();
     let flow = flows.get(&v.line).unwrap_or_else(|| flows.for_called(""));
-    let lang = flow.default_language().to_owned();
-    let actions: &[(&str, &str)] = match (v.state, v.on_duty) {
-        (VolunteerState::Pending, _) => &[("confirm", "Confirm"), ("pause", "Pause"), ("leave", "Has left")],
+    let lang = labels_language(flow);
+    let actions: Vec<(&str, &str)> = match (v.state, v.on_duty) {
+        (VolunteerState::Pending, _) => {
+            vec![("confirm", tr("Confirm")), ("pause", tr("Pause")), ("leave", tr("Has left"))]
+        }
         (VolunteerState::Active, true) => {
-            &[("off-duty", "Off duty"), ("pause", "Pause"), ("leave", "Has left")]
+            vec![("off-duty", tr("Off duty")), ("pause", tr("Pause")), ("leave", tr("Has left"))]
         }
         (VolunteerState::Active, false) => {
-            &[("on-duty", "On duty"), ("pause", "Pause"), ("leave", "Has left")]
+            vec![("on-duty", tr("On duty")), ("pause", tr("Pause")), ("leave", tr("Has left"))]
         }
-        (VolunteerState::Paused, _) => &[("resume", "Resume"), ("leave", "Has left")],
-        (VolunteerState::Left, _) => &[],
+        (VolunteerState::Paused, _) => vec![("resume", tr("Resume")), ("leave", tr("Has left"))],
+        (VolunteerState::Left, _) => Vec::new(),
     };
     layout(
         &v.display_name(),
@@ -377,20 +412,20 @@ fn volunteer_page(
         &html! {
             h1 { (v.display_name()) }
             dl.facts {
-                dt { "State" } dd { (state_word(v)) }
-                dt { "Number" } dd { (v.phone.as_deref().map_or_else(|| "removed".to_owned(), mask)) }
-                dt { "Lives in" } dd { (p.postcode) @if let Some(s) = &p.section { " " (s) } }
-                dt { "Helps with" } dd { (p.helps.iter().map(|h| flow.help_label(h, &lang)).collect::<Vec<_>>().join(", ")) }
-                dt { "Languages" } dd { (p.languages.join(", ")) }
-                dt { "Available" } dd { @if p.availability.is_any_hour() { "any hour" } @else { (p.availability.to_string()) } }
-                dt { "Goes up to" } dd { (p.radius_km) " km" }
-                dt { "At most" } dd { (p.weekly_max) " mission(s) a week" }
-                dt { "Consent" } dd { @match &v.consent { Some((at, how)) => { (how) ", " (local(*at, tz)) }, None => "not recorded" } }
-                @if !v.notes.is_empty() { dt { "Notes" } dd { (v.notes) } }
+                dt { (tr("State")) } dd { (state_word(v)) }
+                dt { (tr("Number")) } dd { (v.phone.as_deref().map_or_else(|| tr("removed").to_owned(), mask)) }
+                dt { (tr("Lives in")) } dd { (p.postcode) @if let Some(s) = &p.section { " " (s) } }
+                dt { (tr("Helps with")) } dd { (p.helps.iter().map(|h| flow.help_label(h, &lang)).collect::<Vec<_>>().join(", ")) }
+                dt { (tr("Languages")) } dd { (p.languages.join(", ")) }
+                dt { (tr("Available")) } dd { @if p.availability.is_any_hour() { (tr("any hour")) } @else { (p.availability.to_string()) } }
+                dt { (tr("Goes up to")) } dd { (crate::i18n::measure(p.radius_km)) " km" }
+                dt { (tr("At most")) } dd { (trf("{count} mission(s) a week", &[("count", &p.weekly_max)])) }
+                dt { (tr("Consent")) } dd { @match &v.consent { Some((at, how)) => { (how) ", " (local(*at, tz)) }, None => (tr("not recorded")) } }
+                @if !v.notes.is_empty() { dt { (tr("Notes")) } dd { (v.notes) } }
             }
             @if let Some(url) = &v.name_recording_url {
-                p { "Name as said on the phone:" }
-                audio controls preload="none" src=(url) { a href=(url) { "Listen" } }
+                p { (tr("Name as said on the phone:")) }
+                audio controls preload="none" src=(url) { a href=(url) { (tr("Listen")) } }
             }
             @for (action, label) in actions {
                 form.inline method="post" action={ "/console/volunteers/" (v.id) "/" (action) } {
@@ -400,19 +435,19 @@ fn volunteer_page(
             }
             @if v.state != VolunteerState::Left {
                 details open[refused.is_some()] {
-                    summary { "Change the record" }
+                    summary { (tr("Change the record")) }
                     @if let Some((problem, _)) = refused { p.error role="alert" { (problem) } }
                     (edit_form(viewer, v, &flow.helps, |id| flow.help_label(id, &lang).to_owned(), refused.map(|(_, f)| f)))
                 }
             }
             section aria-labelledby="missions" {
-                h2 #missions { "Missions" }
-                @if d.missions.is_empty() { p.empty { "None yet." } }
-                ul { @for m in &d.missions { li { "Mission " (m.id) " · " (flow.help_label(&m.help, &lang)) " · " (m.postcode) " · " (m.state) } } }
+                h2 #missions { (tr("Missions")) }
+                @if d.missions.is_empty() { p.empty { (tr("None yet.")) } }
+                ul { @for m in &d.missions { li { (trf("Mission {id}", &[("id", &m.id)])) " · " (flow.help_label(&m.help, &lang)) " · " (m.postcode) " · " (mission_state(m.state)) } } }
             }
             section aria-labelledby="history" {
-                h2 #history { "History" }
-                ol.history { @for h in &d.history { li { (local_stored(&h.at, tz)) " · " (h.agent.as_deref().unwrap_or("the line")) " · " (h.action) @if !h.detail.is_empty() { " · " (h.detail) } } } }
+                h2 #history { (tr("History")) }
+                ol.history { @for h in &d.history { li { (local_stored(&h.at, tz)) " · " (h.agent.as_deref().unwrap_or(tr("the line"))) " · " (h.action) @if !h.detail.is_empty() { " · " (h.detail) } } } }
             }
         },
     )
@@ -465,37 +500,37 @@ fn matches_page(app: &AppState, viewer: &Viewer, m: &Matching) -> axum::response
     let label = flows.get(&r.line).map_or(help, |f| f.help_label(help, &r.language)).to_owned();
     let assign = format!("/console/requests/{}/assign", r.id);
     layout(
-        &format!("Matches for request {}", r.id),
+        &trf("Matches for request {id}", &[("id", &r.id)]),
         Some(viewer),
         &html! {
-            h1 { "Volunteers for request " (r.id) }
-            p { (label) " · " (r.postcode.as_deref().unwrap_or("–")) " · speaks " (r.language) " · "
-                a href={ "/console/requests/" (r.id) } { "the request" } }
+            h1 { (trf("Volunteers for request {id}", &[("id", &r.id)])) }
+            p { (label) " · " (r.postcode.as_deref().unwrap_or("–")) " · " (trf("speaks {language}", &[("language", &r.language)])) " · "
+                a href={ "/console/requests/" (r.id) } { (tr("the request")) } }
             @match &m.mission {
-                Some(mission) => p { "Mission " (mission.id) " is " (mission.state) "." },
+                Some(mission) => p { (trf("Mission {id} is {state}.", &[("id", &mission.id), ("state", &mission_state(mission.state))])) },
                 None => form.inline method="post" action={ "/console/requests/" (r.id) "/find-volunteer" } {
                     input type="hidden" name="csrf" value=(csrf(viewer));
-                    button type="submit" { "Take it out of the queue: find a volunteer" }
+                    button type="submit" { (tr("Take it out of the queue: find a volunteer")) }
                 },
             }
-            @if m.matches.is_empty() { p.empty { "No volunteer can take it now." } }
+            @if m.matches.is_empty() { p.empty { (tr("No volunteer can take it now.")) } }
             ol.matches {
                 @for (found, v) in &m.matches {
                     li {
                         strong { a href={ "/console/volunteers/" (v.id) } { (v.display_name()) } }
-                        " · score " (found.score)
+                        " · " (trf("score {score}", &[("score", &found.score)]))
                         ul.reasons { @for reason in &found.reasons { li { (reason) } } }
                         form.inline method="post" action=(assign) {
                             input type="hidden" name="csrf" value=(csrf(viewer));
                             input type="hidden" name="volunteer" value=(v.id.0);
-                            button.primary type="submit" { "Assign to " (v.display_name()) }
+                            button.primary type="submit" { (trf("Assign to {name}", &[("name", &v.display_name())])) }
                         }
                     }
                 }
             }
             @if !m.left_out.is_empty() {
                 section aria-labelledby="left-out" {
-                    h2 #left-out { "Left out" }
+                    h2 #left-out { (tr("Left out")) }
                     ul { @for (v, why) in &m.left_out { li { (v.display_name()) ": " (why.describe()) } } }
                 }
             }
@@ -544,13 +579,13 @@ async fn missions_page(
     let state = forms::mission_state(q.as_deref()).map_err(Error::Invalid)?;
     let views = missions::list(&app.ops, viewer.actor().into(), state).await?;
     Ok(layout(
-        "Missions",
+        tr("Missions"),
         Some(&viewer),
         &html! {
-            h1 { "Missions" }
-            nav aria-label="By state" {
-                a href="/console/missions" { "All" } " "
-                @for s in MissionState::ALL { a href={ "/console/missions?state=" (s.as_str()) } aria-current=[(state == Some(s)).then_some("page")] { (s.as_str()) } " " }
+            h1 { (tr("Missions")) }
+            nav aria-label=(tr("By state")) {
+                a href="/console/missions" { (tr("All")) } " "
+                @for s in MissionState::ALL { a href={ "/console/missions?state=" (s.as_str()) } aria-current=[(state == Some(s)).then_some("page")] { (mission_state(s)) } " " }
             }
             (mission_table(&viewer, &views, app.ops.places_calls(), app.timezone()))
         },
@@ -561,8 +596,8 @@ async fn missions_page(
 fn mission_table(viewer: &Viewer, views: &[View], calling: bool, tz: Tz) -> Markup {
     html! {
         table {
-            caption { (views.len()) " mission(s)" }
-            thead { tr { th scope="col" { "#" } th scope="col" { "Kind" } th scope="col" { "Neighbourhood" } th scope="col" { "State" } th scope="col" { "Volunteer" } th scope="col" { "Made" } th scope="col" { "Actions" } } }
+            caption { (trf("{count} mission(s)", &[("count", &views.len())])) }
+            thead { tr { th scope="col" { "#" } th scope="col" { (tr("Kind")) } th scope="col" { (tr("Neighbourhood")) } th scope="col" { (tr("State")) } th scope="col" { (tr("Volunteer")) } th scope="col" { (tr("Made")) } th scope="col" { (tr("Actions")) } } }
             tbody {
                 @for v in views {
                     @let m = &v.mission;
@@ -570,19 +605,19 @@ fn mission_table(viewer: &Viewer, views: &[View], calling: bool, tz: Tz) -> Mark
                         td { (m.id) }
                         td { (v.help) }
                         td { (v.neighbourhood) }
-                        td { (m.state) }
+                        td { (mission_state(m.state)) }
                         td { @if let Some(id) = m.volunteer { a href={ "/console/volunteers/" (id) } { "#" (id) } } @else { "–" } }
                         td { (local(m.created_at, tz)) }
                         td {
-                            a href={ "/console/requests/" (m.request) "/matches" } { "Matches" } " "
+                            a href={ "/console/requests/" (m.request) "/matches" } { (tr("Matches")) } " "
                             @if m.state == MissionState::Accepted {
-                                (step_button(viewer, m.id, "done", "Done"))
-                                (step_button(viewer, m.id, "not-done", "Not done"))
+                                (step_button(viewer, m.id, "done", tr("Done")))
+                                (step_button(viewer, m.id, "not-done", tr("Not done")))
                             }
                             @if calling && matches!(m.state, MissionState::Proposed | MissionState::Offered) {
-                                (step_button(viewer, m.id, "offer", "Offer by phone"))
+                                (step_button(viewer, m.id, "offer", tr("Offer by phone")))
                             }
-                            @if m.state.is_live() { (step_button(viewer, m.id, "cancel", "Cancel")) }
+                            @if m.state.is_live() { (step_button(viewer, m.id, "cancel", tr("Cancel"))) }
                         }
                     }
                 }
@@ -640,10 +675,10 @@ async fn map(
     let places = missions::map(&app.ops, viewer.actor().into(), line.as_deref()).await?;
     let line = line.unwrap_or_default();
     Ok(layout(
-        "Map",
+        tr("Map"),
         Some(&viewer),
         &html! {
-            h1 { "Volunteers and missions by postcode" }
+            h1 { (tr("Volunteers and missions by postcode")) }
             (super::pages::line_links("/console/map", &lines, &line))
             (super::map::map(&places))
         },

@@ -15,11 +15,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use super::cookies::{cookie, set_cookie};
 use super::errors::{ApiError, PageError};
 use super::pages;
 use super::state::AppState;
 use super::viewer::{Viewer, constant_time_eq};
 use crate::auth as tokens;
+use crate::i18n::{tr, trf};
 use crate::ops::{Error, Supervisor, auth};
 use crate::store::StoreError;
 use crate::store::agents;
@@ -36,33 +38,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/login", get(login_page).post(login)).route("/logout", post(logout))
 }
 
-/// The value of cookie `name`.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-fn secure(app: &AppState) -> bool {
-    app.settings.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
-}
-
-fn set_cookie(app: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
-    if secure(app) {
-        c.push_str("; Secure");
-    }
-    if let Some(age) = max_age {
-        c = format!("{c}; Max-Age={age}");
-    }
-    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
 /// Finds who sent the request, ending a session that was idle too long.
 async fn identify(app: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>, StoreError> {
     let now = app.clock.now();
@@ -73,7 +48,7 @@ async fn identify(app: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>,
     {
         let digest = tokens::digest(token.trim());
         let agent = app.store.read(move |c| agents::by_token(c, &digest)).await?;
-        return Ok(agent.map(|agent| Viewer { agent, csrf: None, session: None }));
+        return Ok(agent.map(|agent| Viewer { agent, csrf: None, session: None, line_names: Vec::new() }));
     }
     let Some(value) = cookie(headers, COOKIE) else { return Ok(None) };
     let digest = tokens::digest(value);
@@ -93,7 +68,12 @@ async fn identify(app: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>,
         let digest = digest.clone();
         app.store.write(move |c| agents::touch_session(c, &digest, now)).await?;
     }
-    Ok(Some(Viewer { agent: session.agent, csrf: Some(session.csrf), session: Some(digest) }))
+    Ok(Some(Viewer {
+        agent: session.agent,
+        csrf: Some(session.csrf),
+        session: Some(digest),
+        line_names: Vec::new(),
+    }))
 }
 
 /// A console page's viewer; anyone else is sent to the login page.
@@ -104,7 +84,13 @@ impl FromRequestParts<AppState> for ConsoleUser {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
         match identify(app, &parts.headers).await {
-            Ok(Some(viewer)) => Ok(Self(viewer)),
+            Ok(Some(mut viewer)) => {
+                let lines = crate::ops::lines::worked_on(&app.ops, viewer.actor())
+                    .await
+                    .map_err(|e| PageError::from(e).into_response())?;
+                viewer.line_names = lines.into_iter().map(|(_, name)| name).collect();
+                Ok(Self(viewer))
+            }
             Ok(None) => Err(Redirect::to("/login").into_response()),
             Err(e) => Err(PageError::from(e).into_response()),
         }
@@ -168,7 +154,8 @@ async fn login_page(
     axum::extract::Query(q): axum::extract::Query<LoginQuery>,
 ) -> Response {
     let token = tokens::new_token();
-    let mut response = pages::login(&token, q.failed).into_response();
+    let lines: Vec<String> = app.flows().iter().map(|f| f.file.line.name.clone()).collect();
+    let mut response = pages::login(&token, q.failed, &lines).into_response();
     response.headers_mut().insert(header::SET_COOKIE, set_cookie(&app, LOGIN_COOKIE, &token, Some(900)));
     response
 }
@@ -208,7 +195,7 @@ async fn login(
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
         return (
             StatusCode::FORBIDDEN,
-            pages::message("Form expired", "Please go back and log in again.", "/login"),
+            pages::message(tr("Form expired"), tr("Please go back and log in again."), "/login"),
         )
             .into_response();
     }
@@ -223,9 +210,12 @@ async fn login(
         Err(Error::TooManyAttempts(wait)) => {
             tracing::warn!(login = %form.login.trim(), address = ?address, "login refused: too many attempts");
             let minutes = (wait.num_seconds() + 59) / 60;
-            let text = format!("Too many attempts. Please wait {minutes} minute(s), then log in again.");
+            let text = trf(
+                "Too many attempts. Please wait {minutes} minute(s), then log in again.",
+                &[("minutes", &minutes)],
+            );
             let mut response =
-                (StatusCode::TOO_MANY_REQUESTS, pages::message("Too many attempts", &text, "/login"))
+                (StatusCode::TOO_MANY_REQUESTS, pages::message(tr("Too many attempts"), &text, "/login"))
                     .into_response();
             if let Ok(value) = HeaderValue::from_str(&wait.num_seconds().max(1).to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -236,8 +226,14 @@ async fn login(
     };
     let (agent, token) = (session.agent, session.token);
     tracing::info!(agent = %agent.login, "logged in");
+    // The account's language follows it to this browser; none: the browser's own.
+    let lang = match crate::ops::agents::language(&app.ops, agent.id).await {
+        Ok(lang) => lang,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     let mut response = Redirect::to("/console").into_response();
     let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, super::language::cookie_for(&app, lang));
     headers.append(header::SET_COOKIE, set_cookie(&app, COOKIE, &token, None));
     headers.append(header::SET_COOKIE, set_cookie(&app, LOGIN_COOKIE, "", Some(0)));
     response

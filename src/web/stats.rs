@@ -1,6 +1,7 @@
 //! Statistics for supervisors: the export (`GET /api/stats/daily`) and the dashboard at
 //! `/console/stats` (today so far, the last 30 days), charts drawn on the server.
 
+use crate::i18n::{self, current, tr, trf};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -124,7 +125,9 @@ async fn dashboard(
     let waits: Vec<Option<f64>> =
         report.days.iter().map(|d| measure(d, "median_minutes_to_first_attempt")).collect();
     let figure = |label: &str, value: String| html! { div.figure { dt { (label) } dd { (value) } } };
-    let opt = |v: Option<f64>, unit: &str| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}{unit}"));
+    let opt = |v: Option<f64>, unit: &str| {
+        v.map_or_else(|| "–".to_owned(), |v| format!("{}{unit}", current().number(v, 1)))
+    };
     let downloads = |from: NaiveDate, to: NaiveDate, hourly: bool| {
         let base = format!(
             "/api/stats/daily?date={from}&to={to}{}{line_param}",
@@ -137,36 +140,36 @@ async fn dashboard(
         }
     };
     Ok(pages::layout(
-        "Statistics",
+        tr("Statistics"),
         Some(&viewer),
         &html! {
-            h1 { "Statistics" @if let Some(name) = &line_name { " of " (name) } @else { " of every line" } }
+            h1 { @if let Some(name) = &line_name { (trf("Statistics of {line}", &[("line", name)])) } @else { (tr("Statistics of every line")) } }
             (pages::line_links("/console/stats", &lines, line.as_deref().unwrap_or_default()))
             section aria-labelledby="today" {
-                h2 #today { "Today so far (" (today) ")" }
+                h2 #today { (trf("Today so far ({day})", &[("day", &current().date(today))])) }
                 dl.figures {
-                    (figure("Calls offered", count(now, "calls_offered").to_string()))
-                    (figure("Distinct callers", count(now, "distinct_callers").to_string()))
-                    (figure("While closed", count(now, "calls_while_closed").to_string()))
-                    (figure("Abandoned in the menu", count(now, "abandoned_in_menu").to_string()))
-                    (figure("Transfers answered / not", format!("{} / {}", count(now, "transfers_answered"), count(now, "transfers_unanswered"))))
-                    (figure("Callbacks requested", count(now, "callbacks_requested").to_string()))
-                    (figure("Callbacks completed", count(now, "callbacks_completed").to_string()))
-                    (figure("Still open", count(now, "callbacks_open_at_end_of_day").to_string()))
-                    (figure("Average time in the menu", opt(measure(now, "avg_seconds_in_menu"), " s")))
-                    (figure("Service level", opt(measure(now, "service_level_percent"), " %")))
-                    (figure("Busiest hour", text(now, "busiest_hour").unwrap_or("–").to_owned()))
+                    (figure(tr("Calls offered"), i18n::count(count(now, "calls_offered"))))
+                    (figure(tr("Distinct callers"), i18n::count(count(now, "distinct_callers"))))
+                    (figure(tr("While closed"), i18n::count(count(now, "calls_while_closed"))))
+                    (figure(tr("Abandoned in the menu"), i18n::count(count(now, "abandoned_in_menu"))))
+                    (figure(tr("Transfers answered / not"), format!("{} / {}", i18n::count(count(now, "transfers_answered")), i18n::count(count(now, "transfers_unanswered")))))
+                    (figure(tr("Callbacks requested"), i18n::count(count(now, "callbacks_requested"))))
+                    (figure(tr("Callbacks completed"), i18n::count(count(now, "callbacks_completed"))))
+                    (figure(tr("Still open"), i18n::count(count(now, "callbacks_open_at_end_of_day"))))
+                    (figure(tr("Average time in the menu"), opt(measure(now, "avg_seconds_in_menu"), " s")))
+                    (figure(tr("Service level"), opt(measure(now, "service_level_percent"), " %")))
+                    (figure(tr("Busiest hour"), text(now, "busiest_hour").unwrap_or("–").to_owned()))
                 }
-                (bars("per-hour", "Calls per hour today", &hour_labels, &[series(&hour_rows, "calls", "#0b5394", "calls_offered"), series(&hour_rows, "callbacks requested", "#e69138", "callbacks_requested")]))
-                p { "Download today by hour: " (downloads(today, today, true)) }
+                (bars("per-hour", tr("Calls per hour today"), &hour_labels, &[series(&hour_rows, tr("calls"), "#0b5394", "calls_offered"), series(&hour_rows, tr("callbacks requested"), "#e69138", "callbacks_requested")]))
+                p { (tr("Download today by hour:")) " " (downloads(today, today, true)) }
             }
             section aria-labelledby="month" {
-                h2 #month { "Last 30 days" }
-                p { "Download the 30 days: " (downloads(first, today, false)) }
-                (bars("per-day", "Calls per day", &day_labels, &[series(&report.days, "calls", "#0b5394", "calls_offered"), series(&report.days, "while closed", "#999999", "calls_while_closed")]))
-                (bars("per-option", "Keys pressed at menus, 30 days", &key_names.map(str::to_owned), &[Series { name: "presses", fill: "#38761d", values: key_totals }]))
-                (bars("callbacks", "Callbacks requested and completed", &day_labels, &[series(&report.days, "requested", "#e69138", "callbacks_requested"), series(&report.days, "completed", "#38761d", "callbacks_completed")]))
-                (bars("waits", "Median minutes from request to first attempt", &day_labels, &[Series { name: "minutes", fill: "#674ea7", values: waits }]))
+                h2 #month { (tr("Last 30 days")) }
+                p { (tr("Download the 30 days:")) " " (downloads(first, today, false)) }
+                (bars("per-day", tr("Calls per day"), &day_labels, &[series(&report.days, tr("calls"), "#0b5394", "calls_offered"), series(&report.days, tr("while closed"), "#999999", "calls_while_closed")]))
+                (bars("per-option", tr("Keys pressed at menus, 30 days"), &key_names.map(str::to_owned), &[Series { name: tr("presses"), fill: "#38761d", values: key_totals }]))
+                (bars("callbacks", tr("Callbacks requested and completed"), &day_labels, &[series(&report.days, tr("requested"), "#e69138", "callbacks_requested"), series(&report.days, tr("completed"), "#38761d", "callbacks_completed")]))
+                (bars("waits", tr("Median minutes from request to first attempt"), &day_labels, &[Series { name: tr("minutes"), fill: "#674ea7", values: waits }]))
             }
         },
     )

@@ -13,6 +13,8 @@ pub struct Viewer {
     pub csrf: Option<String>,
     /// The session's digest, for logout.
     pub(crate) session: Option<String>,
+    /// The names of the lines it works on, for the console's header (empty: not asked).
+    pub line_names: Vec<String>,
 }
 
 impl Viewer {

@@ -93,6 +93,11 @@ impl Driver {
 
     /// A new headless browser with its own profile (its own cookies).
     pub async fn browser(&self, name: &str) -> Browser {
+        self.browser_speaking(name, "en-US,en").await
+    }
+
+    /// A new headless browser asking for pages in `languages` (`Accept-Language`).
+    pub async fn browser_speaking(&self, name: &str, languages: &str) -> Browser {
         let profile = self.profiles.path().join(name);
         let binary =
             find_program(&["chromium", "chromium-browser", "google-chrome"]).expect("chromium is installed");
@@ -105,6 +110,7 @@ impl Driver {
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--window-size=1100,900",
                     format!("--user-data-dir={}", profile.display()),
+                    format!("--accept-lang={languages}"), format!("--lang={languages}"),
                 ]
             }
         } } });
