@@ -126,6 +126,23 @@ async fn a_supervisor_ends_and_reopens_a_line_from_the_console_and_an_agent_cann
 
     let (cookie, csrf) = common::console::log_in(&app, "sue").await;
     let page = common::console::send(&app, "GET", "/console/lines", &cookie, &[], "").await;
+    // Each line's own hours, in its own time zone, and its coming holidays.
+    let section = |id: &str| {
+        let at = page.body.find(&format!(r#"id="line-{id}""#)).unwrap();
+        page.body[at..].split("</section>").next().unwrap().to_owned()
+    };
+    let liege = section("liege");
+    assert!(liege.contains("open now (Europe/Brussels)"), "{liege}");
+    assert!(liege.contains(r#"<th scope="row">Monday</th><td>08:30–12:15, 13:15–16:00</td>"#), "{liege}");
+    assert!(liege.contains(r#"<th scope="row">Sunday</th><td>closed</td>"#), "{liege}");
+    assert!(liege.contains("Closed all day: 2026-12-25, 2026-12-26"), "{liege}");
+    let miramas = section("miramas");
+    assert!(miramas.contains("(Europe/Paris)"), "{miramas}");
+    assert!(miramas.contains(r#"<th scope="row">Monday</th><td>09:00–12:00, 14:00–17:00</td>"#), "{miramas}");
+    let french =
+        common::console::send(&app, "GET", "/console/lines", &cookie, &[("accept-language", "fr")], "").await;
+    assert!(french.body.contains(r#"<th scope="row">lundi</th><td>08:30–12:15, 13:15–16:00</td>"#));
+    assert!(french.body.contains("Fermée toute la journée : 25/12/2026, 26/12/2026"));
     assert!(
         page.body.contains("End Liège Solidaire&#39;s service")
             || page.body.contains("End Liège Solidaire's service"),

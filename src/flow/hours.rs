@@ -167,6 +167,20 @@ impl Schedule {
     pub fn timezone(&self) -> Tz {
         self.tz
     }
+
+    /// The opening ranges of each day of the week, Monday first, as `08:30–12:15`.
+    #[must_use]
+    pub fn week(&self) -> [Vec<String>; 7] {
+        let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        std::array::from_fn(|d| {
+            self.week[d].iter().map(|&(from, to)| format!("{}–{}", hm(from), hm(to))).collect()
+        })
+    }
+
+    /// The holidays (closed all day) from `from` on, in order.
+    pub fn holidays_from(&self, from: NaiveDate) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.holidays.range(from..).copied()
+    }
 }
 
 fn day_index(day: Weekday) -> usize {

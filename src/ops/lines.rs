@@ -41,6 +41,8 @@ pub struct Line {
     pub history: Vec<Change>,
     /// The notice set before its menus, whatever its period.
     pub notice: Option<rows::Notice>,
+    /// Its hours, time zone and holidays.
+    pub schedule: crate::flow::hours::Schedule,
 }
 
 /// Line `id`'s flow, if `manager` works on it: another line is no line, as an unknown one.
@@ -107,6 +109,7 @@ pub async fn list(ops: &Ops, by: Manager) -> Result<Vec<Line>> {
                         can_end: f.end_of_service().is_some(),
                         history: rows::history(c, &f.id)?,
                         notice: rows::notice(c, &f.id)?,
+                        schedule: f.schedule.clone(),
                     })
                 })
                 .collect::<Result<Vec<_>, crate::store::StoreError>>()

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use maud::html;
 
 use super::errors::PageError;
-use super::pages::{layout, local};
+use super::pages::{self, layout, local};
 use super::session::ConsoleSupervisor;
 use super::state::AppState;
 use crate::ops::agents::Manager;
@@ -24,8 +24,8 @@ pub fn router() -> Router<AppState> {
 
 async fn page(State(app): State<AppState>, ConsoleSupervisor(viewer, supervisor): ConsoleSupervisor) -> Page {
     let all = lines::list(&app.ops, Manager::from(supervisor)).await?;
-    let tz = app.timezone();
     let csrf = viewer.csrf.clone().unwrap_or_default();
+    let now = app.ops.now();
     Ok(layout(
         tr("Lines"),
         Some(&viewer),
@@ -33,10 +33,27 @@ async fn page(State(app): State<AppState>, ConsoleSupervisor(viewer, supervisor)
             h1 { (tr("Lines")) }
             p { (tr("Ending a line's service: its callers hear its end-of-service message from the next call, and nothing else; the agents go on with its open requests. Reopening brings the menus back at once.")) }
             @for line in &all {
+                @let tz = line.schedule.timezone();
                 section aria-labelledby={ "line-" (line.id) } {
                     h2 id={ "line-" (line.id) } { (line.name) " (" (line.id) ")" }
                     dl.facts {
                         dt { (tr("Numbers")) } dd { (line.numbers.join(", ")) }
+                        dt { (tr("Languages")) } dd { (line.languages.join(", ")) }
+                        dt { (tr("Hours")) }
+                        dd {
+                            @if line.schedule.is_open(now) { (tr("open now")) } @else { (tr("closed now")) }
+                            " (" (tz.name()) ")"
+                            table.hours {
+                                @for (day, ranges) in pages::WEEKDAYS.iter().zip(line.schedule.week()) {
+                                    tr { th scope="row" { (pages::weekday(*day)) } td { @if ranges.is_empty() { (tr("closed")) } @else { (ranges.join(", ")) } } }
+                                }
+                            }
+                            @let holidays: Vec<_> = line.schedule.holidays_from(now.with_timezone(&tz).date_naive()).collect();
+                            @if !holidays.is_empty() {
+                                p { (tr("Closed all day:")) " " (holidays.iter().map(|d| crate::i18n::current().date(*d)).collect::<Vec<_>>().join(", ")) }
+                            }
+                            p.hint { (tr("Hours and holidays are set in the line's flow file ([line.hours]); the service picks up a change within seconds.")) }
+                        }
                         dt { (tr("Service")) }
                         dd {
                             @match line.service {

@@ -146,6 +146,31 @@ fn priority(p: Priority) -> &'static str {
     }
 }
 
+/// The days of the week, Monday first.
+pub const WEEKDAYS: [chrono::Weekday; 7] = [
+    chrono::Weekday::Mon,
+    chrono::Weekday::Tue,
+    chrono::Weekday::Wed,
+    chrono::Weekday::Thu,
+    chrono::Weekday::Fri,
+    chrono::Weekday::Sat,
+    chrono::Weekday::Sun,
+];
+
+/// A day of the week, in the console's language.
+#[must_use]
+pub fn weekday(day: chrono::Weekday) -> &'static str {
+    match day {
+        chrono::Weekday::Mon => tr("Monday"),
+        chrono::Weekday::Tue => tr("Tuesday"),
+        chrono::Weekday::Wed => tr("Wednesday"),
+        chrono::Weekday::Thu => tr("Thursday"),
+        chrono::Weekday::Fri => tr("Friday"),
+        chrono::Weekday::Sat => tr("Saturday"),
+        chrono::Weekday::Sun => tr("Sunday"),
+    }
+}
+
 /// A role, as the console names it.
 #[must_use]
 pub fn role_label(role: Role) -> &'static str {
