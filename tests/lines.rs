@@ -101,7 +101,7 @@ async fn a_line_whose_flow_declares_no_end_of_service_message_cannot_be_ended() 
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line `liege` declares no end-of-service message ([line.end_of_service]"), "{err}");
     let out = lines(&app, flows.path(), &["end", "verviers"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no line `verviers`"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such line"));
     assert_eq!(app.count("SELECT count(*) FROM line_states"), 0, "nothing written");
 }
 
@@ -262,4 +262,73 @@ async fn a_notice_is_said_before_the_menu_in_every_language_for_its_period_only(
     assert!(!call.heard("vaccination"), "{}", call.transcript());
     assert!(said(&lines(&app, &repo_flows(), &["notice", "liege", "--remove"])).contains("notice removed"));
     assert_eq!(app.count("SELECT count(*) FROM line_notices"), 0);
+}
+
+#[tokio::test]
+async fn a_supervisor_ends_reopens_and_sets_a_notice_through_the_api_on_their_lines_only() {
+    let app = TestApp::open().await;
+    let api = Api::new(&app);
+    let helene = app.add_agent("helene", "supervisor", "correct horse battery");
+    app.db()
+        .execute("INSERT INTO agent_lines (agent_id, line) SELECT id, 'herstal' FROM agents WHERE login = 'helene'", [])
+        .unwrap();
+    let anna = app.add_agent("anna", "agent", "correct horse battery");
+
+    let (status, listed) = api.get("/api/lines", &helene).await;
+    assert_eq!(status, 200, "{listed}");
+    let ids: Vec<&str> =
+        listed["lines"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["herstal"], "her line only");
+    let herstal = &listed["lines"][0];
+    assert_eq!(herstal["service"]["state"], "open");
+    assert_eq!(herstal["hours"]["timezone"], "Europe/Brussels");
+    assert_eq!(herstal["hours"]["open_now"], true, "Monday 10:00");
+    assert!(herstal["hours"]["week"]["monday"].as_array().is_some_and(|r| !r.is_empty()), "{herstal}");
+    assert_eq!(herstal["hours"]["week"]["sunday"], serde_json::json!([]));
+    assert_eq!(api.get("/api/lines", &anna).await.0, 403, "supervisors only");
+
+    // Another city's line is no line: 404, exactly as one that does not exist.
+    for path in ["/api/lines/liege/end", "/api/lines/liege/reopen", "/api/lines/nowhere/end"] {
+        let (status, refused) = api.post(path, &helene, serde_json::json!({})).await;
+        assert_eq!(
+            (status, refused["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{path}: {refused}"
+        );
+    }
+    assert_eq!(app.count("SELECT count(*) FROM line_states"), 0, "nothing written");
+
+    let (status, bad) =
+        api.post("/api/lines/herstal/end", &helene, serde_json::json!({ "from": "1 July" })).await;
+    assert_eq!((status, bad["error"]["code"].as_str()), (422, Some("invalid")), "{bad}");
+    let (status, bad) =
+        api.post("/api/lines/herstal/end", &helene, serde_json::json!({ "when": "now" })).await;
+    assert_eq!((status, bad["error"]["code"].as_str()), (400, Some("bad_json")), "{bad}");
+
+    let (status, ended) = api.post("/api/lines/herstal/end", &helene, serde_json::json!({})).await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(ended["line"]["service"]["state"], "ended");
+    let call = app.call_line("+3280013440", CALLER, &[Step::Transfer(Transfer::Answered)]).await;
+    assert!(call.heard("La plateforme Herstal Solidaire est fermée"), "{}", call.transcript());
+    let (_, reopened) = api.post("/api/lines/herstal/reopen", &helene, serde_json::json!({})).await;
+    assert_eq!(reopened["line"]["service"]["state"], "open");
+    let history: Vec<(&str, &str)> = reopened["line"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["action"].as_str().unwrap(), c["by"].as_str().unwrap()))
+        .collect();
+    assert_eq!(history, [("end", "helene"), ("reopen", "helene")]);
+
+    let (status, missing) = api
+        .post("/api/lines/herstal/notice", &helene, serde_json::json!({ "texts": { "fr": "Masques au 2." } }))
+        .await;
+    assert_eq!((status, missing["error"]["code"].as_str()), (422, Some("invalid")), "{missing}");
+    let notice =
+        serde_json::json!({ "texts": { "fr": "Les masques sont livrés, touche 2." }, "until": "2026-12-01" });
+    let (status, set) = api.post("/api/lines/herstal/notice", &helene, notice).await;
+    assert_eq!(status, 200, "{set}");
+    assert_eq!(set["line"]["notice"]["texts"]["fr"], "Les masques sont livrés, touche 2.");
+    let (_, removed) = api.post("/api/lines/herstal/notice/remove", &helene, serde_json::json!({})).await;
+    assert_eq!(removed["line"]["notice"], serde_json::Value::Null);
 }

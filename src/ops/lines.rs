@@ -48,11 +48,7 @@ pub struct Line {
 /// Line `id`'s flow, if `manager` works on it: another line is no line, as an unknown one.
 async fn flow_for(ops: &Ops, manager: Manager, id: &str) -> Result<std::sync::Arc<crate::flow::Flow>> {
     let mine = manager.lines(ops).await?;
-    ops.flows()
-        .get(id)
-        .filter(|_| mine.covers(id))
-        .cloned()
-        .ok_or_else(|| Error::Invalid(format!("no line `{id}`")))
+    ops.flows().get(id).filter(|_| mine.covers(id)).cloned().ok_or(Error::NoSuchLine)
 }
 
 /// The lines `actor` works on, (id, name), the default line first: the lines a console

@@ -14,6 +14,7 @@ pub mod forms;
 pub mod guard;
 pub mod health;
 pub mod language;
+pub mod lines_api;
 pub mod lines_console;
 pub mod map;
 pub mod metrics;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(roster::router())
         .merge(roster_console::router())
         .merge(lines_console::router())
+        .merge(lines_api::router())
         .merge(assets::router())
         .merge(stats::router())
         .merge(metrics::router())
