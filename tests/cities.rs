@@ -286,7 +286,16 @@ async fn miramas_reads_french_numbers_the_french_way_and_takes_five_digit_postco
         .call_line(
             MIRAMAS,
             "anonymous",
-            &[Keys("1"), Keys("13140"), Keys("6"), Keys("3"), Keys("0612345678"), Keys("1"), Keys("2")],
+            &[
+                Keys("1"),
+                Keys("13140"),
+                Keys("6"),
+                Keys("6"),
+                Keys("3"),
+                Keys("0612345678"),
+                Keys("1"),
+                Keys("2"),
+            ],
         )
         .await;
     assert!(call.heard("Vous avez tapé 0, 6. 1, 2. 3, 4. 5, 6. 7, 8."), "{}", call.transcript());
@@ -363,4 +372,69 @@ async fn a_herstal_mission_is_offered_by_phone_to_herstal_volunteers_only() {
     let from: Vec<String> =
         provider.placed().iter().filter_map(|p| p.field("From").map(str::to_owned)).collect();
     assert_eq!(from, [HERSTAL], "Herstal's own number is shown");
+}
+
+#[tokio::test]
+async fn a_miramas_request_goes_to_the_referent_of_the_caller_s_neighbourhood_first() {
+    let app = TestApp::open().await;
+    let api = Api::new(&app);
+    let rita = app.account("rita", "coordinator", &["--lines", "miramas", "--neighbourhoods", "maille"]);
+    let marc = app.account("marc", "coordinator", &["--lines", "miramas", "--neighbourhoods", "mercure"]);
+    let paul = app.account("paul", "agent", &["--lines", "miramas"]);
+    let bad = app.cli(
+        &[
+            "agents",
+            "add",
+            "xavier",
+            "--role",
+            "coordinator",
+            "--lines",
+            "miramas",
+            "--neighbourhoods",
+            "nowhere",
+        ],
+        "correct horse battery\n",
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(said.contains("`nowhere` is not a neighbourhood of line `miramas`"), "{said}");
+    let listed = String::from_utf8(app.cli(&["agents", "list"], "").stdout).unwrap();
+    assert!(listed.contains("xavier\tcoordinator\tdisabled"), "never a referent of everything: {listed}");
+
+    // Monday 11:00 in Miramas: a resident of La Maille (2) asks for groceries (1), and one
+    // of La Carraire (4), a neighbourhood with no referent.
+    app.clock.set(brussels(2026, 11, 23, 11, 0));
+    let maille = [Keys("1"), Keys("13140"), Keys("2"), Keys("1"), Keys("1"), Keys("2")];
+    let call = app.call_line(MIRAMAS, "+33612345678", &maille).await;
+    assert!(call.heard("Dans quel quartier habitez-vous ?"), "{}", call.transcript());
+    assert!(call.heard("Votre demande est enregistrée sous le numéro 1."), "{}", call.transcript());
+    let carraire = [Keys("1"), Keys("13140"), Keys("4"), Keys("1"), Keys("1"), Keys("2")];
+    app.call_line(MIRAMAS, "+33611111111", &carraire).await;
+
+    let ids = |v: &serde_json::Value| -> Vec<i64> {
+        v["requests"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect()
+    };
+    let (_, seen) = api.get("/api/requests", &rita).await;
+    assert_eq!(ids(&seen), [1], "her neighbourhood's, and only hers: {seen}");
+    assert_eq!(seen["requests"][0]["neighbourhood"], "maille");
+    // Kept for two hours of opening time: 11:00–12:00, then 14:00–15:00 (closed at noon).
+    assert_eq!(seen["requests"][0]["reserved_until"], "2026-11-23T14:00:00.000Z", "15:00 in Paris");
+    assert!(ids(&api.get("/api/requests", &marc).await.1).is_empty(), "another neighbourhood's referent");
+    assert_eq!(ids(&api.get("/api/requests", &paul).await.1), [2], "La Carraire has no referent");
+    let (status, refused) = api.post("/api/requests/1/claim", &paul, serde_json::json!({})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("not_available")), "{refused}");
+    let (status, next) = api.post("/api/requests/claim-next", &paul, serde_json::json!({})).await;
+    assert_eq!((status, next["request"]["id"].as_i64()), (200, Some(2)), "{next}");
+
+    // At 14:30 it is still Rita's; at 15:00 everyone working the line sees it.
+    app.clock.set(brussels(2026, 11, 23, 14, 30));
+    assert!(!ids(&api.get("/api/requests", &paul).await.1).contains(&1));
+    // (Paul's claim on request 2 has lapsed by then: it is back in the queue too.)
+    app.clock.set(brussels(2026, 11, 23, 15, 0));
+    assert_eq!(ids(&api.get("/api/requests", &paul).await.1), [1, 2]);
+
+    // A referent who leaves: the neighbourhood's next request is everyone's at once.
+    assert!(app.cli(&["agents", "disable", "rita"], "").status.success());
+    app.call_line(MIRAMAS, "+33622222222", &maille).await;
+    assert_eq!(ids(&api.get("/api/requests", &paul).await.1), [1, 2, 3]);
 }

@@ -155,3 +155,46 @@ fn kinds_of_help_and_the_volunteer_sign_up_are_checked_with_their_place_in_the_f
     );
     assert_eq!(problems_after("radius_km = 10", "radius_km = 12"), "", "the bundled flow itself is fine");
 }
+
+#[test]
+fn neighbourhoods_are_checked_with_their_place_in_the_file() {
+    let miramas = std::fs::read_to_string(repo_flows().join("miramas.toml")).unwrap();
+    let problems = |from: &str, to: &str| {
+        assert!(miramas.contains(from), "{from}");
+        match solidaire::flow::load::from_sources_quick(&[(
+            "miramas.toml".into(),
+            miramas.replacen(from, to, 1),
+        )]) {
+            Ok(_) => String::new(),
+            Err(errors) => errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+        }
+    };
+    assert_eq!(problems("", ""), "", "the bundled file is valid");
+    let cases = [
+        (
+            r#"set = { neighbourhood = "maille" }"#,
+            r#"set = { neighbourhood = "mail" }"#,
+            "`mail` is not a neighbourhood of this line ([line.neighbourhoods]: carraire, centre, maille, mercure, molieres)",
+        ),
+        (
+            r#"label = { fr = "La Maille" }"#,
+            r#"label = { en = "La Maille" }"#,
+            "neighbourhood `maille` has no `fr` label",
+        ),
+        (
+            "[line.neighbourhoods.centre]",
+            "[line.neighbourhoods.Centre]",
+            "neighbourhood `Centre`: an id has lower-case",
+        ),
+        (
+            "postcodes = [\"13140\"]",
+            "postcodes = [\"13140\"]\nreferents_first_minutes = 0",
+            "referents_first_minutes must be between 1 and 10080 (a week)",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let found = problems(from, to);
+        assert!(found.contains(expected), "{to}: {found}");
+        assert!(found.starts_with("miramas.toml:"), "with its place: {found}");
+    }
+}

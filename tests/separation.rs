@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::console::{log_in, send};
@@ -17,37 +15,6 @@ use serde_json::json;
 
 const HERSTAL: &str = "+3280013440";
 const PASSWORD: &str = "correct horse battery";
-
-/// Runs the command line on the app's database, with `input` on standard input.
-fn cli(app: &TestApp, args: &[&str], input: &str) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_solidaire"))
-        .env_clear()
-        .arg("--database")
-        .arg(&app.db)
-        .arg("--flows")
-        .arg(repo_flows())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-/// Adds an account from the command line and returns an API token for it.
-fn account(app: &TestApp, login: &str, role: &str, lines: Option<&str>) -> String {
-    let mut args = vec!["agents", "add", login, "--role", role];
-    if let Some(lines) = lines {
-        args.extend(["--lines", lines]);
-    }
-    let out = cli(app, &args, &format!("{PASSWORD}\n"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = cli(app, &["agents", "token", login], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().to_owned()
-}
 
 fn ids(v: &serde_json::Value, list: &str) -> Vec<i64> {
     v[list].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect()
@@ -61,10 +28,10 @@ async fn an_account_of_herstal_finds_nothing_of_liege_through_any_route() {
     let cora = app.add_agent("cora", "coordinator", PASSWORD);
     app.add_agent("anna", "agent", PASSWORD);
     // Herstal's, made with their line.
-    let hana = account(&app, "hana", "agent", Some("herstal"));
-    let hugo = account(&app, "hugo", "coordinator", Some("herstal"));
-    let helene = account(&app, "helene", "supervisor", Some("herstal"));
-    let ada = account(&app, "ada", "admin", None);
+    let hana = app.account("hana", "agent", &["--lines", "herstal"]);
+    let hugo = app.account("hugo", "coordinator", &["--lines", "herstal"]);
+    let helene = app.account("helene", "supervisor", &["--lines", "herstal"]);
+    let ada = app.account("ada", "admin", &[]);
 
     // A request on each line (1 Liège, 2 Herstal), a volunteer on each, a Liège mission.
     app.errands_request(CALLER).await;
@@ -164,14 +131,14 @@ async fn an_account_of_herstal_finds_nothing_of_liege_through_any_route() {
     assert_eq!(api.post("/api/agents", &helene, new("root", "admin", json!([]))).await.0, 422);
     assert_eq!(api.post("/api/agents/anna/disable", &helene, json!({})).await.0, 404);
     // Without --lines on a server of several lines, the command line refuses.
-    let out = cli(&app, &["agents", "add", "nobody", "--role", "agent"], &format!("{PASSWORD}\n"));
+    let out = app.cli(&["agents", "add", "nobody", "--role", "agent"], &format!("{PASSWORD}\n"));
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("this server has several lines: name the lines"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let listed = String::from_utf8(cli(&app, &["agents", "list"], "").stdout).unwrap();
+    let listed = String::from_utf8(app.cli(&["agents", "list"], "").stdout).unwrap();
     assert!(
         listed.contains("hana\tagent\tactive\therstal") && listed.contains("anna\tagent\tactive\tevery line"),
         "{listed}"
@@ -200,7 +167,7 @@ async fn an_account_of_herstal_finds_nothing_of_liege_through_any_route() {
     assert!(agents.body.contains("hana") && !agents.body.contains("anna"), "{}", agents.body);
     let queue = send(&app, "GET", "/console", &helene_cookie, &[], "").await;
     assert!(!queue.body.contains("/console/requests/1\""), "{}", queue.body);
-    let lines_end = cli(&app, &["lines", "list"], "");
+    let lines_end = app.cli(&["lines", "list"], "");
     assert!(String::from_utf8_lossy(&lines_end.stdout).contains("liege"), "the operator sees every line");
 }
 
@@ -222,7 +189,7 @@ async fn pinged(body: &mut hyper::body::Incoming, within: Duration) -> bool {
 #[tokio::test]
 async fn the_event_stream_of_a_herstal_console_tells_of_herstal_only() {
     let app = TestApp::open().await;
-    account(&app, "hana", "agent", Some("herstal"));
+    app.account("hana", "agent", &["--lines", "herstal"]);
     let (cookie, _) = log_in(&app, "hana").await;
     let client =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();

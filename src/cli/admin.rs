@@ -32,6 +32,10 @@ pub(super) enum AgentsCommand {
         /// postcodes otherwise.
         #[arg(long, value_name = "CODES")]
         postcodes: Option<String>,
+        /// For a coordinator of one line: the neighbourhoods of its `[line.neighbourhoods]`
+        /// whose requests are theirs first (maille,mercure).
+        #[arg(long, value_name = "IDS")]
+        neighbourhoods: Option<String>,
         /// For a volunteer's account: the volunteer's number in the roster.
         #[arg(long, value_name = "ID")]
         volunteer: Option<i64>,
@@ -180,8 +184,12 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
     let ops = ops(settings)?;
     let by = Manager::Operator;
     match command {
-        AgentsCommand::Add { login, role, lines, postcodes, volunteer, phone } => {
+        AgentsCommand::Add { login, role, lines, postcodes, neighbourhoods, volunteer, phone } => {
             anyhow::ensure!(postcodes.is_none() || role == "coordinator", "--postcodes is for a coordinator");
+            anyhow::ensure!(
+                neighbourhoods.is_none() || role == "coordinator",
+                "--neighbourhoods is for a coordinator"
+            );
             anyhow::ensure!(
                 volunteer.is_none() || role == "volunteer",
                 "--volunteer is for a volunteer's account"
@@ -199,6 +207,16 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
                 let codes = crate::domain::volunteers::split_list(&codes);
                 crate::ops::volunteers::set_referent(&ops, login, codes.clone()).await?;
                 println!("added {login} ({role} of {})", codes.join(", "));
+            } else if let Some(ids) = neighbourhoods {
+                let ids = crate::domain::volunteers::split_list(&ids);
+                if let Err(e) =
+                    crate::ops::volunteers::set_referent_neighbourhoods(&ops, login, ids.clone()).await
+                {
+                    // No referent of every neighbourhood by mistake.
+                    agents::disable(&ops, by, login).await?;
+                    return Err(anyhow::anyhow!("--neighbourhoods: {e} (the account {login} is disabled)"));
+                }
+                println!("added {login} ({role} of {})", ids.join(", "));
             } else {
                 println!("added {login} ({role})");
             }

@@ -174,6 +174,11 @@ pub struct Request {
     pub help: Option<String>,
     /// The live mission serving it: out of the agents' queue meanwhile.
     pub mission: Option<crate::domain::missions::MissionId>,
+    /// The caller's neighbourhood (an id of the line's `[line.neighbourhoods]`).
+    pub neighbourhood: Option<String>,
+    /// Until then, only the referents of its neighbourhood see it in the queue (when it
+    /// has any).
+    pub reserved_until: Option<DateTime<Utc>>,
 }
 
 impl Request {
@@ -226,6 +231,11 @@ pub struct Filter {
     pub postcodes: Vec<String>,
     /// Only these lines (an account's); `None`: every one.
     pub lines: Option<Vec<String>>,
+    /// Only these neighbourhoods (a referent's); empty: every one.
+    pub neighbourhoods: Vec<String>,
+    /// Who is looking: a request kept for its neighbourhood's referents is shown to
+    /// them only, until it is no longer kept. `None`: nobody in particular (every request).
+    pub viewer: Option<crate::domain::accounts::AgentId>,
 }
 
 /// One line of a request's history.
@@ -412,6 +422,8 @@ mod tests {
             closed_reason: None,
             help: None,
             mission: None,
+            neighbourhood: None,
+            reserved_until: None,
         }
     }
 

@@ -168,6 +168,29 @@ impl Schedule {
         self.tz
     }
 
+    /// The instant the line has been open `minutes` since `from` (counting only opening
+    /// hours, for sixty days at most; a line never open counts the clock's minutes).
+    #[must_use]
+    pub fn after_open_minutes(&self, from: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
+        let mut left = chrono::Duration::minutes(minutes.max(0));
+        let mut date = from.with_timezone(&self.tz).date_naive();
+        for _ in 0..60 {
+            for (start, end) in self.open_intervals(date) {
+                let start = start.max(from);
+                if end <= start {
+                    continue;
+                }
+                if end - start >= left {
+                    return start + left;
+                }
+                left -= end - start;
+            }
+            let Some(next) = date.succ_opt() else { break };
+            date = next;
+        }
+        from + chrono::Duration::minutes(minutes.max(0))
+    }
+
     /// The opening ranges of each day of the week, Monday first, as `08:30–12:15`.
     #[must_use]
     pub fn week(&self) -> [Vec<String>; 7] {
@@ -208,6 +231,25 @@ mod tests {
     fn an_hour_out_of_range_is_a_problem_not_a_panic() {
         assert!(parse_range("1131:6-5:00").unwrap_err().contains("is not a time range"));
         assert!(parse_range("08:00-65535:00").is_err());
+    }
+
+    #[test]
+    fn opening_time_is_counted_over_lunch_weekends_and_holidays() {
+        let s = default_schedule();
+        // Friday 27 November, 15:00: an hour that day, then Monday from 08:30.
+        assert_eq!(s.after_open_minutes(brussels(2026, 11, 27, 15, 0), 120), brussels(2026, 11, 30, 9, 30));
+        // Over lunch: 11:45 + 60 = 30 minutes before it, 30 after.
+        assert_eq!(s.after_open_minutes(brussels(2026, 11, 23, 11, 45), 60), brussels(2026, 11, 23, 13, 45));
+        // Left at night: counted from the opening.
+        assert_eq!(s.after_open_minutes(brussels(2026, 11, 23, 22, 0), 30), brussels(2026, 11, 24, 9, 0));
+        // Christmas Eve at 15:30, then Christmas (a holiday), then the weekend.
+        assert_eq!(s.after_open_minutes(brussels(2026, 12, 24, 15, 30), 60), brussels(2026, 12, 28, 9, 0));
+        // A line never open counts the clock.
+        let never = Schedule { week: std::array::from_fn(|_| Vec::new()), ..default_schedule() };
+        assert_eq!(
+            never.after_open_minutes(brussels(2026, 11, 23, 10, 0), 60),
+            brussels(2026, 11, 23, 11, 0)
+        );
     }
 
     #[test]

@@ -697,6 +697,43 @@ fn check_reachable(check: &mut Check<'_>, file: &FlowFile) {
     }
 }
 
+/// The neighbourhoods: ids like the kinds of help's, labelled in every language, each
+/// menu answer naming a declared one, and a sensible time kept for the referents.
+fn check_neighbourhoods(check: &mut Check<'_>, file: &FlowFile, languages: &BTreeSet<&str>) {
+    let line = &file.line;
+    for (id, n) in &line.neighbourhoods {
+        let (span, id) = (id.span(), id.get_ref());
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            check.error(&span, format!("neighbourhood `{id}`: an id has lower-case letters, digits and `_`"));
+        }
+        for lang in languages {
+            if !n.label.contains_key(*lang) {
+                check.error(&span, format!("neighbourhood `{id}` has no `{lang}` label"));
+            }
+        }
+    }
+    for node in file.nodes.values() {
+        let Node::Menu(m) = node else { continue };
+        for o in &m.options {
+            let Some(value) = o.set.get("neighbourhood") else { continue };
+            if !line.neighbourhoods.contains_key(value.as_str()) {
+                let ids: Vec<&str> = line.neighbourhoods.keys().map(|k| k.get_ref().as_str()).collect();
+                check.error(
+                    &o.key.span(),
+                    format!(
+                        "`{value}` is not a neighbourhood of this line ([line.neighbourhoods]: {})",
+                        ids.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    let minutes = &line.referents_first_minutes;
+    if *minutes.get_ref() == 0 || *minutes.get_ref() > 7 * 24 * 60 {
+        check.error(&minutes.span(), "referents_first_minutes must be between 1 and 10080 (a week)");
+    }
+}
+
 /// The kinds of help: each labelled in every language of the line, every reference to one
 /// known, the served postcodes in the table of places, the matching rules sensible, and a
 /// volunteer sign-up reached only after a served postcode.
@@ -747,6 +784,7 @@ fn check_helps(check: &mut Check<'_>, file: &FlowFile) {
             }
         }
     }
+    check_neighbourhoods(check, file, &languages);
     let v = &line.volunteering;
     if !(v.radius_km > 0.0 && v.radius_km <= crate::domain::volunteers::MAX_RADIUS_KM) {
         check.error(&(0..0), "[line.volunteering] radius_km must be between 0 and 200");

@@ -217,6 +217,26 @@ pub struct Line {
     /// What callers hear once the line's service has ended (`solidaire lines end`).
     #[serde(default)]
     pub end_of_service: Option<EndOfService>,
+    /// The town's neighbourhoods, by id, each with its referents: a request naming one
+    /// (`set = { neighbourhood = "centre" }`) is theirs first.
+    #[serde(default)]
+    pub neighbourhoods: BTreeMap<Spanned<String>, Neighbourhood>,
+    /// How long a request is kept for its neighbourhood's referents, in minutes of opening
+    /// time (120), before everyone working the line sees it.
+    #[serde(default = "two_hours")]
+    pub referents_first_minutes: Spanned<u32>,
+}
+
+fn two_hours() -> Spanned<u32> {
+    Spanned::new(0..0, 120)
+}
+
+/// `[line.neighbourhoods.<id>]`: a neighbourhood of the town, with referents of its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Neighbourhood {
+    /// The name per language (`label = { fr = "La Maille" }`).
+    pub label: BTreeMap<String, String>,
 }
 
 /// `[line.end_of_service]`: the message of a line whose service has ended (what ended,

@@ -406,6 +406,7 @@ fn store_turn(
             }
             Effect::RegisterCallback(draft) => {
                 let id = queue::register(conn, &req.sid, &flow.id, draft, req.at)?;
+                queue::place_in_neighbourhood(conn, flow, id, draft, req.at)?;
                 crate::ops::missions::propose_if_wanted(conn, flow, id, draft.help.as_deref(), req.at)?;
                 tracing::info!(call = %req.sid, request = id.0, service = %draft.service, phone = %draft.phone, "callback request registered");
                 fill_request_number(&mut turn.actions, id.0);

@@ -224,6 +224,8 @@ pub struct Scope {
     pub lines: Lines,
     /// A referent's postcodes; empty: every one.
     pub postcodes: Vec<String>,
+    /// A referent's neighbourhoods (line, id); empty: every one.
+    pub neighbourhoods: Vec<(String, String)>,
 }
 
 impl Scope {
@@ -232,6 +234,17 @@ impl Scope {
     pub fn covers(&self, line: &str, postcode: Option<&str>) -> bool {
         self.lines.covers(line)
             && (self.postcodes.is_empty() || postcode.is_some_and(|p| self.postcodes.iter().any(|s| s == p)))
+    }
+
+    /// Whether a request is within it: its line and postcode, and for a referent of
+    /// neighbourhoods, one of theirs.
+    #[must_use]
+    pub fn covers_request(&self, r: &crate::domain::queue::Request) -> bool {
+        self.covers(&r.line, r.postcode.as_deref())
+            && (self.neighbourhoods.is_empty()
+                || r.neighbourhood
+                    .as_deref()
+                    .is_some_and(|n| self.neighbourhoods.iter().any(|(l, m)| *l == r.line && m == n)))
     }
 }
 

@@ -160,9 +160,7 @@ pub async fn get(ops: &Ops, actor: Actor, id: RequestId) -> Result<Detail> {
         .store
         .read(move |c| {
             let scope = super::volunteers::scope_of(c, actor)?;
-            let Some(request) =
-                callbacks::get(c, id, now)?.filter(|r| scope.covers(&r.line, r.postcode.as_deref()))
-            else {
+            let Some(request) = callbacks::get(c, id, now)?.filter(|r| scope.covers_request(r)) else {
                 return Ok((None, Vec::new(), Vec::new()));
             };
             Ok((Some(request), callbacks::history_of(c, id)?, callbacks::words_of(c, id)?))
@@ -176,6 +174,8 @@ fn scoped(conn: &Connection, actor: Actor, filter: &mut Filter) -> Result<(), St
     let scope = super::volunteers::scope_of(conn, actor)?;
     filter.postcodes = scope.postcodes;
     filter.lines = scope.lines.named().map(<[String]>::to_vec);
+    filter.neighbourhoods = scope.neighbourhoods.into_iter().map(|(_, n)| n).collect();
+    filter.viewer = Some(actor.id);
     Ok(())
 }
 
@@ -186,9 +186,7 @@ fn scoped(conn: &Connection, actor: Actor, filter: &mut Filter) -> Result<(), St
 /// [`Error::NoSuchRequest`], the database's failure.
 pub(super) fn visible(conn: &Connection, actor: Actor, id: RequestId, at: DateTime<Utc>) -> Result<Request> {
     let scope = super::volunteers::scope_of(conn, actor)?;
-    callbacks::get(conn, id, at)?
-        .filter(|r| scope.covers(&r.line, r.postcode.as_deref()))
-        .ok_or(Error::NoSuchRequest)
+    callbacks::get(conn, id, at)?.filter(|r| scope.covers_request(r)).ok_or(Error::NoSuchRequest)
 }
 
 /// Request `id`, if it is on one of `actor`'s lines (a claim held or supervised).
@@ -283,6 +281,29 @@ pub fn register(
     Ok(id)
 }
 
+/// Names the neighbourhood the caller chose (`set = { neighbourhood = "…" }`) on request
+/// `id`: it is kept for that neighbourhood's referents for the line's
+/// `referents_first_minutes` of opening time, then open to everyone working the line.
+///
+/// # Errors
+/// The database's failure.
+pub fn place_in_neighbourhood(
+    conn: &Connection,
+    flow: &crate::flow::Flow,
+    id: RequestId,
+    draft: &CallbackDraft,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let line = &flow.file.line;
+    let Some(neighbourhood) =
+        draft.answers.get("neighbourhood").filter(|n| line.neighbourhoods.contains_key(n.as_str()))
+    else {
+        return Ok(());
+    };
+    let until = flow.schedule.after_open_minutes(at, i64::from(*line.referents_first_minutes.get_ref()));
+    callbacks::set_neighbourhood(conn, id, neighbourhood, until)
+}
+
 /// What a later call added, for the history.
 fn said(draft: &CallbackDraft) -> String {
     let mut parts = Vec::new();
@@ -325,7 +346,8 @@ fn claim_next(
 
 fn claim(conn: &Connection, actor: Actor, id: RequestId, lease: Duration, at: DateTime<Utc>) -> Result<Done> {
     let request = visible(conn, actor, id, at)?;
-    if !request.is_due(at) {
+    // Kept for its neighbourhood's referents: not yet for anyone else.
+    if !request.is_due(at) || !callbacks::open_to(conn, id, actor.id, at)? {
         return Err(Error::NotAvailable);
     }
     take(conn, actor, id, lease, at)

@@ -82,12 +82,12 @@ pub fn coordinator(conn: &Connection, door: Door) -> Result<Coordinator> {
 /// # Errors
 /// The database's failure.
 pub fn scope_of(conn: &Connection, actor: Actor) -> Result<Scope, StoreError> {
-    let postcodes = if actor.role() == Role::Coordinator {
-        rows::referent_postcodes(conn, actor.id)?
+    let (postcodes, neighbourhoods) = if actor.role() == Role::Coordinator {
+        (rows::referent_postcodes(conn, actor.id)?, rows::referent_neighbourhoods(conn, actor.id)?)
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
-    Ok(Scope { lines: super::lines_of(conn, actor)?, postcodes })
+    Ok(Scope { lines: super::lines_of(conn, actor)?, postcodes, neighbourhoods })
 }
 
 /// The flow of line `line`, or the default line's.
@@ -463,6 +463,57 @@ pub async fn set_referent(ops: &Ops, login: &str, postcodes: Vec<String>) -> Res
             _ => return Err(field("login", format!("no coordinator's account `{login}`"))),
         };
         rows::set_referent_postcodes(c, agent.id, &postcodes)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Makes coordinator `login` the referent of `neighbourhoods` (ids of its line's
+/// `[line.neighbourhoods]`): requests naming one are theirs first. The account must work
+/// on exactly one line that declares them.
+///
+/// # Errors
+/// [`Error::Field`] for an unknown account, a line without them or an unknown id; the
+/// database's failure.
+pub async fn set_referent_neighbourhoods(ops: &Ops, login: &str, neighbourhoods: Vec<String>) -> Result<()> {
+    let flows = ops.flows();
+    let login = login.to_owned();
+    let found = ops
+        .store
+        .read({
+            let login = login.clone();
+            move |c| match agents::by_login(c, &login)? {
+                Some((a, _)) if a.role == Role::Coordinator => Ok(Some((agents::lines(c, a.id)?, a))),
+                _ => Ok(None),
+            }
+        })
+        .await?;
+    let Some((lines, agent)) = found else {
+        return Err(field("login", format!("no coordinator's account `{login}`")));
+    };
+    let line = match lines.as_slice() {
+        [one] => one.clone(),
+        [] if flows.iter().count() == 1 => flows.default_line().id.clone(),
+        _ => {
+            return Err(field(
+                "neighbourhoods",
+                "a referent of neighbourhoods works on one line: name it (--lines)".to_owned(),
+            ));
+        }
+    };
+    let flow = flows.get(&line).ok_or(Error::NoSuchLine)?;
+    let declared: Vec<&str> = flow.file.line.neighbourhoods.keys().map(|k| k.get_ref().as_str()).collect();
+    for n in &neighbourhoods {
+        if !declared.contains(&n.as_str()) {
+            let known = if declared.is_empty() { "none".to_owned() } else { declared.join(", ") };
+            return Err(field(
+                "neighbourhoods",
+                format!("`{n}` is not a neighbourhood of line `{line}` ([line.neighbourhoods]: {known})"),
+            ));
+        }
+    }
+    change(ops, move |c| {
+        rows::set_referent_neighbourhoods(c, agent.id, &line, &neighbourhoods)?;
         Ok(())
     })
     .await

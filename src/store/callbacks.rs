@@ -120,6 +120,42 @@ pub fn insert(
     Ok(RequestId(conn.last_insert_rowid()))
 }
 
+/// Names request `id`'s neighbourhood, kept for its referents until `reserved_until`
+/// (a request that already has one keeps it).
+///
+/// # Errors
+/// SQLite errors.
+pub fn set_neighbourhood(
+    conn: &Connection,
+    id: RequestId,
+    neighbourhood: &str,
+    reserved_until: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE callback_requests SET neighbourhood = ?2, reserved_until = ?3 WHERE id = ?1 AND neighbourhood IS NULL",
+        params![id.0, neighbourhood, time::format(reserved_until)],
+    )?;
+    Ok(())
+}
+
+/// Whether request `id` is open to `viewer` now (see [`OPEN_TO_VIEWER`]).
+///
+/// # Errors
+/// SQLite errors.
+pub fn open_to(
+    conn: &Connection,
+    id: RequestId,
+    viewer: AgentId,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let sql = format!("SELECT {OPEN_TO_VIEWER} FROM callback_requests r WHERE r.id = :id");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(named_params! { ":id": id.0, ":viewer": viewer.0, ":now": time::format(at) }, |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
 /// Links call `sid` to request `id`, with what it said.
 ///
 /// # Errors
@@ -202,8 +238,18 @@ pub fn note(
 
 const SELECT: &str = "SELECT r.id, r.line, r.service, r.language, r.postcode, r.priority, r.phone, r.answers,
         r.recording_url, r.state, r.attempts, r.max_attempts, r.not_before, r.created_at,
-        r.claimed_by, a.login, r.lease_until, r.closed_reason, r.help, r.mission_id
+        r.claimed_by, a.login, r.lease_until, r.closed_reason, r.help, r.mission_id, r.neighbourhood,
+        r.reserved_until
     FROM callback_requests r LEFT JOIN agents a ON a.id = r.claimed_by";
+
+/// Whether request `r` is open to `:viewer` now (`:now`): not kept for the referents of
+/// its neighbourhood, or kept no longer, or the viewer is one of them, or the
+/// neighbourhood has no referent with an enabled account.
+const OPEN_TO_VIEWER: &str = "(:viewer IS NULL OR r.reserved_until IS NULL OR r.reserved_until <= :now
+        OR EXISTS (SELECT 1 FROM referent_neighbourhoods n
+                   WHERE n.agent_id = :viewer AND n.line = r.line AND n.neighbourhood = r.neighbourhood)
+        OR NOT EXISTS (SELECT 1 FROM referent_neighbourhoods n JOIN agents g ON g.id = n.agent_id
+                       WHERE g.disabled = 0 AND n.line = r.line AND n.neighbourhood = r.neighbourhood))";
 
 fn stored_time(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
     let text = row.get_ref(i)?.as_str()?;
@@ -239,6 +285,8 @@ fn read_request(row: &Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Request> 
         closed_reason: row.get(17)?,
         help: row.get(18)?,
         mission: row.get::<_, Option<i64>>(19)?.map(crate::domain::missions::MissionId),
+        neighbourhood: row.get(20)?,
+        reserved_until: row.get_ref(21)?.as_str_or_null()?.and_then(time::parse),
     };
     Ok(request.as_of(now))
 }
@@ -259,6 +307,8 @@ pub fn list(conn: &Connection, filter: &Filter, at: DateTime<Utc>) -> Result<Vec
            AND (:postcode IS NULL OR r.postcode = :postcode)
            AND (:scope = '[]' OR r.postcode IN (SELECT value FROM json_each(:scope)))
            AND (:lines IS NULL OR r.line IN (SELECT value FROM json_each(:lines)))
+           AND (:hoods = '[]' OR r.neighbourhood IN (SELECT value FROM json_each(:hoods)))
+           AND (:all OR {OPEN_TO_VIEWER})
          ORDER BY r.priority DESC, r.created_at, r.id
          LIMIT 500"
     );
@@ -272,6 +322,8 @@ pub fn list(conn: &Connection, filter: &Filter, at: DateTime<Utc>) -> Result<Vec
             ":postcode": filter.postcode,
             ":scope": serde_json::to_string(&filter.postcodes)?,
             ":lines": filter.lines.as_ref().map(serde_json::to_string).transpose()?,
+            ":hoods": serde_json::to_string(&filter.neighbourhoods)?,
+            ":viewer": filter.viewer.map(|a| a.0),
         },
         |r| read_request(r, at),
     )?;
@@ -332,17 +384,21 @@ pub fn first_due(
     filter: &Filter,
     at: DateTime<Utc>,
 ) -> Result<Option<RequestId>, StoreError> {
-    let sql = "SELECT id FROM callback_requests
-         WHERE (state = 'open' OR (state = 'claimed' AND lease_until <= :now)) AND not_before <= :now
-           AND mission_id IS NULL
-           AND (:service IS NULL OR service = :service)
-           AND (:language IS NULL OR language = :language)
-           AND (:postcode IS NULL OR postcode = :postcode)
-           AND (:scope = '[]' OR postcode IN (SELECT value FROM json_each(:scope)))
-           AND (:lines IS NULL OR line IN (SELECT value FROM json_each(:lines)))
-         ORDER BY priority DESC, created_at, id LIMIT 1";
+    let sql = format!(
+        "SELECT r.id FROM callback_requests r
+         WHERE (r.state = 'open' OR (r.state = 'claimed' AND r.lease_until <= :now)) AND r.not_before <= :now
+           AND r.mission_id IS NULL
+           AND (:service IS NULL OR r.service = :service)
+           AND (:language IS NULL OR r.language = :language)
+           AND (:postcode IS NULL OR r.postcode = :postcode)
+           AND (:scope = '[]' OR r.postcode IN (SELECT value FROM json_each(:scope)))
+           AND (:lines IS NULL OR r.line IN (SELECT value FROM json_each(:lines)))
+           AND (:hoods = '[]' OR r.neighbourhood IN (SELECT value FROM json_each(:hoods)))
+           AND {OPEN_TO_VIEWER}
+         ORDER BY r.priority DESC, r.created_at, r.id LIMIT 1"
+    );
     Ok(conn
-        .prepare_cached(sql)?
+        .prepare_cached(&sql)?
         .query_row(
             named_params! {
                 ":now": time::format(at),
@@ -350,7 +406,9 @@ pub fn first_due(
                 ":language": filter.language,
                 ":postcode": filter.postcode,
                 ":scope": serde_json::to_string(&filter.postcodes)?,
-            ":lines": filter.lines.as_ref().map(serde_json::to_string).transpose()?,
+                ":lines": filter.lines.as_ref().map(serde_json::to_string).transpose()?,
+                ":hoods": serde_json::to_string(&filter.neighbourhoods)?,
+                ":viewer": filter.viewer.map(|a| a.0),
             },
             |r| r.get(0).map(RequestId),
         )

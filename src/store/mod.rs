@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/005_calling_out.sql"),
     include_str!("../../migrations/006_lines.sql"),
     include_str!("../../migrations/007_accounts_lines.sql"),
+    include_str!("../../migrations/008_neighbourhoods.sql"),
 ];
 
 /// Jobs the writer runs in one transaction at most.

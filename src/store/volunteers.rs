@@ -298,6 +298,45 @@ pub fn referent_postcodes(conn: &Connection, agent: AgentId) -> Result<Vec<Strin
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The neighbourhoods (line, id) account `agent` handles as a referent.
+///
+/// # Errors
+/// SQLite errors.
+pub fn referent_neighbourhoods(
+    conn: &Connection,
+    agent: AgentId,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT line, neighbourhood FROM referent_neighbourhoods WHERE agent_id = ?1 ORDER BY line, neighbourhood",
+    )?;
+    let rows = stmt.query_map([agent.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Gives an account the neighbourhoods of `line` it handles as a referent (replacing the
+/// ones it had there).
+///
+/// # Errors
+/// SQLite errors.
+pub fn set_referent_neighbourhoods(
+    conn: &Connection,
+    agent: AgentId,
+    line: &str,
+    neighbourhoods: &[String],
+) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM referent_neighbourhoods WHERE agent_id = ?1 AND line = ?2",
+        params![agent.0, line],
+    )?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO referent_neighbourhoods (agent_id, line, neighbourhood) VALUES (?1, ?2, ?3)",
+    )?;
+    for n in neighbourhoods {
+        stmt.execute(params![agent.0, line, n])?;
+    }
+    Ok(())
+}
+
 /// Gives an account the postcodes it handles as a referent.
 ///
 /// # Errors

@@ -68,6 +68,8 @@ pub fn view(r: &Request, actor: Actor) -> Value {
         // Like the answers it comes from; coordinators see it to match the request.
         "help": if holder || crate::ops::missions::coordinates(actor) { r.help.clone() } else { None },
         "mission": r.mission,
+        "neighbourhood": r.neighbourhood,
+        "reserved_until": r.reserved_until.map(time::format),
     })
 }
 

@@ -123,8 +123,7 @@ async fn claim_next(
         language: some(form.language),
         postcode: some(form.postcode),
         everything_active: false,
-        postcodes: Vec::new(),
-        lines: None,
+        ..Filter::default()
     };
     let done = queue::apply(&app.ops, viewer.actor(), Command::ClaimNext(filter)).await?;
     Ok(redirect(&done))

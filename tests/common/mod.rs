@@ -369,6 +369,38 @@ impl Api {
 }
 
 impl TestApp {
+    /// Runs the command line on the app's database and the repository's flows, with
+    /// `input` on standard input (the command line runs on the real clock).
+    pub fn cli(&self, args: &[&str], input: &str) -> std::process::Output {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
+            .env_clear()
+            .arg("--database")
+            .arg(&self.db)
+            .arg("--flows")
+            .arg(repo_flows())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Adds an account from the command line (`agents add LOGIN --role ROLE` and
+    /// `more`, password `correct horse battery`); returns an API token for it.
+    pub fn account(&self, login: &str, role: &str, more: &[&str]) -> String {
+        let mut args = vec!["agents", "add", login, "--role", role];
+        args.extend_from_slice(more);
+        let out = self.cli(&args, "correct horse battery\n");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = self.cli(&["agents", "token", login], "");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().to_owned()
+    }
+
     /// Adds an account directly in the database; returns an API token for it.
     pub fn add_agent(&self, login: &str, role: &str, password: &str) -> String {
         let hash = solidaire::auth::hash_password(password).unwrap();
