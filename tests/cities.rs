@@ -191,16 +191,8 @@ async fn herstal_hands_errands_and_masks_to_volunteers_transfers_for_help_by_pho
     assert_eq!(volunteer(&app, 1).3, "groceries,masks,medicines");
 
     // The platform closes (1 July 2020), while the service runs; Liège goes on.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
-        .env_clear()
-        .arg("--database")
-        .arg(&app.db)
-        .arg("--flows")
-        .arg(repo_flows())
-        // From this morning: the command line runs on the real clock, the service on the test's.
-        .args(["lines", "end", "herstal", "--from", "2026-11-23"])
-        .output()
-        .unwrap();
+    // From this morning: the command line runs on the real clock, the service on the test's.
+    let out = app.cli(&["lines", "end", "herstal", "--from", "2026-11-23"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let call = app.call_line(HERSTAL, CALLER, &[Step::Transfer(Transfer::Answered)]).await;
     assert!(
@@ -215,15 +207,7 @@ async fn herstal_hands_errands_and_masks_to_volunteers_transfers_for_help_by_pho
     assert!(liege.heard("Bienvenue à Liège Solidaire. Pour le français"), "{}", liege.transcript());
 
     // The second wave: reopened, the menus are back on the next call.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
-        .env_clear()
-        .arg("--database")
-        .arg(&app.db)
-        .arg("--flows")
-        .arg(repo_flows())
-        .args(["lines", "reopen", "herstal"])
-        .output()
-        .unwrap();
+    let out = app.cli(&["lines", "reopen", "herstal"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let call = app.call_line(HERSTAL, CALLER, &[HangUp]).await;
     assert!(call.heard("Pour des courses ou des médicaments"), "{}", call.transcript());

@@ -126,15 +126,7 @@ async fn a_day_of_real_calls_gives_the_figures_computed_by_hand() {
 async fn the_command_line_export_agrees_with_the_api() {
     let (app, sue) = a_day_of_calls().await;
     let (_, api_csv) = export(&app, &sue, "date=2026-11-22&to=2026-11-24").await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
-        .env_clear()
-        .arg("--database")
-        .arg(&app.db)
-        .arg("--flows")
-        .arg(repo_flows())
-        .args(["stats", "--date", "2026-11-22", "--to", "2026-11-24"])
-        .output()
-        .unwrap();
+    let out = app.cli(&["stats", "--date", "2026-11-22", "--to", "2026-11-24"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let cli_csv = String::from_utf8(out.stdout).unwrap();
     // The service level of the request still waiting depends on "now"; the rest is equal.

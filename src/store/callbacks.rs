@@ -242,6 +242,31 @@ const SELECT: &str = "SELECT r.id, r.line, r.service, r.language, r.postcode, r.
         r.reserved_until
     FROM callback_requests r LEFT JOIN agents a ON a.id = r.claimed_by";
 
+/// The conditions of a [`Filter`] on request `r` (with [`filter_params`]).
+const FILTERED: &str = "(:service IS NULL OR r.service = :service)
+           AND (:language IS NULL OR r.language = :language)
+           AND (:postcode IS NULL OR r.postcode = :postcode)
+           AND (:scope = '[]' OR r.postcode IN (SELECT value FROM json_each(:scope)))
+           AND (:lines IS NULL OR r.line IN (SELECT value FROM json_each(:lines)))
+           AND (:hoods = '[]' OR r.neighbourhood IN (SELECT value FROM json_each(:hoods)))";
+
+/// Named parameters and their values.
+type Params = Vec<(&'static str, Box<dyn rusqlite::ToSql>)>;
+
+/// The values of [`FILTERED`]'s parameters, and `:now` and `:viewer`.
+fn filter_params(filter: &Filter, at: DateTime<Utc>) -> Result<Params, StoreError> {
+    Ok(vec![
+        (":now", Box::new(time::format(at))),
+        (":service", Box::new(filter.service.clone())),
+        (":language", Box::new(filter.language.clone())),
+        (":postcode", Box::new(filter.postcode.clone())),
+        (":scope", Box::new(serde_json::to_string(&filter.postcodes)?)),
+        (":lines", Box::new(filter.lines.as_ref().map(serde_json::to_string).transpose()?)),
+        (":hoods", Box::new(serde_json::to_string(&filter.neighbourhoods)?)),
+        (":viewer", Box::new(filter.viewer.map(|a| a.0))),
+    ])
+}
+
 /// Whether request `r` is open to `:viewer` now (`:now`): not kept for the referents of
 /// its neighbourhood, or kept no longer, or the viewer is one of them, or the
 /// neighbourhood has no referent with an enabled account.
@@ -302,31 +327,16 @@ pub fn list(conn: &Connection, filter: &Filter, at: DateTime<Utc>) -> Result<Vec
          WHERE (:all AND r.state IN ('open', 'claimed')
                 OR (r.state = 'open' OR (r.state = 'claimed' AND r.lease_until <= :now)) AND r.not_before <= :now
                    AND r.mission_id IS NULL)
-           AND (:service IS NULL OR r.service = :service)
-           AND (:language IS NULL OR r.language = :language)
-           AND (:postcode IS NULL OR r.postcode = :postcode)
-           AND (:scope = '[]' OR r.postcode IN (SELECT value FROM json_each(:scope)))
-           AND (:lines IS NULL OR r.line IN (SELECT value FROM json_each(:lines)))
-           AND (:hoods = '[]' OR r.neighbourhood IN (SELECT value FROM json_each(:hoods)))
+           AND {FILTERED}
            AND (:all OR {OPEN_TO_VIEWER})
          ORDER BY r.priority DESC, r.created_at, r.id
          LIMIT 500"
     );
+    let mut values = filter_params(filter, at)?;
+    values.push((":all", Box::new(filter.everything_active)));
+    let named: Vec<(&str, &dyn rusqlite::ToSql)> = values.iter().map(|(k, v)| (*k, v.as_ref())).collect();
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        named_params! {
-            ":all": filter.everything_active,
-            ":now": time::format(at),
-            ":service": filter.service,
-            ":language": filter.language,
-            ":postcode": filter.postcode,
-            ":scope": serde_json::to_string(&filter.postcodes)?,
-            ":lines": filter.lines.as_ref().map(serde_json::to_string).transpose()?,
-            ":hoods": serde_json::to_string(&filter.neighbourhoods)?,
-            ":viewer": filter.viewer.map(|a| a.0),
-        },
-        |r| read_request(r, at),
-    )?;
+    let rows = stmt.query_map(named.as_slice(), |r| read_request(r, at))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -388,31 +398,13 @@ pub fn first_due(
         "SELECT r.id FROM callback_requests r
          WHERE (r.state = 'open' OR (r.state = 'claimed' AND r.lease_until <= :now)) AND r.not_before <= :now
            AND r.mission_id IS NULL
-           AND (:service IS NULL OR r.service = :service)
-           AND (:language IS NULL OR r.language = :language)
-           AND (:postcode IS NULL OR r.postcode = :postcode)
-           AND (:scope = '[]' OR r.postcode IN (SELECT value FROM json_each(:scope)))
-           AND (:lines IS NULL OR r.line IN (SELECT value FROM json_each(:lines)))
-           AND (:hoods = '[]' OR r.neighbourhood IN (SELECT value FROM json_each(:hoods)))
+           AND {FILTERED}
            AND {OPEN_TO_VIEWER}
          ORDER BY r.priority DESC, r.created_at, r.id LIMIT 1"
     );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(
-            named_params! {
-                ":now": time::format(at),
-                ":service": filter.service,
-                ":language": filter.language,
-                ":postcode": filter.postcode,
-                ":scope": serde_json::to_string(&filter.postcodes)?,
-                ":lines": filter.lines.as_ref().map(serde_json::to_string).transpose()?,
-                ":hoods": serde_json::to_string(&filter.neighbourhoods)?,
-                ":viewer": filter.viewer.map(|a| a.0),
-            },
-            |r| r.get(0).map(RequestId),
-        )
-        .optional()?)
+    let values = filter_params(filter, at)?;
+    let named: Vec<(&str, &dyn rusqlite::ToSql)> = values.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+    Ok(conn.prepare_cached(&sql)?.query_row(named.as_slice(), |r| r.get(0).map(RequestId)).optional()?)
 }
 
 /// Gives request `id` to `agent` until `until`.
