@@ -422,3 +422,54 @@ async fn a_miramas_request_goes_to_the_referent_of_the_caller_s_neighbourhood_fi
     app.call_line(MIRAMAS, "+33622222222", &maille).await;
     assert_eq!(ids(&api.get("/api/requests", &paul).await.1), [1, 2, 3]);
 }
+
+#[tokio::test]
+async fn every_line_ends_and_reopens_on_its_own_with_its_own_message_while_the_server_runs() {
+    let app = TestApp::open().await;
+    // (number, first words of its end-of-service message, where it then puts callers through)
+    let lines = [
+        (LINE, "liege", "Liège Solidaire a terminé son service.", Some("+3242210000")),
+        (VERVIERS, "verviers", "Verviers Solidaire a terminé son service.", Some("+3287353726")),
+        (HERSTAL, "herstal", "La plateforme Herstal Solidaire est fermée", Some("+3242406200")),
+        (COVID, "covid-solidarity", "Covid-Solidarity a terminé son service.", None),
+        (MIRAMAS, "miramas", "Miramas Solidaire a terminé son service.", Some("+33490580000")),
+    ];
+    for (i, (number, id, message, transfer)) in lines.iter().enumerate() {
+        let out = app.cli(&["lines", "end", id, "--from", "2026-11-23"], "");
+        assert!(out.status.success(), "{id}: {}", String::from_utf8_lossy(&out.stderr));
+        let script: &[Step] = if transfer.is_some() { &[Step::Transfer(Transfer::Answered)] } else { &[] };
+        let call = app.call_line(number, CALLER, script).await;
+        assert!(call.heard(message), "{id}: {}", call.transcript());
+        assert!(!call.heard("tapez 1"), "{id}: nothing else, no menu: {}", call.transcript());
+        let dial = call.exchanges.iter().find(|e| e.body.contains("<Dial"));
+        assert_eq!(
+            dial.map(|d| d.body.split("<Number>").nth(1).unwrap().split('<').next().unwrap().to_owned()),
+            transfer.map(str::to_owned),
+            "{id}"
+        );
+        // The lines not ended yet still answer with their menus.
+        for (other, other_id, _, _) in &lines[i + 1..] {
+            let call = app.call_line(other, CALLER, &[HangUp]).await;
+            assert!(call.heard("tapez 1"), "{other_id} goes on: {}", call.transcript());
+        }
+    }
+    // Covid-Solidarity says it in both its languages.
+    let call = app.call_line(COVID, CALLER, &[]).await;
+    assert!(call.heard("Covid-Solidarity heeft zijn dienstverlening beëindigd."), "{}", call.transcript());
+
+    for (number, id, message, _) in &lines {
+        let out = app.cli(&["lines", "reopen", id], "");
+        assert!(out.status.success(), "{id}: {}", String::from_utf8_lossy(&out.stderr));
+        let call = app.call_line(number, CALLER, &[HangUp]).await;
+        assert!(!call.heard(message) && call.heard("tapez 1"), "{id} reopened: {}", call.transcript());
+    }
+
+    // Herstal keeps its hours too: on Saturday it is closed, and says when it is open.
+    app.clock.set(brussels(2026, 11, 28, 10, 0));
+    let call = app.call_line(HERSTAL, CALLER, &[HangUp]).await;
+    assert!(
+        call.heard("La ligne est fermée en ce moment. Nous sommes joignables du lundi au vendredi"),
+        "{}",
+        call.transcript()
+    );
+}
