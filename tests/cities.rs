@@ -404,6 +404,15 @@ async fn a_miramas_request_goes_to_the_referent_of_the_caller_s_neighbourhood_fi
     // Kept for two hours of opening time: 11:00–12:00, then 14:00–15:00 (closed at noon).
     assert_eq!(seen["requests"][0]["reserved_until"], "2026-11-23T14:00:00.000Z", "15:00 in Paris");
     assert!(ids(&api.get("/api/requests", &marc).await.1).is_empty(), "another neighbourhood's referent");
+    app.add_agent("sue", "supervisor", "correct horse battery");
+    let (cookie, _) = common::console::log_in(&app, "sue").await;
+    let page = common::console::send(&app, "GET", "/console/requests/1", &cookie, &[], "").await;
+    assert!(
+        page.body
+            .contains("<dt>Neighbourhood</dt><dd>maille · kept for its referents until Mon 23/11 15:00</dd>"),
+        "{}",
+        page.body
+    );
     assert_eq!(ids(&api.get("/api/requests", &paul).await.1), [2], "La Carraire has no referent");
     let (status, refused) = api.post("/api/requests/1/claim", &paul, serde_json::json!({})).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("not_available")), "{refused}");

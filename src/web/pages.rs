@@ -357,6 +357,15 @@ pub fn request_page(
                 dt { (tr("State")) } dd { (state_label(r.state)) @if let Some((_, login)) = &r.holder { " " (trf("by {login} until {until}", &[("login", login), ("until", &r.lease_until.map(|l| local(l, tz)).unwrap_or_default())])) } }
                 dt { (tr("Language")) } dd { (r.language) }
                 dt { (tr("Postcode")) } dd { (r.postcode.as_deref().unwrap_or("–")) }
+                @if let Some(n) = &r.neighbourhood {
+                    dt { (tr("Neighbourhood")) }
+                    dd {
+                        (n)
+                        @if let Some(until) = r.reserved_until.filter(|u| *u > now) {
+                            " · " (trf("kept for its referents until {at}", &[("at", &local(until, tz))]))
+                        }
+                    }
+                }
                 dt { (tr("Priority")) } dd { (priority(r.priority)) }
                 dt { (tr("Waiting")) } dd { (age(r.created_at, now)) " (" (trf("since {at}", &[("at", &local(r.created_at, tz))])) ")" }
                 dt { (tr("Attempts")) } dd { (r.attempts) " / " (r.max_attempts) }
