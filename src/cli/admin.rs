@@ -194,31 +194,27 @@ pub(super) async fn manage_agents(settings: &Settings, command: AgentsCommand) -
                 volunteer.is_none() || role == "volunteer",
                 "--volunteer is for a volunteer's account"
             );
-            // Checked before the account exists: a referent must never start with every postcode.
-            for code in postcodes.as_deref().map(crate::domain::volunteers::split_list).unwrap_or_default() {
-                crate::domain::places::Places::builtin()
-                    .find(&code)
-                    .map_err(|e| anyhow::anyhow!("--postcodes: {e}"))?;
-            }
-            let lines = lines.as_deref().map(crate::domain::volunteers::split_list).unwrap_or_default();
-            agents::add(&ops, by, &login, &role, read_password()?, phone.as_deref(), &lines).await?;
+            let list = |l: Option<&str>| l.map(crate::domain::volunteers::split_list).unwrap_or_default();
+            let lines = list(lines.as_deref());
+            // Checked before the account exists: a referent never starts with everything.
+            let referent = agents::Referent {
+                postcodes: list(postcodes.as_deref()),
+                neighbourhoods: list(neighbourhoods.as_deref()),
+            };
+            let scope: Vec<String> =
+                referent.postcodes.iter().chain(&referent.neighbourhoods).cloned().collect();
+            let password = read_password()?;
+            agents::add(&ops, by, &login, &role, password, phone.as_deref(), &lines, referent)
+                .await
+                .map_err(|e| match e {
+                    crate::ops::Error::Field(f) => anyhow::anyhow!("--{}: {}", f.field, f.problem),
+                    other => other.into(),
+                })?;
             let login = login.trim();
-            if let Some(codes) = postcodes {
-                let codes = crate::domain::volunteers::split_list(&codes);
-                crate::ops::volunteers::set_referent(&ops, login, codes.clone()).await?;
-                println!("added {login} ({role} of {})", codes.join(", "));
-            } else if let Some(ids) = neighbourhoods {
-                let ids = crate::domain::volunteers::split_list(&ids);
-                if let Err(e) =
-                    crate::ops::volunteers::set_referent_neighbourhoods(&ops, login, ids.clone()).await
-                {
-                    // No referent of every neighbourhood by mistake.
-                    agents::disable(&ops, by, login).await?;
-                    return Err(anyhow::anyhow!("--neighbourhoods: {e} (the account {login} is disabled)"));
-                }
-                println!("added {login} ({role} of {})", ids.join(", "));
-            } else {
+            if scope.is_empty() {
                 println!("added {login} ({role})");
+            } else {
+                println!("added {login} ({role} of {})", scope.join(", "));
             }
             if let Some(id) = volunteer {
                 let door = crate::ops::volunteers::Door::Operator;

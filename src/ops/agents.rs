@@ -111,11 +111,71 @@ async fn managed(ops: &Ops, by: Manager, login: &str) -> Result<Agent> {
         .ok_or(Error::NoSuchAgent)
 }
 
+/// What a referent (a coordinator) handles: postcodes, or neighbourhoods of its line
+/// (`[line.neighbourhoods]`). Empty: a coordinator of the whole line.
+#[derive(Debug, Clone, Default)]
+pub struct Referent {
+    /// Postcodes of the table of places.
+    pub postcodes: Vec<String>,
+    /// Ids of the account's line's neighbourhoods.
+    pub neighbourhoods: Vec<String>,
+}
+
+impl Referent {
+    /// Checks it for an account of `role` working on `lines`; returns the line of its
+    /// neighbourhoods, when it has some.
+    fn check(&self, ops: &Ops, role: Role, lines: &[String]) -> Result<Option<String>> {
+        let field =
+            |field, problem: String| Error::Field(crate::domain::volunteers::FieldError { field, problem });
+        if self.postcodes.is_empty() && self.neighbourhoods.is_empty() {
+            return Ok(None);
+        }
+        if role != Role::Coordinator {
+            return Err(field(
+                "role",
+                "postcodes and neighbourhoods are for a coordinator (a referent)".to_owned(),
+            ));
+        }
+        let places = crate::domain::places::Places::builtin();
+        for p in &self.postcodes {
+            places.find(p).map_err(|e| field("postcodes", e))?;
+        }
+        if self.neighbourhoods.is_empty() {
+            return Ok(None);
+        }
+        let flows = ops.flows();
+        let line = match lines {
+            [one] => one.clone(),
+            [] if flows.iter().count() == 1 => flows.default_line().id.clone(),
+            _ => {
+                return Err(field(
+                    "neighbourhoods",
+                    "a referent of neighbourhoods works on one line: name it".to_owned(),
+                ));
+            }
+        };
+        let flow = flows.get(&line).ok_or(Error::NoSuchLine)?;
+        let declared: Vec<&str> =
+            flow.file.line.neighbourhoods.keys().map(|k| k.get_ref().as_str()).collect();
+        if let Some(n) = self.neighbourhoods.iter().find(|n| !declared.contains(&n.as_str())) {
+            let known = if declared.is_empty() { "none".to_owned() } else { declared.join(", ") };
+            return Err(field(
+                "neighbourhoods",
+                format!("`{n}` is not a neighbourhood of line `{line}` ([line.neighbourhoods]: {known})"),
+            ));
+        }
+        Ok(Some(line))
+    }
+}
+
 /// Creates an account with a password (hashed off the async workers), the lines it works
-/// on and, when given, the phone its click-to-call rings: whole, or not at all.
+/// on, for a referent what it handles, and, when given, the phone its click-to-call
+/// rings: whole, or not at all.
 ///
 /// # Errors
-/// A bad login, role, password, line or phone, a login taken, or the database's failure.
+/// A bad login, role, password, line, postcode, neighbourhood or phone, a login taken, or
+/// the database's failure.
+#[allow(clippy::too_many_arguments)]
 pub async fn add(
     ops: &Ops,
     by: Manager,
@@ -124,12 +184,14 @@ pub async fn add(
     password: String,
     phone: Option<&str>,
     lines: &[String],
+    referent: Referent,
 ) -> Result<AgentId> {
     let role = Role::parse(role).map_err(Error::Invalid)?;
     let login = login.trim().to_owned();
     check_login(&login).map_err(Error::Invalid)?;
     let phone = phone_of(ops, phone)?;
     let lines = lines_given(ops, by, role, lines).await?;
+    let neighbourhoods_line = referent.check(ops, role, &lines)?;
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
         .await
         .map_err(|e| Error::Invalid(e.to_string()))?
@@ -142,6 +204,10 @@ pub async fn add(
         let id = agents::add(c, &login, role, &hash, now)?;
         agents::set_phone(c, id, phone.as_ref().map(crate::phone::E164::as_str))?;
         agents::set_lines(c, id, &lines)?;
+        crate::store::volunteers::set_referent_postcodes(c, id, &referent.postcodes)?;
+        if let Some(line) = &neighbourhoods_line {
+            crate::store::volunteers::set_referent_neighbourhoods(c, id, line, &referent.neighbourhoods)?;
+        }
         Ok(id)
     })
     .await

@@ -211,6 +211,12 @@ struct NewAgent {
     phone: Option<String>,
     #[serde(default)]
     lines: Vec<String>,
+    /// A referent's postcodes.
+    #[serde(default)]
+    postcodes: Vec<String>,
+    /// A referent's neighbourhoods (of its one line).
+    #[serde(default)]
+    neighbourhoods: Vec<String>,
 }
 
 async fn add_agent(
@@ -227,6 +233,7 @@ async fn add_agent(
         new.password,
         new.phone.as_deref(),
         &new.lines,
+        agents::Referent { postcodes: new.postcodes, neighbourhoods: new.neighbourhoods },
     )
     .await?;
     tracing::info!(by = %viewer.agent.login, login = %new.login.trim(), "account added");

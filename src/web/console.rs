@@ -250,6 +250,8 @@ struct NewAgent {
     password: String,
     phone: String,
     lines: Vec<String>,
+    postcodes: String,
+    neighbourhoods: String,
 }
 
 impl NewAgent {
@@ -264,6 +266,8 @@ impl NewAgent {
                 "password" => form.password = value,
                 "phone" => form.phone = value,
                 "line" => form.lines.push(value),
+                "postcodes" => form.postcodes = value,
+                "neighbourhoods" => form.neighbourhoods = value,
                 _ => {}
             }
         }
@@ -289,8 +293,10 @@ async fn set_phone(
     }
     let notice = match agents::set_phone(&app.ops, Manager::from(supervisor), &login, Some(&form.phone)).await
     {
-        Ok(Some(shown)) => format!("{login}'s click-to-call rings {shown}."),
-        Ok(None) => format!("{login} has no phone for click-to-call."),
+        Ok(Some(shown)) => {
+            trf("{login}'s click-to-call rings {phone}.", &[("login", &login), ("phone", &shown)])
+        }
+        Ok(None) => trf("{login} has no phone for click-to-call.", &[("login", &login)]),
         Err(Error::Store(e)) => return Err(e.into()),
         Err(refusal) => refusal.to_string(),
     };
@@ -308,8 +314,20 @@ async fn add_agent(
     }
     let login = form.login.trim().to_owned();
     let by = Manager::from(supervisor);
-    let added =
-        agents::add(&app.ops, by, &login, &form.role, form.password, Some(&form.phone), &form.lines).await;
+    let added = agents::add(
+        &app.ops,
+        by,
+        &login,
+        &form.role,
+        form.password,
+        Some(&form.phone),
+        &form.lines,
+        agents::Referent {
+            postcodes: crate::domain::volunteers::split_list(&form.postcodes),
+            neighbourhoods: crate::domain::volunteers::split_list(&form.neighbourhoods),
+        },
+    )
+    .await;
     let notice = match added {
         Ok(_) => {
             tracing::info!(by = %viewer.agent.login, login = %login, "account added");

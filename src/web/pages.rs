@@ -549,6 +549,13 @@ pub fn agents_page(
                         }
                     }
                 }
+                fieldset {
+                    legend { (tr("For a referent (a coordinator): what they handle")) }
+                    label for="new-postcodes" { (tr("Postcodes (4030, 4031)")) }
+                    input #new-postcodes name="postcodes" inputmode="numeric" autocomplete="off";
+                    label for="new-neighbourhoods" { (tr("Or neighbourhoods of their line (maille, mercure)")) }
+                    input #new-neighbourhoods name="neighbourhoods" autocomplete="off";
+                }
                 label for="new-password" { (tr("Password (10 characters or more)")) }
                 input #new-password name="password" type="password" minlength="10" autocomplete="new-password" required;
                 label for="new-phone" { (tr("Phone rung by click-to-call (optional)")) }
