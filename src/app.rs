@@ -133,10 +133,11 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
-        if settings.twilio_auth_token.is_none() {
+        if settings.twilio_auth_token.is_none() && settings.signalwire_signing_key.is_none() {
             tracing::warn!(
                 "NO AUTH TOKEN: webhooks are accepted unsigned. Anyone can drive this line. \
-                 Set SOLIDAIRE_TWILIO_AUTH_TOKEN and SOLIDAIRE_PUBLIC_URL before going live."
+                 Set SOLIDAIRE_TWILIO_AUTH_TOKEN (or SOLIDAIRE_SIGNALWIRE_SIGNING_KEY) and \
+                 SOLIDAIRE_PUBLIC_URL before going live."
             );
         }
         for flow in flows.iter() {

@@ -26,6 +26,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// The provider's auth token: webhooks must be signed with it.
     pub twilio_auth_token: Option<Secret>,
+    /// A SignalWire project's signing key: webhooks signed with it are accepted too
+    /// (`X-SignalWire-Signature`, or `X-Twilio-Signature`, the same algorithm).
+    pub signalwire_signing_key: Option<Secret>,
     /// The provider's account, for the calls the service places (`AC…`); without it, the
     /// service places none.
     pub twilio_account_sid: Option<String>,
@@ -61,6 +64,7 @@ impl Default for Settings {
             sounds: PathBuf::from("sounds"),
             public_url: None,
             twilio_auth_token: None,
+            signalwire_signing_key: None,
             twilio_account_sid: None,
             twilio_api_url: TWILIO_API.to_owned(),
             log: "info".to_owned(),
@@ -133,6 +137,7 @@ struct Layer {
     sounds: Option<PathBuf>,
     public_url: Option<String>,
     twilio_auth_token: Option<String>,
+    signalwire_signing_key: Option<String>,
     twilio_account_sid: Option<String>,
     twilio_api_url: Option<String>,
     log: Option<String>,
@@ -152,6 +157,7 @@ const ENV_KEYS: &[&str] = &[
     "sounds",
     "public_url",
     "twilio_auth_token",
+    "signalwire_signing_key",
     "twilio_account_sid",
     "twilio_api_url",
     "log",
@@ -193,6 +199,7 @@ impl Settings {
                 "sounds" => env_layer.sounds = value.map(PathBuf::from),
                 "public_url" => env_layer.public_url = value,
                 "twilio_auth_token" => env_layer.twilio_auth_token = value,
+                "signalwire_signing_key" => env_layer.signalwire_signing_key = value,
                 "twilio_account_sid" => env_layer.twilio_account_sid = value,
                 "twilio_api_url" => env_layer.twilio_api_url = value,
                 "log" => env_layer.log = value,
@@ -251,12 +258,19 @@ impl Settings {
         };
         settings.apply(flag_layer, &|key| (format!("--{key}"), "the command line".to_owned()))?;
 
-        if settings.twilio_auth_token.is_some() && settings.public_url.is_none() {
-            return Err(SettingsError {
-                key: "public_url".to_owned(),
-                origin: "the settings".to_owned(),
-                message: "must be set when twilio_auth_token is: the provider signs the public URL it calls, which the server cannot guess behind a proxy".to_owned(),
-            });
+        for (key, set) in [
+            ("twilio_auth_token", settings.twilio_auth_token.is_some()),
+            ("signalwire_signing_key", settings.signalwire_signing_key.is_some()),
+        ] {
+            if set && settings.public_url.is_none() {
+                return Err(SettingsError {
+                    key: "public_url".to_owned(),
+                    origin: "the settings".to_owned(),
+                    message: format!(
+                        "must be set when {key} is: the provider signs the public URL it calls, which the server cannot guess behind a proxy"
+                    ),
+                });
+            }
         }
         if settings.twilio_account_sid.is_some() {
             let missing = if settings.twilio_auth_token.is_none() {
@@ -311,6 +325,15 @@ impl Settings {
                 ));
             }
             self.twilio_auth_token = Some(Secret::new(token.trim()));
+        }
+        if let Some(key) = layer.signalwire_signing_key {
+            if key.trim().is_empty() {
+                return Err(error(
+                    "signalwire_signing_key",
+                    "is empty: remove it, or give the project's signing key".to_owned(),
+                ));
+            }
+            self.signalwire_signing_key = Some(Secret::new(key.trim()));
         }
         if let Some(sid) = layer.twilio_account_sid {
             let sid = sid.trim();
@@ -485,6 +508,23 @@ mod tests {
         .unwrap();
         assert_eq!(s.public_url.as_deref(), Some("https://line.example.org"));
         assert_eq!(format!("{:?}", s.twilio_auth_token), "Some(Secret(***))");
+    }
+
+    #[test]
+    fn a_signalwire_signing_key_needs_a_public_url_and_is_never_shown() {
+        let key = ("SOLIDAIRE_SIGNALWIRE_SIGNING_KEY", "PSKabc");
+        let e = Settings::load(&Flags::default(), &env(&[key])).unwrap_err();
+        assert!(e.key == "public_url" && e.message.contains("signalwire_signing_key"), "{e}");
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_SIGNALWIRE_SIGNING_KEY", " ")]))
+            .unwrap_err();
+        assert_eq!(e.key, "SOLIDAIRE_SIGNALWIRE_SIGNING_KEY", "{e}");
+        let s = Settings::load(
+            &Flags::default(),
+            &env(&[key, ("SOLIDAIRE_PUBLIC_URL", "https://line.example.org")]),
+        )
+        .unwrap();
+        assert_eq!(format!("{:?}", s.signalwire_signing_key), "Some(Secret(***))");
+        assert_eq!(s.signalwire_signing_key.unwrap().expose(), "PSKabc");
     }
 
     #[test]

@@ -101,8 +101,14 @@ pub async fn guard(State(app): State<AppState>, request: Request, next: Next) ->
 /// Reads and checks a webhook (steps 1 to 3 of [`guard`]).
 async fn read(app: &AppState, parts: &Parts, body: axum::body::Body) -> Result<Webhook, Response> {
     let refuse = |status: StatusCode, message: &'static str| (status, message).into_response();
-    let signing = match (&app.settings.twilio_auth_token, &app.settings.public_url) {
-        (Some(token), Some(base)) => Some((token, base)),
+    // Every secret a provider may sign with: Twilio's auth token, SignalWire's signing key.
+    let secrets: Vec<&str> = [&app.settings.twilio_auth_token, &app.settings.signalwire_signing_key]
+        .into_iter()
+        .flatten()
+        .map(crate::settings::Secret::expose)
+        .collect();
+    let signing = match &app.settings.public_url {
+        Some(base) if !secrets.is_empty() => Some((secrets, base)),
         _ => None,
     };
     let given = signature_header(&parts.headers);
@@ -113,17 +119,20 @@ async fn read(app: &AppState, parts: &Parts, body: axum::body::Body) -> Result<W
     let bytes = guard::read_body(body, MAX_BODY).await.map_err(IntoResponse::into_response)?;
     let params =
         Params::parse(&bytes).map_err(|_| refuse(StatusCode::BAD_REQUEST, "webhook body is not UTF-8\n"))?;
-    if let (Some((token, base)), Some(sig)) = (signing, given) {
+    if let (Some((secrets, base)), Some(sig)) = (signing, given) {
         let url = format!("{base}{}", parts.uri.path_and_query().map_or("", |p| p.as_str()));
         let json = parts
             .headers
             .get(header::CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-        let valid = if json {
-            signature::is_valid_json(token.expose(), &url, &bytes, sig)
-        } else {
-            signature::is_valid(token.expose(), &url, &params.iter().collect::<Vec<_>>(), sig)
-        };
+        let pairs: Vec<(&str, &str)> = params.iter().collect();
+        let valid = secrets.iter().any(|secret| {
+            if json {
+                signature::is_valid_json(secret, &url, &bytes, sig)
+            } else {
+                signature::is_valid(secret, &url, &pairs, sig)
+            }
+        });
         if !valid {
             tracing::warn!(path = %parts.uri.path(), "webhook refused: bad signature");
             return Err(refuse(StatusCode::FORBIDDEN, "invalid signature\n"));

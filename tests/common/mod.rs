@@ -78,6 +78,8 @@ pub struct Options {
     pub database: Option<PathBuf>,
     /// Calling out: the provider's account and REST API address (with `token`).
     pub calling: Option<(String, String)>,
+    /// A SignalWire project's signing key.
+    pub signalwire_key: Option<String>,
 }
 
 impl Default for Options {
@@ -93,6 +95,7 @@ impl Default for Options {
             sounds: None,
             database: None,
             calling: None,
+            signalwire_key: None,
         }
     }
 }
@@ -108,6 +111,7 @@ pub async fn spawn_app(options: Options) -> TestApp {
         sounds: options.sounds.unwrap_or_else(|| dir.path().join("sounds")),
         public_url: options.public_url.clone(),
         twilio_auth_token: options.token.clone().map(Secret::new),
+        signalwire_signing_key: options.signalwire_key.clone().map(Secret::new),
         log: "warn".to_owned(),
         max_in_flight: options.max_in_flight,
         max_connections: options.max_connections,
