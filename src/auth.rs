@@ -43,7 +43,7 @@ pub fn new_token() -> String {
 /// What is stored of a token: its SHA-256, hex.
 #[must_use]
 pub fn digest(token: &str) -> String {
-    crate::telephony::signature::hex(&Sha256::digest(token.as_bytes()))
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// A password hash that matches nothing, verified against when a login does not exist so
@@ -52,6 +52,16 @@ pub fn digest(token: &str) -> String {
 pub fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash_password("decoy password, never valid").unwrap_or_default())
+}
+
+/// Lower-case hexadecimal.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 #[cfg(test)]

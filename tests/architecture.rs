@@ -180,3 +180,30 @@ fn no_sql_outside_the_store() {
     }
     assert!(found.is_empty(), "SQL outside src/store/:\n{}", found.join("\n"));
 }
+
+/// The engine and the store know no provider: only `telephony` (and the web layer that
+/// speaks to the provider) reads or writes a provider's words.
+#[test]
+fn the_engine_and_the_store_know_no_provider() {
+    let (files, _) = modules();
+    let mut found = Vec::new();
+    for (module, text) in &files {
+        let engine_or_store =
+            ["flow", "store"].iter().any(|m| module == m || module.starts_with(&format!("{m}::")));
+        if !engine_or_store {
+            continue;
+        }
+        for path in paths(&code(text), module) {
+            if path.first().is_some_and(|p| p == "telephony") {
+                found.push(format!("src/{module}: uses {}", path.join("::")));
+            }
+        }
+        // The provider's words for how a call or a transfer ended.
+        for word in ["\"no-answer\"", "\"canceled\"", "DialCallStatus", "CallStatus"] {
+            if code(text).contains(word) {
+                found.push(format!("src/{module}: {word}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "provider knowledge in the engine or the store:\n{}", found.join("\n"));
+}

@@ -118,20 +118,6 @@ pub enum DialStatus {
     Canceled,
 }
 
-impl DialStatus {
-    /// Reads the provider's value.
-    #[must_use]
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "completed" | "answered" => Self::Completed,
-            "busy" => Self::Busy,
-            "no-answer" => Self::NoAnswer,
-            "canceled" => Self::Canceled,
-            _ => Self::Failed,
-        }
-    }
-}
-
 /// Text to be spoken in a language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Speech {

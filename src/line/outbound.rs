@@ -477,7 +477,7 @@ pub fn ended_by_sid(
     call_status: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    if !crate::store::calls::FINAL_STATUSES.contains(&call_status) {
+    if !crate::telephony::twiml::is_final_status(call_status) {
         return Ok(());
     }
     if let Some(call) = outbound::by_sid(conn, sid)? {
@@ -498,7 +498,7 @@ pub fn status(
     call_status: &str,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    if !crate::store::calls::FINAL_STATUSES.contains(&call_status) {
+    if !crate::telephony::twiml::is_final_status(call_status) {
         return Ok(false);
     }
     match outbound::get(conn, id)? {

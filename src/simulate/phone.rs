@@ -205,7 +205,7 @@ pub fn new_call_sid() -> String {
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let digest = Sha1::digest(format!("{nanos}-{n}-{}", std::process::id()).as_bytes());
-    format!("CA{}", crate::telephony::signature::hex(&digest[..16]))
+    format!("CA{}", crate::auth::hex(&digest[..16]))
 }
 
 impl Softphone {

@@ -264,10 +264,9 @@ pub struct StatusUpdate<'a> {
     pub at: DateTime<Utc>,
     /// Its local date in the line's time zone (for a call not seen before).
     pub day: &'a str,
+    /// Whether the call is over (the provider's dialect says which statuses are final).
+    pub is_final: bool,
 }
-
-/// The statuses after which a call is over.
-pub const FINAL_STATUSES: &[&str] = &["completed", "busy", "failed", "no-answer", "canceled"];
 
 /// Records a status callback. Idempotent, and safe out of order: an older sequence
 /// number never overwrites a newer one, and a final status is never undone. A call that
@@ -278,7 +277,7 @@ pub const FINAL_STATUSES: &[&str] = &["completed", "busy", "failed", "no-answer"
 /// SQLite errors.
 pub fn record_status(conn: &Connection, s: &StatusUpdate<'_>) -> Result<(), StoreError> {
     let at = time::format(s.at);
-    let is_final = FINAL_STATUSES.contains(&s.status);
+    let is_final = s.is_final;
     let sequence = s.sequence.unwrap_or(if is_final { i64::MAX } else { -1 });
     let update = || -> Result<usize, StoreError> {
         Ok(conn

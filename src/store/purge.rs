@@ -42,7 +42,7 @@ pub fn purge(conn: &Connection, before_day: &str, cutoff: DateTime<Utc>) -> Resu
     let pseudonym = |number: &str| {
         let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
         mac.update(number.as_bytes());
-        format!("anon:{}", &crate::telephony::signature::hex(&mac.finalize().into_bytes())[..16])
+        format!("anon:{}", &crate::auth::hex(&mac.finalize().into_bytes())[..16])
     };
     let callers: Vec<(String, String)> = conn
         .prepare("SELECT sid, caller FROM calls WHERE day < ?1 AND caller IS NOT NULL AND caller NOT LIKE 'anon:%'")?

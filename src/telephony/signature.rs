@@ -48,20 +48,11 @@ pub fn is_valid<K: AsRef<str>, V: AsRef<str>>(
 /// SHA-256 of the body, and is signed with no parameters.
 #[must_use]
 pub fn is_valid_json(token: &str, url: &str, body: &[u8], signature: &str) -> bool {
-    let digest = hex(&Sha256::digest(body));
+    let digest = crate::auth::hex(&Sha256::digest(body));
     let carried = url.split_once('?').map(|(_, q)| {
         form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "bodySHA256" && v == digest.as_str())
     });
     carried == Some(true) && is_valid::<&str, &str>(token, url, &[], signature)
-}
-
-/// Lower-case hexadecimal.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
 
 /// The URL in its other form: with the scheme's default port added when it has none,
@@ -173,7 +164,7 @@ mod tests {
     fn json_bodies_are_signed_through_their_digest() {
         let body = br#"{"property": "value", "boolean": true}"#;
         let digest = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
-        assert_eq!(hex(&Sha256::digest(body)), digest);
+        assert_eq!(crate::auth::hex(&Sha256::digest(body)), digest);
         let url = format!("{URL}&bodySHA256={digest}");
         assert_eq!(compute::<&str, &str>("12345", &url, &[]), "a9nBmqA0ju/hNViExpshrM61xv4=");
         assert!(is_valid_json("12345", &url, body, "a9nBmqA0ju/hNViExpshrM61xv4="));

@@ -6,7 +6,7 @@
 use quick_xml::escape::escape;
 
 use crate::flow::Voice;
-use crate::flow::engine::{Action, Speech};
+use crate::flow::engine::{Action, DialStatus, Speech};
 use crate::phone::E164;
 
 /// Where the provider should post the next webhook of this call.
@@ -194,6 +194,24 @@ pub fn announce(speech: &[Speech], voice: Voices<'_>, then: Option<&E164>) -> St
 #[must_use]
 pub fn hang_up() -> String {
     document(|w| w.empty("Hangup", &[]))
+}
+
+/// How a transfer ended, from TwiML's `DialCallStatus`.
+#[must_use]
+pub fn dial_status(word: &str) -> DialStatus {
+    match word {
+        "completed" | "answered" => DialStatus::Completed,
+        "busy" => DialStatus::Busy,
+        "no-answer" => DialStatus::NoAnswer,
+        "canceled" => DialStatus::Canceled,
+        _ => DialStatus::Failed,
+    }
+}
+
+/// Whether a TwiML `CallStatus` says the call is over.
+#[must_use]
+pub fn is_final_status(word: &str) -> bool {
+    matches!(word, "completed" | "busy" | "failed" | "no-answer" | "canceled")
 }
 
 #[cfg(test)]

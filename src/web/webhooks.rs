@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::guard;
 use super::state::AppState;
-use crate::flow::engine::{DialStatus, Event, Speech};
+use crate::flow::engine::{Event, Speech};
 use crate::flow::prompts;
 use crate::line::{self, Hook, outbound};
 use crate::phone::mask;
@@ -186,7 +186,7 @@ fn event_of(hook: Hook, params: &Params) -> Option<Event> {
             _ => Event::Silence,
         },
         Hook::Silence => Event::Silence,
-        Hook::Dial => Event::Dial(DialStatus::parse(params.get("DialCallStatus").unwrap_or("failed"))),
+        Hook::Dial => Event::Dial(twiml::dial_status(params.get("DialCallStatus").unwrap_or("failed"))),
         Hook::Record => {
             let seconds = params.get("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0);
             match params.get("RecordingUrl") {
@@ -381,7 +381,8 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
     let duration = params.get("CallDuration").and_then(|s| s.parse().ok());
     let at = app.clock.now();
     let day = at.with_timezone(&flow.schedule.timezone()).date_naive().to_string();
-    if calls::FINAL_STATUSES.contains(&call_status.as_str()) {
+    let is_final = twiml::is_final_status(&call_status);
+    if is_final {
         app.live.forget(&sid);
     }
     // A call's status is its log, like its steps: committed before the answer, not
@@ -403,16 +404,12 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
                         duration,
                         at,
                         day: &day,
+                        is_final,
                     },
                 )?;
                 outbound::ended_by_sid(conn, &sid, &call_status, at)
             };
-            if calls::FINAL_STATUSES.contains(&call_status.as_str()) {
-                crate::store::atomically(conn, record)
-            } else {
-                record(conn)
-            }
-            .map(|()| ((), false))
+            if is_final { crate::store::atomically(conn, record) } else { record(conn) }.map(|()| ((), false))
         })
         .await;
     match result {
