@@ -102,10 +102,17 @@ async fn an_account_s_choice_follows_it_to_another_browser_and_overrides_the_bro
     // Another browser, asking for French: the account's Dutch wins, numbers the Dutch way.
     let elsewhere = log_in_with(&app, "sue", &[FRENCH]).await;
     assert!(elsewhere.contains("solidaire_lang=nl"), "{elsewhere}");
+    app.call(&errands("1", "1", None)).await;
     let stats = send(&app, "GET", "/console/stats", &elsewhere, &[FRENCH], "").await;
     assert_eq!(stats.status, 200, "{}", stats.body);
     assert!(stats.body.contains("<h1>Statistieken van Liège Solidaire</h1>"), "{}", stats.body);
     assert!(stats.body.contains("Vandaag tot nu (23-11-2026)"), "a Dutch date: {}", stats.body);
+    assert!(
+        stats.body.contains("<dt>Gemiddelde tijd in het menu</dt><dd>0,0 s</dd>"),
+        "a decimal comma: {}",
+        stats.body
+    );
+    assert!(stats.body.contains("<dt>Ontvangen oproepen</dt><dd>1</dd>"), "{}", stats.body);
     assert!(stats.body.contains("Liège Solidaire</span>"), "the line in the header: {}", stats.body);
 
     // Back to the browser's language: the choice is forgotten, for the next login too.

@@ -101,7 +101,7 @@ async fn a_line_whose_flow_declares_no_end_of_service_message_cannot_be_ended() 
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line `liege` declares no end-of-service message ([line.end_of_service]"), "{err}");
     let out = lines(&app, flows.path(), &["end", "verviers"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no such line"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no line `verviers`"));
     assert_eq!(app.count("SELECT count(*) FROM line_states"), 0, "nothing written");
 }
 

@@ -103,6 +103,17 @@ pub(super) enum LinesCommand {
     },
 }
 
+/// A use-case's refusal for the operator; an unknown line named, with the lines there are.
+fn named(ops: &crate::ops::Ops, line: &str, e: crate::ops::Error) -> anyhow::Error {
+    match e {
+        crate::ops::Error::NoSuchLine => {
+            let known: Vec<String> = ops.flows().iter().map(|f| f.id.clone()).collect();
+            anyhow::anyhow!("no line `{line}` (lines: {})", known.join(", "))
+        }
+        other => other.into(),
+    }
+}
+
 pub(super) async fn manage_lines(settings: &Settings, command: LinesCommand) -> anyhow::Result<()> {
     use crate::ops::lines::{self, Service};
     let ops = ops(settings)?;
@@ -128,18 +139,18 @@ pub(super) async fn manage_lines(settings: &Settings, command: LinesCommand) -> 
             }
         }
         LinesCommand::End { line, from } => {
-            let at = lines::end(&ops, by, &line, from).await?;
+            let at = lines::end(&ops, by, &line, from).await.map_err(|e| named(&ops, &line, e))?;
             println!(
                 "line {line} ends from {}: its callers hear its end-of-service message",
                 crate::store::time::format(at)
             );
         }
         LinesCommand::Reopen { line } => {
-            lines::reopen(&ops, by, &line).await?;
+            lines::reopen(&ops, by, &line).await.map_err(|e| named(&ops, &line, e))?;
             println!("line {line} reopened: its menus are back on the next call");
         }
         LinesCommand::Notice { line, remove: true, .. } => {
-            lines::clear_notice(&ops, by, &line).await?;
+            lines::clear_notice(&ops, by, &line).await.map_err(|e| named(&ops, &line, e))?;
             println!("line {line}: notice removed");
         }
         LinesCommand::Notice { line, texts, from, until, remove: false } => {
@@ -151,7 +162,9 @@ pub(super) async fn manage_lines(settings: &Settings, command: LinesCommand) -> 
             }
             let until =
                 until.ok_or_else(|| anyhow::anyhow!("--until DATE is required: a notice is for a period"))?;
-            let until = lines::set_notice(&ops, by, &line, by_language, from, until).await?;
+            let until = lines::set_notice(&ops, by, &line, by_language, from, until)
+                .await
+                .map_err(|e| named(&ops, &line, e))?;
             println!(
                 "line {line}: the notice is said before the menus until {}",
                 crate::store::time::format(until)
