@@ -133,12 +133,24 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
-        if settings.twilio_auth_token.is_none() && settings.signalwire_signing_key.is_none() {
-            tracing::warn!(
-                "NO AUTH TOKEN: webhooks are accepted unsigned. Anyone can drive this line. \
-                 Set SOLIDAIRE_TWILIO_AUTH_TOKEN (or SOLIDAIRE_SIGNALWIRE_SIGNING_KEY) and \
-                 SOLIDAIRE_PUBLIC_URL before going live."
-            );
+        for (provider, set) in [
+            (
+                "Twilio and SignalWire",
+                settings.twilio_auth_token.is_some() || settings.signalwire_signing_key.is_some(),
+            ),
+            ("Telnyx", settings.telnyx_public_key.is_some()),
+            ("jambonz", settings.jambonz_webhook_secret.is_some()),
+        ] {
+            match (set, settings.development) {
+                (true, _) => tracing::info!(provider, "webhooks checked against their signature"),
+                (false, true) => tracing::warn!(
+                    provider,
+                    "DEVELOPMENT MODE: this provider's webhooks are accepted unsigned; anyone can drive the line"
+                ),
+                (false, false) => {
+                    tracing::info!(provider, "no secret set: this provider's webhooks are all refused")
+                }
+            }
         }
         for flow in flows.iter() {
             tracing::info!(line = %flow.id, name = %flow.file.line.name, numbers = flow.numbers.len(), "flow loaded");

@@ -29,6 +29,15 @@ pub struct Settings {
     /// A SignalWire project's signing key: webhooks signed with it are accepted too
     /// (`X-SignalWire-Signature`, or `X-Twilio-Signature`, the same algorithm).
     pub signalwire_signing_key: Option<Secret>,
+    /// Telnyx's public key (the 32 bytes given in base64 in its portal): TeXML webhooks
+    /// under `/voice/telnyx/` must carry its Ed25519 signature.
+    pub telnyx_public_key: Option<[u8; 32]>,
+    /// The jambonz application's webhook secret: webhooks under `/voice/jambonz/` must
+    /// carry its `Jambonz-Signature`.
+    pub jambonz_webhook_secret: Option<Secret>,
+    /// Development mode, declared: a provider whose secret is not set has its webhooks
+    /// accepted unsigned (otherwise they are all refused).
+    pub development: bool,
     /// The provider's account, for the calls the service places (`AC…`); without it, the
     /// service places none.
     pub twilio_account_sid: Option<String>,
@@ -65,6 +74,9 @@ impl Default for Settings {
             public_url: None,
             twilio_auth_token: None,
             signalwire_signing_key: None,
+            telnyx_public_key: None,
+            jambonz_webhook_secret: None,
+            development: false,
             twilio_account_sid: None,
             twilio_api_url: TWILIO_API.to_owned(),
             log: "info".to_owned(),
@@ -138,6 +150,9 @@ struct Layer {
     public_url: Option<String>,
     twilio_auth_token: Option<String>,
     signalwire_signing_key: Option<String>,
+    telnyx_public_key: Option<String>,
+    jambonz_webhook_secret: Option<String>,
+    development: Option<bool>,
     twilio_account_sid: Option<String>,
     twilio_api_url: Option<String>,
     log: Option<String>,
@@ -158,6 +173,9 @@ const ENV_KEYS: &[&str] = &[
     "public_url",
     "twilio_auth_token",
     "signalwire_signing_key",
+    "telnyx_public_key",
+    "jambonz_webhook_secret",
+    "development",
     "twilio_account_sid",
     "twilio_api_url",
     "log",
@@ -169,6 +187,19 @@ const ENV_KEYS: &[&str] = &[
     "max_connections",
     "checkpoints",
 ];
+
+/// Reads Telnyx's public key: base64 of 32 bytes, as its portal shows it.
+fn telnyx_key(given: &str) -> Result<[u8; 32], String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(given.trim())
+        .map_err(|_| "is not base64 (copy the public key from Telnyx's portal)".to_owned())?;
+    let key = <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("is {} bytes once decoded; an Ed25519 public key is 32", bytes.len()))?;
+    ed25519_dalek::VerifyingKey::from_bytes(&key)
+        .map(|_| key)
+        .map_err(|_| "is not an Ed25519 public key".to_owned())
+}
 
 /// Twilio's own API address, the default of `twilio_api_url`.
 pub const TWILIO_API: &str = "https://api.twilio.com";
@@ -200,6 +231,22 @@ impl Settings {
                 "public_url" => env_layer.public_url = value,
                 "twilio_auth_token" => env_layer.twilio_auth_token = value,
                 "signalwire_signing_key" => env_layer.signalwire_signing_key = value,
+                "telnyx_public_key" => env_layer.telnyx_public_key = value,
+                "jambonz_webhook_secret" => env_layer.jambonz_webhook_secret = value,
+                "development" => {
+                    let given = value.as_deref().unwrap_or_default().trim().to_ascii_lowercase();
+                    env_layer.development = Some(match given.as_str() {
+                        "1" | "true" | "yes" => true,
+                        "0" | "false" | "no" | "" => false,
+                        _ => {
+                            return Err(SettingsError {
+                                key: name.clone(),
+                                origin: "the environment".to_owned(),
+                                message: format!("`{given}` is not true or false"),
+                            });
+                        }
+                    });
+                }
                 "twilio_account_sid" => env_layer.twilio_account_sid = value,
                 "twilio_api_url" => env_layer.twilio_api_url = value,
                 "log" => env_layer.log = value,
@@ -334,6 +381,21 @@ impl Settings {
                 ));
             }
             self.signalwire_signing_key = Some(Secret::new(key.trim()));
+        }
+        if let Some(key) = layer.telnyx_public_key {
+            self.telnyx_public_key = Some(telnyx_key(&key).map_err(|m| error("telnyx_public_key", m))?);
+        }
+        if let Some(secret) = layer.jambonz_webhook_secret {
+            if secret.trim().is_empty() {
+                return Err(error(
+                    "jambonz_webhook_secret",
+                    "is empty: remove it, or give the application's webhook secret".to_owned(),
+                ));
+            }
+            self.jambonz_webhook_secret = Some(Secret::new(secret.trim()));
+        }
+        if let Some(development) = layer.development {
+            self.development = development;
         }
         if let Some(sid) = layer.twilio_account_sid {
             let sid = sid.trim();

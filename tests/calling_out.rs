@@ -694,7 +694,7 @@ async fn simulate_as_a_volunteer_takes_an_offer_call_in_the_terminal() {
         .arg("--flows")
         .arg(repo_flows())
         .env("SOLIDAIRE_SOUNDS", dir.path().join("sounds"))
-        .args(["simulate", "--as", "volunteer", "--provider", &provider.to_string()])
+        .args(["simulate", "--as", "volunteer", "--api", &provider.to_string()])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

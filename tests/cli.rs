@@ -190,7 +190,10 @@ fn serve_runs_on_its_defaults_creates_the_database_and_stops_cleanly_on_sigterm(
     let out: Output = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let log = text(&out.stderr);
-    assert!(log.contains("NO AUTH TOKEN"), "development mode is announced loudly: {log}");
+    assert!(
+        log.contains("webhooks are all refused"),
+        "without a secret nor development mode, webhooks are refused: {log}"
+    );
     assert!(log.contains("using the bundled flow"), "{log}");
 }
 

@@ -17,6 +17,7 @@ fn serve(db: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_solidaire"))
         .env_clear()
         .env("SOLIDAIRE_LOG", "warn")
+        .env("SOLIDAIRE_DEVELOPMENT", "true")
         // Spoken prompts only: the callers here need not fetch audio.
         .env("SOLIDAIRE_SOUNDS", db.with_extension("sounds"))
         .arg("--database")
@@ -176,6 +177,7 @@ async fn the_logs_of_full_calls_hold_no_full_phone_number() {
     let mut server = Command::new(env!("CARGO_BIN_EXE_solidaire"))
         .env_clear()
         .env("SOLIDAIRE_LOG", "debug")
+        .env("SOLIDAIRE_DEVELOPMENT", "true")
         .arg("--database")
         .arg(dir.path().join("t.db"))
         .arg("--flows")

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::app::Application;
 use crate::clock::SystemClock;
 use crate::settings::Settings;
-use crate::simulate::{Caller, Pickup, Press, Softphone, Transfer};
+use crate::simulate::{Caller, Pickup, Press, Signer, Softphone, Transfer};
 
 /// A service started in this process for a tool.
 struct InProcess {
@@ -24,16 +24,72 @@ impl InProcess {
     }
 }
 
-/// The provider for a tool: pointed at `url`, or at a service started here on a free
-/// port. It signs with the configured token, as the real provider would.
+/// Where a tool's calls go and which provider places them.
+#[derive(Debug, Clone)]
+pub(super) struct Target {
+    /// A running service; `None` starts one here.
+    pub url: Option<String>,
+    /// `twilio`, `signalwire`, `telnyx` or `jambonz`.
+    pub provider: String,
+}
+
+/// A secret made up for a service started here (a simulated provider's key).
+fn made_up_secret() -> [u8; 32] {
+    use sha2::Digest as _;
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    sha2::Sha256::digest(format!("{nanos}-{}", std::process::id())).into()
+}
+
+/// The provider for a tool: pointed at `target.url`, or at a service started here on a
+/// free port. It signs as the real provider would: with the configured secret, or (for a
+/// service started here) with one made up and given to the service. A provider that
+/// cannot sign (Telnyx signs with a private key the settings never hold) posts unsigned:
+/// the service at `url` must then run in development mode.
 async fn softphone_for(
     mut settings: Settings,
-    url: Option<String>,
+    target: Target,
 ) -> anyhow::Result<(Softphone, Option<InProcess>)> {
-    let token = settings.twilio_auth_token.as_ref().map(|t| t.expose().to_owned());
+    let here = target.url.is_none();
+    let made_up = made_up_secret();
+    let made_up_text = crate::auth::hex(&made_up);
+    let exposed = |secret: &Option<crate::settings::Secret>| secret.as_ref().map(|s| s.expose().to_owned());
+    let signer = match target.provider.as_str() {
+        "signalwire" => exposed(&settings.signalwire_signing_key).map(Signer::SignalWire),
+        "telnyx" if here => {
+            use base64::Engine as _;
+            let public = crate::telephony::telnyx::public_key(&made_up);
+            let key = base64::engine::general_purpose::STANDARD.decode(public)?;
+            settings.telnyx_public_key = Some(key.as_slice().try_into()?);
+            Some(Signer::Telnyx(made_up))
+        }
+        "telnyx" => None,
+        "jambonz" => match exposed(&settings.jambonz_webhook_secret) {
+            Some(secret) => Some(Signer::Jambonz(secret)),
+            None if here => {
+                settings.jambonz_webhook_secret = Some(crate::settings::Secret::new(made_up_text));
+                exposed(&settings.jambonz_webhook_secret).map(Signer::Jambonz)
+            }
+            None => None,
+        },
+        _ => exposed(&settings.twilio_auth_token).map(Signer::Twilio),
+    };
+    let dialect = match target.provider.as_str() {
+        "telnyx" => crate::telephony::Dialect::Telnyx,
+        "jambonz" => crate::telephony::Dialect::Jambonz,
+        _ => crate::telephony::Dialect::Twilio,
+    };
+    let signer = signer.unwrap_or(Signer::Unsigned(dialect));
     let public = settings.public_url.clone();
-    if let Some(url) = url {
-        return Ok((Softphone::new(&url, public.as_deref(), token.as_deref()), None));
+    if let Some(url) = target.url {
+        return Ok((Softphone::speaking(&url, public.as_deref(), signer), None));
+    }
+    // TwiML's signature covers the public URL, which a service started here has none of:
+    // unsigned, it runs in development mode.
+    if matches!(signer, Signer::Unsigned(_))
+        || public.is_none() && dialect == crate::telephony::Dialect::Twilio
+    {
+        settings.development = true;
     }
     settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
@@ -42,19 +98,20 @@ async fn softphone_for(
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    Ok((Softphone::new(&local, public.as_deref(), token.as_deref()), Some(InProcess { stop, server })))
+    Ok((Softphone::speaking(&local, public.as_deref(), signer), Some(InProcess { stop, server })))
 }
 
 pub(super) async fn simulate(
     settings: Settings,
     line: &str,
     from: &str,
-    url: Option<String>,
+    target: Target,
 ) -> anyhow::Result<()> {
     let database = settings.database.clone();
     let sounds = settings.sounds.clone();
-    let (phone, server) = softphone_for(settings, url).await?;
-    println!("Calling {line} from {from}. At a question type keys (0-9, *, #) and Enter;");
+    let provider = target.provider.clone();
+    let (phone, server) = softphone_for(settings, target).await?;
+    println!("Calling {line} from {from} through {provider}. At a question type keys (0-9, *, #) and Enter;");
     println!("  t = stay silent, h = hang up. Database: {}", database.display());
     let record = phone.call(from, line, &mut Terminal { sounds }).await;
     if let Some(server) = server {
@@ -210,14 +267,14 @@ impl Caller for Terminal {
 
 pub(super) async fn load_test(
     settings: Settings,
-    url: Option<String>,
+    target: Target,
     calls: usize,
     concurrency: usize,
     line: &str,
     pid: Option<u32>,
     pause: std::time::Duration,
 ) -> anyhow::Result<()> {
-    let (phone, server) = softphone_for(settings, url).await?;
+    let (phone, server) = softphone_for(settings, target).await?;
     let phone = phone.with_pause(pause);
     let pid = if server.is_some() { Some(std::process::id()) } else { pid };
     if pause.is_zero() {

@@ -94,6 +94,9 @@ enum Command {
         /// the next one as soon as the answer comes.
         #[arg(long, value_name = "MS", default_value_t = 0)]
         pause_ms: u64,
+        /// The provider placing the calls, in its own dialect and signature.
+        #[arg(long, default_value = "twilio", value_parser = PROVIDERS)]
+        provider: String,
     },
     /// Write a consistent copy of the database while the service runs.
     Backup {
@@ -138,7 +141,10 @@ enum Command {
         /// With `--as volunteer`: where the simulated provider's REST API listens (the
         /// service's `twilio_api_url`).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8089")]
-        provider: std::net::SocketAddr,
+        api: std::net::SocketAddr,
+        /// The provider the call comes through, in its own dialect and signature.
+        #[arg(long, default_value = "twilio", value_parser = PROVIDERS)]
+        provider: String,
     },
 }
 
@@ -168,6 +174,9 @@ enum SoundsCommand {
 }
 
 /// Threads for blocking work at most (reads of the database, files, password hashes).
+/// The providers the simulated one can play (`simulate`, `loadtest`).
+const PROVIDERS: [&str; 4] = ["twilio", "signalwire", "telnyx", "jambonz"];
+
 const BLOCKING_THREADS: usize = 16;
 
 /// Runs the command line.
@@ -223,11 +232,11 @@ pub fn main() -> ExitCode {
         Command::Flows { command: FlowsCommand::Check { dir, sounds } } => {
             return check_flows(&settings, dir.as_ref(), sounds.as_ref());
         }
-        Command::Simulate { line, from, url, who, provider } => {
+        Command::Simulate { line, from, url, who, api, provider } => {
             if who == "caller" {
-                runtime.block_on(calls::simulate(settings, &line, &from, url))
+                runtime.block_on(calls::simulate(settings, &line, &from, calls::Target { url, provider }))
             } else {
-                runtime.block_on(calls::be_rung(settings, url, provider))
+                runtime.block_on(calls::be_rung(settings, url, api))
             }
         }
         Command::Agents { command } => runtime.block_on(admin::manage_agents(&settings, command)),
@@ -235,10 +244,10 @@ pub fn main() -> ExitCode {
         Command::Lines { command } => runtime.block_on(admin::manage_lines(&settings, command)),
         Command::Purge => runtime.block_on(admin::purge_now(&settings)),
         Command::Backup { file } => admin::backup(&settings, &file),
-        Command::Loadtest { url, calls, concurrency, line, pid, pause_ms } => {
+        Command::Loadtest { url, calls, concurrency, line, pid, pause_ms, provider } => {
             runtime.block_on(calls::load_test(
                 settings,
-                url,
+                calls::Target { url, provider },
                 calls,
                 concurrency,
                 &line,

@@ -93,13 +93,9 @@ impl Flow {
     /// How `<Say>` speaks `language` on this line.
     #[must_use]
     pub fn voice(&self, language: &str) -> Voice {
-        self.file
-            .line
-            .voices
-            .get(language)
-            .cloned()
-            .or_else(|| Voice::builtin(language))
-            .unwrap_or_else(|| Voice { language: language.to_owned(), voice: None })
+        self.file.line.voices.get(language).cloned().or_else(|| Voice::builtin(language)).unwrap_or_else(
+            || Voice { language: language.to_owned(), voice: None, telnyx: None, jambonz: None },
+        )
     }
 }
 
@@ -316,15 +312,43 @@ fn default_region() -> Spanned<String> {
     Spanned::new(0..0, "BE".to_owned())
 }
 
-/// How `<Say>` speaks one language.
+/// How the provider's voice speaks one language: for Twilio and SignalWire (`voice`),
+/// Telnyx (`telnyx`, else `voice`) and jambonz (`jambonz`, else the jambonz
+/// application's own speech vendor and voice, in this language).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Voice {
-    /// The provider's language tag (`fr-BE`).
+    /// The language tag (`fr-BE`).
     pub language: String,
-    /// The provider's voice name (`Polly.Isabelle-Neural`), or its default voice.
+    /// The `<Say>` voice name (`Polly.Isabelle-Neural`), or the provider's default voice.
     #[serde(default)]
     pub voice: Option<String>,
+    /// Telnyx's `<Say>` voice name when it differs (`Telnyx.KokoroTTS.ff_siwis`).
+    #[serde(default)]
+    pub telnyx: Option<String>,
+    /// jambonz's speech synthesis for this language.
+    #[serde(default)]
+    pub jambonz: Option<Synthesizer>,
+}
+
+/// A jambonz speech synthesizer (its `say` verb's `synthesizer`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Synthesizer {
+    /// The speech vendor as configured in jambonz (`google`, `aws`, `microsoft`…);
+    /// `default` is the application's.
+    #[serde(default = "default_vendor")]
+    pub vendor: String,
+    /// The vendor's voice name (`fr-FR-Wavenet-C`); the application's when absent.
+    #[serde(default)]
+    pub voice: Option<String>,
+    /// The vendor's language tag, when it differs from the line's (`fr-FR`).
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+fn default_vendor() -> String {
+    "default".to_owned()
 }
 
 impl Voice {
@@ -338,7 +362,7 @@ impl Voice {
             "en" => ("en-GB", "Polly.Amy-Neural"),
             _ => return None,
         };
-        Some(Self { language: tag.to_owned(), voice: Some(voice.to_owned()) })
+        Some(Self { language: tag.to_owned(), voice: Some(voice.to_owned()), telnyx: None, jambonz: None })
     }
 }
 

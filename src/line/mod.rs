@@ -25,7 +25,8 @@ use crate::phone::{E164, mask, spell_digits};
 use crate::sounds::{Library, Slot};
 use crate::store::calls::{self, NewCall, StepRecord};
 use crate::store::{StoreError, atomically};
-use crate::telephony::twiml::{self, Links, Voices};
+use crate::telephony::Dialect;
+use crate::telephony::twiml::{Links, Voices};
 
 /// Which webhook arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,8 @@ impl Hook {
 /// A voice webhook, read from its parameters.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The provider's dialect, from the webhook's route.
+    pub dialect: Dialect,
     /// Which hook.
     pub hook: Hook,
     /// CallSid, already checked.
@@ -95,7 +98,7 @@ pub struct Request {
 /// The answer to a webhook.
 #[derive(Debug, Clone)]
 pub struct Reply {
-    /// TwiML.
+    /// The answer, in the call's dialect.
     pub body: String,
     /// A callback request was registered (the queue changed).
     pub registered: bool,
@@ -237,6 +240,10 @@ pub fn handle(
         .and_then(|c| flows.get(&c.line))
         .unwrap_or_else(|| flows.for_called(&req.to));
     match stored {
+        Some(call) if !call.placeholder && call.dialect != req.dialect.name() => {
+            tracing::warn!(call = %req.sid, stored = %call.dialect, came = req.dialect.name(), "a call's webhook from another provider's route: hung up");
+            Ok(Reply { body: req.dialect.hang_up(), registered: false, known: None })
+        }
         Some(call) if !call.placeholder => {
             let expected = call.state.step;
             let carried = match req.hook {
@@ -323,12 +330,13 @@ fn special_call(
             };
             calls::set_outcome(conn, &req.sid, "informed")?;
             tracing::info!(call = %req.sid, line = %flow.id, "a call to a line whose service has ended");
-            let body = twiml::announce(&speech, voices, then);
+            let body = req.dialect.announce(&speech, voices, then);
             return Ok(Some(Reply { body, registered: false, known: None }));
         }
     }
     let Some(caller) = &req.caller else { return Ok(None) };
-    let body = outbound::desk(conn, flows, sounds, flow, (&req.sid, caller), &req.base, req.at)?;
+    let body =
+        outbound::desk(conn, flows, sounds, flow, (&req.sid, caller), (req.dialect, &req.base), req.at)?;
     Ok(body.map(|body| Reply { body, registered: false, known: None }))
 }
 
@@ -339,6 +347,7 @@ fn new_call<'a>(flow: &'a Flow, req: &'a Request, caller: Option<&'a E164>) -> N
         caller,
         called: &req.to,
         status: &req.status,
+        dialect: req.dialect.name(),
         at: req.at,
         day: req.at.with_timezone(&flow.schedule.timezone()).date_naive().to_string(),
         open: flow.schedule.is_open(req.at),
@@ -346,13 +355,13 @@ fn new_call<'a>(flow: &'a Flow, req: &'a Request, caller: Option<&'a E164>) -> N
 }
 
 fn render(flow: &Flow, sounds: &Library, req: &Request, turn: &Turn) -> String {
-    twiml::render(
+    req.dialect.render(
         &turn.actions,
         Voices {
             voice: &|lang| flow.voice(lang),
             recording: &|lang, prompt| sounds.url(&req.base, Slot::new(&flow.id, lang, prompt)),
         },
-        Links { base: &req.base, step: turn.state.step, placed: None },
+        Links { base: &req.base, step: turn.state.step, placed: None, prefix: req.dialect.prefix() },
     )
 }
 

@@ -21,7 +21,8 @@ use crate::phone::{E164, spell_digits};
 use crate::sounds::{Library, Slot};
 use crate::store::outbound::{self, Change, Outbound, Purpose, State};
 use crate::store::{StoreError, callbacks, missions};
-use crate::telephony::twiml::{self, Links, Voices};
+use crate::telephony::Dialect;
+use crate::telephony::twiml::{Links, Voices};
 
 /// A webhook of a placed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,8 @@ impl Hook {
 /// A webhook of call `id`, read from its parameters.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The provider's dialect, from the webhook's route.
+    pub dialect: Dialect,
     /// The outbound call (from the URL).
     pub id: i64,
     /// `CallSid`: it must be the call's own.
@@ -150,11 +153,12 @@ pub fn handle(
     sounds: &Library,
     req: &Request,
 ) -> Result<String, StoreError> {
-    let Some(call) = outbound::get(conn, req.id)? else { return Ok(twiml::hang_up()) };
+    let hang_up = || Ok(req.dialect.hang_up());
+    let Some(call) = outbound::get(conn, req.id)? else { return hang_up() };
     match &call.sid {
         Some(sid) if *sid != req.sid => {
             tracing::warn!(placed = call.id, "webhook of a placed call from another call: refused");
-            return Ok(twiml::hang_up());
+            return hang_up();
         }
         // A call recovered after a crash learns its id from its first webhook.
         None => outbound::learn_sid(conn, call.id, &req.sid)?,
@@ -170,22 +174,22 @@ pub fn handle(
             return Ok(previous.clone());
         }
     }
-    let Some(flow) = flows.get(&call.line) else { return Ok(twiml::hang_up()) };
+    let Some(flow) = flows.get(&call.line) else { return hang_up() };
     if carried != call.step || !call.state.is_live() {
-        return Ok(twiml::hang_up());
+        return hang_up();
     }
     let turn = match call.purpose {
         Purpose::Offer => offer_turn(conn, flow, &call, req)?,
         Purpose::Agent => agent_turn(conn, flow, &call, req)?,
         Purpose::Desk => desk_turn(conn, flow, &call, req)?,
     };
-    let body = twiml::render(
+    let body = req.dialect.render(
         &turn.actions,
         Voices {
             voice: &|lang| flow.voice(lang),
             recording: &|lang, prompt| sounds.url(&req.base, Slot::new(&flow.id, lang, prompt)),
         },
-        Links { base: &req.base, step: call.step + 1, placed: Some(call.id) },
+        Links { base: &req.base, step: call.step + 1, placed: Some(call.id), prefix: req.dialect.prefix() },
     );
     let change = Change {
         state: turn.state,
@@ -423,7 +427,7 @@ fn desk_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) -> 
         (State::Answered, Hook::Gather) if digits == Some("0") => {
             // The line's usual menu, from its start, for the same call.
             let mut turn = Turn::ending("menu", Vec::new());
-            turn.actions.push(Action::Redirect(format!("{}/voice/incoming", req.base)));
+            turn.actions.push(Action::Redirect(format!("{}{}/incoming", req.base, req.dialect.prefix())));
             turn
         }
         (State::Answered, Hook::Gather | Hook::Silence) => {
@@ -445,15 +449,17 @@ pub fn desk(
     sounds: &Library,
     flow: &Flow,
     call: (&str, &E164),
-    base: &str,
+    answer: (Dialect, &str),
     at: DateTime<Utc>,
 ) -> Result<Option<String>, StoreError> {
+    let (dialect, base) = answer;
     let (sid, caller) = call;
     let Some((v, mine)) = keypad::recognise(conn, &flow.id, caller)? else { return Ok(None) };
     let id = outbound::insert_desk(conn, &flow.id, v, mine[0].id, caller.as_str(), sid, at)?;
     crate::store::calls::set_outcome(conn, sid, "volunteer")?;
     tracing::info!(call = %sid, volunteer = v.0, missions = mine.len(), "a volunteer calls about their missions");
     let req = Request {
+        dialect,
         id,
         sid: sid.to_owned(),
         hook: Hook::Answer,

@@ -1,4 +1,7 @@
-//! The simulated provider's side of a call: it posts the webhooks and follows the TwiML.
+//! The simulated provider's side of a call: it posts the webhooks and follows the
+//! answers, in the dialect of the provider it plays ([`Signer`]): TwiML for Twilio and
+//! SignalWire, TeXML for Telnyx (the same verbs, Telnyx's call ids and signature), JSON
+//! verbs for jambonz (whose gather reports its own silence).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +16,78 @@ use quick_xml::Reader;
 use quick_xml::events::Event as XmlEvent;
 use sha1::{Digest, Sha1};
 
-use crate::telephony::signature;
+use crate::telephony::{Dialect, jambonz, signature, telnyx};
+
+/// The provider the simulated one plays, and how it signs its webhooks.
+#[derive(Debug, Clone)]
+pub enum Signer {
+    /// A provider in `Dialect` whose secret the service does not have (development).
+    Unsigned(Dialect),
+    /// Twilio, with the account's auth token (`X-Twilio-Signature`).
+    Twilio(String),
+    /// SignalWire, with the project's signing key (`X-SignalWire-Signature`).
+    SignalWire(String),
+    /// Telnyx, with the private key whose public half the service has.
+    Telnyx([u8; 32]),
+    /// jambonz, with the application's webhook secret.
+    Jambonz(String),
+}
+
+impl Signer {
+    /// The dialect it speaks.
+    #[must_use]
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Self::Unsigned(d) => *d,
+            Self::Twilio(_) | Self::SignalWire(_) => Dialect::Twilio,
+            Self::Telnyx(_) => Dialect::Telnyx,
+            Self::Jambonz(_) => Dialect::Jambonz,
+        }
+    }
+
+    /// Each provider's own shape of call id.
+    fn call_sid(&self) -> String {
+        let twilio = new_call_sid();
+        match self.dialect() {
+            Dialect::Twilio => twilio,
+            Dialect::Telnyx => format!("v3:{}", &twilio[2..]),
+            Dialect::Jambonz => {
+                let h = &twilio[2..];
+                format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+            }
+        }
+    }
+}
+
+/// A jambonz webhook's JSON for the form fields the simulated provider uses.
+fn jambonz_body(params: &[(String, String)]) -> String {
+    let mut body = serde_json::Map::new();
+    for (name, value) in params {
+        let (key, value) = match name.as_str() {
+            "CallSid" => ("call_sid", serde_json::json!(value)),
+            "AccountSid" => ("account_sid", serde_json::json!(value)),
+            "From" => ("from", serde_json::json!(value)),
+            "To" => ("to", serde_json::json!(value)),
+            "CallStatus" => ("call_status", serde_json::json!(value)),
+            "Direction" if value == "inbound" => ("direction", serde_json::json!("inbound")),
+            "Direction" => ("direction", serde_json::json!("outbound")),
+            "Digits" => ("digits", serde_json::json!(value)),
+            "DialCallStatus" => ("dial_call_status", serde_json::json!(value)),
+            "DialCallSid" => ("dial_call_sid", serde_json::json!(value)),
+            "CallDuration" => ("duration", serde_json::json!(value.parse::<i64>().unwrap_or(0))),
+            "reason" => ("reason", serde_json::json!(value)),
+            _ => continue,
+        };
+        body.insert(key.to_owned(), value);
+    }
+    serde_json::Value::Object(body).to_string()
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+}
 
 /// A verb of a TwiML document, as far as a caller can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +261,7 @@ pub struct Softphone {
     server: String,
     /// The base URL the server writes in its TwiML (its public URL), mapped to `server`.
     public: String,
-    token: Option<String>,
+    signer: Signer,
     /// Audio already fetched, by URL: the provider caches prompts (their URL changes with
     /// the file), so a played prompt is fetched once, not on every call.
     audio: Arc<Mutex<HashMap<String, Played>>>,
@@ -209,16 +283,23 @@ pub fn new_call_sid() -> String {
 }
 
 impl Softphone {
-    /// A provider calling `server`, which writes `public` in its links and checks
+    /// Twilio calling `server`, which writes `public` in its links and checks
     /// signatures with `token` when given.
     #[must_use]
     pub fn new(server: &str, public: Option<&str>, token: Option<&str>) -> Self {
+        let signer = token.map_or(Signer::Unsigned(Dialect::Twilio), |t| Signer::Twilio(t.to_owned()));
+        Self::speaking(server, public, signer)
+    }
+
+    /// The provider `signer` says calling `server`, which writes `public` in its links.
+    #[must_use]
+    pub fn speaking(server: &str, public: Option<&str>, signer: Signer) -> Self {
         let server = server.trim_end_matches('/').to_owned();
         Self {
             client: Client::builder(TokioExecutor::new()).build_http(),
             public: public.map_or_else(|| server.clone(), |p| p.trim_end_matches('/').to_owned()),
             server,
-            token: token.map(str::to_owned),
+            signer,
             audio: Arc::default(),
             pause: std::time::Duration::ZERO,
         }
@@ -233,21 +314,58 @@ impl Softphone {
         self
     }
 
-    /// Posts a signed form to `url` (a public URL or a path).
+    /// The dialect it speaks.
+    #[must_use]
+    pub fn dialect(&self) -> Dialect {
+        self.signer.dialect()
+    }
+
+    /// Posts a signed webhook to `url` (a public URL or a path): `params` (named as
+    /// Twilio names them) as a form, or as jambonz's JSON.
     ///
     /// # Errors
     /// When the server cannot be reached.
     pub async fn post(&self, url: &str, params: &[(String, String)]) -> Result<Exchange, SoftphoneError> {
+        // A gather's `reason` is jambonz's alone.
+        let form: Vec<(String, String)>;
+        let params = if self.dialect() == Dialect::Jambonz {
+            params
+        } else {
+            form = params.iter().filter(|(name, _)| name != "reason").cloned().collect();
+            &form
+        };
         let public_url = if url.starts_with('/') { format!("{}{url}", self.public) } else { url.to_owned() };
         let target = match public_url.strip_prefix(&self.public) {
             Some(rest) => format!("{}{rest}", self.server),
             None => public_url.clone(),
         };
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
-        let mut request =
-            hyper::Request::post(&target).header("content-type", "application/x-www-form-urlencoded");
-        if let Some(token) = &self.token {
-            request = request.header("x-twilio-signature", signature::compute(token, &public_url, params));
+        let body = match self.dialect() {
+            Dialect::Jambonz => jambonz_body(params),
+            Dialect::Twilio | Dialect::Telnyx => {
+                form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
+            }
+        };
+        let mut request = hyper::Request::post(&target).header("content-type", self.dialect().body_type());
+        match &self.signer {
+            Signer::Unsigned(_) => {}
+            Signer::Twilio(token) => {
+                request =
+                    request.header("x-twilio-signature", signature::compute(token, &public_url, params));
+            }
+            Signer::SignalWire(key) => {
+                request =
+                    request.header("x-signalwire-signature", signature::compute(key, &public_url, params));
+            }
+            Signer::Telnyx(seed) => {
+                let (signature, timestamp) = telnyx::sign(seed, unix_now(), body.as_bytes());
+                request = request
+                    .header(telnyx::SIGNATURE_HEADER, signature)
+                    .header(telnyx::TIMESTAMP_HEADER, timestamp);
+            }
+            Signer::Jambonz(secret) => {
+                request =
+                    request.header("jambonz-signature", jambonz::sign(secret, unix_now(), body.as_bytes()));
+            }
         }
         let request =
             request.body(Full::new(Bytes::from(body))).map_err(|e| SoftphoneError::Http(e.to_string()))?;
@@ -344,8 +462,9 @@ impl Softphone {
         to: &str,
         caller: &mut (impl Caller + ?Sized),
     ) -> Result<CallRecord, SoftphoneError> {
-        let leg = Leg { sid: new_call_sid(), from, to, direction: "inbound", answered_by: None };
-        self.follow(&leg, "/voice/incoming", "/voice/status", caller).await
+        let leg = Leg { sid: self.signer.call_sid(), from, to, direction: "inbound", answered_by: None };
+        let prefix = self.dialect().prefix();
+        self.follow(&leg, &format!("{prefix}/incoming"), &format!("{prefix}/status"), caller).await
     }
 
     /// Lives a call from its first webhook `first` (a path or a public URL) to its end,
@@ -363,10 +482,17 @@ impl Softphone {
         let Leg { sid, from, to, direction, answered_by } = leg;
         let (sid, from, to) = (sid.clone(), *from, *to);
         let mut record = CallRecord { sid: sid.clone(), ..CallRecord::default() };
+        let dialect = self.dialect();
+        let account = match dialect {
+            Dialect::Twilio => "AC00000000000000000000000000000000",
+            Dialect::Telnyx | Dialect::Jambonz => "4e3b0c5a-9f3e-4d61-8c84-3f2b7d1a6e90",
+        };
+        // Telnyx's older form of the call id, sent beside it.
+        let legacy = format!("v2:{}", sid.trim_start_matches("v3:"));
         let base = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
             let mut fields = vec![
                 ("CallSid", sid.as_str()),
-                ("AccountSid", "AC00000000000000000000000000000000"),
+                ("AccountSid", account),
                 ("From", from),
                 ("To", to),
                 ("Caller", from),
@@ -377,6 +503,9 @@ impl Softphone {
             ];
             if let Some(a) = answered_by {
                 fields.push(("AnsweredBy", a));
+            }
+            if dialect == Dialect::Telnyx {
+                fields.extend([("CallSidLegacy", legacy.as_str()), ("ConnectionId", "1494404757140276705")]);
             }
             let mut p: Vec<(String, String)> = fields
                 .iter()
@@ -414,8 +543,11 @@ impl Softphone {
                     body: exchange.body,
                 });
             }
-            let verbs = parse(&exchange.body)
-                .map_err(|reason| SoftphoneError::NotTwiml { url: exchange.url.clone(), reason })?;
+            let verbs = match self.dialect() {
+                Dialect::Jambonz => parse_jambonz(&exchange.body),
+                Dialect::Twilio | Dialect::Telnyx => parse(&exchange.body),
+            }
+            .map_err(|reason| SoftphoneError::NotTwiml { url: exchange.url.clone(), reason })?;
             for verb in verbs {
                 match verb {
                     Verb::Say { .. } | Verb::Play(_) => self.listen(verb, caller, &mut record).await,
@@ -436,8 +568,19 @@ impl Softphone {
                                 };
                                 next = Some((
                                     action,
-                                    base(&[("Digits", &keys), ("FinishedOnKey", ""), ("msg", "Gather End")]),
+                                    base(&[
+                                        ("Digits", &keys),
+                                        ("FinishedOnKey", ""),
+                                        ("msg", "Gather End"),
+                                        ("reason", "dtmfDetected"),
+                                    ]),
                                 ));
+                                continue 'call;
+                            }
+                            // jambonz reports the silence to the gather's own hook; the
+                            // others fall through to the next verb.
+                            Press::Silence | Press::Wait(_) if self.dialect() == Dialect::Jambonz => {
+                                next = Some((action, base(&[("reason", "timeout")])));
                                 continue 'call;
                             }
                             Press::Silence | Press::Wait(_) => {}
@@ -642,5 +785,72 @@ fn verb(name: &str, attrs: &[(String, String)], text: &str, children: Vec<Verb>)
         "Hangup" => Verb::Hangup,
         "Pause" => Verb::Other(String::new()),
         other => return Err(format!("unknown verb <{other}>")),
+    })
+}
+
+/// Reads a jambonz answer (a JSON array of verbs) into the same verbs, refusing what
+/// jambonz would refuse: not an array, a verb without its required fields, a hook that is
+/// not an absolute URL.
+///
+/// # Errors
+/// A document jambonz could not run.
+pub fn parse_jambonz(body: &str) -> Result<Vec<Verb>, String> {
+    let verbs: Vec<serde_json::Value> =
+        serde_json::from_str(body).map_err(|e| format!("not a JSON array of verbs: {e}"))?;
+    verbs.iter().map(jambonz_verb).collect()
+}
+
+fn jambonz_verb(verb: &serde_json::Value) -> Result<Verb, String> {
+    let name = verb["verb"].as_str().ok_or("a verb without `verb`")?;
+    let hook = |key: &str| -> Result<String, String> {
+        let url = verb[key].as_str().ok_or_else(|| format!("`{name}` without {key}"))?;
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Ok(url.to_owned())
+        } else {
+            Err(format!("`{name}` {key} `{url}` is not an absolute URL"))
+        }
+    };
+    let texts = |value: &serde_json::Value| -> Vec<String> {
+        match value {
+            serde_json::Value::Array(items) => {
+                items.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()
+            }
+            other => other.as_str().map(str::to_owned).into_iter().collect(),
+        }
+    };
+    let spoken = |say: &serde_json::Value| -> Vec<Verb> {
+        let language = say["synthesizer"]["language"].as_str().unwrap_or_default().to_owned();
+        texts(&say["text"]).into_iter().map(|text| Verb::Say { language: language.clone(), text }).collect()
+    };
+    Ok(match name {
+        "say" => spoken(verb).pop().ok_or("`say` without text")?,
+        "play" => Verb::Play(texts(&verb["url"]).pop().ok_or("`play` without url")?),
+        "gather" => {
+            let mut prompts = Vec::new();
+            if verb["say"].is_object() {
+                prompts.extend(spoken(&verb["say"]));
+            }
+            if verb["play"].is_object() {
+                prompts.extend(texts(&verb["play"]["url"]).into_iter().map(Verb::Play));
+            }
+            Verb::Gather {
+                action: hook("actionHook")?,
+                prompts,
+                finish_on_key: verb["finishOnKey"].as_str().unwrap_or_default().to_owned(),
+            }
+        }
+        "redirect" => Verb::Redirect(hook("actionHook")?),
+        "dial" => {
+            let number = verb["target"]
+                .as_array()
+                .and_then(|targets| targets.first())
+                .and_then(|t| t["number"].as_str())
+                .ok_or("`dial` without a phone target")?;
+            let action = verb.get("actionHook").map(|_| hook("actionHook")).transpose()?;
+            Verb::Dial { action, number: number.to_owned() }
+        }
+        "hangup" => Verb::Hangup,
+        "pause" => Verb::Other(String::new()),
+        other => return Err(format!("unknown verb `{other}`")),
     })
 }

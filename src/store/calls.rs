@@ -22,6 +22,8 @@ pub struct StoredCall {
     pub last_event: Option<i64>,
     /// When the call arrived (stored form), bounding the search for an older answer.
     pub started_at: String,
+    /// The provider's dialect it speaks.
+    pub dialect: String,
 }
 
 /// A call arriving.
@@ -37,6 +39,8 @@ pub struct NewCall<'a> {
     pub called: &'a str,
     /// The provider's CallStatus.
     pub status: &'a str,
+    /// The provider's dialect (`twilio`, `telnyx`, `jambonz`), which its answers speak.
+    pub dialect: &'a str,
     /// When it arrived.
     pub at: DateTime<Utc>,
     /// Its local date in the line's time zone.
@@ -71,18 +75,23 @@ pub struct StepRecord<'a> {
 /// # Errors
 /// SQLite errors, or a state that does not parse.
 pub fn find(conn: &Connection, sid: &str) -> Result<Option<StoredCall>, StoreError> {
-    type Row = (String, String, i64, String, Option<i64>, String);
+    type Row = (String, String, i64, String, Option<i64>, String, String);
     let row: Option<Row> = conn
-        .prepare_cached("SELECT line, state, step, node, last_event, started_at FROM calls WHERE sid = ?1")?
-        .query_row([sid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .prepare_cached(
+            "SELECT line, state, step, node, last_event, started_at, dialect FROM calls WHERE sid = ?1",
+        )?
+        .query_row([sid], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        })
         .optional()?;
-    row.map(|(line, state, step, node, last_event, started_at)| {
+    row.map(|(line, state, step, node, last_event, started_at, dialect)| {
         Ok(StoredCall {
             line,
             state: serde_json::from_str(&state)?,
             placeholder: step == 0 && node.is_empty(),
             last_event,
             started_at,
+            dialect,
         })
     })
     .transpose()
@@ -99,10 +108,10 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
     let json = serde_json::to_string(state)?;
     conn.prepare_cached(
         "INSERT INTO calls (sid, line, caller, called, language, started_at, status, step, node, state, outcome,
-                            day, open_at_arrival)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                            day, open_at_arrival, dialect)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (sid) DO UPDATE SET
-            line = excluded.line, caller = excluded.caller, called = excluded.called,
+            line = excluded.line, dialect = excluded.dialect, caller = excluded.caller, called = excluded.called,
             language = excluded.language, started_at = excluded.started_at, day = excluded.day,
             open_at_arrival = excluded.open_at_arrival,
             step = excluded.step, node = excluded.node, state = excluded.state,
@@ -123,6 +132,7 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
         state.outcome,
         call.day,
         call.open,
+        call.dialect,
     ])?;
     Ok(conn.changes() == 1)
 }

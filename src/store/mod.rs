@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/006_lines.sql"),
     include_str!("../../migrations/007_accounts_lines.sql"),
     include_str!("../../migrations/008_neighbourhoods.sql"),
+    include_str!("../../migrations/009_dialects.sql"),
 ];
 
 /// Jobs the writer runs in one transaction at most.

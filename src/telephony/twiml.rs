@@ -19,15 +19,18 @@ pub struct Links<'a> {
     /// The call the service placed itself, whose webhooks live under `/voice/out/{id}/`;
     /// `None` for a call to the line.
     pub placed: Option<i64>,
+    /// Where the call's dialect has its webhooks (`/voice`, `/voice/jambonz`…).
+    pub prefix: &'a str,
 }
 
 impl Links<'_> {
     /// The absolute URL of hook `name` (`gather`, `silence`, `dial`, `record`).
     #[must_use]
     pub fn url(&self, name: &str) -> String {
+        let prefix = self.prefix;
         match self.placed {
-            None => format!("{}/voice/{name}?s={}", self.base, self.step),
-            Some(id) => format!("{}/voice/out/{id}/{name}?s={}", self.base, self.step),
+            None => format!("{}{prefix}/{name}?s={}", self.base, self.step),
+            Some(id) => format!("{}{prefix}/out/{id}/{name}?s={}", self.base, self.step),
         }
     }
 }
@@ -226,7 +229,12 @@ mod tests {
             language: "fr".to_owned(),
             prompt: None,
         };
-        let voice = |_: &str| Voice { language: "fr\"BE".to_owned(), voice: Some("A&B".to_owned()) };
+        let voice = |_: &str| Voice {
+            language: "fr\"BE".to_owned(),
+            voice: Some("A&B".to_owned()),
+            telnyx: None,
+            jambonz: None,
+        };
         let none = |_: &str, _: &str| None;
         let actions = [
             Action::Gather {
@@ -241,7 +249,7 @@ mod tests {
         let xml = render(
             &actions,
             Voices { voice: &voice, recording: &none },
-            Links { base: "https://x.example/a?b=1&c=<2>", step: 3, placed: None },
+            Links { base: "https://x.example/a?b=1&c=<2>", step: 3, placed: None, prefix: "/voice" },
         );
         assert_eq!(
             xml,

@@ -1,8 +1,11 @@
-//! The provider's webhooks under `/voice/`. Every request is checked against its
-//! signature (when a token is set), read into a [`line::Request`], planned here with
-//! what is known of the call and applied on the database writer. Whatever fails inside,
-//! the caller hears valid TwiML: an apology and the fallback number, never a 5xx or an
-//! empty body.
+//! The providers' webhooks: Twilio's and SignalWire's under `/voice/`, Telnyx's under
+//! `/voice/telnyx/`, jambonz's under `/voice/jambonz/`, each read in its provider's
+//! dialect ([`Dialect`], from the route). Every request is checked against its
+//! provider's signature (refused while that provider's secret is unset, unless the
+//! service runs in declared development mode), read into a [`line::Request`], planned
+//! here with what is known of the call and applied on the database writer. Whatever fails
+//! inside, the caller hears a valid answer: an apology and the fallback number, never a
+//! 5xx or an empty body.
 
 use std::time::Duration;
 
@@ -22,7 +25,7 @@ use crate::flow::prompts;
 use crate::line::{self, Hook, outbound};
 use crate::phone::mask;
 use crate::store::calls::{self, StatusUpdate};
-use crate::telephony::{Params, is_call_sid, signature, twiml};
+use crate::telephony::{Dialect, Inbound, Params, Unreadable, jambonz, signature, telnyx, twiml};
 
 /// Largest webhook body accepted; the provider's are under 2 KiB.
 const MAX_BODY: usize = 64 * 1024;
@@ -30,21 +33,26 @@ const MAX_BODY: usize = 64 * 1024;
 /// up after 15 s.
 const STEP_BUDGET: Duration = Duration::from_secs(5);
 
-/// Voice routes.
+/// Voice routes, the same under each dialect's prefix.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/voice/incoming", post(incoming))
-        .route("/voice/status", post(status))
-        .route("/voice/{hook}", post(step))
-        .route("/voice/out/{id}/status", post(placed_status))
-        .route("/voice/out/{id}/{hook}", post(placed_step))
+    Dialect::ALL.into_iter().fold(Router::new(), |router, dialect| {
+        let at = |path: &str| format!("{}{path}", dialect.prefix());
+        router
+            .route(&at("/incoming"), post(incoming))
+            .route(&at("/status"), post(status))
+            .route(&at("/{hook}"), post(step))
+            .route(&at("/out/{id}/status"), post(placed_status))
+            .route(&at("/out/{id}/{hook}"), post(placed_step))
+    })
 }
 
 /// A webhook whose signature has been checked, put in the request by [`guard`].
 #[derive(Clone)]
 pub struct Webhook {
-    /// Its form parameters.
-    pub params: Params,
+    /// The provider's dialect, from the route.
+    pub dialect: Dialect,
+    /// What it says.
+    pub call: Inbound,
     /// The host it was sent to, for links when no public URL is set.
     pub host: Option<String>,
 }
@@ -61,10 +69,12 @@ impl FromRequestParts<AppState> for Webhook {
 
 /// The webhooks' layer, in this order, so that what costs the service something comes
 /// last:
-/// 1. with a token set, a request with no signature header is refused before its body
-///    is read;
-/// 2. the body is read within [`guard::BODY_DEADLINE`] (`408`) and [`MAX_BODY`] (`413`);
-/// 3. its signature is checked (`403`);
+/// 1. a request for a provider whose secret is unset is refused (`403`), unless in
+///    development mode; with a secret, one without its signature header is refused
+///    before its body is read;
+/// 2. the body is read within [`guard::BODY_DEADLINE`] (`408`) and [`MAX_BODY`] (`413`),
+///    in the dialect's content type (`400` for another);
+/// 3. its signature is checked (`403`), then it is read (`400` when it names no call);
 /// 4. only then does it take one of the webhooks' places in flight (`503` beyond). Its
 ///    handling has no deadline of its own: the step it writes has one to start
 ///    ([`STEP_BUDGET`]), and once started it is waited for, so that the caller hears what
@@ -98,63 +108,133 @@ pub async fn guard(State(app): State<AppState>, request: Request, next: Next) ->
     response
 }
 
-/// Reads and checks a webhook (steps 1 to 3 of [`guard`]).
-async fn read(app: &AppState, parts: &Parts, body: axum::body::Body) -> Result<Webhook, Response> {
-    let refuse = |status: StatusCode, message: &'static str| (status, message).into_response();
-    // Every secret a provider may sign with: Twilio's auth token, SignalWire's signing key.
-    let secrets: Vec<&str> = [&app.settings.twilio_auth_token, &app.settings.signalwire_signing_key]
-        .into_iter()
-        .flatten()
-        .map(crate::settings::Secret::expose)
-        .collect();
-    let signing = match &app.settings.public_url {
-        Some(base) if !secrets.is_empty() => Some((secrets, base)),
-        _ => None,
-    };
-    let given = signature_header(&parts.headers);
-    if signing.is_some() && given.is_none() {
-        tracing::warn!(path = %parts.uri.path(), "webhook refused: no signature");
-        return Err(refuse(StatusCode::FORBIDDEN, "invalid signature\n"));
-    }
-    let bytes = guard::read_body(body, MAX_BODY).await.map_err(IntoResponse::into_response)?;
-    let params =
-        Params::parse(&bytes).map_err(|_| refuse(StatusCode::BAD_REQUEST, "webhook body is not UTF-8\n"))?;
-    if let (Some((secrets, base)), Some(sig)) = (signing, given) {
-        let url = format!("{base}{}", parts.uri.path_and_query().map_or("", |p| p.as_str()));
-        let json = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-        let pairs: Vec<(&str, &str)> = params.iter().collect();
-        let valid = secrets.iter().any(|secret| {
-            if json {
-                signature::is_valid_json(secret, &url, &bytes, sig)
-            } else {
-                signature::is_valid(secret, &url, &pairs, sig)
+/// How a provider's webhooks are signed, from the settings.
+enum Signing<'a> {
+    /// HMAC-SHA1 of the public URL and the form (Twilio's auth token, SignalWire's
+    /// signing key: either may sign).
+    Twilio { secrets: Vec<&'a str>, base: &'a str },
+    /// Ed25519 of the timestamp and the body, with Telnyx's public key.
+    Telnyx(&'a [u8; 32]),
+    /// HMAC-SHA256 of the timestamp and the body, with the jambonz application's secret.
+    Jambonz(&'a str),
+}
+
+impl<'a> Signing<'a> {
+    /// How `dialect`'s webhooks are signed; `None` when its secret is unset.
+    fn of(settings: &'a crate::settings::Settings, dialect: Dialect) -> Option<Self> {
+        match dialect {
+            Dialect::Twilio => {
+                let secrets: Vec<&str> = [&settings.twilio_auth_token, &settings.signalwire_signing_key]
+                    .into_iter()
+                    .flatten()
+                    .map(crate::settings::Secret::expose)
+                    .collect();
+                let base = settings.public_url.as_deref()?;
+                (!secrets.is_empty()).then_some(Self::Twilio { secrets, base })
             }
-        });
-        if !valid {
-            tracing::warn!(path = %parts.uri.path(), "webhook refused: bad signature");
-            return Err(refuse(StatusCode::FORBIDDEN, "invalid signature\n"));
+            Dialect::Telnyx => settings.telnyx_public_key.as_ref().map(Self::Telnyx),
+            Dialect::Jambonz => settings.jambonz_webhook_secret.as_ref().map(|s| Self::Jambonz(s.expose())),
         }
     }
+
+    /// The signature header, when the request has it.
+    fn header<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        let names: &[&str] = match self {
+            Self::Twilio { .. } => &["x-twilio-signature", "x-signalwire-signature"],
+            Self::Telnyx(_) => &[telnyx::SIGNATURE_HEADER],
+            Self::Jambonz(_) => &["jambonz-signature"],
+        };
+        names.iter().find_map(|name| headers.get(*name)).and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether `given` signs this request.
+    fn is_valid(&self, parts: &Parts, given: &str, body: &[u8], form: Option<&Params>) -> bool {
+        let now = unix_now();
+        match self {
+            Self::Twilio { secrets, base } => {
+                let url = format!("{base}{}", parts.uri.path_and_query().map_or("", |p| p.as_str()));
+                let pairs: Vec<(&str, &str)> = form.map(|f| f.iter().collect()).unwrap_or_default();
+                secrets.iter().any(|secret| signature::is_valid(secret, &url, &pairs, given))
+            }
+            Self::Telnyx(key) => {
+                let timestamp = parts
+                    .headers
+                    .get(telnyx::TIMESTAMP_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                telnyx::is_valid(key, timestamp, given, body, now)
+            }
+            Self::Jambonz(secret) => jambonz::is_valid(secret, given, body, now),
+        }
+    }
+}
+
+/// The real time, Unix seconds: a signature's timestamp is the provider's clock, not the
+/// line's.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Reads and checks a webhook (steps 1 to 3 of [`guard`]).
+async fn read(app: &AppState, parts: &Parts, body: axum::body::Body) -> Result<Webhook, Response> {
+    let path = parts.uri.path();
+    let refuse = |status: StatusCode, reason: &str| {
+        tracing::warn!(path = %path, %reason, "webhook refused");
+        (status, format!("{reason}\n")).into_response()
+    };
+    let dialect = Dialect::of_path(path);
+    let signing = Signing::of(&app.settings, dialect);
+    let given = match &signing {
+        None if !app.settings.development => {
+            return Err(refuse(
+                StatusCode::FORBIDDEN,
+                &format!("{} webhooks are refused: the provider's secret is not set", dialect.name()),
+            ));
+        }
+        None => None,
+        Some(signing) => Some(
+            signing.header(&parts.headers).ok_or_else(|| refuse(StatusCode::FORBIDDEN, "no signature"))?,
+        ),
+    };
+    let bytes = guard::read_body(body, MAX_BODY).await.map_err(IntoResponse::into_response)?;
+    if let Some(given_type) = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        let essence = given_type.split(';').next().unwrap_or_default().trim();
+        if !essence.eq_ignore_ascii_case(dialect.body_type()) {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("{} webhooks are {}, not {essence}", dialect.name(), dialect.body_type()),
+            ));
+        }
+    }
+    let form = match dialect {
+        Dialect::Twilio | Dialect::Telnyx => Some(
+            Params::parse(&bytes)
+                .map_err(|_| refuse(StatusCode::BAD_REQUEST, "webhook body is not UTF-8"))?,
+        ),
+        Dialect::Jambonz => None,
+    };
+    if let (Some(signing), Some(given)) = (&signing, given) {
+        if !signing.is_valid(parts, given, &bytes, form.as_ref()) {
+            return Err(refuse(StatusCode::FORBIDDEN, "invalid signature"));
+        }
+    }
+    let call = match &form {
+        Some(form) => Inbound::from_form(form),
+        None => dialect.read(&bytes),
+    }
+    .map_err(|e| match e {
+        Unreadable::NoCall => refuse(StatusCode::BAD_REQUEST, "missing or malformed call id"),
+        Unreadable::Body(why) => refuse(StatusCode::BAD_REQUEST, why),
+    })?;
     let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
-    Ok(Webhook { params, host })
+    Ok(Webhook { dialect, call, host })
 }
 
-fn signature_header(headers: &HeaderMap) -> Option<&str> {
-    ["x-twilio-signature", "x-signalwire-signature"]
-        .iter()
-        .find_map(|name| headers.get(*name))
-        .and_then(|v| v.to_str().ok())
-}
-
-fn xml(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
-}
-
-fn bad_request(message: &'static str) -> Response {
-    (StatusCode::BAD_REQUEST, message).into_response()
+/// An answer in the call's dialect.
+fn answer(dialect: Dialect, body: String) -> Response {
+    ([(header::CONTENT_TYPE, dialect.content_type())], body).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,61 +258,54 @@ async fn step(
     }
 }
 
-fn event_of(hook: Hook, params: &Params) -> Option<Event> {
+fn event_of(hook: Hook, call: &Inbound) -> Option<Event> {
     Some(match hook {
         Hook::Incoming => return None,
-        Hook::Gather => match params.get("Digits").map(str::trim) {
+        Hook::Gather => match call.digits.as_deref().map(str::trim) {
             Some(d) if !d.is_empty() => Event::Digits(d.to_owned()),
             _ => Event::Silence,
         },
         Hook::Silence => Event::Silence,
-        Hook::Dial => Event::Dial(twiml::dial_status(params.get("DialCallStatus").unwrap_or("failed"))),
-        Hook::Record => {
-            let seconds = params.get("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0);
-            match params.get("RecordingUrl") {
-                Some(url) if !url.is_empty() && seconds > 0 => {
-                    Event::Recorded { url: url.to_owned(), seconds }
-                }
-                _ => Event::Silence,
-            }
-        }
+        Hook::Dial => Event::Dial(twiml::dial_status(call.dial_status.as_deref().unwrap_or("failed"))),
+        Hook::Record => match &call.recording {
+            Some((url, seconds)) if *seconds > 0 => Event::Recorded { url: url.clone(), seconds: *seconds },
+            _ => Event::Silence,
+        },
     })
 }
 
 async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) -> Response {
-    let params = &webhook.params;
-    let Some(sid) = params.get("CallSid").filter(|s| is_call_sid(s)) else {
-        return bad_request("missing or malformed CallSid\n");
-    };
+    let dialect = webhook.dialect;
     let base = base_url(app, &webhook);
+    let call = webhook.call;
     let flows = app.flows();
-    let from = params.get("From").unwrap_or_default();
     // Parsing a number is the costliest part of a step: done here, on the async workers,
     // not on the single database writer.
     let caller = if hook == Hook::Incoming {
-        crate::phone::E164::caller_id(from, flows.for_called(params.get("To").unwrap_or_default()).region)
+        crate::phone::E164::caller_id(&call.from, flows.for_called(&call.to).region)
     } else {
         None
     };
     let req = line::Request {
+        dialect,
         hook,
-        sid: sid.to_owned(),
+        event: event_of(hook, &call),
+        sid: call.sid,
         step,
-        from: from.to_owned(),
+        from: call.from,
         caller,
-        to: params.get("To").unwrap_or_default().to_owned(),
-        status: params.get("CallStatus").unwrap_or("in-progress").to_owned(),
-        event: event_of(hook, params),
+        to: call.to,
+        status: call.call_status.unwrap_or_else(|| "in-progress".to_owned()),
         base: base.clone(),
         at: app.clock.now(),
     };
     if hook == Hook::Incoming {
-        tracing::info!(call = %req.sid, from = %mask(&req.from), to = %req.to, "call arrives");
+        tracing::info!(call = %req.sid, provider = dialect.name(), from = %mask(&req.from), to = %req.to, "call arrives");
     }
-    let to = req.to.clone();
+    let (sid, to) = (req.sid.clone(), req.to.clone());
     // Webhooks of one call are handled one at a time; what is known of the call is
     // updated before the next can start.
-    let entry = app.live.entry(sid);
+    let entry = app.live.entry(&sid);
     let mut live = entry.lock().await;
     let sounds = app.sounds();
     let plan = line::plan(&flows, &sounds, live.known.as_ref(), &req);
@@ -255,12 +328,12 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
             if reply.registered {
                 app.ops.queue_changed_on(&app.flows().for_called(&to).id);
             }
-            xml(reply.body)
+            answer(dialect, reply.body)
         }
         Err(e) => {
             live.set(None);
             tracing::error!(call = %sid, error = %e, "webhook failed: caller gets the apology");
-            xml(apology(&flows, &app.sounds(), &base, &to))
+            answer(dialect, apology(dialect, &flows, &app.sounds(), &base, &to))
         }
     }
 }
@@ -274,7 +347,8 @@ fn base_url(app: &AppState, webhook: &Webhook) -> String {
         .unwrap_or_else(|| format!("http://{}", webhook.host.as_deref().unwrap_or("localhost")))
 }
 
-/// A webhook of a call the service placed (`/voice/out/{id}/{hook}`).
+/// A webhook of a call the service placed, or of a volunteer's call about their missions
+/// (`…/out/{id}/{hook}`).
 async fn placed_step(
     State(app): State<AppState>,
     Path((id, name)): Path<(i64, String)>,
@@ -284,19 +358,18 @@ async fn placed_step(
     let Some(hook) = outbound::Hook::from_path(&name) else {
         return (StatusCode::NOT_FOUND, "no such webhook\n").into_response();
     };
-    let params = &webhook.params;
     let base = base_url(&app, &webhook);
-    let Some(sid) = params.get("CallSid").filter(|s| is_call_sid(s)) else {
-        return bad_request("missing or malformed CallSid\n");
-    };
+    let Webhook { dialect, call, .. } = webhook;
+    let from = call.from.clone();
     let req = outbound::Request {
+        dialect,
         id,
-        sid: sid.to_owned(),
+        sid: call.sid,
         hook,
         step: query.s,
-        digits: params.get("Digits").map(str::to_owned),
-        answered_by: params.get("AnsweredBy").map(str::to_owned),
-        dial_status: params.get("DialCallStatus").map(str::to_owned),
+        digits: call.digits,
+        answered_by: call.answered_by,
+        dial_status: call.dial_status,
         base: base.clone(),
         at: app.clock.now(),
     };
@@ -313,23 +386,21 @@ async fn placed_step(
             // An answer may end a round of offers or hand a mission back.
             app.ops.outbox_changed();
             app.ops.queue_changed();
-            xml(body)
+            answer(dialect, body)
         }
         Err(e) => {
             tracing::error!(placed = id, error = %e, "placed call's webhook failed: the person hears the apology");
-            xml(apology(&flows, &sounds, &base, params.get("From").unwrap_or_default()))
+            answer(dialect, apology(dialect, &flows, &sounds, &base, &from))
         }
     }
 }
 
 /// The status callback of a call the service placed.
 async fn placed_status(State(app): State<AppState>, Path(id): Path<i64>, webhook: Webhook) -> Response {
-    let Some(sid) = webhook.params.get("CallSid").filter(|s| is_call_sid(s)).map(str::to_owned) else {
-        return bad_request("missing or malformed CallSid\n");
-    };
-    let Some(call_status) = webhook.params.get("CallStatus").map(str::to_owned) else {
+    let Some(call_status) = webhook.call.call_status else {
         return bad_request("missing CallStatus\n");
     };
+    let sid = webhook.call.sid;
     let at = app.clock.now();
     let result = app
         .store
@@ -349,13 +420,23 @@ async fn placed_status(State(app): State<AppState>, Path(id): Path<i64>, webhook
     StatusCode::NO_CONTENT.into_response()
 }
 
+fn bad_request(message: &'static str) -> Response {
+    (StatusCode::BAD_REQUEST, message).into_response()
+}
+
 /// The apology in the line's first language, then the fallback number.
-fn apology(flows: &crate::flow::Flows, sounds: &crate::sounds::Library, base: &str, to: &str) -> String {
+fn apology(
+    dialect: Dialect,
+    flows: &crate::flow::Flows,
+    sounds: &crate::sounds::Library,
+    base: &str,
+    to: &str,
+) -> String {
     let flow = flows.for_called(to);
     let language = flow.default_language().to_owned();
     let text = flow.text(prompts::APOLOGY, &language).unwrap_or_default().to_owned();
     let prompt = Some(prompts::APOLOGY.to_owned());
-    twiml::announce(
+    dialect.announce(
         &[Speech { text, language, prompt }],
         twiml::Voices {
             voice: &|l| flow.voice(l),
@@ -366,19 +447,14 @@ fn apology(flows: &crate::flow::Flows, sounds: &crate::sounds::Library, base: &s
 }
 
 async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
-    let params = webhook.params;
-    let Some(sid) = params.get("CallSid").filter(|s| is_call_sid(s)).map(str::to_owned) else {
-        return bad_request("missing or malformed CallSid\n");
-    };
-    let Some(call_status) = params.get("CallStatus").map(str::to_owned) else {
+    let call = webhook.call;
+    let Some(call_status) = call.call_status else {
         return bad_request("missing CallStatus\n");
     };
-    let to = params.get("To").unwrap_or_default().to_owned();
+    let (sid, to, sequence, duration) = (call.sid, call.to, call.sequence, call.duration);
     let flows = app.flows();
     let flow = flows.for_called(&to);
     let line = flow.id.clone();
-    let sequence = params.get("SequenceNumber").and_then(|s| s.parse().ok());
-    let duration = params.get("CallDuration").and_then(|s| s.parse().ok());
     let at = app.clock.now();
     let day = at.with_timezone(&flow.schedule.timezone()).date_naive().to_string();
     let is_final = twiml::is_final_status(&call_status);
@@ -412,12 +488,9 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
             if is_final { crate::store::atomically(conn, record) } else { record(conn) }.map(|()| ((), false))
         })
         .await;
-    match result {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            // The provider does not retry; the failure is ours to see in the logs.
-            tracing::error!(error = %e, "status callback not recorded");
-            StatusCode::NO_CONTENT.into_response()
-        }
+    if let Err(e) = result {
+        // The provider does not retry; the failure is ours to see in the logs.
+        tracing::error!(error = %e, "status callback not recorded");
     }
+    StatusCode::NO_CONTENT.into_response()
 }

@@ -80,6 +80,13 @@ pub struct Options {
     pub calling: Option<(String, String)>,
     /// A SignalWire project's signing key.
     pub signalwire_key: Option<String>,
+    /// Telnyx's public key (base64).
+    pub telnyx_key: Option<String>,
+    /// The jambonz application's webhook secret.
+    pub jambonz_secret: Option<String>,
+    /// Declared development mode: a provider without its secret has its webhooks
+    /// accepted unsigned (true by default in tests, most of which post unsigned).
+    pub development: bool,
 }
 
 impl Default for Options {
@@ -96,6 +103,9 @@ impl Default for Options {
             database: None,
             calling: None,
             signalwire_key: None,
+            telnyx_key: None,
+            jambonz_secret: None,
+            development: true,
         }
     }
 }
@@ -112,6 +122,12 @@ pub async fn spawn_app(options: Options) -> TestApp {
         public_url: options.public_url.clone(),
         twilio_auth_token: options.token.clone().map(Secret::new),
         signalwire_signing_key: options.signalwire_key.clone().map(Secret::new),
+        telnyx_public_key: options.telnyx_key.as_deref().map(|key| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(key).unwrap().try_into().unwrap()
+        }),
+        jambonz_webhook_secret: options.jambonz_secret.clone().map(Secret::new),
+        development: options.development,
         log: "warn".to_owned(),
         max_in_flight: options.max_in_flight,
         max_connections: options.max_connections,
