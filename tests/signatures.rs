@@ -7,9 +7,6 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use common::console::send_body;
 use common::*;
 use serde_json::{Value, json};
@@ -50,20 +47,7 @@ fn oracle(secret: &str, url: &str, body: &str, ours: &str) -> Value {
             signalwire_accepts_ours: RestClient.validateRequest(input.secret, input.ours, input.url, params, true),
         }));
     ";
-    let mut child = Command::new("node")
-        .arg("-e")
-        .arg(script)
-        .env("NODE_PATH", &tools)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node runs (scripts/test installs it)");
-    let input = json!({ "secret": secret, "url": url, "body": body, "ours": ours });
-    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    node(script, &json!({ "secret": secret, "url": url, "body": body, "ours": ours }))
 }
 
 /// Posts `body` to `/voice/incoming` with `header: signature`; returns the status.

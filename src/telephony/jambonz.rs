@@ -170,6 +170,11 @@ pub fn render(actions: &[Action], voices: Voices<'_>, links: Links<'_>) -> Strin
             Action::Redirect(url) => verbs.push(json!({ "verb": "redirect", "actionHook": url })),
         }
     }
+    // Nothing more to do ends the call, as an empty TwiML document does; jambonz wants
+    // it said (an answer is at least one verb).
+    if verbs.is_empty() {
+        verbs.push(json!({ "verb": "hangup" }));
+    }
     document(verbs)
 }
 

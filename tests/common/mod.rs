@@ -185,8 +185,24 @@ impl TestApp {
         self.place_to(LINE, from, caller).await
     }
 
-    async fn place_to(&self, to: &str, from: &str, mut caller: Script) -> CallRecord {
-        let record = self.phone().call(from, to, &mut caller).await.expect("the call goes through");
+    async fn place_to(&self, to: &str, from: &str, caller: Script) -> CallRecord {
+        self.place_through(self.phone(), to, from, caller).await
+    }
+
+    /// Like `call_line`, through the provider `signer` plays (its dialect, its signature).
+    pub async fn call_through(
+        &self,
+        signer: solidaire::simulate::Signer,
+        to: &str,
+        from: &str,
+        script: &[Step],
+    ) -> CallRecord {
+        let phone = Softphone::speaking(&self.server, self.public.as_deref(), signer);
+        self.place_through(phone, to, from, Script::new(script)).await
+    }
+
+    async fn place_through(&self, phone: Softphone, to: &str, from: &str, mut caller: Script) -> CallRecord {
+        let record = phone.call(from, to, &mut caller).await.expect("the call goes through");
         assert!(
             caller.steps.is_empty(),
             "script not used up: {:?}\n--- heard:\n{}",
@@ -458,4 +474,26 @@ impl TestApp {
         assert!(call.heard("Votre demande est enregistrée"), "{}", call.transcript());
         call
     }
+}
+
+/// Runs `script` in Node with the test tools installed by `scripts/test` (the providers'
+/// SDKs, jambonz's schemas) on `NODE_PATH`, `input` as JSON on its standard input; returns
+/// what it prints, as JSON.
+pub fn node(script: &str, input: &serde_json::Value) -> serde_json::Value {
+    use std::io::Write as _;
+    let tools = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/npm/node_modules");
+    assert!(tools.exists(), "the test tools are missing: run scripts/test, which installs them from npm");
+    let mut child = std::process::Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .env("NODE_PATH", &tools)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs (scripts/test installs it)");
+    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
 }
