@@ -148,7 +148,7 @@ impl Application {
                     "DEVELOPMENT MODE: this provider's webhooks are accepted unsigned; anyone can drive the line"
                 ),
                 (false, false) => {
-                    tracing::info!(provider, "no secret set: this provider's webhooks are all refused")
+                    tracing::info!(provider, "no secret set: this provider's webhooks are all refused");
                 }
             }
         }

@@ -164,7 +164,7 @@ pub fn render(actions: &[Action], voices: Voices<'_>, links: Links<'_>) -> Strin
             }
             // No recording verb: the step's silence route, at once.
             Action::Record { .. } => {
-                verbs.push(json!({ "verb": "redirect", "actionHook": links.url("silence") }))
+                verbs.push(json!({ "verb": "redirect", "actionHook": links.url("silence") }));
             }
             Action::Hangup => verbs.push(json!({ "verb": "hangup" })),
             Action::Redirect(url) => verbs.push(json!({ "verb": "redirect", "actionHook": url })),

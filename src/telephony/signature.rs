@@ -7,7 +7,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
-use sha2::{Digest, Sha256};
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -42,17 +41,6 @@ pub fn is_valid<K: AsRef<str>, V: AsRef<str>>(
     let Ok(given) = STANDARD.decode(signature.trim()) else { return false };
     let signs = |candidate: &str| mac(token, candidate, params).verify_slice(&given).is_ok();
     signs(url) || other_port_form(url).is_some_and(|other| signs(&other))
-}
-
-/// Whether a JSON body's signature is right: the URL must carry `bodySHA256`, the hex
-/// SHA-256 of the body, and is signed with no parameters.
-#[must_use]
-pub fn is_valid_json(token: &str, url: &str, body: &[u8], signature: &str) -> bool {
-    let digest = crate::auth::hex(&Sha256::digest(body));
-    let carried = url.split_once('?').map(|(_, q)| {
-        form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "bodySHA256" && v == digest.as_str())
-    });
-    carried == Some(true) && is_valid::<&str, &str>(token, url, &[], signature)
 }
 
 /// The URL in its other form: with the scheme's default port added when it has none,
@@ -158,16 +146,5 @@ mod tests {
         assert!(!is_valid("54321", URL, &params, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
         assert!(!is_valid("12345", URL, &call("+14158675310"), "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
         assert!(!is_valid("12345", URL, &params, "not base64!"));
-    }
-
-    #[test]
-    fn json_bodies_are_signed_through_their_digest() {
-        let body = br#"{"property": "value", "boolean": true}"#;
-        let digest = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
-        assert_eq!(crate::auth::hex(&Sha256::digest(body)), digest);
-        let url = format!("{URL}&bodySHA256={digest}");
-        assert_eq!(compute::<&str, &str>("12345", &url, &[]), "a9nBmqA0ju/hNViExpshrM61xv4=");
-        assert!(is_valid_json("12345", &url, body, "a9nBmqA0ju/hNViExpshrM61xv4="));
-        assert!(!is_valid_json("12345", &url, b"{}", "a9nBmqA0ju/hNViExpshrM61xv4="));
     }
 }
