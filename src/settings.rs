@@ -573,6 +573,26 @@ mod tests {
     }
 
     #[test]
+    fn each_providers_secret_is_checked_by_its_name() {
+        let load = |pairs: &[(&str, &str)]| Settings::load(&Flags::default(), &env(pairs));
+        let key = |value| load(&[("SOLIDAIRE_TELNYX_PUBLIC_KEY", value)]);
+        let e = key("not base64!").unwrap_err();
+        assert!(e.key == "SOLIDAIRE_TELNYX_PUBLIC_KEY" && e.message.contains("not base64"), "{e}");
+        let e = key("AAAA").unwrap_err();
+        assert!(e.message.contains("3 bytes once decoded"), "{e}");
+        let public = "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=";
+        assert_eq!(key(public).unwrap().telnyx_public_key.map(|k| k[0]), Some(0x3b));
+        let e = load(&[("SOLIDAIRE_JAMBONZ_WEBHOOK_SECRET", " ")]).unwrap_err();
+        assert_eq!(e.key, "SOLIDAIRE_JAMBONZ_WEBHOOK_SECRET", "{e}");
+        let s = load(&[("SOLIDAIRE_JAMBONZ_WEBHOOK_SECRET", "wh_s3cret")]).unwrap();
+        assert_eq!(format!("{:?}", s.jambonz_webhook_secret), "Some(Secret(***))");
+        assert!(!s.development, "development is declared, never assumed");
+        assert!(load(&[("SOLIDAIRE_DEVELOPMENT", "true")]).unwrap().development);
+        let e = load(&[("SOLIDAIRE_DEVELOPMENT", "maybe")]).unwrap_err();
+        assert!(e.key == "SOLIDAIRE_DEVELOPMENT" && e.message.contains("true or false"), "{e}");
+    }
+
+    #[test]
     fn a_signalwire_signing_key_needs_a_public_url_and_is_never_shown() {
         let key = ("SOLIDAIRE_SIGNALWIRE_SIGNING_KEY", "PSKabc");
         let e = Settings::load(&Flags::default(), &env(&[key])).unwrap_err();

@@ -383,3 +383,48 @@ fn a_login_name_cannot_forge_a_log_line() {
     let failed = log.lines().find(|l| l.contains("failed login")).expect("the failed login is logged");
     assert!(failed.contains(r"login=x\r\nINFO logged in agent=admin\u{1b}[2J"), "{failed}");
 }
+
+#[test]
+fn simulate_and_loadtest_speak_each_providers_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    for provider in ["signalwire", "telnyx", "jambonz"] {
+        let db = dir.path().join(format!("{provider}.db"));
+        let mut child = solidaire()
+            .current_dir(dir.path())
+            .env("SOLIDAIRE_SOUNDS", dir.path().join("no-sounds"))
+            .arg("--database")
+            .arg(&db)
+            .arg("--flows")
+            .arg(repo("ivr-flows"))
+            .args(["simulate", "--provider", provider])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // French, errands, 65+, silence once, postcode 4020, groceries, this number, no message.
+        child.stdin.take().unwrap().write_all(b"1\n3\n1\nt\n4020\n1\n1\n2\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        let said = text(&out.stdout);
+        assert!(out.status.success(), "{provider}: {said}\n{}", text(&out.stderr));
+        assert!(said.contains(&format!("through {provider}")), "{said}");
+        assert!(said.contains("Votre demande est enregistrée sous le numéro 1."), "{provider}: {said}");
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let dialect: String = conn.query_row("SELECT dialect FROM calls", [], |r| r.get(0)).unwrap();
+        assert_eq!(dialect, if provider == "signalwire" { "twilio" } else { provider });
+
+        let out = solidaire()
+            .current_dir(dir.path())
+            .env("SOLIDAIRE_SOUNDS", dir.path().join("no-sounds"))
+            .arg("--database")
+            .arg(dir.path().join(format!("load-{provider}.db")))
+            .arg("--flows")
+            .arg(repo("ivr-flows"))
+            .args(["loadtest", "--calls", "40", "--concurrency", "8", "--provider", provider])
+            .output()
+            .unwrap();
+        let report = text(&out.stdout);
+        assert!(out.status.success(), "{report}{}", text(&out.stderr));
+        assert!(report.contains("40 calls,") && report.contains("; 0 errors;"), "{provider}: {report}");
+    }
+}

@@ -443,3 +443,28 @@ async fn bad_webhooks_get_a_clear_refusal_and_never_a_server_error() {
         app.db().query_row("SELECT dialect FROM calls WHERE sid = ?1", [sid], |r| r.get(0)).unwrap();
     assert_eq!(dialect, "jambonz");
 }
+
+/// jambonz has no verb that records a message: a caller who asks to leave one passes
+/// straight on, and the request is registered without it.
+#[tokio::test]
+async fn on_jambonz_a_voice_message_step_passes_on_and_the_request_is_registered() {
+    let app = spawn_app(Options {
+        jambonz_secret: Some(JAMBONZ_SECRET.to_owned()),
+        development: false,
+        ..Options::default()
+    })
+    .await;
+    let mut script = errands("1", "2", None);
+    *script.last_mut().unwrap() = Keys("1");
+    let call = app.call_through(Signer::Jambonz(JAMBONZ_SECRET.to_owned()), LINE, CALLER, &script).await;
+    assert!(
+        call.heard.iter().any(|(_, t)| t.starts_with("Votre demande est enregistrée")),
+        "{}",
+        call.transcript()
+    );
+    let row: (String, Option<String>) = app
+        .db()
+        .query_row("SELECT service, recording_url FROM callback_requests", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(row, ("errands".to_owned(), None));
+}
