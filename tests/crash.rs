@@ -215,3 +215,44 @@ async fn the_logs_of_full_calls_hold_no_full_phone_number() {
     }
     assert!(text.contains("+32 4** ** ** 56"), "numbers appear masked");
 }
+
+/// A number calling again and again is reported once as it crosses the flood threshold,
+/// not again on each later call of the window (each call counts that number's calls only
+/// up to the threshold, so its cost does not grow with them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_calling_again_and_again_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log = dir.path().join("service.log");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_solidaire"))
+        .env_clear()
+        .env("SOLIDAIRE_LOG", "warn")
+        .env("SOLIDAIRE_DEVELOPMENT", "true")
+        .arg("--database")
+        .arg(dir.path().join("t.db"))
+        .arg("--flows")
+        .arg(repo_flows())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let phone = Softphone::new(&format!("http://127.0.0.1:{port}"), None, None);
+    wait_healthy(&phone).await;
+    let flood = usize::try_from(solidaire::line::FLOOD_CALLS).unwrap();
+    for n in 0..flood * 2 + 5 {
+        phone.call("+32470123456", LINE, &mut Script::new(&[HangUp])).await.unwrap();
+        if n == flood - 2 {
+            // Not yet: the threshold is crossed by the next call.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let text = std::fs::read_to_string(&log).unwrap();
+            assert!(!text.contains("one number is calling repeatedly"), "{text}");
+        }
+    }
+    phone.call("+32470654321", LINE, &mut Script::new(&[HangUp])).await.unwrap();
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    server.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.matches("one number is calling repeatedly").count(), 1, "{text}");
+    assert!(text.contains("caller=+32 4** ** ** 56"), "{text}");
+}

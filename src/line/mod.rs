@@ -464,7 +464,9 @@ pub const FLOOD_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
 /// [`FLOOD_CALLS`]. It is still answered (a person in distress may call often); its
 /// requests cannot fill the queue, since asks for one service merge into one request.
 fn warn_on_repeated_calls(conn: &Connection, number: &E164, at: DateTime<Utc>) -> Result<(), StoreError> {
-    let recent = calls::count_from(conn, number, at - FLOOD_WINDOW)?;
+    // Only the crossing matters: counting further would make a number that calls again
+    // and again cost more with every call.
+    let recent = calls::count_from(conn, number, at - FLOOD_WINDOW, FLOOD_CALLS)?;
     if recent + 1 == FLOOD_CALLS {
         tracing::warn!(caller = %number, calls = FLOOD_CALLS, minutes = FLOOD_WINDOW.num_minutes(), "one number is calling repeatedly");
     }

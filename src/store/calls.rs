@@ -343,14 +343,22 @@ pub fn in_progress_since(conn: &Connection, since: DateTime<Utc>) -> Result<i64,
         .query_row([time::format(since)], |r| r.get(0))?)
 }
 
-/// Calls from `caller` that started since `since`.
+/// Calls from `caller` that started since `since`, counted up to `limit`: the cost of a
+/// call stays the same however often its number has called.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn count_from(conn: &Connection, caller: &E164, since: DateTime<Utc>) -> Result<i64, StoreError> {
+pub fn count_from(
+    conn: &Connection,
+    caller: &E164,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> Result<i64, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT count(*) FROM calls WHERE caller = ?1 AND started_at >= ?2")?
-        .query_row(params![caller.as_str(), time::format(since)], |r| r.get(0))?)
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM calls WHERE caller = ?1 AND started_at >= ?2 LIMIT ?3)",
+        )?
+        .query_row(params![caller.as_str(), time::format(since), limit], |r| r.get(0))?)
 }
 
 /// Calls stored in all (the health check's question to the database).
