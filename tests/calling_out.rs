@@ -926,3 +926,33 @@ async fn without_calling_out_set_up_an_offer_by_phone_and_a_click_to_call_say_wh
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("calling_off")), "{body}");
     assert_eq!(app.count("SELECT count(*) FROM outbound_calls"), 0);
 }
+
+/// A volunteer calling a line answered through jambonz gets their missions' menu in
+/// jambonz's dialect: put through with the line's number shown, and `0` back to the
+/// usual menu on jambonz's routes.
+#[tokio::test]
+async fn a_volunteers_call_through_jambonz_is_answered_in_jambonzs_dialect() {
+    let d = desk(Arc::new(|_: &str| Pickup::NoAnswer)).await;
+    let gaston = d.add("Gaston", "0470 22 22 22", "4030").await;
+    d.app.errands_request(CALLER).await;
+    let (status, body) = d.api.post("/api/requests/1/assign", &d.cora, json!({ "volunteer": gaston })).await;
+    assert_eq!(status, 200, "{body}");
+    let jambonz = solidaire::simulate::Signer::Unsigned(solidaire::telephony::Dialect::Jambonz);
+    let call = d
+        .app
+        .call_through(jambonz.clone(), LINE, GASTON, &[Keys("1"), Step::Transfer(Transfer::Answered)])
+        .await;
+    assert!(call.heard("Mission 1 : Courses alimentaires, à 4020 Bressoux"), "{}", call.transcript());
+    let dial = call.exchanges.iter().find(|e| e.body.contains(r#""verb":"dial""#)).expect("put through");
+    let verbs: Vec<serde_json::Value> = serde_json::from_str(&dial.body).unwrap();
+    let verb = verbs.iter().find(|v| v["verb"] == "dial").unwrap();
+    assert_eq!((verb["callerId"].as_str(), verb["target"][0]["number"].as_str()), (Some(LINE), Some(CALLER)));
+    assert!(verb["actionHook"].as_str().unwrap().contains("/voice/jambonz/out/"), "{verb}");
+
+    let call = d.app.call_through(jambonz, LINE, GASTON, &[Keys("0"), HangUp]).await;
+    assert!(call.heard("bénévole") && call.heard("Bienvenue"), "{}", call.transcript());
+    assert!(
+        call.exchanges.iter().any(|e| e.url.ends_with("/voice/jambonz/incoming")),
+        "back to jambonz's menu"
+    );
+}
