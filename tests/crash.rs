@@ -169,17 +169,17 @@ async fn sigterm_finishes_the_requests_in_flight() {
     assert!(server.wait().unwrap().success(), "then the service stopped cleanly");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_logs_of_full_calls_hold_no_full_phone_number() {
-    let dir = tempfile::tempdir().unwrap();
+/// The service in development mode on a free port, its log at `level` written to a file
+/// in `dir`; returns it, a provider calling it, and the log's path.
+async fn serve_logging(dir: &std::path::Path, level: &str) -> (Child, Softphone, std::path::PathBuf) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let log = dir.path().join("service.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_solidaire"))
+    let log = dir.join("service.log");
+    let server = Command::new(env!("CARGO_BIN_EXE_solidaire"))
         .env_clear()
-        .env("SOLIDAIRE_LOG", "debug")
+        .env("SOLIDAIRE_LOG", level)
         .env("SOLIDAIRE_DEVELOPMENT", "true")
         .arg("--database")
-        .arg(dir.path().join("t.db"))
+        .arg(dir.join("t.db"))
         .arg("--flows")
         .arg(repo_flows())
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -189,6 +189,13 @@ async fn the_logs_of_full_calls_hold_no_full_phone_number() {
         .unwrap();
     let phone = Softphone::new(&format!("http://127.0.0.1:{port}"), None, None);
     wait_healthy(&phone).await;
+    (server, phone, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_of_full_calls_hold_no_full_phone_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, phone, log) = serve_logging(dir.path(), "debug").await;
     // A call with caller ID, and a withheld one typing another number.
     let mut a = Script::new(&errands("1", "2", None));
     assert!(phone.call("+32470123456", LINE, &mut a).await.unwrap().heard("enregistrée"));
@@ -222,23 +229,7 @@ async fn the_logs_of_full_calls_hold_no_full_phone_number() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_number_calling_again_and_again_is_reported_once() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let log = dir.path().join("service.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_solidaire"))
-        .env_clear()
-        .env("SOLIDAIRE_LOG", "warn")
-        .env("SOLIDAIRE_DEVELOPMENT", "true")
-        .arg("--database")
-        .arg(dir.path().join("t.db"))
-        .arg("--flows")
-        .arg(repo_flows())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let phone = Softphone::new(&format!("http://127.0.0.1:{port}"), None, None);
-    wait_healthy(&phone).await;
+    let (mut server, phone, log) = serve_logging(dir.path(), "warn").await;
     let flood = usize::try_from(solidaire::line::FLOOD_CALLS).unwrap();
     for n in 0..flood * 2 + 5 {
         phone.call("+32470123456", LINE, &mut Script::new(&[HangUp])).await.unwrap();
