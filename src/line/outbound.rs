@@ -439,7 +439,8 @@ fn desk_turn(conn: &Connection, flow: &Flow, call: &Outbound, req: &Request) -> 
 }
 
 /// Answers a volunteer's call to the line (`sid`, from `caller`) with their own menu when
-/// they have missions in hand; `None` for anyone else. The call itself is stored already.
+/// they have missions in hand, in the call's dialect with links from its base URL
+/// (`answer`); `None` for anyone else. The call itself is stored already.
 ///
 /// # Errors
 /// Any store failure.
