@@ -684,7 +684,26 @@ async fn simulate_as_a_volunteer_takes_an_offer_call_in_the_terminal() {
         .unwrap();
     assert_eq!(phone.as_deref(), Some("+32470555555"), "the account's click-to-call phone, in E.164");
     let token = cli(&["agents", "token", "cora"], "").trim().to_owned();
-    cli(&["volunteers", "add", "Nadia", "--phone", NADIA, "--postcode", "4020", "--helps", "groceries"], "");
+    // Free at any hour, said so: the command runs on the real clock, and a volunteer who
+    // gives no availability is rung only within the line's calling hours (08:00-20:00).
+    let any_hour = "mon 00:00-24:00; tue 00:00-24:00; wed 00:00-24:00; thu 00:00-24:00; \
+                    fri 00:00-24:00; sat 00:00-24:00; sun 00:00-24:00";
+    cli(
+        &[
+            "volunteers",
+            "add",
+            "Nadia",
+            "--phone",
+            NADIA,
+            "--postcode",
+            "4020",
+            "--helps",
+            "groceries",
+            "--availability",
+            any_hour,
+        ],
+        "",
+    );
 
     let provider = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
