@@ -57,10 +57,7 @@ async fn softphone_for(
     let signer = match target.provider.as_str() {
         "signalwire" => exposed(&settings.signalwire_signing_key).map(Signer::SignalWire),
         "telnyx" if here => {
-            use base64::Engine as _;
-            let public = crate::telephony::telnyx::public_key(&made_up);
-            let key = base64::engine::general_purpose::STANDARD.decode(public)?;
-            settings.telnyx_public_key = Some(key.as_slice().try_into()?);
+            settings.telnyx_public_key = Some(crate::telephony::telnyx::verifying_key(&made_up));
             Some(Signer::Telnyx(made_up))
         }
         "telnyx" => None,
@@ -74,11 +71,9 @@ async fn softphone_for(
         },
         _ => exposed(&settings.twilio_auth_token).map(Signer::Twilio),
     };
-    let dialect = match target.provider.as_str() {
-        "telnyx" => crate::telephony::Dialect::Telnyx,
-        "jambonz" => crate::telephony::Dialect::Jambonz,
-        _ => crate::telephony::Dialect::Twilio,
-    };
+    // SignalWire speaks Twilio's dialect.
+    let dialect =
+        crate::telephony::Dialect::from_name(&target.provider).unwrap_or(crate::telephony::Dialect::Twilio);
     let signer = signer.unwrap_or(Signer::Unsigned(dialect));
     let public = settings.public_url.clone();
     if let Some(url) = target.url {

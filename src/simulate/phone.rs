@@ -16,7 +16,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event as XmlEvent;
 use sha1::{Digest, Sha1};
 
-use crate::telephony::{Dialect, jambonz, signature, telnyx};
+use crate::telephony::{Dialect, jambonz, signature, telnyx, unix_now};
 
 /// The provider the simulated one plays, and how it signs its webhooks.
 #[derive(Debug, Clone)]
@@ -81,12 +81,6 @@ fn jambonz_body(params: &[(String, String)]) -> String {
         body.insert(key.to_owned(), value);
     }
     serde_json::Value::Object(body).to_string()
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
 }
 
 /// A verb of a TwiML document, as far as a caller can tell.

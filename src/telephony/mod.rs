@@ -11,4 +11,4 @@ pub mod twiml;
 mod webhook;
 
 pub use dialect::Dialect;
-pub use webhook::{Inbound, NotUtf8, Params, Unreadable, is_call_sid};
+pub use webhook::{Inbound, NotUtf8, Params, Unreadable, is_call_sid, unix_now};

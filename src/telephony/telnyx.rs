@@ -54,10 +54,16 @@ pub fn sign(seed: &[u8; 32], timestamp: i64, body: &[u8]) -> (String, String) {
     (STANDARD.encode(signature.to_bytes()), t)
 }
 
+/// The public key of the private key `seed`, as the setting holds it.
+#[must_use]
+pub fn verifying_key(seed: &[u8; 32]) -> [u8; 32] {
+    SigningKey::from_bytes(seed).verifying_key().to_bytes()
+}
+
 /// The public key of the private key `seed`, as Telnyx's portal shows it (base64).
 #[must_use]
 pub fn public_key(seed: &[u8; 32]) -> String {
-    STANDARD.encode(SigningKey::from_bytes(seed).verifying_key().to_bytes())
+    STANDARD.encode(verifying_key(seed))
 }
 
 #[cfg(test)]

@@ -1,6 +1,15 @@
 //! A webhook as the service reads it, whatever the provider: its form parameters
 //! ([`Params`]), and what the service uses of it ([`Inbound`]).
 
+/// The real time, Unix seconds: a signature's timestamp is the provider's clock, not the
+/// line's (Telnyx's and jambonz's signatures are refused 300 s away from it).
+#[must_use]
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// A webhook, read: what the service uses of it, whatever the dialect's names.
 #[derive(Debug, Clone, Default)]
 pub struct Inbound {

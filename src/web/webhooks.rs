@@ -25,7 +25,7 @@ use crate::flow::prompts;
 use crate::line::{self, Hook, outbound};
 use crate::phone::mask;
 use crate::store::calls::{self, StatusUpdate};
-use crate::telephony::{Dialect, Inbound, Params, Unreadable, jambonz, signature, telnyx, twiml};
+use crate::telephony::{Dialect, Inbound, Params, Unreadable, jambonz, signature, telnyx, twiml, unix_now};
 
 /// Largest webhook body accepted; the provider's are under 2 KiB.
 const MAX_BODY: usize = 64 * 1024;
@@ -167,14 +167,6 @@ impl<'a> Signing<'a> {
             Self::Jambonz(secret) => jambonz::is_valid(secret, given, body, now),
         }
     }
-}
-
-/// The real time, Unix seconds: a signature's timestamp is the provider's clock, not the
-/// line's.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Reads and checks a webhook (steps 1 to 3 of [`guard`]).
