@@ -159,11 +159,13 @@ impl Worker {
                 message: format!("line `{}` has no number to call from", call.line),
             }),
             Some(from) => {
+                // Answered in the dialect of the provider that places it.
+                let out = format!("{}{}/out/{}", self.base, self.api.dialect().prefix(), call.id);
                 let order = Order {
                     to: call.to.clone(),
                     from,
-                    url: format!("{}/voice/out/{}/answer", self.base, call.id),
-                    status_callback: format!("{}/voice/out/{}/status", self.base, call.id),
+                    url: format!("{out}/answer"),
+                    status_callback: format!("{out}/status"),
                     timeout: RING_SECONDS,
                     // A volunteer's voicemail must not take a mission; an agent presses 1.
                     machine_detection: call.purpose == Purpose::Offer,
@@ -177,8 +179,8 @@ impl Worker {
         let written = match result {
             Ok(sid) => {
                 self.counters.placed.fetch_add(1, Relaxed);
-                tracing::info!(placed = id, to = %to, sid = %sid, "call placed");
-                self.ops.store().write(move |c| outbound::placed(c, id, &sid, now)).await
+                tracing::info!(placed = id, to = %to, sid = sid.as_deref().unwrap_or("given later"), "call placed");
+                self.ops.store().write(move |c| outbound::placed(c, id, sid.as_deref(), now)).await
             }
             Err(Refusal::Retry(why)) if call.attempts < MAX_ATTEMPTS => {
                 self.counters.retried.fetch_add(1, Relaxed);

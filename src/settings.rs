@@ -43,6 +43,21 @@ pub struct Settings {
     pub twilio_account_sid: Option<String>,
     /// The provider's REST API address (Twilio's own by default; a mock in tests).
     pub twilio_api_url: String,
+    /// A Telnyx API key: the service places its calls through Telnyx's TeXML API.
+    pub telnyx_api_key: Option<Secret>,
+    /// The Telnyx account the calls are placed for (`account_sid` in the TeXML API).
+    pub telnyx_account_sid: Option<String>,
+    /// The TeXML application the placed calls belong to (its id, `ApplicationSid`).
+    pub telnyx_application_sid: Option<String>,
+    /// Telnyx's API address (its own by default; a mock in tests).
+    pub telnyx_api_url: String,
+    /// A jambonz API key: the service places its calls through the jambonz server.
+    pub jambonz_api_key: Option<Secret>,
+    /// The jambonz account the calls are placed for.
+    pub jambonz_account_sid: Option<String>,
+    /// The jambonz server's REST API (`https://jambonz.example.org/v1`): self-hosted, so
+    /// it has no default.
+    pub jambonz_api_url: Option<String>,
     /// Log filter (`info`, `solidaire=debug`).
     pub log: String,
     /// How long a claim on a callback request lasts, minutes.
@@ -79,6 +94,13 @@ impl Default for Settings {
             development: false,
             twilio_account_sid: None,
             twilio_api_url: TWILIO_API.to_owned(),
+            telnyx_api_key: None,
+            telnyx_account_sid: None,
+            telnyx_application_sid: None,
+            telnyx_api_url: TELNYX_API.to_owned(),
+            jambonz_api_key: None,
+            jambonz_account_sid: None,
+            jambonz_api_url: None,
             log: "info".to_owned(),
             lease_minutes: 15,
             session_idle_minutes: 30,
@@ -155,6 +177,13 @@ struct Layer {
     development: Option<bool>,
     twilio_account_sid: Option<String>,
     twilio_api_url: Option<String>,
+    telnyx_api_key: Option<String>,
+    telnyx_account_sid: Option<String>,
+    telnyx_application_sid: Option<String>,
+    telnyx_api_url: Option<String>,
+    jambonz_api_key: Option<String>,
+    jambonz_account_sid: Option<String>,
+    jambonz_api_url: Option<String>,
     log: Option<String>,
     lease_minutes: Option<u32>,
     session_idle_minutes: Option<u32>,
@@ -178,6 +207,13 @@ const ENV_KEYS: &[&str] = &[
     "development",
     "twilio_account_sid",
     "twilio_api_url",
+    "telnyx_api_key",
+    "telnyx_account_sid",
+    "telnyx_application_sid",
+    "telnyx_api_url",
+    "jambonz_api_key",
+    "jambonz_account_sid",
+    "jambonz_api_url",
     "log",
     "lease_minutes",
     "session_idle_minutes",
@@ -203,6 +239,9 @@ fn telnyx_key(given: &str) -> Result<[u8; 32], String> {
 
 /// Twilio's own API address, the default of `twilio_api_url`.
 pub const TWILIO_API: &str = "https://api.twilio.com";
+
+/// Telnyx's own API address, the default of `telnyx_api_url`.
+pub const TELNYX_API: &str = "https://api.telnyx.com";
 
 /// The default configuration file, read when it exists and `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "solidaire.toml";
@@ -249,6 +288,13 @@ impl Settings {
                 }
                 "twilio_account_sid" => env_layer.twilio_account_sid = value,
                 "twilio_api_url" => env_layer.twilio_api_url = value,
+                "telnyx_api_key" => env_layer.telnyx_api_key = value,
+                "telnyx_account_sid" => env_layer.telnyx_account_sid = value,
+                "telnyx_application_sid" => env_layer.telnyx_application_sid = value,
+                "telnyx_api_url" => env_layer.telnyx_api_url = value,
+                "jambonz_api_key" => env_layer.jambonz_api_key = value,
+                "jambonz_account_sid" => env_layer.jambonz_account_sid = value,
+                "jambonz_api_url" => env_layer.jambonz_api_url = value,
                 "log" => env_layer.log = value,
                 "checkpoints" => env_layer.checkpoints = value,
                 "lease_minutes"
@@ -319,23 +365,83 @@ impl Settings {
                 });
             }
         }
-        if settings.twilio_account_sid.is_some() {
-            let missing = if settings.twilio_auth_token.is_none() {
-                Some(("twilio_auth_token", "the provider's REST API authenticates with it"))
-            } else if settings.public_url.is_none() {
-                Some(("public_url", "the calls the service places fetch their answers from it"))
-            } else {
-                None
-            };
-            if let Some((key, why)) = missing {
-                return Err(SettingsError {
-                    key: key.to_owned(),
-                    origin: "the settings".to_owned(),
-                    message: format!("must be set when twilio_account_sid is: {why}"),
-                });
-            }
-        }
+        settings.check_calling_out()?;
         Ok(settings)
+    }
+
+    /// The service places its calls through one provider, with everything that
+    /// provider's API and the placed calls' webhooks need.
+    fn check_calling_out(&self) -> Result<(), SettingsError> {
+        let refuse = |key: &str, message: String| SettingsError {
+            key: key.to_owned(),
+            origin: "the settings".to_owned(),
+            message,
+        };
+        let by = [
+            ("twilio_account_sid", self.twilio_account_sid.is_some()),
+            ("telnyx_api_key", self.telnyx_api_key.is_some()),
+            ("jambonz_api_key", self.jambonz_api_key.is_some()),
+        ];
+        let mut chosen = by.iter().filter(|(_, set)| *set).map(|(key, _)| *key);
+        let Some(key) = chosen.next() else { return Ok(()) };
+        if let Some(other) = chosen.next() {
+            return Err(refuse(
+                other,
+                format!(
+                    "the service places its calls through one provider, and {key} is set too: remove one"
+                ),
+            ));
+        }
+        let needs: &[(&str, bool, &str)] = match key {
+            "twilio_account_sid" => &[(
+                "twilio_auth_token",
+                self.twilio_auth_token.is_some(),
+                "the provider's REST API authenticates with it",
+            )],
+            "telnyx_api_key" => &[
+                (
+                    "telnyx_account_sid",
+                    self.telnyx_account_sid.is_some(),
+                    "the TeXML API places calls for an account",
+                ),
+                (
+                    "telnyx_application_sid",
+                    self.telnyx_application_sid.is_some(),
+                    "the calls placed belong to a TeXML application",
+                ),
+                (
+                    "telnyx_public_key",
+                    self.telnyx_public_key.is_some() || self.development,
+                    "the placed calls' webhooks are signed with it (or declare development)",
+                ),
+            ],
+            _ => &[
+                (
+                    "jambonz_account_sid",
+                    self.jambonz_account_sid.is_some(),
+                    "the API places calls for an account",
+                ),
+                (
+                    "jambonz_api_url",
+                    self.jambonz_api_url.is_some(),
+                    "jambonz is self-hosted: its address has no default",
+                ),
+                (
+                    "jambonz_webhook_secret",
+                    self.jambonz_webhook_secret.is_some() || self.development,
+                    "the placed calls' webhooks are signed with it (or declare development)",
+                ),
+            ],
+        };
+        let public = (
+            "public_url",
+            self.public_url.is_some(),
+            "the calls the service places fetch their answers from it",
+        );
+        match needs.iter().chain([&public]).find(|(_, set, _)| !set) {
+            Some((missing, _, why)) => Err(refuse(missing, format!("must be set when {key} is: {why}"))),
+            None => Ok(()),
+        }
     }
 
     fn apply(&mut self, layer: Layer, name: &dyn Fn(&str) -> (String, String)) -> Result<(), SettingsError> {
@@ -412,6 +518,33 @@ impl Settings {
         }
         if let Some(url) = layer.twilio_api_url {
             self.twilio_api_url = check_public_url(&url).map_err(|m| error("twilio_api_url", m))?;
+        }
+        if let Some(url) = layer.telnyx_api_url {
+            self.telnyx_api_url = check_public_url(&url).map_err(|m| error("telnyx_api_url", m))?;
+        }
+        if let Some(url) = layer.jambonz_api_url {
+            self.jambonz_api_url = Some(check_public_url(&url).map_err(|m| error("jambonz_api_url", m))?);
+        }
+        for (key, value, target) in [
+            ("telnyx_api_key", layer.telnyx_api_key, &mut self.telnyx_api_key),
+            ("jambonz_api_key", layer.jambonz_api_key, &mut self.jambonz_api_key),
+        ] {
+            if let Some(value) = value {
+                *target = Some(Secret::new(not_blank(key, &value).map_err(|m| error(key, m))?));
+            }
+        }
+        for (key, value, target) in [
+            ("telnyx_account_sid", layer.telnyx_account_sid, &mut self.telnyx_account_sid),
+            ("telnyx_application_sid", layer.telnyx_application_sid, &mut self.telnyx_application_sid),
+            ("jambonz_account_sid", layer.jambonz_account_sid, &mut self.jambonz_account_sid),
+        ] {
+            if let Some(value) = value {
+                let id = not_blank(key, &value).map_err(|m| error(key, m))?;
+                if id.contains(['/', '?', '#', ' ']) {
+                    return Err(error(key, format!("`{id}` is not an id (it goes in the API's URLs)")));
+                }
+                *target = Some(id);
+            }
         }
         for (key, value, target) in [
             ("lease_minutes", layer.lease_minutes, &mut self.lease_minutes),
@@ -510,6 +643,15 @@ fn read_config(path: Option<&Path>) -> Result<(Layer, String), SettingsError> {
         }
     })?;
     Ok((layer, origin))
+}
+
+/// A value that must say something: trimmed, or why it cannot be used.
+fn not_blank(key: &str, value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(format!("is empty: remove {key}, or give its value"));
+    }
+    Ok(value.to_owned())
 }
 
 fn check_public_url(url: &str) -> Result<String, String> {

@@ -506,6 +506,9 @@ pub fn status(
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     if !crate::telephony::twiml::is_final_status(call_status) {
+        // A provider that did not name the call when it took it names it now (Telnyx's
+        // `initiated`), so that it can be cancelled while it rings.
+        outbound::learn_sid(conn, id, sid)?;
         return Ok(false);
     }
     match outbound::get(conn, id)? {

@@ -10,4 +10,4 @@ mod phone;
 mod provider;
 
 pub use phone::*;
-pub use provider::{Phones, Pickup, Placed, Provider};
+pub use provider::{Phones, Pickup, Placed, Provider, Through};

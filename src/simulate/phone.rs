@@ -314,6 +314,12 @@ impl Softphone {
         self.signer.dialect()
     }
 
+    /// A fresh call id, in its provider's shape.
+    #[must_use]
+    pub fn new_sid(&self) -> String {
+        self.signer.call_sid()
+    }
+
     /// Posts a signed webhook to `url` (a public URL or a path): `params` (named as
     /// Twilio names them) as a form, or as jambonz's JSON.
     ///

@@ -288,11 +288,11 @@ pub fn claim_due(conn: &Connection, now: DateTime<Utc>, limit: u32) -> Result<Ve
     Ok(claimed)
 }
 
-/// The provider took call `id` and named it `sid`.
+/// The provider took call `id`, and named it `sid` when its answer did.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn placed(conn: &Connection, id: i64, sid: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn placed(conn: &Connection, id: i64, sid: Option<&str>, at: DateTime<Utc>) -> Result<(), StoreError> {
     conn.prepare_cached(
         // Its first webhook may have come before this: the state it gave is kept.
         "UPDATE outbound_calls SET state = CASE WHEN state = 'sending' THEN 'placed' ELSE state END,

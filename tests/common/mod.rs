@@ -84,6 +84,10 @@ pub struct Options {
     pub telnyx_key: Option<String>,
     /// The jambonz application's webhook secret.
     pub jambonz_secret: Option<String>,
+    /// Calling out through Telnyx's TeXML API or jambonz's instead of Twilio's: the
+    /// simulated provider's address (the keys are [`API_KEY`], [`PROVIDER_ACCOUNT`] and
+    /// [`TEXML_APPLICATION`]).
+    pub calling_through: Option<(solidaire::simulate::Through, String)>,
     /// Declared development mode: a provider without its secret has its webhooks
     /// accepted unsigned (true by default in tests, most of which post unsigned).
     pub development: bool,
@@ -105,6 +109,7 @@ impl Default for Options {
             signalwire_key: None,
             telnyx_key: None,
             jambonz_secret: None,
+            calling_through: None,
             development: true,
         }
     }
@@ -139,6 +144,21 @@ pub async fn spawn_app(options: Options) -> TestApp {
             .map_or_else(|| Settings::default().twilio_api_url, |(_, url)| url.clone()),
         ..Settings::default()
     };
+    let mut settings = settings;
+    match &options.calling_through {
+        Some((solidaire::simulate::Through::Telnyx, url)) => {
+            settings.telnyx_api_key = Some(Secret::new(API_KEY));
+            settings.telnyx_account_sid = Some(PROVIDER_ACCOUNT.to_owned());
+            settings.telnyx_application_sid = Some(TEXML_APPLICATION.to_owned());
+            settings.telnyx_api_url.clone_from(url);
+        }
+        Some((solidaire::simulate::Through::Jambonz, url)) => {
+            settings.jambonz_api_key = Some(Secret::new(API_KEY));
+            settings.jambonz_account_sid = Some(PROVIDER_ACCOUNT.to_owned());
+            settings.jambonz_api_url = Some(format!("{url}/v1"));
+        }
+        Some((solidaire::simulate::Through::Twilio, _)) | None => {}
+    }
     let clock = ManualClock::new(options.at);
     let app = Application::build(settings, Arc::new(clock.clone())).await.expect("the app builds");
     let server = format!("http://127.0.0.1:{}", app.port());
@@ -249,6 +269,50 @@ pub async fn calling_app(options: Options, phones: solidaire::simulate::Phones) 
     })
     .await;
     provider.attach(app.phone(), phones);
+    (app, provider)
+}
+
+/// The API key of the tests placing calls through Telnyx or jambonz.
+pub const API_KEY: &str = "KEY0197-test-api-key";
+/// Their account at that provider.
+pub const PROVIDER_ACCOUNT: &str = "4e3b0c5a-9f3e-4d61-8c84-3f2b7d1a6e90";
+/// The TeXML application the calls placed through Telnyx belong to.
+pub const TEXML_APPLICATION: &str = "1494404757140276705";
+/// The Telnyx private key (seed) signing the webhooks of the calls placed through it.
+pub const TELNYX_SEED: [u8; 32] = [7; 32];
+/// The jambonz application's webhook secret, for the calls placed through it.
+pub const JAMBONZ_WEBHOOK_SECRET: &str = "wh_secret_of_the_placed_calls";
+
+/// Like [`calling_app`], the calls placed through `through`'s API, and their webhooks
+/// signed and worded as that provider does.
+pub async fn calling_app_through(
+    through: solidaire::simulate::Through,
+    options: Options,
+    phones: solidaire::simulate::Phones,
+) -> (TestApp, Provider) {
+    use solidaire::simulate::{Signer, Through};
+    if through == Through::Twilio {
+        return calling_app(options, phones).await;
+    }
+    let provider = Provider::start(PROVIDER_ACCOUNT, API_KEY).await.unwrap();
+    let (signer, options) = match through {
+        Through::Telnyx => (
+            Signer::Telnyx(TELNYX_SEED),
+            Options { telnyx_key: Some(solidaire::telephony::telnyx::public_key(&TELNYX_SEED)), ..options },
+        ),
+        _ => (
+            Signer::Jambonz(JAMBONZ_WEBHOOK_SECRET.to_owned()),
+            Options { jambonz_secret: Some(JAMBONZ_WEBHOOK_SECRET.to_owned()), ..options },
+        ),
+    };
+    let app = spawn_app(Options {
+        token: Some(AUTH_TOKEN.to_owned()),
+        calling_through: Some((through, provider.url.clone())),
+        development: false,
+        ..options
+    })
+    .await;
+    provider.attach(Softphone::speaking(&app.server, app.public.as_deref(), signer), phones);
     (app, provider)
 }
 
