@@ -782,6 +782,62 @@ mod tests {
     }
 
     #[test]
+    fn calls_are_placed_through_one_provider_with_what_its_api_needs() {
+        let public = ("SOLIDAIRE_PUBLIC_URL", "https://line.example.org");
+        let telnyx = [
+            ("SOLIDAIRE_TELNYX_API_KEY", "KEY0123"),
+            ("SOLIDAIRE_TELNYX_ACCOUNT_SID", "4e3b0c5a-9f3e-4d61-8c84-3f2b7d1a6e90"),
+            ("SOLIDAIRE_TELNYX_APPLICATION_SID", "1494404757140276705"),
+            ("SOLIDAIRE_TELNYX_PUBLIC_KEY", "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="),
+            public,
+        ];
+        let s = Settings::load(&Flags::default(), &env(&telnyx)).unwrap();
+        let api = crate::telephony::rest::Api::from_settings(&s).unwrap().expect("calling out is on");
+        assert_eq!(api.dialect(), crate::telephony::Dialect::Telnyx);
+        assert_eq!(
+            api.calls_url(),
+            "https://api.telnyx.com/v2/texml/Accounts/4e3b0c5a-9f3e-4d61-8c84-3f2b7d1a6e90/Calls"
+        );
+        for (left_out, key) in [(2, "telnyx_application_sid"), (3, "telnyx_public_key"), (4, "public_url")] {
+            let given: Vec<_> =
+                telnyx.iter().enumerate().filter(|(i, _)| *i != left_out).map(|(_, kv)| *kv).collect();
+            let e = Settings::load(&Flags::default(), &env(&given)).unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+        }
+        let e =
+            Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_TELNYX_ACCOUNT_SID", "a/b")])).unwrap_err();
+        assert_eq!(e.key, "SOLIDAIRE_TELNYX_ACCOUNT_SID", "{e}");
+
+        let jambonz = [
+            ("SOLIDAIRE_JAMBONZ_API_KEY", "0c6a-key"),
+            ("SOLIDAIRE_JAMBONZ_ACCOUNT_SID", "9351f46a-678c-43f5-b8a6-d4eb58d131af"),
+            ("SOLIDAIRE_JAMBONZ_WEBHOOK_SECRET", "wh_secret"),
+            public,
+        ];
+        let e = Settings::load(&Flags::default(), &env(&jambonz)).unwrap_err();
+        assert_eq!(e.key, "jambonz_api_url", "self-hosted: no default: {e}");
+        let mut with_url = jambonz.to_vec();
+        with_url.push(("SOLIDAIRE_JAMBONZ_API_URL", "https://jambonz.example.org/v1/"));
+        let s = Settings::load(&Flags::default(), &env(&with_url)).unwrap();
+        let api = crate::telephony::rest::Api::from_settings(&s).unwrap().expect("calling out is on");
+        assert_eq!(
+            api.calls_url(),
+            "https://jambonz.example.org/v1/Accounts/9351f46a-678c-43f5-b8a6-d4eb58d131af/Calls"
+        );
+
+        let mut both = with_url.clone();
+        both.extend([
+            ("SOLIDAIRE_TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("SOLIDAIRE_TWILIO_AUTH_TOKEN", "abc"),
+        ]);
+        let e = Settings::load(&Flags::default(), &env(&both)).unwrap_err();
+        assert_eq!(e.key, "jambonz_api_key", "{e}");
+        assert!(e.message.contains("one provider") && e.message.contains("twilio_account_sid"), "{e}");
+        let e = Settings::load(&Flags::default(), &env(&[("SOLIDAIRE_JAMBONZ_API_KEY", " ")])).unwrap_err();
+        assert_eq!(e.key, "SOLIDAIRE_JAMBONZ_API_KEY", "{e}");
+    }
+
+    #[test]
     fn the_example_settings_file_is_valid() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/solidaire.toml");
         let flags = Flags { config: Some(path), ..Flags::default() };

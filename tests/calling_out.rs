@@ -653,9 +653,16 @@ async fn the_console_calls_through_the_line_for_the_agent_and_offers_a_mission_b
     eventually("Nadia rung", || d.placed_to(NADIA).len() == 1).await;
 }
 
-/// `solidaire simulate --as volunteer`: the terminal is the phone the line rings.
+/// `solidaire simulate --as volunteer`: the terminal is the phone the line rings, the
+/// call placed through each provider's simulated API.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulate_as_a_volunteer_takes_an_offer_call_in_the_terminal() {
+    for provider in ["twilio", "telnyx", "jambonz"] {
+        take_an_offer_in_the_terminal(provider).await;
+    }
+}
+
+async fn take_an_offer_in_the_terminal(provider: &str) {
     use std::io::{BufRead as _, Write as _};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("solidaire.db");
@@ -705,7 +712,7 @@ async fn simulate_as_a_volunteer_takes_an_offer_call_in_the_terminal() {
         "",
     );
 
-    let provider = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let api = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_solidaire"))
         .env_clear()
         .arg("--database")
@@ -713,7 +720,7 @@ async fn simulate_as_a_volunteer_takes_an_offer_call_in_the_terminal() {
         .arg("--flows")
         .arg(repo_flows())
         .env("SOLIDAIRE_SOUNDS", dir.path().join("sounds"))
-        .args(["simulate", "--as", "volunteer", "--api", &provider.to_string()])
+        .args(["simulate", "--as", "volunteer", "--provider", provider, "--api", &api.to_string()])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -738,6 +745,7 @@ async fn simulate_as_a_volunteer_takes_an_offer_call_in_the_terminal() {
         panic!("`{needle}` never printed:\n{seen}");
     };
     let started = wait_for("Service at ");
+    assert!(started.contains(&format!("placing its calls through {provider}'s API")), "{started}");
     let server = started.split("Service at ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
 
     // A resident's errand, made a mission offered by phone, through the service's API.
@@ -772,7 +780,18 @@ async fn simulate_as_a_volunteer_takes_an_offer_call_in_the_terminal() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert!(accepted, "the offer accepted from the terminal");
+    assert!(accepted, "{provider}: the offer accepted from the terminal");
+    // The call id is the provider's own shape (Telnyx's learned from its first webhook).
+    let sid: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT sid FROM outbound_calls", [], |r| r.get(0))
+        .unwrap();
+    let shape = match provider {
+        "twilio" => sid.starts_with("CA"),
+        "telnyx" => sid.starts_with("v3:"),
+        _ => sid.split('-').count() == 5,
+    };
+    assert!(shape, "{provider}: {sid}");
 }
 
 #[tokio::test]

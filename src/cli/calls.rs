@@ -33,6 +33,9 @@ pub(super) struct Target {
     pub provider: String,
 }
 
+/// The account of a simulated Telnyx or jambonz API.
+const SIMULATED_ACCOUNT: &str = "00000000-0000-4000-8000-000000000000";
+
 /// A secret made up for a service started here (a simulated provider's key).
 fn made_up_secret() -> [u8; 32] {
     use sha2::Digest as _;
@@ -117,45 +120,111 @@ pub(super) async fn simulate(
     Ok(())
 }
 
-/// `simulate --as volunteer`: the simulated provider's REST API on `provider`, each call
-/// the service places ringing this terminal. Without `url`, a service is started here,
-/// placing its calls through it; with one, that service must be started with
-/// `SOLIDAIRE_TWILIO_API_URL` pointing here (the command says how).
+/// `simulate --as volunteer`: the simulated provider's REST API on `addr`, each call the
+/// service places ringing this terminal, placed through `provider`'s API (Twilio's for
+/// `twilio` and `signalwire`, Telnyx's TeXML, jambonz's) and answered in its dialect.
+/// Without `url`, a service is started here, placing its calls through it; with one, that
+/// service must be started with the settings the command prints.
 pub(super) async fn be_rung(
     mut settings: Settings,
     url: Option<String>,
-    provider: std::net::SocketAddr,
+    addr: std::net::SocketAddr,
+    provider: &str,
 ) -> anyhow::Result<()> {
-    let account = settings.twilio_account_sid.clone().unwrap_or_else(|| format!("AC{}", "0".repeat(32)));
-    let token = settings
-        .twilio_auth_token
-        .as_ref()
-        .map_or_else(|| "simulated-token".to_owned(), |t| t.expose().to_owned());
-    let api = crate::simulate::Provider::start_on(provider, &account, &token).await?;
+    use crate::settings::Secret;
+    use crate::telephony::Dialect;
+    let dialect = Dialect::from_name(provider).unwrap_or(Dialect::Twilio);
+    let account = match dialect {
+        Dialect::Twilio => {
+            settings.twilio_account_sid.clone().unwrap_or_else(|| format!("AC{}", "0".repeat(32)))
+        }
+        Dialect::Telnyx => {
+            settings.telnyx_account_sid.clone().unwrap_or_else(|| SIMULATED_ACCOUNT.to_owned())
+        }
+        Dialect::Jambonz => {
+            settings.jambonz_account_sid.clone().unwrap_or_else(|| SIMULATED_ACCOUNT.to_owned())
+        }
+    };
+    let exposed = |secret: &Option<Secret>, or: &str| {
+        secret.as_ref().map_or_else(|| or.to_owned(), |s| s.expose().to_owned())
+    };
+    // Twilio's auth token signs the calls to the line too; the others' API key is its own.
+    let token = exposed(&settings.twilio_auth_token, "simulated-token");
+    let key = match dialect {
+        Dialect::Twilio => token.clone(),
+        Dialect::Telnyx => exposed(&settings.telnyx_api_key, "simulated-api-key"),
+        Dialect::Jambonz => exposed(&settings.jambonz_api_key, "simulated-api-key"),
+    };
+    let api = crate::simulate::Provider::start_on(addr, &account, &key).await?;
     let sounds = settings.sounds.clone();
     let (phone, server) = if let Some(url) = url {
         println!("Simulated provider at {}. Start the service with:", api.url);
-        println!(
-            "  SOLIDAIRE_TWILIO_API_URL={} SOLIDAIRE_TWILIO_ACCOUNT_SID={account} SOLIDAIRE_TWILIO_AUTH_TOKEN=<its token> SOLIDAIRE_PUBLIC_URL=<its URL>",
-            api.url
-        );
-        (Softphone::new(&url, settings.public_url.as_deref(), Some(&token)), None)
+        let needs = match dialect {
+            Dialect::Twilio => format!(
+                "SOLIDAIRE_TWILIO_API_URL={} SOLIDAIRE_TWILIO_ACCOUNT_SID={account} SOLIDAIRE_TWILIO_AUTH_TOKEN=<its token>",
+                api.url
+            ),
+            Dialect::Telnyx => format!(
+                "SOLIDAIRE_TELNYX_API_URL={} SOLIDAIRE_TELNYX_ACCOUNT_SID={account} SOLIDAIRE_TELNYX_API_KEY={key} SOLIDAIRE_TELNYX_APPLICATION_SID=simulated SOLIDAIRE_DEVELOPMENT=true",
+                api.url
+            ),
+            Dialect::Jambonz => format!(
+                "SOLIDAIRE_JAMBONZ_API_URL={}/v1 SOLIDAIRE_JAMBONZ_ACCOUNT_SID={account} SOLIDAIRE_JAMBONZ_API_KEY={key} SOLIDAIRE_JAMBONZ_WEBHOOK_SECRET=<its secret>",
+                api.url
+            ),
+        };
+        println!("  {needs} SOLIDAIRE_PUBLIC_URL=<its URL>");
+        // Telnyx signs with a private key no setting holds: its webhooks go unsigned.
+        let signer = match dialect {
+            Dialect::Twilio => Signer::Twilio(token),
+            Dialect::Telnyx => Signer::Unsigned(Dialect::Telnyx),
+            Dialect::Jambonz => settings
+                .jambonz_webhook_secret
+                .as_ref()
+                .map_or(Signer::Unsigned(Dialect::Jambonz), |s| Signer::Jambonz(s.expose().to_owned())),
+        };
+        (Softphone::speaking(&url, settings.public_url.as_deref(), signer), None)
     } else {
         // The service's links must reach it: its public URL is the local address.
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let local = format!("http://127.0.0.1:{port}");
         settings.public_url = Some(local.clone());
-        settings.twilio_account_sid = Some(account.clone());
-        settings.twilio_auth_token = Some(crate::settings::Secret::new(token.clone()));
-        settings.twilio_api_url.clone_from(&api.url);
+        settings.twilio_auth_token = Some(Secret::new(token.clone()));
+        let made_up = made_up_secret();
+        let signer = match dialect {
+            Dialect::Twilio => {
+                settings.twilio_account_sid = Some(account.clone());
+                settings.twilio_api_url.clone_from(&api.url);
+                Signer::Twilio(token)
+            }
+            Dialect::Telnyx => {
+                settings.telnyx_api_key = Some(Secret::new(key));
+                settings.telnyx_account_sid = Some(account.clone());
+                settings.telnyx_application_sid = Some("simulated".to_owned());
+                settings.telnyx_api_url.clone_from(&api.url);
+                settings.telnyx_public_key = Some(crate::telephony::telnyx::verifying_key(&made_up));
+                Signer::Telnyx(made_up)
+            }
+            Dialect::Jambonz => {
+                let secret = crate::auth::hex(&made_up);
+                settings.jambonz_api_key = Some(Secret::new(key));
+                settings.jambonz_account_sid = Some(account.clone());
+                settings.jambonz_api_url = Some(format!("{}/v1", api.url));
+                settings.jambonz_webhook_secret = Some(Secret::new(secret.clone()));
+                Signer::Jambonz(secret)
+            }
+        };
         let app = Application::build(settings, Arc::new(SystemClock)).await?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
-        println!("Service at {local} (console at {local}/console), placing its calls through {}.", api.url);
-        (Softphone::new(&local, Some(&local), Some(&token)), Some(InProcess { stop, server }))
+        println!(
+            "Service at {local} (console at {local}/console), placing its calls through {provider}'s API at {}.",
+            api.url
+        );
+        (Softphone::speaking(&local, Some(&local), signer), Some(InProcess { stop, server }))
     };
     println!("Waiting for the line to ring you; Ctrl-C to stop.");
     api.attach(

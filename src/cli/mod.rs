@@ -139,10 +139,11 @@ enum Command {
         #[arg(long = "as", value_name = "WHO", default_value = "caller", value_parser = ["caller", "volunteer", "agent"])]
         who: String,
         /// With `--as volunteer`: where the simulated provider's REST API listens (the
-        /// service's `twilio_api_url`).
+        /// service's `twilio_api_url`, `telnyx_api_url` or `jambonz_api_url`).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8089")]
         api: std::net::SocketAddr,
-        /// The provider the call comes through, in its own dialect and signature.
+        /// The provider the call comes through, in its own dialect and signature (with
+        /// `--as volunteer`: the provider whose REST API places the calls).
         #[arg(long, default_value = "twilio", value_parser = PROVIDERS)]
         provider: String,
     },
@@ -236,7 +237,7 @@ pub fn main() -> ExitCode {
             if who == "caller" {
                 runtime.block_on(calls::simulate(settings, &line, &from, calls::Target { url, provider }))
             } else {
-                runtime.block_on(calls::be_rung(settings, url, api))
+                runtime.block_on(calls::be_rung(settings, url, api, &provider))
             }
         }
         Command::Agents { command } => runtime.block_on(admin::manage_agents(&settings, command)),
