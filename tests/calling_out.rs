@@ -782,16 +782,16 @@ async fn take_an_offer_in_the_terminal(provider: &str) {
     let _ = child.wait();
     assert!(accepted, "{provider}: the offer accepted from the terminal");
     // The call id is the provider's own shape (Telnyx's learned from its first webhook).
-    let sid: String = rusqlite::Connection::open(&db)
+    let call_id: String = rusqlite::Connection::open(&db)
         .unwrap()
         .query_row("SELECT sid FROM outbound_calls", [], |r| r.get(0))
         .unwrap();
     let shape = match provider {
-        "twilio" => sid.starts_with("CA"),
-        "telnyx" => sid.starts_with("v3:"),
-        _ => sid.split('-').count() == 5,
+        "twilio" => call_id.starts_with("CA"),
+        "telnyx" => call_id.starts_with("v3:"),
+        _ => call_id.split('-').count() == 5,
     };
-    assert!(shape, "{provider}: {sid}");
+    assert!(shape, "{provider}: {call_id}");
 }
 
 #[tokio::test]

@@ -271,8 +271,8 @@ type OnAccount = axum::extract::Path<String>;
 type OnCall = axum::extract::Path<(String, String)>;
 
 async fn place_twilio(state: Rest, account: OnAccount, headers: HeaderMap, body: String) -> Response {
-    let form = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-    place(Through::Twilio, state, account, &headers, form, &["To", "From", "Url"])
+    let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    place(Through::Twilio, state, account, &headers, &form, &["To", "From", "Url"])
 }
 
 async fn place_telnyx(state: Rest, account: OnAccount, headers: HeaderMap, body: String) -> Response {
@@ -281,7 +281,7 @@ async fn place_telnyx(state: Rest, account: OnAccount, headers: HeaderMap, body:
     };
     let mut form = Vec::new();
     flatten("", &json, &mut form);
-    place(Through::Telnyx, state, account, &headers, form, &["ApplicationSid", "To", "From"])
+    place(Through::Telnyx, state, account, &headers, &form, &["ApplicationSid", "To", "From"])
 }
 
 async fn place_jambonz(state: Rest, account: OnAccount, headers: HeaderMap, body: String) -> Response {
@@ -291,7 +291,7 @@ async fn place_jambonz(state: Rest, account: OnAccount, headers: HeaderMap, body
     let mut form = Vec::new();
     flatten("", &json, &mut form);
     let required = ["from", "to.type", "to.number", "call_hook.url", "call_status_hook.url"];
-    place(Through::Jambonz, state, account, &headers, form, &required)
+    place(Through::Jambonz, state, account, &headers, &form, &required)
 }
 
 /// A call asked for through `through`'s API: checked as that API checks it, answered,
@@ -301,7 +301,7 @@ fn place(
     axum::extract::State(state): Rest,
     axum::extract::Path(account): OnAccount,
     headers: &HeaderMap,
-    form: Vec<(String, String)>,
+    form: &[(String, String)],
     required: &[&str],
 ) -> Response {
     if !state.authorises(through, &account, headers) {
@@ -329,7 +329,13 @@ fn place(
     let sid = phone.new_sid();
     let index = {
         let Ok(mut placed) = state.placed.lock() else { return error(through, 500, 0, "poisoned") };
-        placed.push(Placed { sid: sid.clone(), through, form: form.clone(), record: None, cancelled: false });
+        placed.push(Placed {
+            sid: sid.clone(),
+            through,
+            form: form.to_vec(),
+            record: None,
+            cancelled: false,
+        });
         placed.len() - 1
     };
     let ring = Ring {
