@@ -100,6 +100,53 @@ pub async fn purge(
     Ok(purged)
 }
 
+/// Keeps the call figures of every settled day, for each line and for every line
+/// together, a week at a time (each week a short write), so that statistics over long
+/// ranges read them instead of every call.
+///
+/// # Errors
+/// Store errors.
+pub async fn settle_statistics(
+    store: &Store,
+    flows: &Flows,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, StoreError> {
+    let default_tz = flows.default_line().schedule.timezone();
+    let scopes =
+        flows.iter().map(|f| (Some(f.id.clone()), f.schedule.timezone())).chain([(None, default_tz)]);
+    let mut settled = 0;
+    for (line, tz) in scopes {
+        let today = now.with_timezone(&tz).date_naive();
+        loop {
+            let scope = line.clone();
+            let n = store.write(move |c| crate::stats::settle(c, scope.as_deref(), tz, today, 7)).await?;
+            if n == 0 {
+                break;
+            }
+            settled += n;
+            // Room for the webhooks between two weeks.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    Ok(settled)
+}
+
+/// Keeps the settled days' statistics at start and every hour.
+async fn settle_hourly(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let flows = state.flows();
+        match settle_statistics(&state.store, &flows, state.clock.now()).await {
+            Ok(0) => {}
+            Ok(days) => tracing::info!(days, "statistics of settled days kept"),
+            Err(e) => {
+                tracing::error!(error = %e, "keeping the settled days' statistics failed; tried again in an hour")
+            }
+        }
+    }
+}
+
 /// Runs the purge at start and every six hours.
 async fn purge_daily(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(6 * 3600));
@@ -216,6 +263,7 @@ impl Application {
             tokio::spawn(watch_flows(self.state.clone(), dir));
         }
         tokio::spawn(purge_daily(self.state.clone()));
+        tokio::spawn(settle_hourly(self.state.clone()));
         tokio::spawn(watch_sounds(self.state.clone()));
         tokio::spawn(forget_idle_calls(self.state.clone()));
         if let Some(worker) = self.state.outbox.clone() {

@@ -70,10 +70,12 @@ pub enum Cell {
 /// A row: named cells in a stable order.
 pub type Row = Vec<(&'static str, Cell)>;
 
-#[derive(Debug, Default, Clone)]
-struct DayTally {
+/// What one day's calls say, final: computed from the calls, or kept for a settled day
+/// (every call of it ended) in `stats_call_days` and read back, always the same.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct CallDay {
     offered: u64,
-    callers: HashSet<String>,
+    callers: u64,
     closed: u64,
     abandoned: u64,
     transfers: u64,
@@ -82,7 +84,38 @@ struct DayTally {
     keys: [u64; 12],
     invalid: u64,
     silences: u64,
+    /// Mean and 90th percentile of the seconds in the menus, rounded to a tenth as shown
+    /// (rounding them again changes nothing, whatever JSON did to their last bit).
+    menu_mean: Option<f64>,
+    menu_p90: Option<f64>,
+    /// For each hour of the day: calls offered, while closed, abandoned, transfers.
+    hours: Vec<[u64; 4]>,
+}
+
+/// A day's calls being counted.
+#[derive(Debug, Default)]
+struct CallTally {
+    day: CallDay,
+    callers: HashSet<String>,
     menu_seconds: Vec<f64>,
+}
+
+impl CallTally {
+    fn new(hours: usize) -> Self {
+        Self { day: CallDay { hours: vec![[0; 4]; hours], ..CallDay::default() }, ..Self::default() }
+    }
+
+    fn finish(mut self) -> CallDay {
+        self.day.callers = self.callers.len() as u64;
+        self.day.menu_mean = rounded(mean(&self.menu_seconds));
+        self.day.menu_p90 = rounded(percentile(&mut self.menu_seconds, 0.9));
+        self.day
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct DayTally {
+    calls: CallDay,
     requested: u64,
     completed: u64,
     unreachable: u64,
@@ -90,7 +123,8 @@ struct DayTally {
     first_attempt_minutes: Vec<f64>,
     within: u64,
     judged: u64,
-    per_hour: Vec<HourTally>,
+    /// Callback requests registered in each hour of the day.
+    requested_per_hour: Vec<u64>,
     missions: MissionTally,
     outbound: OutboundTally,
 }
@@ -118,17 +152,8 @@ struct MissionTally {
     by_postcode: std::collections::BTreeMap<String, (u64, u64)>,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-struct HourTally {
-    offered: u64,
-    closed: u64,
-    abandoned: u64,
-    transfers: u64,
-    requested: u64,
-}
-
 /// The computed figures.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     /// One row per day.
     pub days: Vec<Row>,
@@ -146,22 +171,31 @@ struct Calendar {
 
 impl Calendar {
     fn new(query: &Query) -> Self {
+        Self::between(query.from, query.to, query.tz)
+    }
+
+    /// The days `from` to `to` (inclusive) in `tz`.
+    fn between(from: NaiveDate, to: NaiveDate, tz: Tz) -> Self {
         let mut starts = Vec::new();
-        let mut date = query.from;
+        let mut date = from;
         loop {
             let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-            let start = query
-                .tz
+            let start = tz
                 .from_local_datetime(&midnight)
                 .earliest()
                 .map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc));
             starts.push(start);
-            if date > query.to {
+            if date > to {
                 break;
             }
             date = date.succ_opt().unwrap_or(date);
         }
-        Self { from: query.from, starts }
+        Self { from, starts }
+    }
+
+    /// The date of day `d`.
+    fn date(&self, d: usize) -> NaiveDate {
+        self.from + Duration::days(i64::try_from(d).unwrap_or(0))
     }
 
     fn days(&self) -> usize {
@@ -210,6 +244,16 @@ fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
+/// Rounded to a tenth, as shown.
+fn rounded(v: Option<f64>) -> Option<f64> {
+    v.map(|v| (v * 10.0).round() / 10.0)
+}
+
+/// The scope of kept figures: a line, or every line together.
+fn scope(line: Option<&str>) -> &str {
+    line.unwrap_or("*")
+}
+
 /// Computes the figures of every day of the query.
 ///
 /// # Errors
@@ -217,43 +261,73 @@ fn mean(values: &[f64]) -> Option<f64> {
 pub fn compute(conn: &Connection, query: &Query) -> Result<Report, StoreError> {
     let calendar = Calendar::new(query);
     let mut days: Vec<DayTally> = (0..calendar.days())
-        .map(|d| DayTally {
-            per_hour: vec![HourTally::default(); calendar.hours_of(d)],
-            ..DayTally::default()
-        })
+        .map(|d| DayTally { requested_per_hour: vec![0; calendar.hours_of(d)], ..DayTally::default() })
         .collect();
-    count_calls(conn, query, &calendar, &mut days)?;
+    // The settled days' call figures as kept; the others' from their calls.
+    let mut kept = vec![false; days.len()];
+    let (from, to) = (query.from.to_string(), query.to.to_string());
+    for (day, figures) in
+        reports::settled_call_days(conn, scope(query.line.as_deref()), query.tz.name(), (&from, &to))?
+    {
+        let Some(d) = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+            .ok()
+            .and_then(|date| usize::try_from((date - calendar.from).num_days()).ok())
+            .filter(|d| *d < days.len())
+        else {
+            continue;
+        };
+        if let Ok(figures) = serde_json::from_str::<CallDay>(&figures) {
+            if figures.hours.len() == calendar.hours_of(d) {
+                days[d].calls = figures;
+                kept[d] = true;
+            }
+        }
+    }
+    let mut first = 0;
+    while let Some(start) = (first..days.len()).find(|d| !kept[*d]) {
+        let end = (start..days.len()).find(|d| kept[*d]).unwrap_or(days.len());
+        for (d, figures) in count_calls(conn, query.line.as_deref(), &calendar, (start, end))? {
+            days[d].calls = figures;
+        }
+        first = end;
+    }
     count_callbacks(conn, query, &calendar, &mut days)?;
     count_missions(conn, query, &calendar, &mut days)?;
     count_outbound(conn, query, &calendar, &mut days)?;
     Ok(render(query, &calendar, days))
 }
 
+/// The call figures of days `start..end` of `calendar`, from their calls.
 fn count_calls(
     conn: &Connection,
-    query: &Query,
+    line: Option<&str>,
     calendar: &Calendar,
-    days: &mut [DayTally],
-) -> Result<(), StoreError> {
-    let long = (query.to - query.from).num_days() > 60;
-    let (from, to) = (query.from.to_string(), query.to.to_string());
+    (start, end): (usize, usize),
+) -> Result<Vec<(usize, CallDay)>, StoreError> {
+    let mut tallies: Vec<CallTally> = (start..end).map(|d| CallTally::new(calendar.hours_of(d))).collect();
+    if tallies.is_empty() {
+        return Ok(Vec::new());
+    }
+    let long = end - start > 60;
+    let (from, to) = (calendar.date(start).to_string(), calendar.date(end - 1).to_string());
     // Rows come grouped by day: the date is parsed once per day, not once per call.
     let mut last_day = (String::new(), None);
-    reports::calls_between(conn, (&from, &to), query.line.as_deref(), long, |r| {
+    reports::calls_between(conn, (&from, &to), line, long, |r| {
         if r.day != last_day.0 {
             let index = NaiveDate::parse_from_str(r.day, "%Y-%m-%d")
                 .ok()
                 .and_then(|d| usize::try_from((d - calendar.from).num_days()).ok())
-                .filter(|i| *i < days.len());
+                .filter(|i| (start..end).contains(i));
             last_day = (r.day.to_owned(), index);
         }
         let Some(index) = last_day.1 else { return };
         let started = time::parse(r.started_at).unwrap_or(calendar.starts[index]);
-        let t = &mut days[index];
+        let tally = &mut tallies[index - start];
+        let t = &mut tally.day;
         t.offered += 1;
         if let Some(caller) = r.caller {
-            if !t.callers.contains(caller) {
-                t.callers.insert(caller.to_owned());
+            if !tally.callers.contains(caller) {
+                tally.callers.insert(caller.to_owned());
             }
         }
         let closed = r.open_at_arrival == Some(false);
@@ -267,7 +341,7 @@ fn count_calls(
         }
         if let Some(left) = r.left_menu_at.and_then(time::parse) {
             #[allow(clippy::cast_precision_loss)]
-            t.menu_seconds.push((left - started).num_milliseconds().max(0) as f64 / 1000.0);
+            tally.menu_seconds.push((left - started).num_milliseconds().max(0) as f64 / 1000.0);
         }
         for key in r.menu_keys.chars() {
             if let Some(k) = KEYS.iter().position(|(c, _)| *c == key) {
@@ -282,13 +356,65 @@ fn count_calls(
         t.transfers_answered += count(r.transfers_answered);
         let hour = usize::try_from((started - calendar.starts[index]).num_hours())
             .unwrap_or(0)
-            .min(t.per_hour.len() - 1);
-        let h = &mut t.per_hour[hour];
-        h.offered += 1;
-        h.closed += u64::from(closed);
-        h.abandoned += u64::from(abandoned);
-        h.transfers += transfers;
-    })
+            .min(t.hours.len() - 1);
+        let h = &mut t.hours[hour];
+        h[0] += 1;
+        h[1] += u64::from(closed);
+        h[2] += u64::from(abandoned);
+        h[3] += transfers;
+    })?;
+    Ok(tallies.into_iter().enumerate().map(|(i, t)| (start + i, t.finish())).collect())
+}
+
+/// Keeps the call figures of up to `at_most` settled days of `line` (or every line
+/// together) in `tz` not kept yet: days before `today` less two, all of whose calls have
+/// ended, from the first day with a call, or a month before the last day kept. Returns
+/// how many it kept (0 when all are).
+///
+/// # Errors
+/// SQLite errors.
+pub fn settle(
+    conn: &Connection,
+    line: Option<&str>,
+    tz: Tz,
+    today: NaiveDate,
+    at_most: usize,
+) -> Result<usize, StoreError> {
+    let scope = scope(line);
+    let last = today - Duration::days(2);
+    let parse = |day: Option<String>| day.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+    let first = match parse(reports::last_settled_call_day(conn, scope, tz.name())?) {
+        Some(kept) => kept - Duration::days(31),
+        None => match parse(reports::first_call_day(conn, line)?) {
+            Some(first) => first,
+            None => return Ok(0),
+        },
+    };
+    if first > last {
+        return Ok(0);
+    }
+    let kept: HashSet<String> =
+        reports::settled_call_days(conn, scope, tz.name(), (&first.to_string(), &last.to_string()))?
+            .into_iter()
+            .map(|(day, _)| day)
+            .collect();
+    let calendar = Calendar::between(first, last, tz);
+    let mut settled = 0;
+    for d in 0..calendar.days() {
+        if settled == at_most {
+            break;
+        }
+        let day = calendar.date(d).to_string();
+        if kept.contains(&day) || reports::day_has_live_calls(conn, &day, line)? {
+            continue;
+        }
+        for (_, figures) in count_calls(conn, line, &calendar, (d, d + 1))? {
+            let json = serde_json::to_string(&figures)?;
+            reports::keep_call_day(conn, &day, scope, tz.name(), &json)?;
+        }
+        settled += 1;
+    }
+    Ok(settled)
 }
 
 fn count_callbacks(
@@ -322,8 +448,8 @@ fn count_callbacks(
         t.requested += 1;
         let hour = usize::try_from((created - calendar.starts[d]).num_hours())
             .unwrap_or(0)
-            .min(t.per_hour.len() - 1);
-        t.per_hour[hour].requested += 1;
+            .min(t.requested_per_hour.len() - 1);
+        t.requested_per_hour[hour] += 1;
         match first {
             Some(first) => {
                 #[allow(clippy::cast_precision_loss)]
@@ -434,36 +560,37 @@ fn render(query: &Query, calendar: &Calendar, days: Vec<DayTally>) -> Report {
             let at = calendar.starts[d] + Duration::hours(i64::try_from(h).unwrap_or(0));
             at.with_timezone(&query.tz).format("%H:%M%:z").to_string()
         };
-        let busiest = t
-            .per_hour
+        let c = &t.calls;
+        let busiest = c
+            .hours
             .iter()
             .enumerate()
-            .filter(|(_, h)| h.offered > 0)
-            .max_by(|a, b| a.1.offered.cmp(&b.1.offered).then(b.0.cmp(&a.0)))
+            .filter(|(_, h)| h[0] > 0)
+            .max_by(|a, b| a.1[0].cmp(&b.1[0]).then(b.0.cmp(&a.0)))
             .map(|(h, _)| label(h));
         #[allow(clippy::cast_precision_loss)]
         let service_level = (t.judged > 0).then(|| 100.0 * t.within as f64 / t.judged as f64);
         let mut row: Row = vec![
             ("date", Cell::Text(Some(date.to_string()))),
             ("line", Cell::Text(Some(line.clone()))),
-            ("calls_offered", Cell::Count(t.offered)),
-            ("distinct_callers", Cell::Count(t.callers.len() as u64)),
-            ("calls_while_closed", Cell::Count(t.closed)),
-            ("abandoned_in_menu", Cell::Count(t.abandoned)),
-            ("transfers", Cell::Count(t.transfers)),
-            ("transfers_answered", Cell::Count(t.transfers_answered)),
-            ("transfers_unanswered", Cell::Count(t.transfers - t.transfers_answered.min(t.transfers))),
-            ("outcome_callback", Cell::Count(t.outcomes[0])),
-            ("outcome_transferred", Cell::Count(t.outcomes[1])),
-            ("outcome_informed", Cell::Count(t.outcomes[2])),
-            ("outcome_no_response", Cell::Count(t.outcomes[3])),
+            ("calls_offered", Cell::Count(c.offered)),
+            ("distinct_callers", Cell::Count(c.callers)),
+            ("calls_while_closed", Cell::Count(c.closed)),
+            ("abandoned_in_menu", Cell::Count(c.abandoned)),
+            ("transfers", Cell::Count(c.transfers)),
+            ("transfers_answered", Cell::Count(c.transfers_answered)),
+            ("transfers_unanswered", Cell::Count(c.transfers - c.transfers_answered.min(c.transfers))),
+            ("outcome_callback", Cell::Count(c.outcomes[0])),
+            ("outcome_transferred", Cell::Count(c.outcomes[1])),
+            ("outcome_informed", Cell::Count(c.outcomes[2])),
+            ("outcome_no_response", Cell::Count(c.outcomes[3])),
         ];
-        row.extend(KEYS.iter().zip(t.keys).map(|((_, name), n)| (*name, Cell::Count(n))));
+        row.extend(KEYS.iter().zip(c.keys).map(|((_, name), n)| (*name, Cell::Count(n))));
         row.extend([
-            ("invalid_inputs", Cell::Count(t.invalid)),
-            ("silences", Cell::Count(t.silences)),
-            ("avg_seconds_in_menu", round1(mean(&t.menu_seconds))),
-            ("p90_seconds_in_menu", round1(percentile(&mut t.menu_seconds, 0.9))),
+            ("invalid_inputs", Cell::Count(c.invalid)),
+            ("silences", Cell::Count(c.silences)),
+            ("avg_seconds_in_menu", round1(c.menu_mean)),
+            ("p90_seconds_in_menu", round1(c.menu_p90)),
             ("callbacks_requested", Cell::Count(t.requested)),
             ("callbacks_completed", Cell::Count(t.completed)),
             ("callbacks_unreachable", Cell::Count(t.unreachable)),
@@ -502,16 +629,16 @@ fn render(query: &Query, calendar: &Calendar, days: Vec<DayTally>) -> Report {
             ]);
         }
         day_rows.push(row);
-        for (h, hour) in t.per_hour.iter().enumerate() {
+        for (h, (hour, requested)) in t.calls.hours.iter().zip(&t.requested_per_hour).enumerate() {
             hour_rows.push(vec![
                 ("date", Cell::Text(Some(date.to_string()))),
                 ("hour", Cell::Text(Some(label(h)))),
                 ("line", Cell::Text(Some(line.clone()))),
-                ("calls_offered", Cell::Count(hour.offered)),
-                ("calls_while_closed", Cell::Count(hour.closed)),
-                ("abandoned_in_menu", Cell::Count(hour.abandoned)),
-                ("transfers", Cell::Count(hour.transfers)),
-                ("callbacks_requested", Cell::Count(hour.requested)),
+                ("calls_offered", Cell::Count(hour[0])),
+                ("calls_while_closed", Cell::Count(hour[1])),
+                ("abandoned_in_menu", Cell::Count(hour[2])),
+                ("transfers", Cell::Count(hour[3])),
+                ("callbacks_requested", Cell::Count(*requested)),
             ]);
         }
     }

@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/007_accounts_lines.sql"),
     include_str!("../../migrations/008_neighbourhoods.sql"),
     include_str!("../../migrations/009_dialects.sql"),
+    include_str!("../../migrations/010_statistics_of_settled_days.sql"),
 ];
 
 /// Jobs the writer runs in one transaction at most.

@@ -214,3 +214,71 @@ pub fn missions_alive(
     }
     Ok(())
 }
+
+/// The kept call figures of the days `from` to `to` for `scope` and time zone `tz`:
+/// `(day, figures)` in day order.
+///
+/// # Errors
+/// SQLite errors.
+pub fn settled_call_days(
+    conn: &Connection,
+    scope: &str,
+    tz: &str,
+    (from, to): (&str, &str),
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT day, figures FROM stats_call_days WHERE day BETWEEN ?1 AND ?2 AND scope = ?3 AND tz = ?4 ORDER BY day",
+    )?;
+    let rows = stmt.query_map(params![from, to, scope, tz], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The last day kept for `scope` and `tz`, if any.
+///
+/// # Errors
+/// SQLite errors.
+pub fn last_settled_call_day(conn: &Connection, scope: &str, tz: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT max(day) FROM stats_call_days WHERE scope = ?1 AND tz = ?2")?
+        .query_row(params![scope, tz], |r| r.get(0))?)
+}
+
+/// The first day any call of `line` (or of every line) was made on.
+///
+/// # Errors
+/// SQLite errors.
+pub fn first_call_day(conn: &Connection, line: Option<&str>) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT min(day) FROM calls WHERE ?1 IS NULL OR line = ?1")?
+        .query_row(params![line], |r| r.get(0))?)
+}
+
+/// Whether some call of `day` (on `line`, or any) has not ended.
+///
+/// # Errors
+/// SQLite errors.
+pub fn day_has_live_calls(conn: &Connection, day: &str, line: Option<&str>) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM calls WHERE day = ?1 AND (?2 IS NULL OR line = ?2) AND ended_at IS NULL)",
+        )?
+        .query_row(params![day, line], |r| r.get(0))?)
+}
+
+/// Keeps the call figures of `day` for `scope` and `tz`.
+///
+/// # Errors
+/// SQLite errors.
+pub fn keep_call_day(
+    conn: &Connection,
+    day: &str,
+    scope: &str,
+    tz: &str,
+    figures: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO stats_call_days (day, scope, tz, figures) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![day, scope, tz, figures])?;
+    Ok(())
+}
