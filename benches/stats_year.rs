@@ -1,6 +1,7 @@
 //! Exports a year of statistics at 1,000 calls a day (365,000 calls, 109,500 callback
 //! requests): prints the time to compute the daily figures and write them as CSV, and
-//! the hourly table.
+//! the hourly table, first from every call, then once the settled days' call figures are
+//! kept (as the service keeps them, every hour), and the time keeping them took.
 //!
 //! `cargo bench --bench stats_year`
 
@@ -119,9 +120,27 @@ fn main() {
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;").unwrap();
 
     let flows = Flows::bundled();
+    export(&runtime, &store, &flows, "from every call");
+    let t = Instant::now();
+    let today = NaiveDate::from_ymd_opt(2027, 1, 5).unwrap();
+    let mut weeks = 0;
+    for line in [Some("liege"), None] {
+        let tz = chrono_tz::Europe::Brussels;
+        while runtime.block_on(store.write(move |c| stats::settle(c, line, tz, today, 7))).unwrap() > 0 {
+            weeks += 1;
+        }
+    }
+    println!(
+        "kept the call figures of 2 × 365 settled days in {weeks} writes of a week: {:.0} ms in all",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    export(&runtime, &store, &flows, "with the settled days kept");
+}
+
+fn export(runtime: &tokio::runtime::Runtime, store: &Store, flows: &Flows, how: &str) {
     for hourly in [false, true] {
         let request = Request::parse("2026-01-01", Some("2026-12-31"), None, hourly, Some("csv")).unwrap();
-        let query = request.query(&flows, 4, Utc::now());
+        let query = request.query(flows, 4, Utc::now());
         let mut best = f64::MAX;
         let mut bytes = 0;
         for _ in 0..3 {
@@ -134,7 +153,7 @@ fn main() {
             bytes = csv.len();
         }
         println!(
-            "{} export of 2026 ({} rows, {bytes} bytes of CSV): best of 3 {:.0} ms",
+            "{} export of 2026 ({} rows, {bytes} bytes of CSV), {how}: best of 3 {:.0} ms",
             if hourly { "hourly" } else { "daily" },
             if hourly { 365 * 24 } else { 365 },
             best * 1000.0
