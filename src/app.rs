@@ -141,7 +141,7 @@ async fn settle_hourly(state: AppState) {
             Ok(0) => {}
             Ok(days) => tracing::info!(days, "statistics of settled days kept"),
             Err(e) => {
-                tracing::error!(error = %e, "keeping the settled days' statistics failed; tried again in an hour")
+                tracing::error!(error = %e, "keeping the settled days' statistics failed; tried again in an hour");
             }
         }
     }
