@@ -118,6 +118,13 @@ pub async fn settle_statistics(
     for (line, tz) in scopes {
         let today = now.with_timezone(&tz).date_naive();
         loop {
+            // Read first: an hour with nothing to keep costs the writer nothing.
+            let scope = line.clone();
+            let pending =
+                store.read(move |c| crate::stats::unsettled(c, scope.as_deref(), tz, today, 1)).await?;
+            if pending.is_empty() {
+                break;
+            }
             let scope = line.clone();
             let n = store.write(move |c| crate::stats::settle(c, scope.as_deref(), tz, today, 7)).await?;
             if n == 0 {

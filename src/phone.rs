@@ -173,6 +173,39 @@ pub fn mask(number: &str) -> String {
     format!("{}{} {}", if plus { "+" } else { "" }, head.iter().collect::<String>(), groups.join(" "))
 }
 
+/// Masks every number of six digits or more inside `text`, however its digits are
+/// separated (spaces, commas, dots, dashes): a prompt read back to the caller says their
+/// number digit by digit (`0, 4, 7, 0. 1, 2. …`), a typed number is logged as keys. All
+/// but the last two digits become `*`; a postcode or a request number stays as it is.
+#[must_use]
+pub fn mask_spoken_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: Vec<char> = chars.clone();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        // A run: digits, and separators between them.
+        let mut digits = vec![i];
+        let mut j = i + 1;
+        while j < chars.len() && (chars[j].is_ascii_digit() || matches!(chars[j], ' ' | ',' | '.' | '-')) {
+            if chars[j].is_ascii_digit() {
+                digits.push(j);
+            }
+            j += 1;
+        }
+        if digits.len() >= 6 {
+            for &at in &digits[..digits.len() - 2] {
+                out[at] = '*';
+            }
+        }
+        i = j;
+    }
+    out.into_iter().collect()
+}
+
 /// Masks every phone number inside `text` (nine digits or more, maybe after a `+`, maybe
 /// in groups separated by spaces): a provider's error message may quote the number it
 /// refused, and it is logged and shown to coordinators.
@@ -261,6 +294,20 @@ mod tests {
             "The number +32 4** ** ** 11 is unverified. Error 21219, see 0 4** ** ** 56."
         );
         assert_eq!(mask_numbers_in("no number, 2026-12-02"), "no number, 2026-12-02");
+    }
+
+    #[test]
+    fn numbers_said_digit_by_digit_or_typed_are_masked_postcodes_are_not() {
+        assert_eq!(
+            mask_spoken_numbers("au numéro 0, 4, 7, 0. 1, 2. 3, 4. 5, 6. Pour confirmer, tapez 1."),
+            "au numéro *, *, *, *. *, *. *, *. 5, 6. Pour confirmer, tapez 1."
+        );
+        assert_eq!(mask_spoken_numbers("042211111#"), "*******11#");
+        assert_eq!(
+            mask_spoken_numbers("Code postal 4, 0, 2, 0, c'est noté."),
+            "Code postal 4, 0, 2, 0, c'est noté."
+        );
+        assert_eq!(mask_spoken_numbers("le numéro 12."), "le numéro 12.");
     }
 
     #[test]

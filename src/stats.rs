@@ -367,9 +367,8 @@ fn count_calls(
 }
 
 /// Keeps the call figures of up to `at_most` settled days of `line` (or every line
-/// together) in `tz` not kept yet: days before `today` less two, all of whose calls have
-/// ended, from the first day with a call, or a month before the last day kept. Returns
-/// how many it kept (0 when all are).
+/// together) in `tz` not kept yet (see [`unsettled`]). Returns how many it kept (0 when
+/// all are).
 ///
 /// # Errors
 /// SQLite errors.
@@ -380,6 +379,32 @@ pub fn settle(
     today: NaiveDate,
     at_most: usize,
 ) -> Result<usize, StoreError> {
+    let days = unsettled(conn, line, tz, today, at_most)?;
+    let (Some(first), Some(last)) = (days.first(), days.last()) else { return Ok(0) };
+    let calendar = Calendar::between(*first, *last, tz);
+    for date in &days {
+        let d = usize::try_from((*date - *first).num_days()).unwrap_or(0);
+        for (_, figures) in count_calls(conn, line, &calendar, (d, d + 1))? {
+            let json = serde_json::to_string(&figures)?;
+            reports::keep_call_day(conn, &date.to_string(), scope(line), tz.name(), &json)?;
+        }
+    }
+    Ok(days.len())
+}
+
+/// Up to `at_most` settled days of `line` (or every line together) in `tz` whose call
+/// figures are not kept yet: days before `today` less two, all of whose calls have ended,
+/// from the first day with a call, or a month before the last day kept. Read only.
+///
+/// # Errors
+/// SQLite errors.
+pub fn unsettled(
+    conn: &Connection,
+    line: Option<&str>,
+    tz: Tz,
+    today: NaiveDate,
+    at_most: usize,
+) -> Result<Vec<NaiveDate>, StoreError> {
     let scope = scope(line);
     let last = today - Duration::days(2);
     let parse = |day: Option<String>| day.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
@@ -387,34 +412,27 @@ pub fn settle(
         Some(kept) => kept - Duration::days(31),
         None => match parse(reports::first_call_day(conn, line)?) {
             Some(first) => first,
-            None => return Ok(0),
+            None => return Ok(Vec::new()),
         },
     };
     if first > last {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let kept: HashSet<String> =
         reports::settled_call_days(conn, scope, tz.name(), (&first.to_string(), &last.to_string()))?
             .into_iter()
             .map(|(day, _)| day)
             .collect();
-    let calendar = Calendar::between(first, last, tz);
-    let mut settled = 0;
-    for d in 0..calendar.days() {
-        if settled == at_most {
-            break;
+    let mut days = Vec::new();
+    let mut date = first;
+    while date <= last && days.len() < at_most {
+        let day = date.to_string();
+        if !kept.contains(&day) && !reports::day_has_live_calls(conn, &day, line)? {
+            days.push(date);
         }
-        let day = calendar.date(d).to_string();
-        if kept.contains(&day) || reports::day_has_live_calls(conn, &day, line)? {
-            continue;
-        }
-        for (_, figures) in count_calls(conn, line, &calendar, (d, d + 1))? {
-            let json = serde_json::to_string(&figures)?;
-            reports::keep_call_day(conn, &day, scope, tz.name(), &json)?;
-        }
-        settled += 1;
+        date = date.succ_opt().unwrap_or(last + Duration::days(1));
     }
-    Ok(settled)
+    Ok(days)
 }
 
 fn count_callbacks(

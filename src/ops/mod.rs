@@ -12,6 +12,7 @@
 pub mod agents;
 pub mod auth;
 pub mod calling;
+pub mod calls;
 pub mod keypad;
 pub mod lines;
 pub mod missions;
@@ -303,6 +304,9 @@ pub enum Error {
     /// No such line (or not one this account works on).
     #[error("no such line")]
     NoSuchLine,
+    /// No call by that id (or another line's, or one the retention purge emptied).
+    #[error("no such call")]
+    NoSuchCall,
     /// The mission or the volunteer is not in a state that allows this.
     #[error("{0}")]
     WrongState(String),
@@ -340,7 +344,8 @@ impl Error {
             | Self::NoSuchAgent
             | Self::NoSuchVolunteer
             | Self::NoSuchMission
-            | Self::NoSuchLine => "not_found",
+            | Self::NoSuchLine
+            | Self::NoSuchCall => "not_found",
             Self::QueueEmpty => "queue_empty",
             Self::NotAvailable => "not_available",
             Self::NotHolder => "not_holder",

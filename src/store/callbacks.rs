@@ -186,6 +186,8 @@ pub fn link_call(
 /// What one call of a request said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallWords {
+    /// The call (its path is in the step log).
+    pub call_sid: String,
     /// When it registered (absent for requests older than this record).
     pub at: Option<DateTime<Utc>>,
     /// Its postcode.
@@ -202,12 +204,13 @@ pub struct CallWords {
 /// SQLite errors.
 pub fn words_of(conn: &Connection, id: RequestId) -> Result<Vec<CallWords>, StoreError> {
     let mut statement = conn.prepare_cached(
-        "SELECT at, postcode, answers, recording_url FROM callback_calls WHERE request_id = ?1 ORDER BY rowid",
+        "SELECT at, postcode, answers, recording_url, call_sid FROM callback_calls WHERE request_id = ?1 ORDER BY rowid",
     )?;
     let rows = statement.query_map([id.0], |r| {
         let at: Option<String> = r.get(0)?;
         let answers: Option<String> = r.get(2)?;
         Ok(CallWords {
+            call_sid: r.get(4)?,
             at: at.as_deref().and_then(time::parse),
             postcode: r.get(1)?,
             answers: answers.and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),

@@ -14,6 +14,7 @@
 
 pub mod agents;
 pub mod backup;
+pub mod call_paths;
 pub mod callbacks;
 pub mod calls;
 pub mod lines;

@@ -19,7 +19,8 @@ fn status(error: &Error) -> StatusCode {
         | Error::NoSuchAgent
         | Error::NoSuchVolunteer
         | Error::NoSuchMission
-        | Error::NoSuchLine => StatusCode::NOT_FOUND,
+        | Error::NoSuchLine
+        | Error::NoSuchCall => StatusCode::NOT_FOUND,
         Error::NotHolder | Error::SupervisorsOnly | Error::CoordinatorsOnly | Error::StaffOnly => {
             StatusCode::FORBIDDEN
         }
@@ -142,6 +143,7 @@ fn said(error: &Error) -> String {
         Error::NoSuchVolunteer => tr("no such volunteer"),
         Error::NoSuchMission => tr("no such mission"),
         Error::NoSuchLine => tr("no such line"),
+        Error::NoSuchCall => tr("no such call"),
         Error::CoordinatorsOnly => tr("only coordinators and supervisors can do this"),
         Error::StaffOnly => tr("a volunteer's account sees only its own missions"),
         Error::TooManyClaims => {

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod calls;
 pub mod charts;
 pub mod console;
 pub mod cookies;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(roster_console::router())
         .merge(lines_console::router())
         .merge(lines_api::router())
+        .merge(calls::router())
         .merge(assets::router())
         .merge(stats::router())
         .merge(metrics::router())

@@ -45,6 +45,7 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<Strin
                                     a href="/console/agents" { (tr("Agents")) }
                                     a href="/console/prompts" { (tr("Prompts")) }
                                     a href="/console/lines" { (tr("Lines")) }
+                                    a href="/console/calls" { (tr("Calls")) }
                                 }
                                 span.line { (lines_label(&v.line_names)) }
                                 span.who { (v.agent.login) " (" (role_label(v.agent.role)) ")" }
@@ -375,6 +376,14 @@ pub fn request_page(
                         (Some(phone), true) => a.phone href={ "tel:" (phone) } { (phone) },
                         (Some(phone), false) => (mask(phone)),
                         (None, _) => (tr("removed")),
+                    }
+                }
+            }
+            @if supervisor && !detail.calls.is_empty() {
+                p.calls {
+                    (tr("The path of each call that asked:")) " "
+                    @for (i, call) in detail.calls.iter().enumerate() {
+                        a href={ "/console/calls/" (call.call_sid) } { (trf("call {n}", &[("n", &(i + 1))])) } " "
                     }
                 }
             }
