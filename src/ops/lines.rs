@@ -223,3 +223,37 @@ fn day_start(ops: &Ops, id: &str, day: NaiveDate) -> Option<DateTime<Utc>> {
         .and_then(|midnight| tz.from_local_datetime(&midnight).earliest())
         .map(|t| t.with_timezone(&Utc))
 }
+
+/// What the picture of a line's menus needs: its flow in force, the problems of its file
+/// as it is now on disk (a change that does not validate is not in force), and where its
+/// callers hung up in the menus over the last 30 days.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    /// The flow in force.
+    pub flow: std::sync::Arc<crate::flow::Flow>,
+    /// The file's problems, by line and column (none when it validates).
+    pub problems: Vec<crate::flow::FlowError>,
+    /// Calls that hung up in the menus, by node, most first.
+    pub hangups: Vec<(String, i64)>,
+}
+
+/// Line `id`'s [`Picture`], when `manager` works on it.
+///
+/// # Errors
+/// [`Error::NoSuchLine`]; the database's failure.
+pub async fn picture(ops: &Ops, manager: Manager, id: &str) -> Result<Picture> {
+    let flow = flow_for(ops, manager, id).await?;
+    let path = flow.path.clone();
+    let problems = tokio::task::spawn_blocking(move || match path.parent() {
+        Some(dir) if path.exists() => match crate::flow::load::load_dir_quick(dir) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().filter(|e| e.path == path).collect(),
+        },
+        _ => Vec::new(),
+    })
+    .await
+    .unwrap_or_default();
+    let (line, since) = (flow.id.clone(), ops.now() - chrono::Duration::days(30));
+    let hangups = ops.store.read(move |c| crate::store::reports::hangups_by_node(c, &line, since)).await?;
+    Ok(Picture { flow, problems, hangups })
+}

@@ -282,3 +282,22 @@ pub fn keep_call_day(
     .execute(params![day, scope, tz, figures])?;
     Ok(())
 }
+
+/// The calls of `line` since `since` that hung up in the menus, by the node they were
+/// at, most first.
+///
+/// # Errors
+/// SQLite errors.
+pub fn hangups_by_node(
+    conn: &Connection,
+    line: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT node, count(*) AS n FROM calls
+         WHERE started_at >= ?1 AND line = ?2 AND outcome = 'abandoned' AND node != ''
+         GROUP BY node ORDER BY n DESC, node",
+    )?;
+    let rows = stmt.query_map(params![time::format(since), line], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

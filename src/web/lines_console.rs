@@ -19,7 +19,10 @@ type Page = Result<axum::response::Response, PageError>;
 
 /// Routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/console/lines", get(page)).route("/console/lines/{line}/{action}", post(change))
+    Router::new()
+        .route("/console/lines", get(page))
+        .route("/console/lines/{line}", get(picture))
+        .route("/console/lines/{line}/{action}", post(change))
 }
 
 async fn page(State(app): State<AppState>, ConsoleSupervisor(viewer, supervisor): ConsoleSupervisor) -> Page {
@@ -36,6 +39,7 @@ async fn page(State(app): State<AppState>, ConsoleSupervisor(viewer, supervisor)
                 @let tz = line.schedule.timezone();
                 section aria-labelledby={ "line-" (line.id) } {
                     h2 id={ "line-" (line.id) } { (line.name) " (" (line.id) ")" }
+                    p { a href={ "/console/lines/" (line.id) } { (trf("See the menus of {line}", &[("line", &line.name)])) } }
                     dl.facts {
                         dt { (tr("Numbers")) } dd { (line.numbers.join(", ")) }
                         dt { (tr("Languages")) } dd { (line.languages.join(", ")) }
@@ -174,4 +178,76 @@ async fn change(
         _ => return Err(PageError::from(crate::ops::Error::Invalid("no such action".to_owned()))),
     }
     Ok(Redirect::to(back).into_response())
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct PictureQuery {
+    lang: Option<String>,
+}
+
+/// `/console/lines/{line}`: the line's menus as a graph (or its file's problems), in one
+/// of its languages, with the node where callers most often hang up.
+async fn picture(
+    State(app): State<AppState>,
+    ConsoleSupervisor(viewer, supervisor): ConsoleSupervisor,
+    Path(line): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<PictureQuery>,
+) -> Page {
+    use super::flow_graph::{self, Route};
+    let picture = lines::picture(&app.ops, Manager::from(supervisor), &line)
+        .await
+        .map_err(super::errors::PageError::back_to("/console/lines"))?;
+    let flow = &picture.flow;
+    let language = query
+        .lang
+        .filter(|l| flow.languages.contains(l))
+        .unwrap_or_else(|| flow.default_language().to_owned());
+    let hot = picture.hangups.first().map(|(node, n)| (node.as_str(), *n));
+    let (boxes, edges) = flow_graph::graph(flow, &language);
+    let title = trf("The menus of {line}", &[("line", &flow.file.line.name)]);
+    Ok(layout(
+        &title,
+        Some(&viewer),
+        &html! {
+            h1 { (title) }
+            @if !picture.problems.is_empty() {
+                section.problems aria-labelledby="problems" {
+                    h2 #problems { (tr("Its file does not validate")) }
+                    p { (tr("The menus below are the ones in force; the change in the file is not, until these problems are mended:")) }
+                    ul { @for problem in &picture.problems { li { code { (problem.to_string()) } } } }
+                }
+            }
+            nav aria-label=(tr("Language")) {
+                (tr("Prompts in:")) " "
+                @for l in &flow.languages {
+                    @if *l == language { strong { (l) } } @else { a href={ "/console/lines/" (flow.id) "?lang=" (l) } { (l) } }
+                    " "
+                }
+            }
+            p.legend {
+                (tr("Arrows: a key (solid), silence (dashes), a wrong key (dots), too many failures (dash-dot, red), 0 for a person (fine dots). A double box ends the call or transfers it; a red box is where callers most often hang up."))
+            }
+            figure.graph {
+                (flow_graph::svg(flow, &language, hot))
+            }
+            details {
+                summary { (tr("The same menus as a list")) }
+                ul {
+                    @for (i, b) in boxes.iter().enumerate() {
+                        li {
+                            strong { (b.id) } " (" (b.kind) ")"
+                            @if let Some(mark) = &b.mark { " — " (mark) }
+                            @if let Some(text) = &b.text { ": " (text) }
+                            ul {
+                                @for e in edges.iter().filter(|e| e.from == i && e.route != Route::Person) {
+                                    li { (e.label) " → " (boxes[e.to].id) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .into_response())
 }

@@ -11,6 +11,7 @@ pub mod console;
 pub mod cookies;
 pub mod counters;
 pub mod errors;
+pub mod flow_graph;
 pub mod forms;
 pub mod guard;
 pub mod health;
