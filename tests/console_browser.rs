@@ -255,3 +255,76 @@ async fn the_console_speaks_french_to_a_french_browser_and_dutch_when_the_agent_
     amelie.wait_text("h1", 10, |t| t == "Wachtrij voor terugbellen").await;
     assert!(amelie.text("#queue").await.contains("Dit nemen"));
 }
+
+/// The menus as a picture, in Chromium: every node of the bundled line is drawn and every
+/// key is an arrow with its label; the path of a real call is read from the Calls page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_sees_the_lines_menus_drawn_and_a_calls_path_in_a_real_browser() {
+    let app = spawn_app(Options { public_url: None, ..Options::default() }).await;
+    app.account("sue", "supervisor", &["--lines", "liege"]);
+    app.call(&[Keys("1"), HangUp]).await;
+    let driver = Driver::start().await;
+    let sue = driver.browser("sue").await;
+    log_in(&sue, &app, "sue").await;
+    assert!(
+        sue.exists("nav a[href='/console/lines']").await && sue.exists("nav a[href='/console/calls']").await
+    );
+    sue.goto(&format!("{}/console/lines", app.server)).await;
+    sue.wait_text("h1", 10, |t| t == "Lines").await;
+    sue.click("a[href='/console/lines/liege']").await;
+    sue.wait_text("h1", 10, |t| t == "The menus of Liège Solidaire").await;
+
+    let flows = solidaire::flow::load::load_dir(&repo_flows()).unwrap();
+    let flow = flows.named("liege").unwrap();
+    let drawn = sue
+        .script("return Array.from(document.querySelectorAll('svg g.node')).map(g => g.dataset.node)")
+        .await;
+    let mut drawn: Vec<String> =
+        drawn.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    drawn.sort();
+    let mut nodes: Vec<String> = flow.file.nodes.keys().map(|k| k.get_ref().clone()).collect();
+    nodes.sort();
+    assert_eq!(drawn, nodes, "every node drawn once");
+    for (id, node) in &flow.file.nodes {
+        if let solidaire::flow::Node::Menu(menu) = node {
+            for option in &menu.options {
+                let labels = sue
+                    .script(&format!(
+                        "return Array.from(document.querySelectorAll('svg g.edge[data-from=\"{id}\"][data-to=\"{}\"] text')).map(t => t.textContent)",
+                        option.goto.get_ref()
+                    ))
+                    .await;
+                assert!(
+                    labels.as_array().unwrap().iter().any(|l| l == option.key.get_ref().as_str()),
+                    "{id}: key {} → {}: {labels}",
+                    option.key.get_ref(),
+                    option.goto.get_ref()
+                );
+            }
+        }
+    }
+    // The boxes are laid out apart: no two at the same place, all inside the picture.
+    let overlap = sue
+        .script(
+            "const r = Array.from(document.querySelectorAll('svg g.node > rect:first-child')).map(e => e.getBoundingClientRect());
+             return r.some((a, i) => r.some((b, j) => i < j && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom));",
+        )
+        .await;
+    assert_eq!(overlap, serde_json::json!(false), "no box over another");
+    sue.resize(1400, 1100).await;
+    sue.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-graph.png")).await;
+
+    // The path of the call just made.
+    sue.goto(&format!("{}/console/calls", app.server)).await;
+    sue.wait_text("h1", 10, |t| t == "Calls").await;
+    sue.click("form[action='/console/calls'] button").await;
+    sue.wait_text("h1", 10, |t| t == "Calls").await;
+    let found = sue.text("main").await;
+    assert!(found.contains("1 calls"), "{found}");
+    sue.click("td a[href^='/console/calls/']").await;
+    sue.wait_text("h1", 10, |t| t == "Path of a call").await;
+    let steps = sue.text("table.path").await;
+    assert!(steps.contains("language") && steps.contains("Bienvenue à Liège Solidaire"), "{steps}");
+    sue.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-call-path.png")).await;
+    sue.close().await;
+}

@@ -229,6 +229,18 @@ pub fn svg(flow: &Flow, language: &str, hot: Option<(&str, i64)>) -> Markup {
     let width = MARGIN * 2 + i64::try_from(widest).unwrap_or(1) * (W + GAP_X) + 120;
     let height = MARGIN * 2 + 30 + i64::try_from(rows.len()).unwrap_or(1) * (H + GAP_Y);
     let title = trf("The menus of {line}", &[("line", &flow.file.line.name)]);
+    // Arrows between the same two boxes (several keys to one place) fan out apart.
+    let spread: Vec<i64> = edges
+        .iter()
+        .enumerate()
+        .map(|(n, e)| {
+            let same: Vec<usize> =
+                (0..edges.len()).filter(|&m| edges[m].from == e.from && edges[m].to == e.to).collect();
+            let place = same.iter().position(|&m| m == n).unwrap_or(0);
+            let (place, count) = (i64::try_from(place).unwrap_or(0), i64::try_from(same.len()).unwrap_or(1));
+            (2 * place - (count - 1)) * 22
+        })
+        .collect();
     html! {
         svg.flow-graph xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="graph-title"
             viewBox={ "0 0 " (width) " " (height) } width=(width) height=(height) font-family="sans-serif" {
@@ -238,10 +250,10 @@ pub fn svg(flow: &Flow, language: &str, hot: Option<(&str, i64)>) -> Markup {
                     path d="M 0 0 L 10 5 L 0 10 z" fill="#1b3a5c" {}
                 }
             }
-            @for e in &edges {
+            @for (n, e) in edges.iter().enumerate() {
                 @let ((sx, sy), (tx, ty)) = (at[e.from], at[e.to]);
                 @let (dash, colour) = e.route.stroke();
-                @let (d, (lx, ly)) = curve((sx, sy), (tx, ty), (e.from == e.to).then_some(e.route == Route::WrongKey));
+                @let (d, (lx, ly)) = curve((sx, sy), (tx, ty), (e.from == e.to).then_some(e.route == Route::WrongKey), spread[n]);
                 g.edge data-from=(boxes[e.from].id) data-to=(boxes[e.to].id) data-route=(format!("{:?}", e.route).to_lowercase()) {
                     path d=(d) fill="none" stroke=(colour) stroke-width=(if e.route == Route::Person { "1" } else { "1.6" })
                         stroke-dasharray=(dash) marker-end="url(#arrow)" {}
@@ -286,8 +298,14 @@ pub fn svg(flow: &Flow, language: &str, hot: Option<(&str, i64)>) -> Markup {
 
 /// The path of an arrow from the box at `s` to the box at `t`, and where its label goes:
 /// down into the next rows, or round the right side back up; to itself (`Some(left)`), a
-/// loop on its left or right side.
-fn curve((sx, sy): (i64, i64), (tx, ty): (i64, i64), itself: Option<bool>) -> (String, (i64, i64)) {
+/// loop on its left or right side. `spread` moves an arrow aside from others between the
+/// same two boxes.
+fn curve(
+    (sx, sy): (i64, i64),
+    (tx, ty): (i64, i64),
+    itself: Option<bool>,
+    spread: i64,
+) -> (String, (i64, i64)) {
     if let Some(left) = itself {
         let (x, out) = if left { (sx, -60) } else { (sx + W, 60) };
         let y = sy + H / 2;
@@ -297,11 +315,17 @@ fn curve((sx, sy): (i64, i64), (tx, ty): (i64, i64), itself: Option<bool>) -> (S
     if ty > sy {
         let (x0, y0, x1, y1) = (sx + W / 2, sy + H, tx + W / 2, ty);
         let bend = (y1 - y0) / 2;
-        let d = format!("M {x0} {y0} C {x0} {} {x1} {} {x1} {y1}", y0 + bend, y1 - bend);
-        (d, ((x0 + x1) / 2, (y0 + y1) / 2))
+        let d = format!(
+            "M {x0} {y0} C {} {} {} {} {x1} {y1}",
+            x0 + spread * 2,
+            y0 + bend,
+            x1 + spread * 2,
+            y1 - bend
+        );
+        (d, ((x0 + x1) / 2 + spread * 3 / 2, (y0 + y1) / 2))
     } else {
         let (x0, y0, x1, y1) = (sx + W, sy + H / 2, tx + W, ty + H / 2);
-        let out = 50 + (sy - ty).abs() / 6;
+        let out = 50 + (sy - ty).abs() / 6 + spread.abs() * 2;
         let d = format!("M {x0} {y0} C {} {y0} {} {y1} {x1} {y1}", x0 + out, x1 + out);
         (d, ((x0 + x1) / 2 + out * 3 / 4, (y0 + y1) / 2))
     }
