@@ -71,6 +71,10 @@ pub struct Box {
     pub depth: Option<usize>,
 }
 
+/// Adds an arrow: from a node, to a node (none: to itself), labelled, taken so.
+trait AddEdge: FnMut(usize, Option<&crate::flow::Ref>, String, Route) {}
+impl<F: FnMut(usize, Option<&crate::flow::Ref>, String, Route)> AddEdge for F {}
+
 /// The graph of `flow` in `language`.
 #[must_use]
 pub fn graph(flow: &Flow, language: &str) -> (Vec<Box>, Vec<Edge>) {
@@ -93,9 +97,7 @@ pub fn graph(flow: &Flow, language: &str) -> (Vec<Box>, Vec<Edge>) {
     };
     // A question's failures: silence and a wrong key ask it again (with the words the
     // flow gives them); after `max_attempts` of them the call goes to its `fail` node.
-    let failures = |edge: &mut dyn FnMut(usize, Option<&crate::flow::Ref>, String, Route),
-                    at: usize,
-                    fail: Option<&crate::flow::Ref>| {
+    let failures = |edge: &mut dyn AddEdge, at: usize, fail: Option<&crate::flow::Ref>| {
         edge(at, None, tr("silence").to_owned(), Route::Silence);
         edge(at, None, tr("wrong key").to_owned(), Route::WrongKey);
         if let Some(fail) = fail.or(defaults.fail.as_ref()) {
