@@ -445,6 +445,20 @@ fn check_prompts(check: &mut Check<'_>, file: &FlowFile) {
                     &lang.span(),
                     format!("prompt `{}` is empty in `{}`", id.get_ref(), lang.get_ref()),
                 );
+            } else if let Some(unknown) = prompts::unknown_placeholder(text) {
+                check.error(
+                    &lang.span(),
+                    format!(
+                        "prompt `{}` in `{}`: `{unknown}` is filled in by nothing (the service fills in {})",
+                        id.get_ref(),
+                        lang.get_ref(),
+                        prompts::PLACEHOLDERS
+                            .iter()
+                            .map(|p| format!("{{{p}}}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
             }
         }
     }

@@ -6,6 +6,7 @@
 //! [`model`] holds the file format and the validated flow, [`hours`] the opening hours,
 //! [`error`] a problem's place in a file.
 
+pub mod edit;
 pub mod engine;
 pub mod error;
 pub mod hours;

@@ -557,6 +557,25 @@ pub mod prompts {
         text.contains('{')
     }
 
+    /// The placeholders the service fills in during a call.
+    pub const PLACEHOLDERS: &[&str] = &["help", "line", "mission", "phone", "place", "postcode", "request"];
+
+    /// The first `{…}` of `text` that nothing fills in (or a `{` left open), if any.
+    #[must_use]
+    pub fn unknown_placeholder(text: &str) -> Option<String> {
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else { return Some(rest[open..].to_owned()) };
+            let name = &after[..close];
+            if !PLACEHOLDERS.contains(&name) {
+                return Some(format!("{{{name}}}"));
+            }
+            rest = &after[close + 1..];
+        }
+        None
+    }
+
     /// Said with the apology when the service fails.
     pub const APOLOGY: &str = "apology";
     /// Said before hanging up on a line left silent.

@@ -257,3 +257,49 @@ pub async fn picture(ops: &Ops, manager: Manager, id: &str) -> Result<Picture> {
     let hangups = ops.store.read(move |c| crate::store::reports::hangups_by_node(c, &line, since)).await?;
     Ok(Picture { flow, problems, hangups })
 }
+
+/// Changes the words of prompt `prompt` in `language` on line `id`, in its flow file (see
+/// [`crate::flow::edit`]), and puts the flows in force at once (the next call hears it).
+///
+/// # Errors
+/// [`Error::NoSuchLine`]; [`Error::Invalid`] for an empty text, an unknown prompt or
+/// language, a flow bundled in the program (no file to edit), or a change the flows'
+/// check refuses (with every problem, by file, line and column); nothing is changed then.
+pub async fn set_prompt_text(
+    ops: &Ops,
+    manager: Manager,
+    id: &str,
+    language: &str,
+    prompt: &str,
+    text: &str,
+) -> Result<()> {
+    let flow = flow_for(ops, manager, id).await?;
+    let text = text.trim().replace("\r\n", "\n");
+    if text.is_empty() {
+        return Err(Error::Invalid("a prompt cannot be silent: give its words".to_owned()));
+    }
+    if !flow.languages.iter().any(|l| l == language) || !flow.file.prompts.contains_key(prompt) {
+        return Err(Error::Invalid(format!("line {id} has no prompt {prompt} in {language}")));
+    }
+    if !flow.path.is_file() {
+        return Err(Error::Invalid(
+            "this line's flow is the one bundled in the program: start the service with a flows folder to edit it"
+                .to_owned(),
+        ));
+    }
+    let (path, language, prompt) = (flow.path.clone(), language.to_owned(), prompt.to_owned());
+    let written = tokio::task::spawn_blocking(move || {
+        crate::flow::edit::set_prompt_text(&path, &prompt, &language, &text)
+    })
+    .await
+    .map_err(|e| Error::Invalid(e.to_string()))?;
+    match written {
+        Ok(flows) => {
+            ops.replace_flows(flows);
+            Ok(())
+        }
+        Err(problems) => {
+            Err(Error::Invalid(problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))
+        }
+    }
+}

@@ -103,6 +103,11 @@ impl Ops {
         self.flows.get()
     }
 
+    /// Puts `flows` in force (the next webhook uses them).
+    pub fn replace_flows(&self, flows: crate::flow::Flows) {
+        self.flows.replace(flows);
+    }
+
     /// Now, by the service's clock.
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/lines/{line}/reopen", post(reopen))
         .route("/api/lines/{line}/notice", post(notice))
         .route("/api/lines/{line}/notice/remove", post(remove_notice))
+        .route("/api/lines/{line}/prompts/{lang}/{prompt}", post(prompt_text))
 }
 
 type Answer = Result<Response, ApiError>;
@@ -159,4 +160,26 @@ async fn remove_notice(
     let by = Manager::from(supervisor);
     lines::clear_notice(&app.ops, by, &id).await?;
     one(&app, by, &id).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TextBody {
+    text: String,
+}
+
+/// `POST /api/lines/{line}/prompts/{lang}/{prompt}` `{"text": "…"}`: the prompt's new
+/// words, written in the flow file once the flows' check passes (`422 invalid` with every
+/// problem otherwise).
+async fn prompt_text(
+    State(app): State<AppState>,
+    ApiSupervisor(viewer, supervisor): ApiSupervisor,
+    Path((id, lang, prompt)): Path<(String, String, String)>,
+    bytes: Bytes,
+) -> Answer {
+    let input: TextBody = body(&bytes)?;
+    lines::set_prompt_text(&app.ops, Manager::from(supervisor), &id, &lang, &prompt, &input.text).await?;
+    tracing::info!(by = %viewer.agent.login, line = %id, %lang, %prompt, "prompt text changed from the API");
+    let flows = app.flows();
+    let text = flows.get(&id).and_then(|f| f.text(&prompt, &lang)).unwrap_or_default();
+    Ok(Json(json!({ "line": id, "language": lang, "prompt": prompt, "text": text })).into_response())
 }

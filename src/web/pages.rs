@@ -696,6 +696,14 @@ pub fn prompt_page(
                     a href={ "/sounds/" (row.slot().path()) ".wav" } { (tr("Download the recording")) }
                 }
             }
+            h2 { (tr("Change the words")) }
+            p { (tr("The line's flow file is changed and checked as `solidaire flows check` would before it is saved; callers hear the new words from their next call. A recording made for the old words goes on being played until it is replaced.")) }
+            form method="post" action={ (base) "/text" } {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="text" { (tr("Words")) }
+                textarea #text name="text" rows="4" cols="70" required { (row.text) }
+                button type="submit" { (tr("Check and save")) }
+            }
             @if !row.dynamic {
                 h2 { (tr("Replace the recording")) }
                 p { (tr("A WAV file of 0.3 s to 2 minutes saying the text above. Any rate, mono or stereo: it is converted to 8 kHz mono, the telephone's format. The recording it replaces is kept below.")) }

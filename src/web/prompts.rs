@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
             get(detail).post(upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
         )
         .route("/console/prompts/{line}/{lang}/{prompt}/restore", post(restore))
+        .route("/console/prompts/{line}/{lang}/{prompt}/text", post(change_text))
         .route("/console/prompts/{line}/{lang}/{prompt}/versions/{file}", get(version_audio))
 }
 
@@ -193,6 +194,47 @@ async fn upload(
             detail_page(&app, &viewer, &row, Some(&notice), false)
         }
         Err(problem) => detail_page(&app, &viewer, &row, Some(&problem), true),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TextForm {
+    csrf: String,
+    text: String,
+}
+
+/// The new words of a prompt, written in the line's flow file once checked.
+async fn change_text(
+    State(app): State<AppState>,
+    ConsoleSupervisor(viewer, supervisor): ConsoleSupervisor,
+    Path(at): Path<(String, String, String)>,
+    Form(form): Form<TextForm>,
+) -> Response {
+    let Some(row) = find(&app, &viewer, &at).await else { return not_found() };
+    if !viewer.csrf_ok(&form.csrf) {
+        return PageError::Csrf.into_response();
+    }
+    let (line, lang, prompt) = &at;
+    let by = crate::ops::agents::Manager::from(supervisor);
+    match crate::ops::lines::set_prompt_text(&app.ops, by, line, lang, prompt, &form.text).await {
+        Ok(()) => {
+            tracing::info!(by = %viewer.agent.login, prompt = %row.slot().path(), "prompt text changed");
+            let row = find(&app, &viewer, &at).await.unwrap_or(row);
+            let mut notice =
+                tr("New words saved in the flow file: callers hear them from their next call.").to_owned();
+            if row.stale() {
+                notice.push(' ');
+                notice.push_str(tr(
+                    "Its recording says the old words: replace it below (it is played until then).",
+                ));
+            }
+            detail_page(&app, &viewer, &row, Some(&notice), false)
+        }
+        Err(crate::ops::Error::Invalid(problems)) => {
+            let notice = trf("Not saved: {problems}", &[("problems", &problems)]);
+            detail_page(&app, &viewer, &row, Some(&notice), true)
+        }
+        Err(e) => PageError::back_to("/console/prompts")(e).into_response(),
     }
 }
 
