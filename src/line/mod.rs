@@ -91,8 +91,12 @@ pub struct Request {
     pub event: Option<Event>,
     /// Public base URL for the links in the answer.
     pub base: String,
-    /// When it arrived.
+    /// When it arrived (for a trial, the time it pretends to be).
     pub at: DateTime<Utc>,
+    /// A supervisor trying the line from the console: the same steps, but what they would
+    /// register is discarded, the call counts nowhere, and a volunteer's number does not
+    /// open their missions' menu.
+    pub trial: bool,
 }
 
 /// The answer to a webhook.
@@ -104,6 +108,27 @@ pub struct Reply {
     pub registered: bool,
     /// The call as stored after this webhook.
     pub known: Option<Known>,
+    /// For a trial: what the answer does, as the engine said it (none for a replay).
+    pub actions: Option<Vec<Action>>,
+    /// For a trial: what would have been registered, discarded.
+    pub discarded: Vec<Discarded>,
+}
+
+impl Reply {
+    fn said(body: String, actions: Option<Vec<Action>>) -> Self {
+        Self { body, registered: false, known: None, actions, discarded: Vec::new() }
+    }
+}
+
+/// What a trial call would have registered, shown to the supervisor and discarded.
+#[derive(Debug, Clone)]
+pub struct Discarded {
+    /// The number it would have had (the next real request may take it).
+    pub id: i64,
+    /// A volunteer's sign-up rather than a callback request.
+    pub volunteer: bool,
+    /// What the caller left.
+    pub draft: engine::CallbackDraft,
 }
 
 /// How a webhook will be handled, decided on the async workers from what is known of
@@ -201,7 +226,7 @@ fn apply_in_full(
         Plan::Full => handle(conn, flows, sounds, req),
         Plan::Start { turn, body } => {
             let flow = flows.for_called(&req.to);
-            if let Some(number) = &req.caller {
+            if let Some(number) = req.caller.as_ref().filter(|_| !req.trial) {
                 warn_on_repeated_calls(conn, number, req.at)?;
             }
             if !calls::insert(conn, &new_call(flow, req, req.caller.as_ref()), &turn.state)? {
@@ -242,7 +267,7 @@ pub fn handle(
     match stored {
         Some(call) if !call.placeholder && call.dialect != req.dialect.name() => {
             tracing::warn!(call = %req.sid, stored = %call.dialect, came = req.dialect.name(), "a call's webhook from another provider's route: hung up");
-            Ok(Reply { body: req.dialect.hang_up(), registered: false, known: None })
+            Ok(Reply::said(req.dialect.hang_up(), None))
         }
         Some(call) if !call.placeholder => {
             let expected = call.state.step;
@@ -254,7 +279,7 @@ pub fn handle(
                 if let Some(previous) = calls::response_of(conn, &call, &req.sid, carried)? {
                     tracing::info!(call = %req.sid, step = carried, "replayed webhook: same answer again");
                     let known = Known { line: flow.id.clone(), state: call.state };
-                    return Ok(Reply { body: previous, registered: false, known: Some(known) });
+                    return Ok(Reply { known: Some(known), ..Reply::said(previous, None) });
                 }
             }
             let turn = match (&req.event, carried == expected) {
@@ -265,7 +290,7 @@ pub fn handle(
         }
         _ => {
             let caller = req.caller.clone();
-            if let Some(number) = &caller {
+            if let Some(number) = caller.as_ref().filter(|_| !req.trial) {
                 warn_on_repeated_calls(conn, number, req.at)?;
             }
             let turn = engine::start(flow, caller.clone(), req.at);
@@ -331,13 +356,21 @@ fn special_call(
             calls::set_outcome(conn, &req.sid, "informed")?;
             tracing::info!(call = %req.sid, line = %flow.id, "a call to a line whose service has ended");
             let body = req.dialect.announce(&speech, voices, then);
-            return Ok(Some(Reply { body, registered: false, known: None }));
+            let actions = req.trial.then(|| {
+                let then = match then {
+                    Some(number) => Action::Dial { number: number.clone(), timeout: 30, caller_id: None },
+                    None => Action::Hangup,
+                };
+                speech.into_iter().map(Action::Say).chain([then]).collect()
+            });
+            return Ok(Some(Reply::said(body, actions)));
         }
     }
-    let Some(caller) = &req.caller else { return Ok(None) };
+    // A trial never opens a volunteer's missions: it would act on them.
+    let Some(caller) = req.caller.as_ref().filter(|_| !req.trial) else { return Ok(None) };
     let body =
         outbound::desk(conn, flows, sounds, flow, (&req.sid, caller), (req.dialect, &req.base), req.at)?;
-    Ok(body.map(|body| Reply { body, registered: false, known: None }))
+    Ok(body.map(|body| Reply::said(body, None)))
 }
 
 fn new_call<'a>(flow: &'a Flow, req: &'a Request, caller: Option<&'a E164>) -> NewCall<'a> {
@@ -351,6 +384,7 @@ fn new_call<'a>(flow: &'a Flow, req: &'a Request, caller: Option<&'a E164>) -> N
         at: req.at,
         day: req.at.with_timezone(&flow.schedule.timezone()).date_naive().to_string(),
         open: flow.schedule.is_open(req.at),
+        trial: req.trial,
     }
 }
 
@@ -406,21 +440,23 @@ fn store_turn(
     expected: Option<u32>,
 ) -> Result<Reply, StoreError> {
     let Answer { flow, sounds, req } = to;
+    let mut discarded = Vec::new();
     for effect in &turn.effects {
-        match effect {
-            Effect::RegisterCallback(draft) if draft.registers == Registers::Volunteer => {
-                let id = crate::ops::volunteers::sign_up(conn, flow, &req.sid, draft, req.at)?;
-                tracing::info!(call = %req.sid, volunteer = id.0, phone = %draft.phone, "volunteer signed up by phone");
-                fill_request_number(&mut turn.actions, id.0);
-            }
-            Effect::RegisterCallback(draft) => {
-                let id = queue::register(conn, &req.sid, &flow.id, draft, req.at)?;
-                queue::place_in_neighbourhood(conn, flow, id, draft, req.at)?;
-                crate::ops::missions::propose_if_wanted(conn, flow, id, draft.help.as_deref(), req.at)?;
-                tracing::info!(call = %req.sid, request = id.0, service = %draft.service, phone = %draft.phone, "callback request registered");
-                fill_request_number(&mut turn.actions, id.0);
-            }
-        }
+        let Effect::RegisterCallback(draft) = effect;
+        let id = if req.trial {
+            // The same registration as a real call's, undone: the queue never sees it.
+            let id = crate::store::discarded(conn, |conn| register(conn, flow, req, draft))?;
+            tracing::info!(call = %req.sid, number = id, "a trial call's registration discarded");
+            discarded.push(Discarded {
+                id,
+                volunteer: draft.registers == Registers::Volunteer,
+                draft: draft.clone(),
+            });
+            id
+        } else {
+            register(conn, flow, req, draft)?
+        };
+        fill_request_number(&mut turn.actions, id);
     }
     let body = body.unwrap_or_else(|| render(flow, sounds, req, &turn));
     let input = describe(req);
@@ -450,9 +486,34 @@ fn store_turn(
         }
     }
     tracing::debug!(call = %req.sid, step, node = %turn.node, input = %input, result = %turn.result, "step");
-    let registered = !turn.effects.is_empty();
+    let registered = !turn.effects.is_empty() && !req.trial;
+    let actions = req.trial.then(|| std::mem::take(&mut turn.actions));
     let known = Known { line: flow.id.clone(), state: turn.state };
-    Ok(Reply { body, registered, known: Some(known) })
+    Ok(Reply { body, registered, known: Some(known), actions, discarded })
+}
+
+/// Registers what a caller left: a volunteer's sign-up, or a callback request placed in
+/// its neighbourhood and offered to volunteers when its help is one they take.
+fn register(
+    conn: &Connection,
+    flow: &Flow,
+    req: &Request,
+    draft: &engine::CallbackDraft,
+) -> Result<i64, StoreError> {
+    if draft.registers == Registers::Volunteer {
+        let id = crate::ops::volunteers::sign_up(conn, flow, &req.sid, draft, req.at)?;
+        if !req.trial {
+            tracing::info!(call = %req.sid, volunteer = id.0, phone = %draft.phone, "volunteer signed up by phone");
+        }
+        return Ok(id.0);
+    }
+    let id = queue::register(conn, &req.sid, &flow.id, draft, req.at)?;
+    queue::place_in_neighbourhood(conn, flow, id, draft, req.at)?;
+    crate::ops::missions::propose_if_wanted(conn, flow, id, draft.help.as_deref(), req.at)?;
+    if !req.trial {
+        tracing::info!(call = %req.sid, request = id.0, service = %draft.service, phone = %draft.phone, "callback request registered");
+    }
+    Ok(id.0)
 }
 
 /// Calls from one number in the flood window after which supervisors are warned.

@@ -55,6 +55,22 @@ pub struct CallPath {
     pub steps: Vec<Step>,
 }
 
+/// The trial call `sid` from the console, when `by` works on its line (see
+/// [`crate::line::Request::trial`]).
+///
+/// # Errors
+/// [`Error::NoSuchCall`] for an unknown call, another line's, or a caller's real call;
+/// the database's failure.
+pub async fn trial(ops: &Ops, by: Manager, sid: &str) -> Result<CallSummary> {
+    let mine = by.lines(ops).await?;
+    let sid = sid.to_owned();
+    ops.store
+        .read(move |c| rows::call(c, &sid))
+        .await?
+        .filter(|call| call.trial && mine.covers(&call.line))
+        .ok_or(Error::NoSuchCall)
+}
+
 /// The call `sid` and its path, when `by` works on its line. Every number in it (typed,
 /// or read back to the caller) is masked but its last two digits.
 ///

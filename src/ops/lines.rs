@@ -51,6 +51,14 @@ async fn flow_for(ops: &Ops, manager: Manager, id: &str) -> Result<std::sync::Ar
     ops.flows().get(id).filter(|_| mine.covers(id)).cloned().ok_or(Error::NoSuchLine)
 }
 
+/// Line `id`'s flow, for `manager` to try from the console.
+///
+/// # Errors
+/// [`Error::NoSuchLine`] for a line they do not manage; the database's failure.
+pub async fn to_try(ops: &Ops, manager: Manager, id: &str) -> Result<std::sync::Arc<crate::flow::Flow>> {
+    flow_for(ops, manager, id).await
+}
+
 /// The lines `actor` works on, (id, name), the default line first: the lines a console
 /// page about one line offers, the first being the one it shows unless told.
 ///

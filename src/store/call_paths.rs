@@ -24,6 +24,8 @@ pub struct CallSummary {
     pub ended_at: Option<DateTime<Utc>>,
     /// What it achieved.
     pub outcome: Option<String>,
+    /// A supervisor's trial from the console.
+    pub trial: bool,
 }
 
 /// One step of a call, from the step log.
@@ -45,7 +47,7 @@ pub struct PathStep {
     pub response: String,
 }
 
-const SUMMARY: &str = "SELECT sid, line, caller, dialect, started_at, ended_at, outcome FROM calls";
+const SUMMARY: &str = "SELECT sid, line, caller, dialect, started_at, ended_at, outcome, trial FROM calls";
 
 fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<CallSummary>> {
     let started: String = r.get(4)?;
@@ -58,6 +60,7 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<CallSummary>> {
         started_at,
         ended_at: ended.as_deref().and_then(time::parse),
         outcome: r.get(6).ok().flatten(),
+        trial: r.get(7).unwrap_or_default(),
     }))
 }
 

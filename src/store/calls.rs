@@ -47,6 +47,8 @@ pub struct NewCall<'a> {
     pub day: String,
     /// Whether the line was open then.
     pub open: bool,
+    /// A supervisor trying the line from the console, not a caller.
+    pub trial: bool,
 }
 
 /// One processed webhook.
@@ -108,12 +110,12 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
     let json = serde_json::to_string(state)?;
     conn.prepare_cached(
         "INSERT INTO calls (sid, line, caller, called, language, started_at, status, step, node, state, outcome,
-                            day, open_at_arrival, dialect)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                            day, open_at_arrival, dialect, trial)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (sid) DO UPDATE SET
             line = excluded.line, dialect = excluded.dialect, caller = excluded.caller, called = excluded.called,
             language = excluded.language, started_at = excluded.started_at, day = excluded.day,
-            open_at_arrival = excluded.open_at_arrival,
+            open_at_arrival = excluded.open_at_arrival, trial = excluded.trial,
             step = excluded.step, node = excluded.node, state = excluded.state,
             outcome = COALESCE(excluded.outcome, calls.outcome)
          WHERE calls.step = 0 AND calls.node = ''",
@@ -133,6 +135,7 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
         call.day,
         call.open,
         call.dialect,
+        call.trial,
     ])?;
     Ok(conn.changes() == 1)
 }
@@ -339,7 +342,9 @@ pub fn set_outcome(conn: &Connection, sid: &str, outcome: &str) -> Result<(), St
 /// SQLite errors.
 pub fn in_progress_since(conn: &Connection, since: DateTime<Utc>) -> Result<i64, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT count(*) FROM calls WHERE ended_at IS NULL AND started_at >= ?1")?
+        .prepare_cached(
+            "SELECT count(*) FROM calls WHERE ended_at IS NULL AND started_at >= ?1 AND NOT trial",
+        )?
         .query_row([time::format(since)], |r| r.get(0))?)
 }
 
@@ -356,7 +361,7 @@ pub fn count_from(
 ) -> Result<i64, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT count(*) FROM (SELECT 1 FROM calls WHERE caller = ?1 AND started_at >= ?2 LIMIT ?3)",
+            "SELECT count(*) FROM (SELECT 1 FROM calls WHERE caller = ?1 AND started_at >= ?2 AND NOT trial LIMIT ?3)",
         )?
         .query_row(params![caller.as_str(), time::format(since), limit], |r| r.get(0))?)
 }

@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/008_neighbourhoods.sql"),
     include_str!("../../migrations/009_dialects.sql"),
     include_str!("../../migrations/010_statistics_of_settled_days.sql"),
+    include_str!("../../migrations/011_trial_calls.sql"),
 ];
 
 /// Jobs the writer runs in one transaction at most.
@@ -383,6 +384,21 @@ pub fn atomically<T>(
             Err(e)
         }
     }
+}
+
+/// Runs `f` and undoes whatever it wrote, keeping its result: a trial call's request is
+/// registered by the same code as a real one, then discarded.
+///
+/// # Errors
+/// `f`'s, or the savepoint's.
+pub fn discarded<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT discarded")?;
+    let result = f(conn);
+    conn.execute_batch("ROLLBACK TO discarded; RELEASE discarded")?;
+    result
 }
 
 /// Copies the write-ahead log back into the database file four times a second, without

@@ -53,7 +53,7 @@ pub fn calls_between(
     let sql = format!(
         "SELECT day, started_at, caller, open_at_arrival, outcome, COALESCE(left_menu_at, ended_at),
                 menu_keys, invalid_inputs, silences, transfers, transfers_answered
-         FROM calls WHERE {}day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR line = ?3)",
+         FROM calls WHERE {}day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR line = ?3) AND NOT trial",
         if scan { "+" } else { "" }
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -249,7 +249,7 @@ pub fn last_settled_call_day(conn: &Connection, scope: &str, tz: &str) -> Result
 /// SQLite errors.
 pub fn first_call_day(conn: &Connection, line: Option<&str>) -> Result<Option<String>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT min(day) FROM calls WHERE ?1 IS NULL OR line = ?1")?
+        .prepare_cached("SELECT min(day) FROM calls WHERE (?1 IS NULL OR line = ?1) AND NOT trial")?
         .query_row(params![line], |r| r.get(0))?)
 }
 
@@ -260,7 +260,7 @@ pub fn first_call_day(conn: &Connection, line: Option<&str>) -> Result<Option<St
 pub fn day_has_live_calls(conn: &Connection, day: &str, line: Option<&str>) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM calls WHERE day = ?1 AND (?2 IS NULL OR line = ?2) AND ended_at IS NULL)",
+            "SELECT EXISTS (SELECT 1 FROM calls WHERE day = ?1 AND (?2 IS NULL OR line = ?2) AND ended_at IS NULL AND NOT trial)",
         )?
         .query_row(params![day, line], |r| r.get(0))?)
 }
@@ -295,7 +295,7 @@ pub fn hangups_by_node(
 ) -> Result<Vec<(String, i64)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT node, count(*) AS n FROM calls
-         WHERE started_at >= ?1 AND line = ?2 AND outcome = 'abandoned' AND node != ''
+         WHERE started_at >= ?1 AND line = ?2 AND outcome = 'abandoned' AND node != '' AND NOT trial
          GROUP BY node ORDER BY n DESC, node",
     )?;
     let rows = stmt.query_map(params![time::format(since), line], |r| Ok((r.get(0)?, r.get(1)?)))?;

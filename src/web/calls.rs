@@ -67,6 +67,7 @@ fn call_json(call: &CallSummary) -> Value {
         "started_at": time::format(call.started_at),
         "ended_at": call.ended_at.map(time::format),
         "outcome": call.outcome,
+        "trial": call.trial,
     })
 }
 
@@ -147,7 +148,10 @@ async fn search_page(
                                 td { (local(call.started_at, tz)) }
                                 td { (call.line) }
                                 td { (caller(call)) }
-                                td { (call.outcome.as_deref().unwrap_or("—")) }
+                                td {
+                                    (call.outcome.as_deref().unwrap_or("—"))
+                                    @if call.trial { " " span.hint { (tr("(a trial from the console)")) } }
+                                }
                                 td { a href={ "/console/calls/" (call.sid) } { (tr("See its path")) } }
                             }
                         }
@@ -181,6 +185,9 @@ async fn path_page(
                 dt { (tr("Caller")) } dd { (caller(&call)) }
                 dt { (tr("Outcome")) } dd { (call.outcome.as_deref().unwrap_or("—")) }
                 dt { (tr("Provider")) } dd { (call.dialect) }
+                @if call.trial {
+                    dt { (tr("Trial")) } dd { (tr("a supervisor trying the line from the console: not counted in the statistics")) }
+                }
             }
             @if steps.is_empty() {
                 p { (tr("Its steps are no longer kept: the retention purge has removed them.")) }

@@ -39,7 +39,11 @@ async fn page(State(app): State<AppState>, ConsoleSupervisor(viewer, supervisor)
                 @let tz = line.schedule.timezone();
                 section aria-labelledby={ "line-" (line.id) } {
                     h2 id={ "line-" (line.id) } { (line.name) " (" (line.id) ")" }
-                    p { a href={ "/console/lines/" (line.id) } { (trf("See the menus of {line}", &[("line", &line.name)])) } }
+                    p {
+                        a href={ "/console/lines/" (line.id) } { (trf("See the menus of {line}", &[("line", &line.name)])) }
+                        " · "
+                        a href={ "/console/lines/" (line.id) "/try" } { (trf("Try {line}", &[("line", &line.name)])) }
+                    }
                     dl.facts {
                         dt { (tr("Numbers")) } dd { (line.numbers.join(", ")) }
                         dt { (tr("Languages")) } dd { (line.languages.join(", ")) }
@@ -210,6 +214,7 @@ async fn picture(
         Some(&viewer),
         &html! {
             h1 { (title) }
+            p { a href={ "/console/lines/" (flow.id) "/try" } { (trf("Try {line}", &[("line", &flow.file.line.name)])) } }
             @if !picture.problems.is_empty() {
                 section.problems aria-labelledby="problems" {
                     h2 #problems { (tr("Its file does not validate")) }

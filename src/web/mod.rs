@@ -29,6 +29,7 @@ pub mod session;
 pub mod sounds;
 pub mod state;
 pub mod stats;
+pub mod trial;
 pub mod viewer;
 pub mod webhooks;
 
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(roster::router())
         .merge(roster_console::router())
         .merge(lines_console::router())
+        .merge(trial::router())
         .merge(lines_api::router())
         .merge(calls::router())
         .merge(assets::router())

@@ -290,19 +290,40 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
         status: call.call_status.unwrap_or_else(|| "in-progress".to_owned()),
         base: base.clone(),
         at: app.clock.now(),
+        trial: false,
     };
     if hook == Hook::Incoming {
         tracing::info!(call = %req.sid, provider = dialect.name(), from = %mask(&req.from), to = %req.to, "call arrives");
     }
     let (sid, to) = (req.sid.clone(), req.to.clone());
+    match take_step(app, &flows, req).await {
+        Ok(reply) => answer(dialect, reply.body),
+        Err(e) => {
+            tracing::error!(call = %sid, error = %e, "webhook failed: caller gets the apology");
+            answer(dialect, apology(dialect, &flows, &app.sounds(), &base, &to))
+        }
+    }
+}
+
+/// Runs one step of a call on the writer and answers it: the providers' webhooks and the
+/// console's trial calls alike.
+///
+/// # Errors
+/// Any store failure (nothing of the step is kept); the caller hears the apology.
+pub(super) async fn take_step(
+    app: &AppState,
+    flows: &std::sync::Arc<crate::flow::Flows>,
+    req: line::Request,
+) -> Result<line::Reply, crate::store::StoreError> {
     // Webhooks of one call are handled one at a time; what is known of the call is
     // updated before the next can start.
-    let entry = app.live.entry(&sid);
+    let entry = app.live.entry(&req.sid);
     let mut live = entry.lock().await;
     let sounds = app.sounds();
-    let plan = line::plan(&flows, &sounds, live.known.as_ref(), &req);
+    let plan = line::plan(flows, &sounds, live.known.as_ref(), &req);
+    let (to, trial) = (req.to.clone(), req.trial);
     let job = {
-        let flows = std::sync::Arc::clone(&flows);
+        let flows = std::sync::Arc::clone(flows);
         // Only a step that registered a request waits for the disk: the caller hears
         // "registered" only once it would survive a power cut. A step the writer cannot
         // start within the budget is dropped unrun: the caller hears the apology and
@@ -315,17 +336,17 @@ async fn run(app: &AppState, hook: Hook, step: Option<u32>, webhook: Webhook) ->
         })
     };
     match job.await {
-        Ok(reply) => {
-            live.set(reply.known);
+        Ok(mut reply) => {
+            // A trial's page carries the step it is at.
+            live.set(if trial { reply.known.clone() } else { reply.known.take() });
             if reply.registered {
-                app.ops.queue_changed_on(&app.flows().for_called(&to).id);
+                app.ops.queue_changed_on(&flows.for_called(&to).id);
             }
-            answer(dialect, reply.body)
+            Ok(reply)
         }
         Err(e) => {
             live.set(None);
-            tracing::error!(call = %sid, error = %e, "webhook failed: caller gets the apology");
-            answer(dialect, apology(dialect, &flows, &app.sounds(), &base, &to))
+            Err(e)
         }
     }
 }
@@ -443,7 +464,33 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
     let Some(call_status) = call.call_status else {
         return bad_request("missing CallStatus\n");
     };
-    let (sid, to, sequence, duration) = (call.sid, call.to, call.sequence, call.duration);
+    record_status(
+        &app,
+        Reported {
+            sid: call.sid,
+            to: call.to,
+            status: call_status,
+            sequence: call.sequence,
+            duration: call.duration,
+        },
+    )
+    .await;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A call's status, as its provider reports it.
+pub(super) struct Reported {
+    pub sid: String,
+    pub to: String,
+    pub status: String,
+    pub sequence: Option<i64>,
+    pub duration: Option<i64>,
+}
+
+/// Records a call's status (a final one ends it): the providers' status callbacks and the
+/// end of the console's trial calls alike.
+pub(super) async fn record_status(app: &AppState, reported: Reported) {
+    let Reported { sid, to, status: call_status, sequence, duration } = reported;
     let flows = app.flows();
     let flow = flows.for_called(&to);
     let line = flow.id.clone();
@@ -484,5 +531,4 @@ async fn status(State(app): State<AppState>, webhook: Webhook) -> Response {
         // The provider does not retry; the failure is ours to see in the logs.
         tracing::error!(error = %e, "status callback not recorded");
     }
-    StatusCode::NO_CONTENT.into_response()
 }
