@@ -328,3 +328,66 @@ async fn a_supervisor_sees_the_lines_menus_drawn_and_a_calls_path_in_a_real_brow
     sue.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-call-path.png")).await;
     sue.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_tries_the_line_with_the_pages_keypad_and_hears_its_recordings() {
+    let sounds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sounds");
+    let app = spawn_app(Options { public_url: None, sounds: Some(sounds), ..Options::default() }).await;
+    app.account("sue", "supervisor", &["--lines", "liege"]);
+    let driver = Driver::start().await;
+    let sue = driver.browser("sue").await;
+    log_in(&sue, &app, "sue").await;
+    sue.goto(&format!("{}/console/lines/liege", app.server)).await;
+    sue.click("main a[href='/console/lines/liege/try']").await;
+    sue.wait_text("h1", 10, |t| t == "Try Liège Solidaire").await;
+    sue.fill("#from", "0470 12 34 56").await;
+    sue.click("main form button[type=submit]").await;
+    sue.wait_text("section.said", 10, |t| t.contains("Pour le français, tapez 1")).await;
+
+    // Every prompt recorded is played from its recording, which the page can load (the
+    // words read back with the caller's answers are the provider's voice's).
+    let recordings_load = "return Promise.all(Array.from(document.querySelectorAll('audio.prompt')).map(a =>
+        fetch(a.src).then(r => r.status + ' ' + r.headers.get('content-type'))))";
+    let mut heard = 0;
+    let mut check_recordings = async |browser: &Browser| {
+        let loaded = browser.script(recordings_load).await;
+        let loaded = loaded.as_array().unwrap().clone();
+        assert!(loaded.iter().all(|l| l == "200 audio/wav"), "{loaded:?}");
+        heard += loaded.len();
+    };
+    check_recordings(&sue).await;
+
+    // French from the keyboard alone (the keys' field has the focus), then the keypad.
+    sue.keys("1").await;
+    sue.wait_text("section.said", 10, |t| t.contains("tapez 3")).await;
+    check_recordings(&sue).await;
+    let steps: [(&str, &str); 4] =
+        [("3", "tapez 1"), ("1", "code postal"), ("4020", "c'est noté"), ("1", "tapez 1")];
+    for (keys, then) in steps {
+        for key in keys.chars() {
+            sue.click(&format!(".keypad button[value='{key}']")).await;
+        }
+        sue.wait_text("section.said", 10, |t| t.contains(then)).await;
+        check_recordings(&sue).await;
+        if keys == "3" {
+            sue.resize(1100, 1300).await;
+            sue.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-try.png")).await;
+        }
+    }
+    sue.click(".keypad button[value='1']").await;
+    sue.wait_text("section.said", 10, |t| t.contains("message")).await;
+    check_recordings(&sue).await;
+    sue.click(".keypad button[value='2']").await;
+    let said = sue.wait_text("main", 10, |t| t.contains("would have been registered")).await;
+    assert!(said.contains("Votre demande est enregistrée"), "{said}");
+    assert!(heard >= 7, "{heard} recordings");
+    if !said.contains("The call has ended.") {
+        sue.click("button[value='hangup']").await;
+        sue.wait_text("main", 10, |t| t.contains("The call has ended.")).await;
+    }
+    assert_eq!(app.count("SELECT count(*) FROM callback_requests"), 0, "nothing in the queue");
+    sue.click("a[href^='/console/calls/']").await;
+    sue.wait_text("h1", 10, |t| t == "Path of a call").await;
+    assert!(sue.text("main").await.contains("a supervisor trying the line from the console"));
+    sue.close().await;
+}

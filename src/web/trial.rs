@@ -24,7 +24,7 @@ use super::state::AppState;
 use super::viewer::Viewer;
 use super::webhooks::{self, Reported};
 use crate::flow::Flow;
-use crate::flow::engine::{Action, Event, Speech};
+use crate::flow::engine::{Action, DialStatus, Event, Speech};
 use crate::i18n::{tr, trf};
 use crate::line::{self, Discarded, Hook, Reply};
 use crate::ops::agents::Manager;
@@ -160,7 +160,7 @@ async fn start(
         at: now + Duration::seconds(shift),
         trial: true,
     };
-    go_on(&app, &viewer, &flow, Trial { sid, shift, from: req.from.clone() }, req).await
+    go_on(&app, &viewer, &flow, Trial { sid, shift, from: req.from.clone(), did: None }, req).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,7 +202,7 @@ async fn press(
     if !viewer.csrf_ok(&form.csrf) {
         return Err(PageError::Csrf);
     }
-    let trial = Trial { sid: sid.clone(), shift: form.shift, from: form.from.clone() };
+    let mut trial = Trial { sid: sid.clone(), shift: form.shift, from: form.from.clone(), did: None };
     let to = flow.numbers.first().map_or_else(String::new, |n| n.as_str().to_owned());
     let (hook, event) = match form.press.as_deref().unwrap_or("keys") {
         "keys" => {
@@ -225,6 +225,18 @@ async fn press(
         }
         result => (Hook::Dial, Event::Dial(twiml::dial_status(result))),
     };
+    trial.did = Some(match &event {
+        Event::Digits(keys) => trf("You pressed {keys}.", &[("keys", keys)]),
+        Event::Silence => tr("You said nothing.").to_owned(),
+        Event::Recorded { seconds, .. } => trf("You left a message of {seconds} s.", &[("seconds", seconds)]),
+        Event::Dial(status) => match status {
+            DialStatus::Completed => tr("The person answers"),
+            DialStatus::Busy => tr("The line is busy"),
+            DialStatus::NoAnswer => tr("Nobody answers"),
+            DialStatus::Failed | DialStatus::Canceled => tr("The transfer failed."),
+        }
+        .to_owned(),
+    });
     let req = line::Request {
         dialect: Dialect::Twilio,
         hook,
@@ -247,6 +259,8 @@ struct Trial {
     sid: String,
     shift: i64,
     from: String,
+    /// What the supervisor did last, for the page.
+    did: Option<String>,
 }
 
 async fn go_on(app: &AppState, viewer: &Viewer, flow: &Flow, trial: Trial, req: line::Request) -> Page {
@@ -319,6 +333,7 @@ fn phone_page(
                 dt { (tr("Pretending it is")) } dd { (local(pretended, flow.schedule.timezone())) }
             }
             section.said aria-labelledby="said" aria-live="polite" {
+                @if let Some(did) = &trial.did { p.hint { (did) } }
                 h2 #said { (tr("The line says")) }
                 @if actions.is_empty() && step.is_none() {
                     p { (tr("You hung up.")) }
