@@ -186,9 +186,9 @@ pub fn plan(flows: &Flows, sounds: &Library, known: Option<&Known>, req: &Reques
 /// Runs a [`Plan`] inside the writer's transaction; returns the TwiML to answer. A plan
 /// made from memory that no longer matches the stored call (another process wrote it,
 /// a replay after a restart) is dropped and the webhook handled in full. Whatever fails
-/// leaves nothing behind: the next step of a known call writes its log row and its state
-/// (and removes the row if the state cannot be saved); everything else runs in a
-/// savepoint.
+/// leaves nothing behind: a new call, or the next step of a known one, that registers
+/// nothing writes its log row and then its call's row (and removes the log row if the
+/// call's cannot be written); everything else runs in a savepoint.
 ///
 /// # Errors
 /// Any store failure; the caller answers with the apology instead.
@@ -211,7 +211,70 @@ pub fn apply(
                 Some(done) => done,
             }
         }
+        Plan::Start { turn, body } => start(conn, flows, sounds, req, turn, body),
         plan => atomically(conn, |conn| apply_in_full(conn, flows, sounds, req, plan)),
+    }
+}
+
+/// A new call. The usual one, whose first answer registers nothing and which is neither
+/// to an ended line nor from a volunteer with missions, is stored as two rows, its first
+/// answer's log row then the call's, with no savepoint (one cost a tenth of the whole
+/// webhook); any other, or one whose row exists already, in full.
+fn start(
+    conn: &Connection,
+    flows: &Flows,
+    sounds: &Library,
+    req: &Request,
+    turn: Turn,
+    body: Option<String>,
+) -> Result<Reply, StoreError> {
+    let flow = flows.for_called(&req.to);
+    if let Some(number) = req.caller.as_ref().filter(|_| !req.trial) {
+        warn_on_repeated_calls(conn, number, req.at)?;
+    }
+    if !turn.effects.is_empty() || is_special_call(conn, flow, req)? {
+        return atomically(conn, |conn| start_in_full(conn, flows, sounds, req, turn, body));
+    }
+    let (turn, body) = with_notice(conn, flow, turn, body, req.at)?;
+    let call = new_call(flow, req, req.caller.as_ref());
+    match store_turn(conn, Answer { flow, sounds, req }, turn, 0, body, Save::New(&call)) {
+        Err(StoreError::Stale) => atomically(conn, |conn| {
+            // The same first turn again: the engine's start depends on nothing else.
+            let turn = engine::start(flow, req.caller.clone(), req.at);
+            start_in_full(conn, flows, sounds, req, turn, None)
+        }),
+        done => done,
+    }
+}
+
+/// A new call stored, then answered, in the savepoint [`apply`] opened.
+fn start_in_full(
+    conn: &Connection,
+    flows: &Flows,
+    sounds: &Library,
+    req: &Request,
+    turn: Turn,
+    body: Option<String>,
+) -> Result<Reply, StoreError> {
+    let flow = flows.for_called(&req.to);
+    if !calls::insert(conn, &new_call(flow, req, req.caller.as_ref()), &turn.state)? {
+        return handle(conn, flows, sounds, req);
+    }
+    if let Some(reply) = special_call(conn, flows, sounds, flow, req)? {
+        return Ok(reply);
+    }
+    let (turn, body) = with_notice(conn, flow, turn, body, req.at)?;
+    finish(conn, Answer { flow, sounds, req }, turn, 0, body)
+}
+
+/// Whether [`special_call`] would answer this new call.
+fn is_special_call(conn: &Connection, flow: &Flow, req: &Request) -> Result<bool, StoreError> {
+    if flow.end_of_service().is_some() && crate::store::lines::is_ended(conn, &flow.id, req.at)? {
+        return Ok(true);
+    }
+    match req.caller.as_ref().filter(|_| !req.trial) {
+        Some(caller) => Ok(crate::ops::keypad::recognise(conn, &flow.id, caller)?.is_some()),
+        None => Ok(false),
     }
 }
 
@@ -224,20 +287,7 @@ fn apply_in_full(
 ) -> Result<Reply, StoreError> {
     match plan {
         Plan::Full => handle(conn, flows, sounds, req),
-        Plan::Start { turn, body } => {
-            let flow = flows.for_called(&req.to);
-            if let Some(number) = req.caller.as_ref().filter(|_| !req.trial) {
-                warn_on_repeated_calls(conn, number, req.at)?;
-            }
-            if !calls::insert(conn, &new_call(flow, req, req.caller.as_ref()), &turn.state)? {
-                return handle(conn, flows, sounds, req);
-            }
-            if let Some(reply) = special_call(conn, flows, sounds, flow, req)? {
-                return Ok(reply);
-            }
-            let (turn, body) = with_notice(conn, flow, turn, body, req.at)?;
-            finish(conn, Answer { flow, sounds, req }, turn, 0, body)
-        }
+        Plan::Start { turn, body } => start_in_full(conn, flows, sounds, req, turn, body),
         // A step that registers a request: checked before it does.
         Plan::Step { line, turn, expected, body } => match flows.get(&line) {
             Some(flow) if calls::expected_step(conn, &req.sid)? == Some(expected) => {
@@ -415,7 +465,7 @@ fn finish(
     step: u32,
     body: Option<String>,
 ) -> Result<Reply, StoreError> {
-    store_turn(conn, to, turn, step, body, None)
+    store_turn(conn, to, turn, step, body, Save::State { expected: None })
 }
 
 /// As [`finish`], only if the stored call is still at step `step`
@@ -428,7 +478,15 @@ fn finish_if_still_at(
     step: u32,
     body: Option<String>,
 ) -> Result<Reply, StoreError> {
-    store_turn(conn, to, turn, step, body, Some(step))
+    store_turn(conn, to, turn, step, body, Save::State { expected: Some(step) })
+}
+
+/// How [`store_turn`] saves the call after logging its step.
+enum Save<'a> {
+    /// The stored call's state updated; with `expected`, only if it is still at that step.
+    State { expected: Option<u32> },
+    /// A new call's row written, only if none exists.
+    New(&'a NewCall<'a>),
 }
 
 fn store_turn(
@@ -437,7 +495,7 @@ fn store_turn(
     mut turn: Turn,
     step: u32,
     body: Option<String>,
-    expected: Option<u32>,
+    save: Save<'_>,
 ) -> Result<Reply, StoreError> {
     let Answer { flow, sounds, req } = to;
     let mut discarded = Vec::new();
@@ -473,7 +531,11 @@ fn store_turn(
             response: &body,
         },
     )?;
-    match calls::save_state(conn, &req.sid, &turn.state, req.at, event, expected) {
+    let saved = match save {
+        Save::State { expected } => calls::save_state(conn, &req.sid, &turn.state, req.at, event, expected),
+        Save::New(call) => calls::insert_answered(conn, call, &turn.state, event),
+    };
+    match saved {
         Ok(true) => {}
         Ok(false) => {
             calls::forget_event(conn, event)?;

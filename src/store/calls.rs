@@ -140,6 +140,58 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
     Ok(conn.changes() == 1)
 }
 
+/// Stores a new call with its first answer already logged (row `last_event`) and the
+/// state and figures after it: one row for what [`insert`] then [`save_state`] write in
+/// two. Returns false, changing nothing, when a row for the call exists (a placeholder
+/// left by an early status callback, or the first webhook replayed): the caller then
+/// takes the longer way.
+///
+/// # Errors
+/// SQLite errors.
+pub fn insert_answered(
+    conn: &Connection,
+    call: &NewCall<'_>,
+    state: &CallState,
+    last_event: i64,
+) -> Result<bool, StoreError> {
+    let json = serde_json::to_string(state)?;
+    let t = &state.tally;
+    let at = time::format(call.at);
+    conn.prepare_cached(
+        "INSERT INTO calls (sid, line, caller, called, language, started_at, status, step, node, state, outcome,
+                            day, open_at_arrival, dialect, trial, menu_keys, invalid_inputs, silences,
+                            transfers, transfers_answered, left_menu_at, last_event)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                 CASE WHEN ?21 THEN ?6 END, ?22)
+         ON CONFLICT (sid) DO NOTHING",
+    )?
+    .execute(params![
+        call.sid,
+        call.line,
+        call.caller.map(E164::as_str),
+        call.called,
+        state.language,
+        at,
+        call.status,
+        state.step,
+        state.node,
+        json,
+        state.outcome,
+        call.day,
+        call.open,
+        call.dialect,
+        call.trial,
+        t.keys,
+        t.invalid,
+        t.silences,
+        t.transfers,
+        t.transfers_answered,
+        t.left_menu,
+        last_event,
+    ])?;
+    Ok(conn.changes() == 1)
+}
+
 /// The step a stored call expects next, when it is stored with a step answered.
 ///
 /// # Errors
