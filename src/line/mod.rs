@@ -482,6 +482,7 @@ fn finish_if_still_at(
 }
 
 /// How [`store_turn`] saves the call after logging its step.
+#[derive(Clone, Copy)]
 enum Save<'a> {
     /// The stored call's state updated; with `expected`, only if it is still at that step.
     State { expected: Option<u32> },
