@@ -24,6 +24,9 @@ pub struct Recording {
     /// Changes whenever the file does (size and modification time); part of its URL, so
     /// the provider's cache never plays an old take.
     pub tag: String,
+    /// Its URL under the service's base: `/sounds/{line}/{lang}/{prompt}.wav?v={tag}`,
+    /// made once (every answer that plays it would make it again).
+    pub href: String,
     /// Length, from the WAV header.
     pub seconds: f64,
     /// The text it was recorded from, when known.
@@ -261,8 +264,11 @@ impl Library {
             };
             in_memory += audio.as_ref().map_or(0, |a| a.len() as u64);
             let text = std::fs::read_to_string(path.with_extension("txt")).ok().map(|t| t.trim().to_owned());
+            let tag = tag(&meta);
+            let href = format!("/sounds/{line}/{lang}/{id}.wav?v={tag}");
             let recording = Recording {
-                tag: tag(&meta),
+                href,
+                tag,
                 seconds,
                 text,
                 modified: modified_nanos(&meta),
@@ -298,7 +304,7 @@ impl Library {
     /// The absolute URL the provider fetches for `slot`, when recorded.
     #[must_use]
     pub fn url(&self, base: &str, slot: Slot<'_>) -> Option<String> {
-        self.get(slot).map(|r| format!("{base}/sounds/{}.wav?v={}", slot.path(), r.tag))
+        self.get(slot).map(|r| [base, r.href.as_str()].concat())
     }
 
     /// How many recordings.
