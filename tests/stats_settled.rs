@@ -212,3 +212,79 @@ fn a_day_is_kept_only_two_days_after_it_and_once_all_its_calls_have_ended() {
     year.settle(today);
     assert!(kept_day("2026-11-29", "liege") && kept_day("2026-11-29", "*"));
 }
+
+#[test]
+fn a_call_stored_late_in_a_kept_day_drops_that_day_and_a_trial_drops_nothing() {
+    use solidaire::flow::engine::CallState;
+    use solidaire::store::calls::{self, NewCall, StatusUpdate};
+    let year = Year::new();
+    let today = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+    year.settle(today);
+    let kept_of = |day: &str| -> i64 {
+        year.conn
+            .query_row("SELECT count(*) FROM stats_call_days WHERE day = ?1", [day], |r| r.get(0))
+            .unwrap()
+    };
+    let at = |day: u32| Utc.with_ymd_and_hms(2026, 3, day, 9, 0, 0).unwrap();
+    let call = |sid: &'static str, day: u32, trial: bool| NewCall {
+        sid,
+        line: "liege",
+        caller: None,
+        called: "+3280043436",
+        status: "in-progress",
+        dialect: "twilio",
+        at: at(day),
+        day: format!("2026-03-{day:02}"),
+        open: true,
+        trial,
+    };
+    let state = CallState::default();
+    let kept_before = year.kept();
+    assert_eq!(kept_of("2026-03-10"), 3, "every scope of the day kept");
+    // What storing one call of `day` must leave: every kept row but that day's.
+    let without = |day: &str| (0, year.kept() - kept_of(day));
+
+    // A trial of a kept day changes no figure and drops nothing.
+    assert!(calls::insert_answered(&year.conn, &call("CAtrial", 10, true), &state, 1).unwrap());
+    assert_eq!(year.kept(), kept_before);
+
+    // Each way a call is first stored drops its own day's figures, and only those.
+    let recomputed_after = |year: &Year| {
+        let kept = year.all_reports();
+        year.conn.execute("DELETE FROM stats_call_days", []).unwrap();
+        let recomputed = year.all_reports();
+        year.settle(today);
+        (kept, recomputed)
+    };
+    let expected = without("2026-03-10");
+    assert!(calls::insert_answered(&year.conn, &call("CAlate1", 10, false), &state, 1).unwrap());
+    assert_eq!((kept_of("2026-03-10"), year.kept()), expected);
+    let (kept, recomputed) = recomputed_after(&year);
+    assert_eq!(kept, recomputed, "the day computed again, the others read as kept");
+
+    let expected = without("2026-03-11");
+    assert!(kept_of("2026-03-11") > 0);
+    assert!(calls::insert(&year.conn, &call("CAlate2", 11, false), &state).unwrap());
+    assert_eq!((kept_of("2026-03-11"), year.kept()), expected);
+    let (kept, recomputed) = recomputed_after(&year);
+    assert_eq!(kept, recomputed);
+
+    // A status callback for a call never seen leaves a row of its day.
+    let status = StatusUpdate {
+        sid: "CAlate3",
+        line: "liege",
+        called: "+3280043436",
+        status: "completed",
+        sequence: None,
+        duration: Some(3),
+        at: at(12),
+        day: "2026-03-12",
+        is_final: true,
+    };
+    let expected = without("2026-03-12");
+    assert!(kept_of("2026-03-12") > 0);
+    calls::record_status(&year.conn, &status).unwrap();
+    assert_eq!((kept_of("2026-03-12"), year.kept()), expected);
+    let (kept, recomputed) = recomputed_after(&year);
+    assert_eq!(kept, recomputed);
+}

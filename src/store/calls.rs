@@ -137,7 +137,20 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
         call.dialect,
         call.trial,
     ])?;
-    Ok(conn.changes() == 1)
+    let stored = conn.changes() == 1;
+    if stored && !call.trial {
+        drop_kept_day(conn, &call.day)?;
+    }
+    Ok(stored)
+}
+
+/// Drops the figures kept for `day` (every scope and time zone), which a new call of that
+/// day changes: they are computed again when next settled. A call arriving now is never
+/// of a kept day (days are kept two days after they end); one stored late is. Trial calls
+/// count in no figures.
+fn drop_kept_day(conn: &Connection, day: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM stats_call_days WHERE day = ?1")?.execute([day])?;
+    Ok(())
 }
 
 /// Stores a new call with its first answer already logged (row `last_event`) and the
@@ -189,7 +202,11 @@ pub fn insert_answered(
         t.left_menu,
         last_event,
     ])?;
-    Ok(conn.changes() == 1)
+    let stored = conn.changes() == 1;
+    if stored && !call.trial {
+        drop_kept_day(conn, &call.day)?;
+    }
+    Ok(stored)
 }
 
 /// The step a stored call expects next, when it is stored with a step answered.
@@ -370,6 +387,7 @@ pub fn record_status(conn: &Connection, s: &StatusUpdate<'_>) -> Result<(), Stor
             )?
             .execute(params![s.sid, s.line, s.called, at, s.day, s.status])?;
             if conn.changes() == 1 {
+                drop_kept_day(conn, s.day)?;
                 update()?;
             }
             Ok(())

@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/009_dialects.sql"),
     include_str!("../../migrations/010_statistics_of_settled_days.sql"),
     include_str!("../../migrations/011_trial_calls.sql"),
+    include_str!("../../migrations/012_new_calls_drop_kept_days_in_the_store.sql"),
 ];
 
 /// Jobs the writer runs in one transaction at most.
