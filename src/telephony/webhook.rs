@@ -104,14 +104,16 @@ impl Params {
             let middle = bytes.len();
             decode_into(&mut bytes, value);
             pairs.push((start..middle, middle..bytes.len()));
-            // Each name and value must be text on its own, not only all of them together.
-            if std::str::from_utf8(&bytes[start..middle]).is_err()
-                || std::str::from_utf8(&bytes[middle..]).is_err()
-            {
-                return Err(NotUtf8);
-            }
         }
         let text = String::from_utf8(bytes).map_err(|_| NotUtf8)?;
+        // Each name and value must be text on its own, not only all of them together:
+        // with the whole valid, that is each of them starting and ending on a character.
+        let on_characters = |(name, value): &(std::ops::Range<usize>, std::ops::Range<usize>)| {
+            [name.start, name.end, value.end].into_iter().all(|at| text.is_char_boundary(at))
+        };
+        if !pairs.iter().all(on_characters) {
+            return Err(NotUtf8);
+        }
         Ok(Self { text, pairs })
     }
 
