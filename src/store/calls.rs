@@ -430,11 +430,12 @@ pub fn count_from(
     limit: i64,
 ) -> Result<i64, StoreError> {
     Ok(conn
-        .prepare_cached(
-            "SELECT count(*) FROM (SELECT 1 FROM calls WHERE caller = ?1 AND started_at >= ?2 AND NOT trial LIMIT ?3)",
-        )?
+        .prepare_cached(COUNT_FROM)?
         .query_row(params![caller.as_str(), time::format(since), limit], |r| r.get(0))?)
 }
+
+/// [`count_from`]'s question, answered from the callers' index alone.
+const COUNT_FROM: &str = "SELECT count(*) FROM (SELECT 1 FROM calls WHERE caller = ?1 AND started_at >= ?2 AND NOT trial LIMIT ?3)";
 
 /// Calls stored in all (the health check's question to the database).
 ///
@@ -442,4 +443,24 @@ pub fn count_from(
 /// SQLite errors.
 pub fn count(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.prepare_cached("SELECT count(*) FROM calls")?.query_row([], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_numbers_recent_calls_are_counted_from_the_index_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("solidaire.db");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        drop(runtime.block_on(async { crate::store::Store::open(&path) }).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::COUNT_FROM))
+            .unwrap()
+            .query_map(rusqlite::params!["+32470123456", "2026-11-23T09:50:00.000Z", 20], |r| r.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(plan.iter().any(|step| step.contains("USING COVERING INDEX calls_by_caller")), "{plan:?}");
+    }
 }
