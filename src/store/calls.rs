@@ -107,8 +107,8 @@ pub fn find(conn: &Connection, sid: &str) -> Result<Option<StoredCall>, StoreErr
 /// # Errors
 /// SQLite errors.
 pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Result<bool, StoreError> {
-    let json = serde_json::to_string(state)?;
-    conn.prepare_cached(
+    store_new(
+        conn,
         "INSERT INTO calls (sid, line, caller, called, language, started_at, status, step, node, state, outcome,
                             day, open_at_arrival, dialect, trial)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
@@ -119,24 +119,43 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
             step = excluded.step, node = excluded.node, state = excluded.state,
             outcome = COALESCE(excluded.outcome, calls.outcome)
          WHERE calls.step = 0 AND calls.node = ''",
-    )?
-    .execute(params![
-        call.sid,
-        call.line,
-        call.caller.map(E164::as_str),
-        call.called,
-        state.language,
-        time::format(call.at),
-        call.status,
-        state.step,
-        state.node,
-        json,
-        state.outcome,
-        call.day,
-        call.open,
-        call.dialect,
-        call.trial,
-    ])?;
+        call,
+        state,
+        &[],
+    )
+}
+
+/// Runs `sql`, an insert of a new call whose first fifteen values are the call's and its
+/// state's (in [`insert`]'s order), then `more`; drops the kept figures of its day when
+/// it stored a row.
+fn store_new(
+    conn: &Connection,
+    sql: &str,
+    call: &NewCall<'_>,
+    state: &CallState,
+    more: &[&dyn rusqlite::ToSql],
+) -> Result<bool, StoreError> {
+    let json = serde_json::to_string(state)?;
+    let at = time::format(call.at);
+    let caller = call.caller.map(E164::as_str);
+    let values: [&dyn rusqlite::ToSql; 15] = [
+        &call.sid,
+        &call.line,
+        &caller,
+        &call.called,
+        &state.language,
+        &at,
+        &call.status,
+        &state.step,
+        &state.node,
+        &json,
+        &state.outcome,
+        &call.day,
+        &call.open,
+        &call.dialect,
+        &call.trial,
+    ];
+    conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(values.iter().chain(more)))?;
     let stored = conn.changes() == 1;
     if stored && !call.trial {
         drop_kept_day(conn, &call.day)?;
@@ -167,46 +186,19 @@ pub fn insert_answered(
     state: &CallState,
     last_event: i64,
 ) -> Result<bool, StoreError> {
-    let json = serde_json::to_string(state)?;
     let t = &state.tally;
-    let at = time::format(call.at);
-    conn.prepare_cached(
+    store_new(
+        conn,
         "INSERT INTO calls (sid, line, caller, called, language, started_at, status, step, node, state, outcome,
                             day, open_at_arrival, dialect, trial, menu_keys, invalid_inputs, silences,
                             transfers, transfers_answered, left_menu_at, last_event)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
                  CASE WHEN ?21 THEN ?6 END, ?22)
          ON CONFLICT (sid) DO NOTHING",
-    )?
-    .execute(params![
-        call.sid,
-        call.line,
-        call.caller.map(E164::as_str),
-        call.called,
-        state.language,
-        at,
-        call.status,
-        state.step,
-        state.node,
-        json,
-        state.outcome,
-        call.day,
-        call.open,
-        call.dialect,
-        call.trial,
-        t.keys,
-        t.invalid,
-        t.silences,
-        t.transfers,
-        t.transfers_answered,
-        t.left_menu,
-        last_event,
-    ])?;
-    let stored = conn.changes() == 1;
-    if stored && !call.trial {
-        drop_kept_day(conn, &call.day)?;
-    }
-    Ok(stored)
+        call,
+        state,
+        &[&t.keys, &t.invalid, &t.silences, &t.transfers, &t.transfers_answered, &t.left_menu, &last_event],
+    )
 }
 
 /// The step a stored call expects next, when it is stored with a step answered.
