@@ -232,7 +232,7 @@ fn start(
     if let Some(number) = req.caller.as_ref().filter(|_| !req.trial) {
         warn_on_repeated_calls(conn, number, req.at)?;
     }
-    if !turn.effects.is_empty() || is_special_call(conn, flow, req)? {
+    if !turn.effects.is_empty() || special(conn, flow, req)?.is_some() {
         return atomically(conn, |conn| start_in_full(conn, flows, sounds, req, turn, body));
     }
     let (turn, body) = with_notice(conn, flow, turn, body, req.at)?;
@@ -267,14 +267,26 @@ fn start_in_full(
     finish(conn, Answer { flow, sounds, req }, turn, 0, body)
 }
 
-/// Whether [`special_call`] would answer this new call.
-fn is_special_call(conn: &Connection, flow: &Flow, req: &Request) -> Result<bool, StoreError> {
+/// A new call that does not start the menus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Special {
+    /// To a line whose service has ended.
+    Ended,
+    /// From a volunteer with missions in hand. A trial is never one: it would act on them.
+    Volunteer,
+}
+
+/// Which [`Special`] call this new call is, if any: read only, so that it can be asked
+/// before the call is stored.
+fn special(conn: &Connection, flow: &Flow, req: &Request) -> Result<Option<Special>, StoreError> {
     if flow.end_of_service().is_some() && crate::store::lines::is_ended(conn, &flow.id, req.at)? {
-        return Ok(true);
+        return Ok(Some(Special::Ended));
     }
     match req.caller.as_ref().filter(|_| !req.trial) {
-        Some(caller) => Ok(crate::ops::keypad::recognise(conn, &flow.id, caller)?.is_some()),
-        None => Ok(false),
+        Some(caller) if crate::ops::keypad::recognise(conn, &flow.id, caller)?.is_some() => {
+            Ok(Some(Special::Volunteer))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -388,39 +400,48 @@ fn special_call(
     flow: &Flow,
     req: &Request,
 ) -> Result<Option<Reply>, StoreError> {
-    if let Some((prompt, then)) = flow.end_of_service() {
-        if crate::store::lines::is_ended(conn, &flow.id, req.at)? {
-            let speech: Vec<engine::Speech> = flow
-                .languages
-                .iter()
-                .map(|lang| engine::Speech {
-                    text: flow.text(prompt, lang).unwrap_or_default().to_owned(),
-                    language: lang.clone(),
-                    prompt: Some(prompt.to_owned()),
-                })
-                .collect();
-            let voices = Voices {
-                voice: &|lang| flow.voice(lang),
-                recording: &|lang, prompt| sounds.url(&req.base, Slot::new(&flow.id, lang, prompt)),
-            };
-            calls::set_outcome(conn, &req.sid, "informed")?;
-            tracing::info!(call = %req.sid, line = %flow.id, "a call to a line whose service has ended");
-            let body = req.dialect.announce(&speech, voices, then);
-            let actions = req.trial.then(|| {
-                let then = match then {
-                    Some(number) => Action::Dial { number: number.clone(), timeout: 30, caller_id: None },
-                    None => Action::Hangup,
-                };
-                speech.into_iter().map(Action::Say).chain([then]).collect()
-            });
-            return Ok(Some(Reply::said(body, actions)));
+    let ended = match special(conn, flow, req)? {
+        None => return Ok(None),
+        Some(Special::Volunteer) => {
+            let Some(caller) = req.caller.as_ref() else { return Ok(None) };
+            let body = outbound::desk(
+                conn,
+                flows,
+                sounds,
+                flow,
+                (&req.sid, caller),
+                (req.dialect, &req.base),
+                req.at,
+            )?;
+            return Ok(body.map(|body| Reply::said(body, None)));
         }
-    }
-    // A trial never opens a volunteer's missions: it would act on them.
-    let Some(caller) = req.caller.as_ref().filter(|_| !req.trial) else { return Ok(None) };
-    let body =
-        outbound::desk(conn, flows, sounds, flow, (&req.sid, caller), (req.dialect, &req.base), req.at)?;
-    Ok(body.map(|body| Reply::said(body, None)))
+        Some(Special::Ended) => flow.end_of_service(),
+    };
+    let Some((prompt, then)) = ended else { return Ok(None) };
+    let speech: Vec<engine::Speech> = flow
+        .languages
+        .iter()
+        .map(|lang| engine::Speech {
+            text: flow.text(prompt, lang).unwrap_or_default().to_owned(),
+            language: lang.clone(),
+            prompt: Some(prompt.to_owned()),
+        })
+        .collect();
+    let voices = Voices {
+        voice: &|lang| flow.voice(lang),
+        recording: &|lang, prompt| sounds.url(&req.base, Slot::new(&flow.id, lang, prompt)),
+    };
+    calls::set_outcome(conn, &req.sid, "informed")?;
+    tracing::info!(call = %req.sid, line = %flow.id, "a call to a line whose service has ended");
+    let body = req.dialect.announce(&speech, voices, then);
+    let actions = req.trial.then(|| {
+        let then = match then {
+            Some(number) => Action::Dial { number: number.clone(), timeout: 30, caller_id: None },
+            None => Action::Hangup,
+        };
+        speech.into_iter().map(Action::Say).chain([then]).collect()
+    });
+    Ok(Some(Reply::said(body, actions)))
 }
 
 fn new_call<'a>(flow: &'a Flow, req: &'a Request, caller: Option<&'a E164>) -> NewCall<'a> {

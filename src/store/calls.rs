@@ -126,8 +126,10 @@ pub fn insert(conn: &Connection, call: &NewCall<'_>, state: &CallState) -> Resul
 }
 
 /// Runs `sql`, an insert of a new call whose first fifteen values are the call's and its
-/// state's (in [`insert`]'s order), then `more`; drops the kept figures of its day when
-/// it stored a row.
+/// state's (in [`insert`]'s order), then `more`, after dropping the kept figures of its
+/// day: the row is the last thing written, so that a new call stored without a savepoint
+/// leaves nothing half done when it fails (figures dropped for nothing are only computed
+/// again).
 fn store_new(
     conn: &Connection,
     sql: &str,
@@ -155,12 +157,11 @@ fn store_new(
         &call.dialect,
         &call.trial,
     ];
-    conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(values.iter().chain(more)))?;
-    let stored = conn.changes() == 1;
-    if stored && !call.trial {
+    if !call.trial {
         drop_kept_day(conn, &call.day)?;
     }
-    Ok(stored)
+    conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(values.iter().chain(more)))?;
+    Ok(conn.changes() == 1)
 }
 
 /// Drops the figures kept for `day` (every scope and time zone), which a new call of that
