@@ -91,7 +91,12 @@ fn bare(port: u16, db: Option<&Path>, group: bool) {
                 match storing.as_deref() {
                     None => {}
                     Some(Storing::EachCommitted(conn)) => {
-                        conn.lock().unwrap().prepare_cached(INSERT).unwrap().execute([body.as_ref()]).unwrap();
+                        conn.lock()
+                            .unwrap()
+                            .prepare_cached(INSERT)
+                            .unwrap()
+                            .execute([body.as_ref()])
+                            .unwrap();
                     }
                     Some(Storing::GroupCommitted(writer)) => {
                         let (done, stored) = tokio::sync::oneshot::channel();

@@ -162,6 +162,36 @@ fn settled_days_give_exactly_the_figures_recomputed_from_the_calls() {
         .query_row("SELECT count(*) FROM stats_call_days WHERE day = '2026-03-29'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(dropped, 0, "every scope of that day dropped");
+
+    // A call moved to another day drops the kept figures of the day it joins and of the
+    // day it leaves, and only theirs.
+    let kept_days = |conn: &Connection| -> Vec<String> {
+        let mut days = conn.prepare("SELECT DISTINCT day FROM stats_call_days ORDER BY day").unwrap();
+        days.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let move_a_call = |from: &str, to: &str| {
+        let moved = year
+            .conn
+            .execute(
+                "UPDATE calls SET day = ?2 WHERE rowid = (SELECT min(rowid) FROM calls WHERE day = ?1 AND line = 'liege')",
+                [from, to],
+            )
+            .unwrap();
+        assert_eq!(moved, 1);
+    };
+    let without = |days: &[String], gone: &[&str]| -> Vec<String> {
+        days.iter().filter(|d| !gone.contains(&d.as_str())).cloned().collect()
+    };
+    let before = kept_days(&year.conn);
+    assert!(!before.contains(&"2026-03-29".to_owned()) && before.contains(&"2026-04-03".to_owned()));
+    move_a_call("2026-03-29", "2026-04-03");
+    assert_eq!(kept_days(&year.conn), without(&before, &["2026-04-03"]), "the day joined dropped");
+    move_a_call("2026-04-02", "2026-03-29");
+    assert_eq!(
+        kept_days(&year.conn),
+        without(&before, &["2026-04-02", "2026-04-03"]),
+        "the day left dropped"
+    );
     let changed = year.all_reports();
     assert_ne!(changed, recomputed);
     year.conn.execute("DELETE FROM stats_call_days", []).unwrap();

@@ -230,16 +230,7 @@ pub fn save_state(
     let json = serde_json::to_string(state)?;
     let t = &state.tally;
     // One statement per webhook: this runs on the single writer for every step.
-    conn.prepare_cached(
-        "UPDATE calls SET step = ?2, node = ?3, language = ?4, state = ?5,
-                outcome = COALESCE(?6, outcome),
-                menu_keys = ?7, invalid_inputs = ?8, silences = ?9, transfers = ?10,
-                transfers_answered = ?11,
-                left_menu_at = CASE WHEN ?12 THEN COALESCE(left_menu_at, ?13) ELSE left_menu_at END,
-                last_event = ?14
-         WHERE sid = ?1 AND (?15 IS NULL OR step = ?15)",
-    )?
-    .execute(params![
+    conn.prepare_cached(SAVE_STATE)?.execute(params![
         sid,
         state.step,
         state.node,
@@ -430,6 +421,15 @@ pub fn count_from(
 /// [`count_from`]'s question, answered from the callers' index alone.
 const COUNT_FROM: &str = "SELECT count(*) FROM (SELECT 1 FROM calls WHERE caller = ?1 AND started_at >= ?2 AND NOT trial LIMIT ?3)";
 
+/// A step's change of its call (`save_state`): with the kept-day trigger, on every step.
+const SAVE_STATE: &str = "UPDATE calls SET step = ?2, node = ?3, language = ?4, state = ?5,
+        outcome = COALESCE(?6, outcome),
+        menu_keys = ?7, invalid_inputs = ?8, silences = ?9, transfers = ?10,
+        transfers_answered = ?11,
+        left_menu_at = CASE WHEN ?12 THEN COALESCE(left_menu_at, ?13) ELSE left_menu_at END,
+        last_event = ?14
+    WHERE sid = ?1 AND (?15 IS NULL OR step = ?15)";
+
 /// Calls stored in all (the health check's question to the database).
 ///
 /// # Errors
@@ -440,13 +440,37 @@ pub fn count(conn: &Connection) -> Result<i64, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_numbers_recent_calls_are_counted_from_the_index_alone() {
+    /// A database with the whole schema and its migrations, opened directly.
+    fn migrated() -> (tempfile::TempDir, rusqlite::Connection) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("solidaire.db");
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         drop(runtime.block_on(async { crate::store::Store::open(&path) }).unwrap());
         let conn = rusqlite::Connection::open(&path).unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn a_steps_change_of_its_call_builds_no_temporary_btree() {
+        // The kept-day trigger runs with every step; with `day IN (OLD.day, NEW.day)` it
+        // built a temporary b-tree each time (migration 014).
+        let (_dir, conn) = migrated();
+        let program: Vec<String> = conn
+            .prepare(&format!("EXPLAIN {}", super::SAVE_STATE))
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(std::iter::repeat_n(rusqlite::types::Null, 15)), |r| {
+                r.get(1)
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(program.iter().any(|op| op == "Program"), "the trigger runs: {program:?}");
+        assert!(!program.iter().any(|op| op == "OpenEphemeral"), "{program:?}");
+    }
+
+    #[test]
+    fn a_numbers_recent_calls_are_counted_from_the_index_alone() {
+        let (_dir, conn) = migrated();
         let plan: Vec<String> = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {}", super::COUNT_FROM))
             .unwrap()

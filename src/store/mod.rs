@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/011_trial_calls.sql"),
     include_str!("../../migrations/012_new_calls_drop_kept_days_in_the_store.sql"),
     include_str!("../../migrations/013_the_callers_index_covers_the_repeated_calls_count.sql"),
+    include_str!("../../migrations/014_changed_calls_check_their_kept_day_without_a_list.sql"),
 ];
 
 /// Jobs the writer runs in one transaction at most.
