@@ -41,25 +41,61 @@ impl Inbound {
     /// # Errors
     /// A form that names no call.
     pub fn from_form(params: &Params) -> Result<Self, Unreadable> {
-        let text = |name: &str| params.get(name).map(str::to_owned);
-        let sid = params.get("CallSid").filter(|s| is_call_sid(s)).ok_or(Unreadable::NoCall)?;
-        let recording = params.get("RecordingUrl").filter(|u| !u.is_empty()).map(|url| {
-            (url.to_owned(), params.get("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0))
-        });
+        // One pass over the form (a provider sends two dozen parameters), the first value
+        // of each name kept, as `Params::get` reads it.
+        let mut named: [Option<&str>; FORM_NAMES.len()] = [None; FORM_NAMES.len()];
+        for (name, value) in params.iter() {
+            if let Some(at) = FORM_NAMES.iter().position(|n| *n == name) {
+                named[at].get_or_insert(value);
+            }
+        }
+        let [
+            sid,
+            from,
+            to,
+            call_status,
+            digits,
+            dial_status,
+            answered_by,
+            recording_url,
+            recording_duration,
+            sequence,
+            duration,
+        ] = named;
+        let text = |value: Option<&str>| value.map(str::to_owned);
+        let sid = sid.filter(|s| is_call_sid(s)).ok_or(Unreadable::NoCall)?;
+        let recording = recording_url
+            .filter(|u| !u.is_empty())
+            .map(|url| (url.to_owned(), recording_duration.and_then(|d| d.parse().ok()).unwrap_or(0)));
         Ok(Self {
             sid: sid.to_owned(),
-            from: text("From").unwrap_or_default(),
-            to: text("To").unwrap_or_default(),
-            call_status: text("CallStatus"),
-            digits: text("Digits"),
-            dial_status: text("DialCallStatus"),
-            answered_by: text("AnsweredBy"),
+            from: text(from).unwrap_or_default(),
+            to: text(to).unwrap_or_default(),
+            call_status: text(call_status),
+            digits: text(digits),
+            dial_status: text(dial_status),
+            answered_by: text(answered_by),
             recording,
-            sequence: params.get("SequenceNumber").and_then(|s| s.parse().ok()),
-            duration: params.get("CallDuration").and_then(|s| s.parse().ok()),
+            sequence: sequence.and_then(|s| s.parse().ok()),
+            duration: duration.and_then(|s| s.parse().ok()),
         })
     }
 }
+
+/// The form parameters [`Inbound::from_form`] reads, in the order it takes them.
+const FORM_NAMES: [&str; 11] = [
+    "CallSid",
+    "From",
+    "To",
+    "CallStatus",
+    "Digits",
+    "DialCallStatus",
+    "AnsweredBy",
+    "RecordingUrl",
+    "RecordingDuration",
+    "SequenceNumber",
+    "CallDuration",
+];
 
 /// A webhook body the service cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -218,6 +254,44 @@ mod tests {
                 // Refused only when the form crate had to replace something.
                 let replaced = reference(&body).iter().any(|(n, v)| n.contains(char::REPLACEMENT_CHARACTER) || v.contains(char::REPLACEMENT_CHARACTER));
                 prop_assert!(replaced, "refused a body the form crate decodes without loss");
+            }
+        }
+
+        #[test]
+        fn a_form_is_read_as_each_name_s_first_value(
+            pairs in proptest::collection::vec(
+                (
+                    prop_oneof![Just("CallSid"), Just("From"), Just("To"), Just("CallStatus"), Just("Digits"),
+                                Just("DialCallStatus"), Just("AnsweredBy"), Just("RecordingUrl"),
+                                Just("RecordingDuration"), Just("SequenceNumber"), Just("CallDuration"),
+                                Just("Caller"), Just("callsid")],
+                    prop_oneof![Just(""), Just("CA0f"), Just("12"), Just("+32470123456"), Just("x y"), Just("-3")],
+                ),
+                0..16,
+            )
+        ) {
+            let body: Vec<u8> = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish().into_bytes();
+            let params = Params::parse(&body).unwrap();
+            let first = |name: &str| params.get(name);
+            let read = super::Inbound::from_form(&params);
+            match first("CallSid").filter(|s| super::is_call_sid(s)) {
+                None => prop_assert_eq!(read.unwrap_err(), super::Unreadable::NoCall),
+                Some(sid) => {
+                    let read = read.unwrap();
+                    prop_assert_eq!(read.sid.as_str(), sid);
+                    prop_assert_eq!(read.from.as_str(), first("From").unwrap_or_default());
+                    prop_assert_eq!(read.to.as_str(), first("To").unwrap_or_default());
+                    prop_assert_eq!(read.call_status.as_deref(), first("CallStatus"));
+                    prop_assert_eq!(read.digits.as_deref(), first("Digits"));
+                    prop_assert_eq!(read.dial_status.as_deref(), first("DialCallStatus"));
+                    prop_assert_eq!(read.answered_by.as_deref(), first("AnsweredBy"));
+                    let recording = first("RecordingUrl").filter(|u| !u.is_empty()).map(|u| {
+                        (u.to_owned(), first("RecordingDuration").and_then(|d| d.parse().ok()).unwrap_or(0))
+                    });
+                    prop_assert_eq!(read.recording, recording);
+                    prop_assert_eq!(read.sequence, first("SequenceNumber").and_then(|s| s.parse().ok()));
+                    prop_assert_eq!(read.duration, first("CallDuration").and_then(|s| s.parse().ok()));
+                }
             }
         }
     }
