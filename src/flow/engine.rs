@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::model::{Callback, Flow, Node, Ref, Registers, prompts};
 use crate::phone::{E164, spell_digits};
 
-/// Where a call is in its flow. Stored with the call between webhooks.
+/// Where a call is in its flow. Stored with the call between webhooks, as JSON without
+/// the fields at their defaults (read back as defaults): every new call writes it, and
+/// its bytes are most of what a new call costs the database beyond its answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CallState {
@@ -25,23 +27,37 @@ pub struct CallState {
     /// The current node.
     pub node: String,
     /// Where inside the node (callback sub-steps).
+    #[serde(skip_serializing_if = "is_default")]
     pub phase: Phase,
     /// Failures at the current question.
+    #[serde(skip_serializing_if = "is_default")]
     pub attempts: u8,
     /// Silences in a row, across questions.
+    #[serde(skip_serializing_if = "is_default")]
     pub silences: u8,
     /// Menus already heard once (they are then said in their short form).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub heard: BTreeSet<String>,
     /// The caller's language, once chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// The caller ID, when the provider gave a usable one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<E164>,
     /// Answers to record with a callback request (eligibility, errand, postcode…).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub answers: BTreeMap<String, String>,
     /// What the call achieved (`transferred`, `callback`, `informed`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
     /// Figures kept for the statistics.
+    #[serde(skip_serializing_if = "is_default")]
     pub tally: Tally,
+}
+
+/// Whether `value` is its type's default (a field left out of the stored state).
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// What a call did, counted for the daily statistics (kept on the call, so figures stay
@@ -50,17 +66,23 @@ pub struct CallState {
 #[serde(default)]
 pub struct Tally {
     /// Keys pressed at menus, in order (`13*0`).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub keys: String,
     /// Wrong keys and unusable numbers.
+    #[serde(skip_serializing_if = "is_default")]
     pub invalid: u32,
     /// Questions that timed out.
+    #[serde(skip_serializing_if = "is_default")]
     pub silences: u32,
     /// Transfers started.
+    #[serde(skip_serializing_if = "is_default")]
     pub transfers: u32,
     /// Transfers answered.
+    #[serde(skip_serializing_if = "is_default")]
     pub transfers_answered: u32,
     /// The caller has left the menus (a transfer started, a request was stored, or the
     /// flow ended the call).
+    #[serde(skip_serializing_if = "is_default")]
     pub left_menu: bool,
 }
 

@@ -272,3 +272,45 @@ fn an_end_node_says_its_words_and_hangs_up() {
     assert!(call.hangs_up());
     assert_eq!(call.turn.state.outcome.as_deref(), Some("informed"));
 }
+
+#[test]
+fn a_state_is_stored_without_its_defaults_and_reads_back_the_same() {
+    let flow = bundled();
+    let caller = E164::parse("+32470123456", Region::default()).unwrap();
+    let fresh = start(&flow, Some(caller.clone()), open()).state;
+    let json = serde_json::to_string(&fresh).unwrap();
+    let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&json)
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, ["step", "node", "heard", "caller"], "{json}");
+    assert_eq!(serde_json::from_str::<CallState>(&json).unwrap(), fresh);
+
+    // Every field away from its default is written and read back.
+    let full = CallState {
+        step: 7,
+        node: "errands".to_owned(),
+        phase: Phase::ConfirmNumber(caller.clone()),
+        attempts: 2,
+        silences: 1,
+        heard: BTreeSet::from(["main".to_owned()]),
+        language: Some("fr".to_owned()),
+        caller: Some(caller),
+        answers: BTreeMap::from([("postcode".to_owned(), "4000".to_owned())]),
+        outcome: Some("callback".to_owned()),
+        tally: Tally {
+            keys: "13".to_owned(),
+            invalid: 1,
+            silences: 2,
+            transfers: 3,
+            transfers_answered: 1,
+            left_menu: true,
+        },
+    };
+    assert_eq!(serde_json::from_str::<CallState>(&serde_json::to_string(&full).unwrap()).unwrap(), full);
+
+    // A state stored in full, as before, reads as it did.
+    let stored = r#"{"step":1,"node":"language","phase":{"phase":"node"},"attempts":0,"silences":0,"heard":["language"],"language":null,"caller":"+32470123456","answers":{},"outcome":null,"tally":{"keys":"","invalid":0,"silences":0,"transfers":0,"transfers_answered":0,"left_menu":false}}"#;
+    assert_eq!(serde_json::from_str::<CallState>(stored).unwrap(), fresh);
+}
